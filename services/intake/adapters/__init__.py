@@ -1,0 +1,1 @@
+"""Adapters of the intake service: store repositories and outside systems."""

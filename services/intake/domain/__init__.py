@@ -1,0 +1,1 @@
+"""Domain of the intake service: rules and state, no I/O."""

@@ -1,0 +1,1 @@
+"""Domain of the notify service: rules and state, no I/O."""

@@ -1,0 +1,1 @@
+"""Adapters of the resolution service: store repositories and outside systems."""

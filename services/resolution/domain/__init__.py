@@ -1,0 +1,1 @@
+"""Domain of the resolution service: rules and state, no I/O."""

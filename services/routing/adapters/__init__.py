@@ -1,0 +1,1 @@
+"""Adapters of the routing service: store repositories and outside systems."""

@@ -1,0 +1,1 @@
+"""Domain of the routing service: rules and state, no I/O."""

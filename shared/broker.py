@@ -1,0 +1,225 @@
+"""Kafka plumbing: broker factory, CloudEvents publisher, consumers with explicit ack policy and a DLQ."""
+
+from __future__ import annotations
+
+import asyncio
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
+from prometheus_client import CollectorRegistry, Counter
+
+from shared.envelope import CloudEvent
+from shared.errors import INFRASTRUCTURE_ERRORS, PERMANENT_ERRORS
+from shared.logging import get_logger
+from shared.settings import BaseServiceSettings
+from shared.topics import Topics, dlq_of, event_type_of
+
+log = get_logger(__name__)
+
+EventHandler = Callable[[CloudEvent], Awaitable[None]]
+
+DLQ_HEADER_PREFIX = "x-dlq-"
+
+
+def make_broker(settings: BaseServiceSettings, *, registry: CollectorRegistry) -> KafkaBroker:
+    """A FastStream Kafka broker whose producer is idempotent with ``acks=all``, traced and metered."""
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=f"lienthong-{settings.service_name}",
+        enable_idempotence=True,
+        acks="all",
+        request_timeout_ms=15_000,
+        graceful_timeout=10.0,
+        middlewares=[
+            KafkaTelemetryMiddleware(),
+            KafkaPrometheusMiddleware(registry=registry, app_name=f"lienthong_{settings.service_name}"),
+        ],
+        logger=None,
+    )
+
+
+async def ensure_topics(
+    settings: BaseServiceSettings, topics: Sequence[str] = Topics.ALL, *, replication_factor: int = 1
+) -> None:
+    """Create ``topics`` and their DLQs (prefixed) if missing; existing topics are left as they are."""
+    names = [settings.topic(t) for t in topics] + [settings.topic(dlq_of(t)) for t in topics]
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [n for n in names if n not in existing]
+        if missing:
+            new = [
+                NewTopic(
+                    n,
+                    num_partitions=1 if n.endswith(".dlq") else settings.kafka_topic_partitions,
+                    replication_factor=replication_factor,
+                )
+                for n in missing
+            ]
+            try:
+                await admin.create_topics(new)
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        await admin.close()
+
+
+class EventPublisher:
+    """Publishes CloudEvents keyed by dossier id; the stored trace context becomes the span's parent."""
+
+    def __init__(self, broker: KafkaBroker, settings: BaseServiceSettings) -> None:
+        self._broker = broker
+        self._settings = settings
+        self.source = f"/lienthong/{settings.service_name}"
+
+    def new_event(self, topic: str, *, subject: str | None, data: dict[str, Any], **extra: Any) -> CloudEvent:
+        """An event of this service for ``topic`` (id and time assigned here, by the producer)."""
+        return CloudEvent(source=self.source, type=event_type_of(topic), subject=subject, data=data, **extra)
+
+    async def publish(self, topic: str, event: CloudEvent, *, key: str) -> None:
+        """Send one event and wait for the broker's acknowledgement (all in-sync replicas)."""
+        token = otel_context.attach(propagate.extract(event.trace_carrier())) if event.traceparent else None
+        try:
+            await self._broker.publish(
+                event.value(), topic=self._settings.topic(topic), key=key.encode(), headers=event.headers()
+            )
+        finally:
+            if token is not None:
+                otel_context.detach(token)
+
+
+class DeadLetters:
+    """Sends a message that cannot be processed to ``<topic>.dlq`` with the error attached."""
+
+    def __init__(self, broker: KafkaBroker, *, group_id: str, registry: CollectorRegistry | None = None) -> None:
+        self._broker = broker
+        self._group_id = group_id
+        self._counter = (
+            Counter("lienthong_dead_letters", "Messages sent to a DLQ", ["topic"], registry=registry)
+            if registry is not None
+            else None
+        )
+
+    async def send(self, record: Any, error: BaseException, *, retryable: bool) -> None:
+        """Publish the original key, value and headers plus ``x-dlq-*`` headers describing the failure."""
+        headers = {
+            k: (v.decode(errors="replace") if isinstance(v, bytes | bytearray) else str(v))
+            for k, v in (record.headers or ())
+            if not k.startswith(DLQ_HEADER_PREFIX)
+        }
+        headers.update(
+            {
+                f"{DLQ_HEADER_PREFIX}error": str(error)[:2000] or type(error).__name__,
+                f"{DLQ_HEADER_PREFIX}error-type": type(error).__name__,
+                f"{DLQ_HEADER_PREFIX}retryable": "true" if retryable else "false",
+                f"{DLQ_HEADER_PREFIX}original-topic": record.topic,
+                f"{DLQ_HEADER_PREFIX}original-partition": str(record.partition),
+                f"{DLQ_HEADER_PREFIX}original-offset": str(record.offset),
+                f"{DLQ_HEADER_PREFIX}consumer-group": self._group_id,
+                f"{DLQ_HEADER_PREFIX}failed-at": datetime.now(UTC).isoformat(),
+            }
+        )
+        await self._broker.publish(record.value, topic=dlq_of(record.topic), key=record.key, headers=headers)
+        if self._counter is not None:
+            self._counter.labels(topic=record.topic).inc()
+
+
+def _backoff(attempt: int) -> float:
+    return float(min(0.2 * (2**attempt), 5.0))
+
+
+async def process_record(
+    record: Any,
+    handler: EventHandler,
+    *,
+    dead_letters: DeadLetters,
+    max_attempts: int,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
+    """Run ``handler`` on one Kafka record with the failure policy of ARCHITECTURE.md.
+
+    Bad envelopes and permanent errors go to the DLQ at once; other errors are retried with
+    backoff up to ``max_attempts`` and then dead-lettered; infrastructure outages are re-raised so
+    the message is redelivered (never dead-lettered because the store or broker was down).
+    """
+    try:
+        event = CloudEvent.from_kafka(record.headers or (), record.value)
+    except PERMANENT_ERRORS as exc:
+        log.warning("event_rejected", topic=record.topic, offset=record.offset, error=str(exc))
+        await dead_letters.send(record, exc, retryable=False)
+        return
+    attempt = 0
+    while True:
+        try:
+            await handler(event)
+            return
+        except PERMANENT_ERRORS as exc:
+            log.warning("event_dead_lettered", topic=record.topic, event_id=event.id, error=str(exc))
+            await dead_letters.send(record, exc, retryable=False)
+            return
+        except INFRASTRUCTURE_ERRORS as exc:
+            log.warning("event_infrastructure_unavailable", topic=record.topic, event_id=event.id, error=str(exc))
+            await sleep(1.0)
+            raise
+        except Exception as exc:
+            attempt += 1
+            if attempt >= max_attempts:
+                log.error(
+                    "event_retries_exhausted",
+                    topic=record.topic,
+                    event_id=event.id,
+                    attempts=attempt,
+                    error=str(exc),
+                    trace="".join(traceback.format_exception(exc, limit=5)),
+                )
+                await dead_letters.send(record, exc, retryable=True)
+                return
+            log.warning("event_retry", topic=record.topic, event_id=event.id, attempt=attempt, error=str(exc))
+            await sleep(_backoff(attempt))
+
+
+def subscribe(
+    broker: KafkaBroker,
+    settings: BaseServiceSettings,
+    *,
+    topic: str,
+    group: str,
+    handler: EventHandler,
+    registry: CollectorRegistry | None = None,
+    max_workers: int | None = None,
+) -> Any:
+    """Register a consumer with an explicit group id and ``NACK_ON_ERROR`` ack policy.
+
+    The offset is committed only after the handler (or the DLQ hand-off) finished: at-least-once.
+    """
+    group_id = f"{settings.kafka_topic_prefix}lienthong.{settings.service_name}.{group}"
+    dead_letters = DeadLetters(broker, group_id=group_id, registry=registry)
+    attempts = max(settings.kafka_consumer_retries, 1)
+
+    async def consume(message: KafkaMessage) -> None:
+        await process_record(message.raw_message, handler, dead_letters=dead_letters, max_attempts=attempts)
+
+    options: dict[str, Any] = {}
+    if max_workers:
+        options["max_workers"] = max_workers
+    subscriber = broker.subscriber(
+        settings.topic(topic),
+        group_id=group_id,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        auto_offset_reset="earliest",
+        **options,
+    )
+    subscriber(consume)
+    return subscriber

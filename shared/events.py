@@ -1,0 +1,181 @@
+"""Event data contracts (the JSON ``data`` of each topic). Within a version fields are only added, optional."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class EventData(BaseModel):
+    """Base of every event payload: immutable, unknown fields ignored (forward compatible)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class DossierStatus(StrEnum):
+    """Citizen-visible dossier statuses; the number is the Vietnamese production status code where one exists."""
+
+    RECEIVED = "received"  # 1/2 mới tiếp nhận
+    ROUTED = "routed"  # chuyển đến cơ quan có thẩm quyền
+    PARKED = "parked"  # chờ cơ quan có thẩm quyền (no competent office open)
+    ACCEPTED = "accepted"  # 2 đã tiếp nhận
+    IN_PROCESS = "in_process"  # 4 đang xử lý
+    SUPPLEMENT_REQUESTED = "supplement_requested"  # 5 yêu cầu bổ sung
+    SUPPLEMENT_RECEIVED = "supplement_received"
+    TRANSFERRED = "transferred"  # chuyển xử lý
+    REFUSED = "refused"  # 3 không tiếp nhận / từ chối
+    RESULT_READY = "result_ready"  # 9 đã xử lý, có kết quả
+    RETURNED = "returned"  # 10 đã trả kết quả
+    WITHDRAWN = "withdrawn"  # 7 công dân rút hồ sơ
+
+
+class Channel(StrEnum):
+    """How the dossier was filed."""
+
+    COUNTER = "counter"
+    ONLINE = "online"
+    POSTAL = "postal"
+
+
+class NotifyPreferences(EventData):
+    """Channels the citizen agreed to be told on."""
+
+    sms: bool = True
+    email: bool = False
+    app: bool = True
+
+
+class ContactPoint(EventData):
+    """Contact data; travels only on ``dossier.received.v1`` because notify owns contacts."""
+
+    phone: str | None = None
+    email: str | None = None
+    locale: Literal["vi", "en"] = "vi"
+
+
+class DossierReceived(EventData):
+    """``dossier.received.v1``: intake issued a receipt (giấy tiếp nhận và hẹn trả kết quả)."""
+
+    dossier_id: str
+    dossier_code: str
+    procedure_code: str
+    procedure_name: str | None = None
+    channel: Channel
+    receiving_office_code: str
+    province_code: str
+    receiving_ward_code: str | None = None
+    applicant_ward_code: str
+    subject_ward_code: str | None = None
+    received_at: datetime
+    due_at: datetime
+    processing_days: int
+    documents: int = 0
+    tracking_token_sha256: str = Field(description="SHA-256 of the citizen's tracking token, never the token.")
+    notify: NotifyPreferences = NotifyPreferences()
+    contact: ContactPoint = ContactPoint()
+
+
+class RouteOutcome(StrEnum):
+    """What routing decided."""
+
+    ROUTED = "routed"
+    PARKED = "parked"
+
+
+class DossierRouted(EventData):
+    """``dossier.routed.v1``: routing chose the competent office (or parked the dossier with a reason)."""
+
+    dossier_id: str
+    dossier_code: str
+    decision_id: str
+    outcome: RouteOutcome = RouteOutcome.ROUTED
+    office_code: str | None = None
+    office_name: str | None = None
+    province_code: str
+    procedure_code: str
+    procedure_name: str | None = None
+    rule_id: str | None = None
+    reason: str
+    channel: Channel = Channel.ONLINE
+    receiving_office_code: str | None = None
+    applicant_ward_code: str | None = None
+    received_at: datetime
+    due_at: datetime
+    processing_days: int = 0
+    chain_step: int = 0
+    chain: list[str] = Field(default_factory=list)
+    previous_office_code: str | None = None
+    tried_offices: list[str] = Field(default_factory=list)
+    tracking_token_sha256: str | None = None
+    routed_at: datetime
+
+
+class ResultDocument(EventData):
+    """A signed result (kết quả giải quyết) attached on approval."""
+
+    document_id: str
+    sha256: str
+    signature: str
+    algorithm: str = "Ed25519"
+    signed_by_office: str
+    verify_url: str | None = None
+
+
+class DossierStatusChanged(EventData):
+    """``dossier.status.v1``: a case changed state at an office (or was flagged overdue / got an apology)."""
+
+    dossier_id: str
+    dossier_code: str
+    office_code: str
+    procedure_code: str | None = None
+    status: DossierStatus
+    previous_status: DossierStatus | None = None
+    action: str = Field(description="accept, request_supplement, ..., overdue, apology, rate.")
+    version: int = Field(description="Case version after the change; strictly increasing per dossier at one office.")
+    reason: str | None = None
+    due_at: datetime | None = None
+    previous_due_at: datetime | None = None
+    paused_working_hours: float | None = None
+    overdue: bool = False
+    result: ResultDocument | None = None
+    transfer_to_next_step: bool = False
+    exclude_offices: list[str] = Field(default_factory=list)
+    actor_role: str | None = None
+    occurred_at: datetime
+
+
+class DossierSupplemented(EventData):
+    """``dossier.supplemented.v1``: the citizen supplied the requested documents; the clock resumes."""
+
+    dossier_id: str
+    dossier_code: str
+    supplement_id: str
+    documents: int
+    received_at: datetime
+
+
+class DeliveryStatus(StrEnum):
+    """Outcome of one notification on one channel."""
+
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    SUPPRESSED = "suppressed"
+
+
+class NotificationDelivery(EventData):
+    """``notification.delivery.v1``: what happened to one message to a citizen or app back end."""
+
+    notification_id: str
+    dossier_id: str
+    dossier_code: str
+    channel: Literal["sms", "email", "app", "webhook"]
+    status: DeliveryStatus
+    provider: str | None = None
+    source_event_id: str
+    attempts: int = 1
+    detail: str | None = None
+    occurred_at: datetime

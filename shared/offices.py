@@ -1,0 +1,72 @@
+"""Office codes: one stable naming scheme that intake, routing, resolution and officials' tokens share.
+
+An office code is ``<unit code>.<kind suffix>``: the official code of the commune/ward or province
+(from ``vietnam-provinces``) and a suffix for the kind of office, e.g. ``00004.UBND`` (People's
+Committee of ward 00004), ``00004.TTHCC`` (its service centre), ``P01.STP`` (Hà Nội Department of
+Justice). Province units carry a ``P`` before their code so commune and province codes never collide.
+Dossier codes are ``<office code>-<yyMMdd>-<seq>`` (DOMAIN.md).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import NamedTuple
+
+
+class OfficeKind(StrEnum):
+    """Kinds of office; the value is the code suffix."""
+
+    COMMUNE_PEOPLE_COMMITTEE = "UBND"  # Ủy ban nhân dân xã/phường
+    COMMUNE_SERVICE_CENTRE = "TTHCC"  # Trung tâm phục vụ hành chính công xã
+    COMMUNE_POLICE = "CA"  # Công an xã/phường
+    COMMUNE_BUSINESS_REGISTRATION = "DKKD"  # bộ phận đăng ký kinh doanh cấp xã
+    PROVINCE_SERVICE_CENTRE = "TTPVHCC"  # Trung tâm phục vụ hành chính công tỉnh
+    PROVINCE_DEPARTMENT_JUSTICE = "STP"  # Sở Tư pháp
+    PROVINCE_DEPARTMENT_CONSTRUCTION = "SXD"  # Sở Xây dựng
+    PROVINCE_DEPARTMENT_AGRICULTURE_ENVIRONMENT = "SNNMT"  # Sở Nông nghiệp và Môi trường
+    PROVINCE_DEPARTMENT_FINANCE = "STC"  # Sở Tài chính
+    PROVINCE_POLICE = "CAT"  # Công an tỉnh
+    PROVINCE_SOCIAL_INSURANCE = "BHXH"  # Bảo hiểm xã hội tỉnh
+
+    @property
+    def level(self) -> str:
+        """``commune`` or ``province``."""
+        return "commune" if self.name.startswith("COMMUNE_") else "province"
+
+
+class OfficeRef(NamedTuple):
+    """A parsed office code."""
+
+    unit_code: str
+    kind: OfficeKind
+
+    @property
+    def level(self) -> str:
+        """``commune`` or ``province``."""
+        return self.kind.level
+
+    @property
+    def code(self) -> str:
+        """The office code again."""
+        return office_code(self.unit_code, self.kind)
+
+
+def office_code(unit_code: str, kind: OfficeKind) -> str:
+    """Office code for ``kind`` at a commune (ward code) or province (``P`` + province code)."""
+    if kind.level == "province" and not unit_code.startswith("P"):
+        unit_code = f"P{unit_code}"
+    return f"{unit_code}.{kind.value}"
+
+
+def parse_office_code(code: str) -> OfficeRef:
+    """Split an office code; ``ValueError`` when it does not follow the scheme."""
+    unit, sep, suffix = code.rpartition(".")
+    if not sep or not unit:
+        raise ValueError(f"office code {code!r} is not <unit>.<kind>")
+    try:
+        kind = OfficeKind(suffix)
+    except ValueError as exc:
+        raise ValueError(f"office code {code!r} has an unknown kind {suffix!r}") from exc
+    if (kind.level == "province") != unit.startswith("P"):
+        raise ValueError(f"office code {code!r}: {kind.level} office on the wrong kind of unit")
+    return OfficeRef(unit, kind)

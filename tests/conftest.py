@@ -1,0 +1,36 @@
+"""Suite-wide fixtures: markers by folder, and isolated settings (own topic prefix and databases) per test."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.support.infra import infra_settings
+
+_FOLDER_MARKERS = {"unit": "unit", "integration": "integration", "e2e": "e2e", "reliability": "reliability"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test by the folder it lives in, so `-m unit` / `-m integration` select by kind."""
+    root = Path(str(config.rootpath)) / "tests"
+    for item in items:
+        try:
+            kind = Path(str(item.path)).relative_to(root).parts[0]
+        except ValueError:
+            continue
+        if marker := _FOLDER_MARKERS.get(kind):
+            item.add_marker(getattr(pytest.mark, marker))
+
+
+@pytest.fixture
+def isolation() -> str:
+    """A unique prefix for topics, consumer groups and databases of one test."""
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def base_settings(isolation: str) -> dict[str, str]:
+    """Environment-like settings pointing at the real local infrastructure, isolated by prefix."""
+    return infra_settings(prefix=isolation)

@@ -1,0 +1,36 @@
+"""Where the real infrastructure is, and how a test stops and starts it (through deploy/local/infra.sh)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+INFRA = REPO / "deploy" / "local" / "infra.sh"
+
+KAFKA = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or "127.0.0.1:9092"
+MONGO = os.environ.get("MONGODB_URL") or "mongodb://127.0.0.1:27017"
+
+
+def infra_settings(*, prefix: str) -> dict[str, str]:
+    """Settings values for a service under test: real Kafka and store, own topics and databases."""
+    return {
+        "kafka_bootstrap_servers": KAFKA,
+        "mongodb_url": MONGO,
+        "kafka_topic_prefix": f"{prefix}.",
+        "environment": "test",
+        "log_format": "console",
+        "outbox_poll_interval": "0.2",
+        "kafka_topic_partitions": "3",
+    }
+
+
+def infra(command: str) -> None:
+    """Run ``deploy/local/infra.sh COMMAND`` (e.g. ``stop-kafka``); fails the test if it fails."""
+    subprocess.run(["bash", str(INFRA), command], check=True, timeout=180, cwd=REPO)
+
+
+def local_infra() -> bool:
+    """True when the suite runs against the local Kafka/FerretDB that it may stop and start."""
+    return not os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and not os.environ.get("MONGODB_URL")
