@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from shared.broker import ensure_topics
 from shared.dlq import list_dead_letters, replay_dead_letters
 from shared.settings import BaseServiceSettings
 from shared.topics import Topics
@@ -16,6 +17,8 @@ from shared.topics import Topics
 app = typer.Typer(help="LienThong operators' command line.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Inspect and replay dead-letter queues.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
+topics_app = typer.Typer(help="Kafka topics of the contract.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
 console = Console()
 
 
@@ -44,6 +47,16 @@ def dlq_replay(topic: str = typer.Argument(..., help="Logical topic, e.g. dossie
     """Re-publish the dead letters of TOPIC to it (each once; run after the cause is fixed)."""
     letters = asyncio.run(replay_dead_letters(BaseServiceSettings(), _topic(topic)))
     console.print(f"replayed {len(letters)} message(s) to {topic}")
+
+
+@topics_app.command("create")
+def topics_create(
+    replication_factor: int = typer.Option(1, help="Replication factor for new topics (3 in production)."),
+) -> None:
+    """Create every topic and its DLQ if missing (partitions from KAFKA_TOPIC_PARTITIONS)."""
+    settings = BaseServiceSettings()
+    asyncio.run(ensure_topics(settings, replication_factor=replication_factor))
+    console.print(f"topics ready on {settings.kafka_bootstrap_servers}: {', '.join(Topics.ALL)} (+ .dlq)")
 
 
 def _register_service_commands() -> None:

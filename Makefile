@@ -1,0 +1,72 @@
+# LienThong — two commands: `make run` and `make test`. `make help` lists the rest.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+INFRA := deploy/local/infra.sh
+SERVICES := deploy/local/services.sh
+PYTEST_ARGS ?=
+
+.PHONY: help install infra-up infra-down topics run up down status test test-unit lint typecheck fmt bench clean
+
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -U pip setuptools wheel
+	$(PY) -m pip install -q -e '.[dev,bench]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create the virtualenv and install the project (with the `lienthong` command)
+
+infra-up: ## Start local Kafka and FerretDB (skipped for ones given by KAFKA_BOOTSTRAP_SERVERS / MONGODB_URL)
+	bash $(INFRA) up
+
+infra-down: ## Stop local Kafka and FerretDB
+	bash $(INFRA) down
+
+topics: install ## Create the topics and their DLQs (idempotent)
+	$(VENV)/bin/lienthong topics create
+
+run: install infra-up topics ## Install, start Kafka + FerretDB and all four services; Ctrl-C stops everything
+	@trap 'bash $(SERVICES) stop; bash $(INFRA) down' EXIT; bash $(SERVICES) foreground
+
+up: install infra-up topics ## Start everything in the background; returns when all four /readyz answer 200
+	bash $(SERVICES) start
+	bash $(SERVICES) wait
+
+down: ## Stop the services and the local infrastructure
+	-bash $(SERVICES) stop
+	bash $(INFRA) down
+
+status: ## Show what is running
+	-bash $(INFRA) status
+	bash $(SERVICES) status
+
+lint: install ## ruff (lint + format check) and import-linter (services stay independent)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+
+typecheck: install ## mypy --strict on shared/
+	$(VENV)/bin/mypy shared
+
+fmt: install ## Format and auto-fix
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test-unit: install ## Unit tests only (no infrastructure needed)
+	$(VENV)/bin/pytest tests/unit -q $(PYTEST_ARGS)
+
+test: install infra-up topics lint typecheck ## Full suite against real Kafka and FerretDB (what CI runs)
+	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+
+bench: install ## Benchmarks against a running or freshly started system (see bench/README.md)
+	$(PY) -m bench
+
+clean: down ## Stop everything and remove local data (keeps the download cache)
+	rm -rf .data
