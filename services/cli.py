@@ -37,7 +37,11 @@ def dlq_list(topic: str = typer.Argument(..., help="Logical topic, e.g. dossier.
         table.add_column(column)
     for letter in letters:
         table.add_row(
-            str(letter.partition), str(letter.offset), letter.event_id or "-", letter.error_type, letter.error[:80]
+            str(letter.partition),
+            str(letter.offset),
+            letter.event_id or "-",
+            letter.error_type,
+            letter.error[:80],
         )
     console.print(table)
 

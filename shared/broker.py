@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
@@ -68,10 +69,8 @@ async def ensure_topics(
                 )
                 for n in missing
             ]
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(new)
-            except TopicAlreadyExistsError:
-                pass
     finally:
         await admin.close()
 
@@ -103,7 +102,9 @@ class EventPublisher:
 class DeadLetters:
     """Sends a message that cannot be processed to ``<topic>.dlq`` with the error attached."""
 
-    def __init__(self, broker: KafkaBroker, *, group_id: str, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self, broker: KafkaBroker, *, group_id: str, registry: CollectorRegistry | None = None
+    ) -> None:
         self._broker = broker
         self._group_id = group_id
         self._counter = (
@@ -170,7 +171,9 @@ async def process_record(
             await dead_letters.send(record, exc, retryable=False)
             return
         except INFRASTRUCTURE_ERRORS as exc:
-            log.warning("event_infrastructure_unavailable", topic=record.topic, event_id=event.id, error=str(exc))
+            log.warning(
+                "event_infrastructure_unavailable", topic=record.topic, event_id=event.id, error=str(exc)
+            )
             await sleep(1.0)
             raise
         except Exception as exc:

@@ -52,7 +52,7 @@ async def _drain(consumer: AIOKafkaConsumer, partitions: list[TopicPartition]) -
     """Read every record up to the end offsets seen at the start (new arrivals wait for the next run)."""
     end = await consumer.end_offsets(partitions)
     records: list[Any] = []
-    while any(await consumer.position(tp) < end[tp] for tp in partitions):
+    while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
         batch = await consumer.getmany(timeout_ms=1000)
         for tp, items in batch.items():
             records.extend(r for r in items if r.offset < end[tp])

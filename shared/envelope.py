@@ -24,7 +24,9 @@ class CloudEvent(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    id: str = Field(default_factory=lambda: str(uuid.uuid4()), description="Producer-assigned idempotency key.")
+    id: str = Field(
+        default_factory=lambda: str(uuid.uuid4()), description="Producer-assigned idempotency key."
+    )
     source: str = Field(description="/lienthong/<service>")
     type: str = Field(description="vn.lienthong.<topic>")
     subject: str | None = Field(default=None, description="Dossier code.")

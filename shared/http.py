@@ -42,7 +42,9 @@ class ApiError(Exception):
         self.details = details
 
 
-def error_response(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> JSONResponse:
+def error_response(
+    status: int, code: str, message: str, details: list[dict[str, Any]] | None = None
+) -> JSONResponse:
     """A JSON error response in the common shape."""
     body: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
@@ -106,7 +108,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("http_unhandled_error", path=request.url.path, error_type=type(exc).__name__, error=str(exc))
+        log.error(
+            "http_unhandled_error", path=request.url.path, error_type=type(exc).__name__, error=str(exc)
+        )
         return error_response(500, "internal_error", "an unexpected error occurred; it has been logged")
 
 
@@ -159,10 +163,16 @@ class _TooLarge(Exception):
 def install_http_metrics(app: FastAPI, registry: CollectorRegistry, *, service: str) -> None:
     """Request counts and latency by route template (never by raw path, which may carry codes)."""
     requests = Counter(
-        "lienthong_http_requests", "HTTP requests", ["service", "method", "route", "status"], registry=registry
+        "lienthong_http_requests",
+        "HTTP requests",
+        ["service", "method", "route", "status"],
+        registry=registry,
     )
     latency = Histogram(
-        "lienthong_http_request_seconds", "HTTP request latency", ["service", "method", "route"], registry=registry
+        "lienthong_http_request_seconds",
+        "HTTP request latency",
+        ["service", "method", "route"],
+        registry=registry,
     )
 
     @app.middleware("http")

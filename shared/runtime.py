@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -22,7 +22,8 @@ from shared.telemetry import instrument_fastapi, setup_tracing, shutdown_tracing
 
 log = get_logger(__name__)
 
-Hook = Callable[[], Awaitable[None]]
+Hook = Callable[[], Awaitable[Any]]
+Loop = Callable[[], Coroutine[Any, Any, None]]
 
 
 class ServiceRuntime:
@@ -39,7 +40,7 @@ class ServiceRuntime:
         self.relays: list[OutboxRelay] = []
         self._startup: list[Hook] = []
         self._shutdown: list[Hook] = []
-        self._loops: list[Callable[[], Awaitable[None]]] = []
+        self._loops: list[Loop] = []
         self._tasks: list[asyncio.Task[None]] = []
 
     def relay(self, collection: Any) -> OutboxRelay:
@@ -56,7 +57,7 @@ class ServiceRuntime:
         """Run ``hook`` while stopping, before the connections close."""
         self._shutdown.append(hook)
 
-    def background(self, loop: Callable[[], Awaitable[None]]) -> None:
+    def background(self, loop: Loop) -> None:
         """Run ``loop`` (a long-lived coroutine function) for the life of the service."""
         self._loops.append(loop)
 
@@ -94,7 +95,9 @@ class ServiceRuntime:
         await self._wait_for("kafka", self.broker.start)
         for relay in self.relays:
             relay.start()
-        self._tasks = [asyncio.create_task(loop(), name=getattr(loop, "__name__", "loop")) for loop in self._loops]
+        self._tasks = [
+            asyncio.create_task(loop(), name=getattr(loop, "__name__", "loop")) for loop in self._loops
+        ]
         log.info("service_started", service=self.settings.service_name)
 
     async def stop(self) -> None:
@@ -137,15 +140,23 @@ class ServiceRuntime:
         configure_logging(
             service=self.settings.service_name, level=self.settings.log_level, fmt=self.settings.log_format
         )
-        setup_tracing(service=self.settings.service_name, otlp_endpoint=self.settings.otel_exporter_otlp_endpoint)
+        setup_tracing(
+            service=self.settings.service_name, otlp_endpoint=self.settings.otel_exporter_otlp_endpoint
+        )
         self.on_shutdown(_shutdown_tracing)
         app = FastAPI(
-            title=title, description=description, version=version, lifespan=self.lifespan, openapi_tags=openapi_tags
+            title=title,
+            description=description,
+            version=version,
+            lifespan=self.lifespan,
+            openapi_tags=openapi_tags,
         )
         install_error_handlers(app)
         install_http_metrics(app, self.registry, service=self.settings.service_name)
         app.add_middleware(BodySizeLimit, max_bytes=self.settings.max_body_bytes)
-        app.include_router(probes_router({"kafka": self.kafka_ready, "mongodb": self.store_ready}, self.registry))
+        app.include_router(
+            probes_router({"kafka": self.kafka_ready, "mongodb": self.store_ready}, self.registry)
+        )
         for router in routers:
             app.include_router(router)
         instrument_fastapi(app)

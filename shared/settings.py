@@ -26,7 +26,9 @@ class BaseServiceSettings(BaseSettings):
         default="",
         description="Prefix put before every topic name (isolates test runs or tenants on one cluster).",
     )
-    kafka_topic_partitions: int = Field(default=6, ge=1, description="Partitions for topics this service creates.")
+    kafka_topic_partitions: int = Field(
+        default=6, ge=1, description="Partitions for topics this service creates."
+    )
     kafka_consumer_retries: int = Field(
         default=3, ge=0, description="Attempts for a failing message before it goes to the DLQ."
     )
@@ -35,7 +37,8 @@ class BaseServiceSettings(BaseSettings):
     mongodb_database: str = Field(default="lienthong", description="This service's own database.")
 
     otel_exporter_otlp_endpoint: str | None = Field(
-        default=None, description="OTLP/HTTP endpoint for traces (e.g. http://otel-collector:4318); none = off."
+        default=None,
+        description="OTLP/HTTP endpoint for traces (e.g. http://otel-collector:4318); none = off.",
     )
     log_level: str = Field(default="INFO", description="Log level (DEBUG, INFO, WARNING, ERROR).")
     log_format: Literal["json", "console"] = Field(default="json", description="Log line format.")

@@ -37,13 +37,23 @@ async def collect(
     return records
 
 
-async def collect_events(bootstrap: str, topic: str, *, count: int, timeout: float = 20.0) -> list[CloudEvent]:
+async def collect_events(
+    bootstrap: str, topic: str, *, count: int, timeout: float = 20.0
+) -> list[CloudEvent]:
     """Like :func:`collect`, parsed as CloudEvents."""
-    return [CloudEvent.from_kafka(r.headers, r.value) for r in await collect(bootstrap, topic, count=count, timeout=timeout)]
+    return [
+        CloudEvent.from_kafka(r.headers, r.value)
+        for r in await collect(bootstrap, topic, count=count, timeout=timeout)
+    ]
 
 
 async def produce_raw(
-    bootstrap: str, topic: str, value: bytes, *, key: bytes | None = None, headers: dict[str, str] | None = None
+    bootstrap: str,
+    topic: str,
+    value: bytes,
+    *,
+    key: bytes | None = None,
+    headers: dict[str, str] | None = None,
 ) -> None:
     """Produce one raw record (for poison messages and hand-made events)."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")

@@ -11,7 +11,11 @@ T = TypeVar("T")
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T]], *, until: Callable[[T], bool] = bool, timeout: float = 20.0, every: float = 0.1
+    probe: Callable[[], Awaitable[T]],
+    *,
+    until: Callable[[T], bool] = bool,
+    timeout: float = 20.0,
+    every: float = 0.1,
 ) -> T:
     """Call ``probe`` until ``until(result)`` holds; raise AssertionError with the last result on time-out."""
     deadline = time.monotonic() + timeout

@@ -10,7 +10,13 @@ from shared.envelope import CloudEvent, EnvelopeError
 
 
 def _event(**kw: object) -> CloudEvent:
-    return CloudEvent(source="/lienthong/intake", type="vn.lienthong.dossier.received.v1", subject="C-1", data={"x": "ở"}, **kw)  # type: ignore[arg-type]
+    return CloudEvent(
+        source="/lienthong/intake",
+        type="vn.lienthong.dossier.received.v1",
+        subject="C-1",
+        data={"x": "ở"},
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def test_round_trip_keeps_every_attribute() -> None:
