@@ -48,6 +48,12 @@ def _to_dead_letter(record: Any, dlq_topic: str) -> DeadLetter:
     )
 
 
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    """Partitions of ``topic`` from fresh cluster metadata (empty when the topic does not exist)."""
+    cluster = await consumer._client.fetch_all_metadata()
+    return [TopicPartition(topic, p) for p in sorted(cluster.partitions_for_topic(topic) or ())]
+
+
 async def _drain(consumer: AIOKafkaConsumer, partitions: list[TopicPartition]) -> list[Any]:
     """Read every record up to the end offsets seen at the start (new arrivals wait for the next run)."""
     end = await consumer.end_offsets(partitions)
@@ -65,7 +71,7 @@ async def list_dead_letters(settings: BaseServiceSettings, topic: str) -> list[D
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [TopicPartition(dlq, p) for p in sorted(await consumer.partitions_for_topic(dlq) or ())]
+        partitions = await _partitions(consumer, dlq)
         if not partitions:
             return []
         consumer.assign(partitions)

@@ -1,0 +1,150 @@
+"""Shared plumbing against the real Kafka broker and the real Mongo-wire store."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from opentelemetry import trace
+from prometheus_client import CollectorRegistry
+from pymongo.errors import DuplicateKeyError
+
+from shared.broker import EventPublisher, ensure_topics, make_broker, subscribe
+from shared.dlq import list_dead_letters, replay_dead_letters
+from shared.envelope import CloudEvent
+from shared.outbox import PENDING_FIELD, OutboxRelay, new_document_outbox, outbox_entry, with_outbox
+from shared.settings import BaseServiceSettings
+from shared.store import make_mongo_client
+from shared.telemetry import setup_tracing
+from shared.topics import Topics
+from tests.support.kafka import collect, produce_event, produce_raw
+from tests.support.service import drop_databases
+from tests.support.waiting import eventually
+
+
+@pytest.fixture
+async def settings(base_settings: dict[str, str], isolation: str) -> Any:
+    """Settings isolated by topic prefix and database, with the topics created."""
+    s = BaseServiceSettings(**base_settings, service_name="sharedtest", mongodb_database=f"{isolation}_shared")
+    await ensure_topics(s)
+    yield s
+    await drop_databases(s.mongodb_url, s.mongodb_database)
+
+
+async def test_envelope_round_trip_through_the_broker(settings: BaseServiceSettings) -> None:
+    """Produced with the shared publisher, consumed by another group: every ce_* header and traceparent parse."""
+    setup_tracing(service="sharedtest", otlp_endpoint=None)
+    broker = make_broker(settings, registry=CollectorRegistry())
+    await broker.start()
+    try:
+        publisher = EventPublisher(broker, settings)
+        event = publisher.new_event(Topics.DOSSIER_RECEIVED, subject="00004.TTHCC-261122-0001", data={"n": "Hồ sơ"})
+        with trace.get_tracer("test").start_as_current_span("post_dossier") as span:
+            trace_id = format(span.get_span_context().trace_id, "032x")
+            await publisher.publish(Topics.DOSSIER_RECEIVED, event.model_copy(update={}), key="dossier-1")
+    finally:
+        await broker.stop()
+    (record,) = await collect(
+        settings.kafka_bootstrap_servers,
+        settings.topic(Topics.DOSSIER_RECEIVED),
+        count=1,
+        group_id=f"{settings.kafka_topic_prefix}other-group",
+    )
+    headers = {k: v.decode() for k, v in record.headers}
+    for name in ("ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "ce_subject", "traceparent"):
+        assert headers.get(name), f"header {name} missing"
+    assert headers["content-type"] == "application/json"
+    assert record.key == b"dossier-1"
+    parsed = CloudEvent.from_kafka(record.headers, record.value)
+    assert parsed.id == event.id and parsed.type == "vn.lienthong.dossier.received.v1"
+    assert parsed.source == "/lienthong/sharedtest" and parsed.data == {"n": "Hồ sơ"}
+    assert parsed.traceparent is not None and parsed.traceparent.split("-")[1] == trace_id
+
+
+async def test_poison_message_goes_to_dlq_and_next_message_flows(settings: BaseServiceSettings) -> None:
+    """Poison lands in the DLQ with its error, the next record is still handled; replay re-drives it once."""
+    handled: list[CloudEvent] = []
+
+    async def handler(event: CloudEvent) -> None:
+        handled.append(event)
+
+    broker = make_broker(settings, registry=CollectorRegistry())
+    subscribe(broker, settings, topic=Topics.DOSSIER_ROUTED, group="poison-test", handler=handler)
+    await broker.start()
+    topic = settings.topic(Topics.DOSSIER_ROUTED)
+    good = CloudEvent(source="/lienthong/test", type="vn.lienthong.dossier.routed.v1", subject="C", data={"ok": 1})
+    try:
+        await produce_raw(settings.kafka_bootstrap_servers, topic, b"\x00not an event", key=b"d1")
+        await produce_event(settings.kafka_bootstrap_servers, topic, good, key="d1")
+        await eventually(lambda: _result(handled), until=lambda h: len(h) == 1)
+    finally:
+        await broker.stop()
+    assert handled[0].id == good.id
+    letters = await list_dead_letters(settings, Topics.DOSSIER_ROUTED)
+    assert len(letters) == 1
+    assert "ce_specversion" in letters[0].error and letters[0].error_type == "EnvelopeError"
+    assert letters[0].original_topic == topic and letters[0].value == b"\x00not an event"
+
+    replayed = await replay_dead_letters(settings, Topics.DOSSIER_ROUTED)
+    assert len(replayed) == 1
+    assert await replay_dead_letters(settings, Topics.DOSSIER_ROUTED) == [], "a second replay must not re-drive"
+    records = await collect(settings.kafka_bootstrap_servers, topic, count=3)
+    assert records[-1].value == b"\x00not an event"
+    assert not any(k.startswith("x-dlq-") for k, _ in records[-1].headers)
+
+
+async def _result(value: Any) -> Any:
+    return value
+
+
+async def test_store_crud_and_unique_index(settings: BaseServiceSettings) -> None:
+    """Insert, read, update and delete through motor; a unique index refuses a duplicate."""
+    client = make_mongo_client(settings)
+    try:
+        coll = client[settings.mongodb_database]["things"]
+        await coll.create_index("code", unique=True)
+        await coll.insert_one({"_id": "a", "code": "X-1", "n": 1})
+        assert (await coll.find_one({"_id": "a"}))["code"] == "X-1"
+        updated = await coll.find_one_and_update({"_id": "a"}, {"$inc": {"n": 1}}, return_document=True)
+        assert updated["n"] == 2
+        with pytest.raises(DuplicateKeyError):
+            await coll.insert_one({"_id": "b", "code": "X-1"})
+        await coll.delete_one({"_id": "a"})
+        assert await coll.count_documents({}) == 0
+    finally:
+        client.close()
+
+
+async def test_outbox_relay_publishes_in_order_and_clears_entries(settings: BaseServiceSettings) -> None:
+    """Events written with the document are published by the relay in write order and removed from the outbox."""
+    client = make_mongo_client(settings)
+    broker = make_broker(settings, registry=CollectorRegistry())
+    await broker.start()
+    publisher = EventPublisher(broker, settings)
+    coll = client[settings.mongodb_database]["aggregates"]
+    relay = OutboxRelay(coll, publisher, poll_interval=0.1)
+    await relay.ensure_indexes()
+    dossier = str(uuid.uuid4())
+    first = publisher.new_event(Topics.DOSSIER_STATUS, subject="C", data={"step": 1})
+    second = publisher.new_event(Topics.DOSSIER_STATUS, subject="C", data={"step": 2})
+    await coll.insert_one(
+        {"_id": dossier, **new_document_outbox(outbox_entry(Topics.DOSSIER_STATUS, first, key=dossier))}
+    )
+    await coll.update_one(
+        {"_id": dossier}, with_outbox({"$set": {"s": 2}}, outbox_entry(Topics.DOSSIER_STATUS, second, key=dossier))
+    )
+    relay.start()
+    try:
+        records = await collect(settings.kafka_bootstrap_servers, settings.topic(Topics.DOSSIER_STATUS), count=2)
+        assert [CloudEvent.from_kafka(r.headers, r.value).data["step"] for r in records] == [1, 2]
+
+        async def doc() -> Any:
+            return await coll.find_one({"_id": dossier})
+
+        final = await eventually(doc, until=lambda d: d[PENDING_FIELD] == 0)
+        assert final["outbox"] == {}
+    finally:
+        await relay.stop()
+        await broker.stop()
+        client.close()
