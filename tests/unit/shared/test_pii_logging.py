@@ -36,9 +36,7 @@ def test_scrub_free_text(text: str) -> None:
 
 def test_processor_masks_known_fields_and_nested_values() -> None:
     """Known keys are masked and nested values scrubbed."""
-    out = scrub_personal_data(
-        None, "info", {"event": "x", "phone": "0912345678", "ctx": {"note": "id 001203012345"}}
-    )
+    out = scrub_personal_data(None, "info", {"event": "x", "phone": "0912345678", "ctx": {"note": "id 001203012345"}})
     assert out["phone"] == "*******678"
     assert "001203012345" not in json.dumps(out)
 
