@@ -1,0 +1,147 @@
+"""Start the four services as real processes (isolated topics, databases and ports) for e2e and fault tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from tests.support.infra import KAFKA, MONGO, REPO
+
+SERVICES = ("intake", "routing", "resolution", "notify")
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class ServiceProcess:
+    """One service process with its port, log file and environment."""
+
+    name: str
+    port: int
+    env: dict[str, str]
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL of the service."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        """Start the process (appending to its log)."""
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", f"services.{self.name}"], cwd=REPO, env=self.env, stdout=log, stderr=log
+        )
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Block until /readyz answers 200; fail with the log tail if the process died or time ran out."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise AssertionError(f"{self.name} exited with {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"{self.name} not ready within {timeout}s:\n{self.log_tail()}")
+
+    def kill(self) -> None:
+        """kill -9, as a crash would."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        """SIGTERM and wait (graceful shutdown), SIGKILL after 20 s."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log_tail(self, lines: int = 40) -> str:
+        """Last lines of the service log."""
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"
+
+
+@dataclass
+class System:
+    """The four services of one isolated run."""
+
+    prefix: str
+    workdir: Path
+    services: dict[str, ServiceProcess] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> ServiceProcess:
+        return self.services[name]
+
+    @property
+    def sms_outbox(self) -> Path:
+        """The development SMS provider's file of this run."""
+        return self.workdir / "sms-outbox.jsonl"
+
+    def logs(self) -> str:
+        """Every service log of this run, concatenated."""
+        return "\n".join(p.log_path.read_text(errors="replace") for p in self.services.values() if p.log_path.exists())
+
+
+def system_env(prefix: str, workdir: Path, ports: dict[str, int], extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment shared by the services of one run."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "MONGODB_"))}
+    env.update(
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": KAFKA,
+            "MONGODB_URL": MONGO,
+            "KAFKA_TOPIC_PREFIX": f"{prefix}.",
+            "KAFKA_TOPIC_PARTITIONS": "3",
+            "ENVIRONMENT": "test",
+            "LOG_FORMAT": "json",
+            "OUTBOX_POLL_INTERVAL": "0.2",
+            "SMS_OUTBOX_PATH": str(workdir / "sms-outbox.jsonl"),
+            **{f"{name.upper()}_PORT": str(port) for name, port in ports.items()},
+            **{f"{name.upper()}_MONGODB_DATABASE": f"{prefix}_{name}" for name in ports},
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+@contextmanager
+def running_system(prefix: str, workdir: Path, extra_env: dict[str, str] | None = None) -> Iterator[System]:
+    """Start all four services as processes, wait until ready, stop them gracefully afterwards."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    ports = {name: free_port() for name in SERVICES}
+    env = system_env(prefix, workdir, ports, extra_env)
+    system = System(prefix=prefix, workdir=workdir)
+    for name in SERVICES:
+        system.services[name] = ServiceProcess(name, ports[name], env, workdir / f"{name}.log")
+        system.services[name].start()
+    try:
+        for proc in system.services.values():
+            proc.wait_ready()
+        yield system
+    finally:
+        for proc in system.services.values():
+            proc.stop()
