@@ -37,13 +37,10 @@ async def collect(
     return records
 
 
-async def collect_events(
-    bootstrap: str, topic: str, *, count: int, timeout: float = 20.0
-) -> list[CloudEvent]:
+async def collect_events(bootstrap: str, topic: str, *, count: int, timeout: float = 20.0) -> list[CloudEvent]:
     """Like :func:`collect`, parsed as CloudEvents."""
     return [
-        CloudEvent.from_kafka(r.headers, r.value)
-        for r in await collect(bootstrap, topic, count=count, timeout=timeout)
+        CloudEvent.from_kafka(r.headers, r.value) for r in await collect(bootstrap, topic, count=count, timeout=timeout)
     ]
 
 

@@ -107,7 +107,9 @@ class System:
         return "\n".join(p.log_path.read_text(errors="replace") for p in self.services.values() if p.log_path.exists())
 
 
-def system_env(prefix: str, workdir: Path, ports: dict[str, int], extra: dict[str, str] | None = None) -> dict[str, str]:
+def system_env(
+    prefix: str, workdir: Path, ports: dict[str, int], extra: dict[str, str] | None = None
+) -> dict[str, str]:
     """Environment shared by the services of one run."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "MONGODB_"))}
     env.update(
