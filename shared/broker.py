@@ -102,9 +102,7 @@ class EventPublisher:
 class DeadLetters:
     """Sends a message that cannot be processed to ``<topic>.dlq`` with the error attached."""
 
-    def __init__(
-        self, broker: KafkaBroker, *, group_id: str, registry: CollectorRegistry | None = None
-    ) -> None:
+    def __init__(self, broker: KafkaBroker, *, group_id: str, registry: CollectorRegistry | None = None) -> None:
         self._broker = broker
         self._group_id = group_id
         self._counter = (
@@ -171,9 +169,7 @@ async def process_record(
             await dead_letters.send(record, exc, retryable=False)
             return
         except INFRASTRUCTURE_ERRORS as exc:
-            log.warning(
-                "event_infrastructure_unavailable", topic=record.topic, event_id=event.id, error=str(exc)
-            )
+            log.warning("event_infrastructure_unavailable", topic=record.topic, event_id=event.id, error=str(exc))
             await sleep(1.0)
             raise
         except Exception as exc:

@@ -95,9 +95,7 @@ async def replay_dead_letters(settings: BaseServiceSettings, topic: str) -> list
         enable_auto_commit=False,
         auto_offset_reset="earliest",
     )
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, enable_idempotence=True, acks="all"
-    )
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_idempotence=True, acks="all")
     await consumer.start()
     await producer.start()
     replayed: list[DeadLetter] = []
@@ -107,9 +105,7 @@ async def replay_dead_letters(settings: BaseServiceSettings, topic: str) -> list
         partitions = sorted(consumer.assignment(), key=lambda tp: tp.partition)
         for record in await _drain(consumer, partitions):
             letter = _to_dead_letter(record, dlq)
-            headers = [
-                (k, v.encode()) for k, v in letter.headers.items() if not k.startswith(DLQ_HEADER_PREFIX)
-            ]
+            headers = [(k, v.encode()) for k, v in letter.headers.items() if not k.startswith(DLQ_HEADER_PREFIX)]
             await producer.send_and_wait(letter.original_topic, letter.value, key=record.key, headers=headers)
             await consumer.commit({TopicPartition(record.topic, record.partition): record.offset + 1})
             replayed.append(letter)

@@ -24,9 +24,7 @@ class CloudEvent(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    id: str = Field(
-        default_factory=lambda: str(uuid.uuid4()), description="Producer-assigned idempotency key."
-    )
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()), description="Producer-assigned idempotency key.")
     source: str = Field(description="/lienthong/<service>")
     type: str = Field(description="vn.lienthong.<topic>")
     subject: str | None = Field(default=None, description="Dossier code.")
@@ -60,9 +58,7 @@ class CloudEvent(BaseModel):
         return json.dumps(self.data, ensure_ascii=False, separators=(",", ":"), default=str).encode()
 
     @classmethod
-    def from_kafka(
-        cls, headers: Mapping[str, Any] | Iterable[tuple[str, Any]], value: bytes | None
-    ) -> CloudEvent:
+    def from_kafka(cls, headers: Mapping[str, Any] | Iterable[tuple[str, Any]], value: bytes | None) -> CloudEvent:
         """Parse a Kafka record in binary mode; raise :class:`EnvelopeError` when it is not one."""
         raw = dict(headers.items()) if isinstance(headers, Mapping) else dict(headers)
         text = {k: (v.decode() if isinstance(v, bytes | bytearray) else str(v)) for k, v in raw.items()}

@@ -73,9 +73,7 @@ class DossierReceived(EventData):
     due_at: datetime
     processing_days: int
     documents: int = 0
-    tracking_token_sha256: str = Field(
-        description="SHA-256 of the citizen's tracking token, never the token."
-    )
+    tracking_token_sha256: str = Field(description="SHA-256 of the citizen's tracking token, never the token.")
     notify: NotifyPreferences = NotifyPreferences()
     contact: ContactPoint = ContactPoint()
 
@@ -136,9 +134,7 @@ class DossierStatusChanged(EventData):
     status: DossierStatus
     previous_status: DossierStatus | None = None
     action: str = Field(description="accept, request_supplement, ..., overdue, apology, rate.")
-    version: int = Field(
-        description="Case version after the change; strictly increasing per dossier at one office."
-    )
+    version: int = Field(description="Case version after the change; strictly increasing per dossier at one office.")
     reason: str | None = None
     due_at: datetime | None = None
     previous_due_at: datetime | None = None

@@ -32,9 +32,7 @@ class ErrorBody(BaseModel):
 class ApiError(Exception):
     """Raise in a route to answer ``status`` with a JSON error body."""
 
-    def __init__(
-        self, status: int, code: str, message: str, *, details: list[dict[str, Any]] | None = None
-    ) -> None:
+    def __init__(self, status: int, code: str, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -42,9 +40,7 @@ class ApiError(Exception):
         self.details = details
 
 
-def error_response(
-    status: int, code: str, message: str, details: list[dict[str, Any]] | None = None
-) -> JSONResponse:
+def error_response(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> JSONResponse:
     """A JSON error response in the common shape."""
     body: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
@@ -108,9 +104,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error(
-            "http_unhandled_error", path=request.url.path, error_type=type(exc).__name__, error=str(exc)
-        )
+        log.error("http_unhandled_error", path=request.url.path, error_type=type(exc).__name__, error=str(exc))
         return error_response(500, "internal_error", "an unexpected error occurred; it has been logged")
 
 
@@ -149,9 +143,7 @@ class BodySizeLimit:
             await self._reject(send)
 
     async def _reject(self, send: Send) -> None:
-        response = error_response(
-            413, "payload_too_large", f"request body exceeds the limit of {self.max_bytes} bytes"
-        )
+        response = error_response(413, "payload_too_large", f"request body exceeds the limit of {self.max_bytes} bytes")
         await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
         await send({"type": "http.response.body", "body": response.body})
 

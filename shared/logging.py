@@ -37,9 +37,7 @@ def _mask_field(key: str, value: Any) -> Any:
     return _scrub_value(value)
 
 
-def scrub_personal_data(
-    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
-) -> MutableMapping[str, Any]:
+def scrub_personal_data(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """structlog processor: mask known personal fields and scrub ID/phone/e-mail shapes anywhere."""
     for key in list(event_dict):
         event_dict[key] = _mask_field(key, event_dict[key])

@@ -95,9 +95,7 @@ class ServiceRuntime:
         await self._wait_for("kafka", self.broker.start)
         for relay in self.relays:
             relay.start()
-        self._tasks = [
-            asyncio.create_task(loop(), name=getattr(loop, "__name__", "loop")) for loop in self._loops
-        ]
+        self._tasks = [asyncio.create_task(loop(), name=getattr(loop, "__name__", "loop")) for loop in self._loops]
         log.info("service_started", service=self.settings.service_name)
 
     async def stop(self) -> None:
@@ -140,9 +138,7 @@ class ServiceRuntime:
         configure_logging(
             service=self.settings.service_name, level=self.settings.log_level, fmt=self.settings.log_format
         )
-        setup_tracing(
-            service=self.settings.service_name, otlp_endpoint=self.settings.otel_exporter_otlp_endpoint
-        )
+        setup_tracing(service=self.settings.service_name, otlp_endpoint=self.settings.otel_exporter_otlp_endpoint)
         self.on_shutdown(_shutdown_tracing)
         app = FastAPI(
             title=title,
@@ -154,9 +150,7 @@ class ServiceRuntime:
         install_error_handlers(app)
         install_http_metrics(app, self.registry, service=self.settings.service_name)
         app.add_middleware(BodySizeLimit, max_bytes=self.settings.max_body_bytes)
-        app.include_router(
-            probes_router({"kafka": self.kafka_ready, "mongodb": self.store_ready}, self.registry)
-        )
+        app.include_router(probes_router({"kafka": self.kafka_ready, "mongodb": self.store_ready}, self.registry))
         for router in routers:
             app.include_router(router)
         instrument_fastapi(app)

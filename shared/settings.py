@@ -26,9 +26,7 @@ class BaseServiceSettings(BaseSettings):
         default="",
         description="Prefix put before every topic name (isolates test runs or tenants on one cluster).",
     )
-    kafka_topic_partitions: int = Field(
-        default=6, ge=1, description="Partitions for topics this service creates."
-    )
+    kafka_topic_partitions: int = Field(default=6, ge=1, description="Partitions for topics this service creates.")
     kafka_consumer_retries: int = Field(
         default=3, ge=0, description="Attempts for a failing message before it goes to the DLQ."
     )

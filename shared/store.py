@@ -22,9 +22,7 @@ def make_mongo_client(settings: BaseServiceSettings, **overrides: Any) -> AsyncI
     return AsyncIOMotorClient(settings.mongodb_url, **options)
 
 
-def service_database(
-    client: AsyncIOMotorClient[Any], settings: BaseServiceSettings
-) -> AsyncIOMotorDatabase[Any]:
+def service_database(client: AsyncIOMotorClient[Any], settings: BaseServiceSettings) -> AsyncIOMotorDatabase[Any]:
     """This service's own database (a service never reads another's)."""
     return client[settings.mongodb_database]
 
