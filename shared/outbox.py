@@ -13,11 +13,12 @@ import contextlib
 import time
 from typing import Any
 
-from pymongo import ASCENDING, UpdateOne
+from pymongo import ASCENDING
 
 from shared.broker import EventPublisher
 from shared.envelope import CloudEvent
 from shared.errors import INFRASTRUCTURE_ERRORS
+from shared.locks import document_lock
 from shared.logging import get_logger
 from shared.telemetry import current_trace_headers
 
@@ -89,25 +90,23 @@ class OutboxRelay:
             .limit(self._batch_size)
             .to_list(self._batch_size)
         )
-        sent: list[UpdateOne] = []
+        published = 0
         for doc in docs:
             entries = sorted((doc.get("outbox") or {}).values(), key=lambda e: e["seq"])
             for entry in entries:
                 event = CloudEvent.model_validate(entry["event"])
                 await self._publisher.publish(entry["topic"], event, key=entry["key"])
-                sent.append(
-                    UpdateOne(
-                        {"_id": doc["_id"], f"outbox.{event.id}": {"$exists": True}},
-                        {"$unset": {f"outbox.{event.id}": ""}, "$inc": {PENDING_FIELD: -1}},
-                    )
-                )
-            if not entries and doc.get(PENDING_FIELD, 0) > 0:
-                # counter drifted (e.g. a manual edit): reset so the sweep does not spin on it
-                sent.append(UpdateOne({"_id": doc["_id"], "outbox": {}}, {"$set": {PENDING_FIELD: 0}}))
-        if sent:
-            await self._collection.bulk_write(sent, ordered=False)
-        self.published += len(sent)
-        return len(sent)
+            done = {e["event"]["id"] for e in entries}
+            async with document_lock(self._collection, doc["_id"]):
+                fresh = await self._collection.find_one({"_id": doc["_id"]}, {"outbox": 1})
+                remaining = set((fresh or {}).get("outbox") or {}) - done
+                update: dict[str, Any] = {"$set": {PENDING_FIELD: len(remaining)}}
+                if done:
+                    update["$unset"] = {f"outbox.{event_id}": "" for event_id in done}
+                await self._collection.update_one({"_id": doc["_id"]}, update)
+            published += len(done)
+        self.published += published
+        return published
 
     async def run(self) -> None:
         """Relay until cancelled; outages of Kafka or the store only delay publication."""

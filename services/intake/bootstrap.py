@@ -2,18 +2,48 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from fastapi import FastAPI
 
+from services.intake.adapters.store import IntakeStore
+from services.intake.entrypoints import consumers
+from services.intake.entrypoints.http import RateLimit, router
 from services.intake.settings import IntakeSettings
+from shared.broker import EventPublisher
+from shared.outbox import OutboxRelay
+from shared.procedures import Catalogue, load_catalogue
 from shared.runtime import ServiceRuntime
 
 
+@dataclass
+class IntakeDeps:
+    """What the routes need, built once."""
+
+    store: IntakeStore
+    catalogue: Catalogue
+    publisher: EventPublisher
+    relay: OutboxRelay | None
+    limiter: RateLimit
+    rate: Any
+
+
 def bootstrap(settings: IntakeSettings | None = None) -> FastAPI:
-    """Build the intake app: store, broker, relays and routes."""
+    """Build the intake app: store, catalogue, broker, outbox relay, consumer and routes."""
     settings = settings or IntakeSettings()
     runtime = ServiceRuntime(settings)
-    return runtime.create_app(
+    store = IntakeStore(runtime.db)
+    runtime.on_startup(store.ensure_indexes)
+    relay = runtime.relay(store.dossiers) if settings.relay_enabled else None
+    consumers.register(runtime, store)
+    limiter = RateLimit(settings.rate_limit)
+    app = runtime.create_app(
         title="LienThong intake",
-        description="Receives dossiers from front-office apps and the portal: receipts, dossier codes, legal due dates, supplements, counter queue tickets.",
-        routers=[],
+        description="Receives dossiers from front-office apps and the portal: receipts, dossier codes, legal due "
+        "dates, supplements and counter queue tickets. Front-office apps authenticate with "
+        "`Authorization: Bearer <API key>`; each key is bound to its reception office.",
+        routers=[router],
     )
+    app.state.intake = IntakeDeps(store, load_catalogue(), runtime.publisher, relay, limiter, limiter.rate)
+    return app

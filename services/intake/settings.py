@@ -1,4 +1,4 @@
-"""Settings of the intake service (environment variables; see README)."""
+"""Settings of the intake service (environment variables; see services/intake/README.md)."""
 
 from __future__ import annotations
 
@@ -16,4 +16,14 @@ class IntakeSettings(BaseServiceSettings):
         default="lienthong_intake",
         validation_alias=AliasChoices("INTAKE_MONGODB_DATABASE"),
         description="This service's own database.",
+    )
+    rate_limit: str = Field(
+        default="600/minute",
+        validation_alias=AliasChoices("INTAKE_RATE_LIMIT"),
+        description="Requests per API key on write endpoints (limits syntax, e.g. 600/minute).",
+    )
+    relay_enabled: bool = Field(
+        default=True,
+        validation_alias=AliasChoices("INTAKE_RELAY_ENABLED"),
+        description="Run the outbox relay in this process (off only to simulate a crash before publishing).",
     )

@@ -1,1 +1,5 @@
-"""LienThong routing service: Finds the competent office for every dossier across boundaries: jurisdiction rules, office load, transfers and inter-agency chains."""
+"""LienThong routing service.
+
+Finds the competent office for every dossier across boundaries: jurisdiction rules, office load, transfers and
+inter-agency chains.
+"""

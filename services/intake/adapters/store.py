@@ -1,0 +1,104 @@
+"""Intake's MongoDB collections: dossiers (with outbox), code counters, API keys, counter queues."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from shared.locks import document_lock
+
+
+class IntakeStore:
+    """Repository over intake's own database."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+        self.dossiers = db["dossiers"]
+        self.counters = db["counters"]
+        self.api_keys = db["api_keys"]
+        self.tickets = db["queue_tickets"]
+        self._hints: dict[str, int] = {}
+
+    async def ensure_indexes(self) -> None:
+        """Unique dossier codes and idempotency keys; key lookup by hash; tickets by centre/day."""
+        await self.dossiers.create_index("code", unique=True, name="code")
+        await self.dossiers.create_index("idempotency_key", unique=True, name="idempotency_key")
+        await self.api_keys.create_index("secret_sha256", unique=True, name="secret_sha256")
+        await self.counters.create_index([("counter", ASCENDING), ("n", DESCENDING)], name="counter_n")
+        await self.tickets.create_index(
+            [("centre", ASCENDING), ("day", ASCENDING), ("status", ASCENDING)], name="queue"
+        )
+
+    async def next_sequence(self, counter_id: str) -> int:
+        """Claim the next number of ``counter_id`` race-free, across instances and on FerretDB.
+
+        Numbers are claimed by inserting ``<counter>#<n>`` under the unique ``_id`` index: inserts are
+        atomic on every store, while FerretDB loses concurrent ``$inc`` updates (docs/adr/0002).
+        """
+        n = self._hints.get(counter_id)
+        if n is None:
+            last = await self.counters.find({"counter": counter_id}).sort("n", DESCENDING).limit(1).to_list(1)
+            n = int(last[0]["n"]) if last else 0
+        while True:
+            n += 1
+            try:
+                await self.counters.insert_one({"_id": f"{counter_id}#{n}", "counter": counter_id, "n": n})
+            except DuplicateKeyError:
+                continue  # taken by a concurrent request or another instance
+            self._hints[counter_id] = n
+            return n
+
+    async def insert_dossier(self, doc: dict[str, Any]) -> None:
+        """Insert a dossier together with its outbox (raises DuplicateKeyError on a reused idempotency key)."""
+        await self.dossiers.insert_one(doc)
+
+    async def dossier_by_idempotency(self, key: str) -> dict[str, Any] | None:
+        """The dossier already created with this office-scoped idempotency key."""
+        return await self.dossiers.find_one({"idempotency_key": key})
+
+    async def dossier_by_code(self, code: str) -> dict[str, Any] | None:
+        """A dossier by its code."""
+        return await self.dossiers.find_one({"code": code})
+
+    async def update_dossier(self, dossier_id: str, filter_: dict[str, Any], update: dict[str, Any]) -> bool:
+        """One single-document update under the document's lock; True when the document matched ``filter_``."""
+        async with document_lock(self.dossiers, dossier_id):
+            result = await self.dossiers.update_one({"_id": dossier_id, **filter_}, update)
+        return bool(result.matched_count)
+
+    async def insert_api_key(self, doc: dict[str, Any]) -> None:
+        """Store a new API key (hash only)."""
+        await self.api_keys.insert_one(doc)
+
+    async def api_key_by_hash(self, secret_sha256: str) -> dict[str, Any] | None:
+        """A key that is not revoked, by the hash of the presented secret."""
+        return await self.api_keys.find_one({"secret_sha256": secret_sha256, "revoked_at": None})
+
+    async def revoke_api_key(self, key_id: str, at: datetime) -> bool:
+        """Revoke a key; True when it existed and was active."""
+        result = await self.api_keys.update_one({"_id": key_id, "revoked_at": None}, {"$set": {"revoked_at": at}})
+        return bool(result.modified_count)
+
+    async def insert_ticket(self, doc: dict[str, Any]) -> None:
+        """Store a queue ticket."""
+        await self.tickets.insert_one(doc)
+
+    async def call_next_ticket(self, centre: str, day: str, counter: str, at: datetime) -> dict[str, Any] | None:
+        """Atomically hand the oldest waiting ticket of the day to ``counter``."""
+        return await self.tickets.find_one_and_update(
+            {"centre": centre, "day": day, "status": "waiting"},
+            {"$set": {"status": "called", "counter": counter, "called_at": at}},
+            sort=[("number", ASCENDING)],
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def mark_no_show(self, centre: str, day: str, number: int, at: datetime) -> dict[str, Any] | None:
+        """A called ticket whose holder did not come."""
+        return await self.tickets.find_one_and_update(
+            {"_id": f"{centre}:{day}:{number}", "status": "called"},
+            {"$set": {"status": "no_show", "no_show_at": at}},
+            return_document=ReturnDocument.AFTER,
+        )

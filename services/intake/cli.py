@@ -1,0 +1,52 @@
+"""``lienthong api-key create|revoke``: front-office keys, stored hashed, bound to a reception office."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import typer
+
+from services.intake import handlers
+from services.intake.adapters.store import IntakeStore
+from services.intake.settings import IntakeSettings
+from shared.store import make_mongo_client, service_database
+
+api_key_app = typer.Typer(help="Front-office API keys (intake).", no_args_is_help=True)
+
+
+async def _with_store(fn):  # type: ignore[no-untyped-def]
+    settings = IntakeSettings()
+    client = make_mongo_client(settings)
+    try:
+        store = IntakeStore(service_database(client, settings))
+        await store.ensure_indexes()
+        return await fn(store)
+    finally:
+        client.close()
+
+
+@api_key_app.command("create")
+def create(office: str = typer.Option(..., "--office", help="Reception office code, e.g. 00070.TTHCC")) -> None:
+    """Create a key for OFFICE and print it once (only its hash is stored)."""
+    try:
+        key_id, key = asyncio.run(
+            _with_store(lambda s: handlers.create_api_key(office, store=s, now=datetime.now(UTC)))
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    typer.echo(f"key id: {key_id}\napi key (shown once): {key}")
+
+
+@api_key_app.command("revoke")
+def revoke(key_id: str = typer.Argument(..., help="Key id printed at creation")) -> None:
+    """Revoke a key; it stops working at once."""
+    done = asyncio.run(_with_store(lambda s: s.revoke_api_key(key_id, datetime.now(UTC))))
+    if not done:
+        raise typer.BadParameter(f"no active key {key_id!r}")
+    typer.echo(f"revoked {key_id}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the intake commands to the ``lienthong`` CLI."""
+    app.add_typer(api_key_app, name="api-key")

@@ -1,0 +1,28 @@
+"""Intake's Kafka consumer: status events keep the filing office's view current."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.intake import handlers
+from services.intake.adapters.store import IntakeStore
+from shared.broker import subscribe
+from shared.envelope import CloudEvent
+from shared.events import DossierStatusChanged
+from shared.topics import Topics
+
+
+def register(runtime: Any, store: IntakeStore) -> None:
+    """Subscribe to ``dossier.status.v1`` (group ``lienthong.intake.status-view``)."""
+
+    async def on_status(event: CloudEvent) -> None:
+        await handlers.apply_status(event.id, DossierStatusChanged.model_validate(event.data), store=store)
+
+    subscribe(
+        runtime.broker,
+        runtime.settings,
+        topic=Topics.DOSSIER_STATUS,
+        group="status-view",
+        handler=on_status,
+        registry=runtime.registry,
+    )

@@ -1,0 +1,209 @@
+"""Intake's HTTP routes: procedures, dossiers, supplements, queue tickets (a few lines each)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from services.intake import handlers
+from services.intake.entrypoints.models import (
+    CallIn,
+    DossierIn,
+    DossierView,
+    DueDateOut,
+    ProcedureOut,
+    Receipt,
+    SupplementIn,
+    SupplementOut,
+    TicketIn,
+    TicketOut,
+)
+from shared.http import ApiError, error_responses
+
+bearer = HTTPBearer(auto_error=False, description="Front-office API key: `Authorization: Bearer lt_...`")
+
+
+def deps(request: Request) -> Any:
+    """The service's wired dependencies (set by bootstrap)."""
+    return request.app.state.intake
+
+
+async def office(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> handlers.Office:
+    """Authenticate the front-office key and apply its rate limit."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise ApiError(401, "unauthorized", "missing API key (Authorization: Bearer <key>)")
+    d = deps(request)
+    found = await handlers.authenticate(credentials.credentials, store=d.store)
+    if found is None:
+        raise ApiError(401, "unauthorized", "unknown or revoked API key")
+    if request.method != "GET" and not d.limiter.hit(d.rate, found.code, credentials.credentials[-8:]):
+        raise ApiError(429, "rate_limited", f"rate limit {d.rate} exceeded for this key")
+    return found
+
+
+Office = Annotated[handlers.Office, Depends(office)]
+
+
+class RateLimit:
+    """Moving-window limits per key (in memory: per instance)."""
+
+    def __init__(self, rate: str) -> None:
+        self.rate = parse(rate)
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    def hit(self, item: Any, *keys: str) -> bool:
+        """Count one request; False when over the limit."""
+        return self._limiter.hit(item, *keys)
+
+
+router = APIRouter(prefix="/v1")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@router.get("/procedures", response_model=list[ProcedureOut], tags=["procedures"], summary="List procedures")
+async def list_procedures(request: Request) -> list[dict[str, Any]]:
+    return [p.model_dump(mode="json") for p in deps(request).catalogue.all()]
+
+
+@router.get("/procedures/{code}", response_model=ProcedureOut, tags=["procedures"], responses=error_responses(404))
+async def get_procedure(code: str, request: Request) -> dict[str, Any]:
+    procedure = deps(request).catalogue.get(code)
+    if procedure is None:
+        raise ApiError(404, "unknown_procedure", f"no procedure {code!r}")
+    return procedure.model_dump(mode="json")
+
+
+@router.get(
+    "/procedures/{code}/due-date",
+    response_model=DueDateOut,
+    tags=["procedures"],
+    summary="Legal due date for a receipt time",
+    responses=error_responses(404, 422),
+)
+async def due_date(
+    code: str,
+    request: Request,
+    received_at: Annotated[datetime, Query(description="ISO 8601 with offset", examples=["2027-02-03T10:00:00+07:00"])],
+) -> dict[str, Any]:
+    procedure = deps(request).catalogue.get(code)
+    if procedure is None:
+        raise ApiError(404, "unknown_procedure", f"no procedure {code!r}")
+    if received_at.tzinfo is None:
+        raise ApiError(422, "naive_datetime", "received_at: give a time zone offset, e.g. +07:00")
+    return {"procedure_code": code, "received_at": received_at, "due_at": procedure.due_at(received_at)}
+
+
+@router.post(
+    "/dossiers",
+    status_code=201,
+    response_model=Receipt,
+    tags=["dossiers"],
+    summary="File a dossier; answers the receipt with code and appointment date",
+    responses=error_responses(401, 409, 413, 422, 429),
+)
+async def post_dossier(
+    body: DossierIn,
+    request: Request,
+    response: Response,
+    office: Office,
+    idempotency_key: Annotated[str | None, Header(max_length=200, description="Retry-safe key")] = None,
+) -> dict[str, Any]:
+    d = deps(request)
+    result, created = await handlers.receive_dossier(
+        body.model_dump(mode="json"),
+        office=office,
+        idempotency_key=idempotency_key,
+        store=d.store,
+        catalogue=d.catalogue,
+        publisher=d.publisher,
+        relay=d.relay,
+        now=_now(),
+    )
+    response.status_code = 201 if created else 200
+    return result
+
+
+@router.get("/dossiers/{code}", response_model=DossierView, tags=["dossiers"], responses=error_responses(401, 404))
+async def get_dossier(code: str, request: Request, office: Office) -> dict[str, Any]:
+    doc = await deps(request).store.dossier_by_code(code)
+    if doc is None or doc["office_code"] != office.code:
+        raise ApiError(404, "not_found", f"no dossier {code!r} filed at this office")
+    return {**doc, "id": doc["_id"]}
+
+
+@router.post(
+    "/dossiers/{code}/supplements",
+    status_code=201,
+    response_model=SupplementOut,
+    tags=["dossiers"],
+    responses=error_responses(401, 404, 409, 422),
+)
+async def post_supplement(code: str, body: SupplementIn, request: Request, office: Office) -> dict[str, Any]:
+    d = deps(request)
+    return await handlers.submit_supplement(
+        code,
+        [doc.model_dump() for doc in body.documents],
+        body.note,
+        office=office,
+        store=d.store,
+        publisher=d.publisher,
+        relay=d.relay,
+        now=_now(),
+    )
+
+
+def _centre(centre: str, office: handlers.Office) -> None:
+    if centre != office.code:
+        raise ApiError(403, "forbidden", "a key may only manage the queue of its own centre")
+
+
+@router.post(
+    "/centres/{centre}/tickets",
+    status_code=201,
+    response_model=TicketOut,
+    tags=["queue"],
+    responses=error_responses(401, 403),
+)
+async def take_ticket(centre: str, body: TicketIn, request: Request, office: Office) -> dict[str, Any]:
+    _centre(centre, office)
+    return await handlers.take_ticket(centre, body.service, store=deps(request).store, now=_now())
+
+
+@router.post(
+    "/centres/{centre}/calls", response_model=TicketOut, tags=["queue"], responses=error_responses(401, 403, 404)
+)
+async def call_next(centre: str, body: CallIn, request: Request, office: Office) -> dict[str, Any]:
+    _centre(centre, office)
+    now = _now()
+    day = f"{now.astimezone(handlers.VIETNAM_TZ).date():%Y-%m-%d}"
+    ticket = await deps(request).store.call_next_ticket(centre, day, body.counter, now)
+    if ticket is None:
+        raise ApiError(404, "queue_empty", "no ticket is waiting")
+    return ticket
+
+
+@router.post(
+    "/centres/{centre}/tickets/{number}/no-show",
+    response_model=TicketOut,
+    tags=["queue"],
+    responses=error_responses(401, 403, 404),
+)
+async def no_show(centre: str, number: int, request: Request, office: Office) -> dict[str, Any]:
+    _centre(centre, office)
+    now = _now()
+    day = f"{now.astimezone(handlers.VIETNAM_TZ).date():%Y-%m-%d}"
+    ticket = await deps(request).store.mark_no_show(centre, day, number, now)
+    if ticket is None:
+        raise ApiError(404, "not_found", f"no called ticket {number} today")
+    return ticket

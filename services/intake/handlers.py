@@ -1,0 +1,299 @@
+"""Intake use cases: receive a dossier, take a supplement, keep the filing office's view, API keys, queues."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from services.intake.adapters.store import IntakeStore
+from services.intake.domain.codes import dossier_code, new_tracking_token, sha256_hex
+from services.intake.domain.validation import dossier_problems, normalise_phone
+from shared.admin_units import get_province, get_ward
+from shared.broker import EventPublisher
+from shared.events import (
+    ContactPoint,
+    DossierReceived,
+    DossierStatusChanged,
+    DossierSupplemented,
+    NotifyPreferences,
+)
+from shared.http import ApiError
+from shared.legal_clock import VIETNAM_TZ
+from shared.logging import get_logger
+from shared.offices import parse_office_code
+from shared.outbox import OutboxRelay, new_document_outbox, outbox_entry, with_outbox
+from shared.procedures import Catalogue
+from shared.topics import Topics
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Office:
+    """The reception office a front-office key is bound to."""
+
+    code: str
+    province_code: str
+    ward_code: str | None
+
+
+def office_of(code: str) -> Office:
+    """Resolve an office code to its province and (for commune offices) ward; ValueError if unknown."""
+    ref = parse_office_code(code)
+    if ref.level == "commune":
+        ward = get_ward(ref.unit_code)
+        if ward is None or ward.code != ref.unit_code:
+            raise ValueError(f"office {code!r}: no commune/ward {ref.unit_code!r}")
+        return Office(code, ward.province_code, ward.code)
+    province = get_province(ref.unit_code.removeprefix("P"))
+    if province is None or f"P{province.code}" != ref.unit_code:
+        raise ValueError(f"office {code!r}: no province {ref.unit_code!r}")
+    return Office(code, province.code, None)
+
+
+def _body_hash(body: dict[str, Any]) -> str:
+    return sha256_hex(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str))
+
+
+def receipt(doc: dict[str, Any], tracking_token: str | None) -> dict[str, Any]:
+    """The receipt answered to the front office (tracking token only when just created)."""
+    return {
+        "id": doc["_id"],
+        "code": doc["code"],
+        "status": doc["status"],
+        "received_at": doc["received_at"],
+        "due_at": doc["due_at"],
+        "tracking_token": tracking_token,
+        "procedure_code": doc["procedure_code"],
+        "office_code": doc["office_code"],
+    }
+
+
+async def receive_dossier(
+    body: dict[str, Any],
+    *,
+    office: Office,
+    idempotency_key: str | None,
+    store: IntakeStore,
+    catalogue: Catalogue,
+    publisher: EventPublisher,
+    relay: OutboxRelay | None,
+    now: datetime,
+) -> tuple[dict[str, Any], bool]:
+    """Check, number and store a dossier with its ``dossier.received.v1`` event; (receipt, created)."""
+    body_hash = _body_hash(body)
+    idem = f"{office.code}:{idempotency_key}" if idempotency_key else None
+    if idem is not None and (existing := await store.dossier_by_idempotency(idem)) is not None:
+        return _replay(existing, body_hash)
+
+    procedure = catalogue.get(body["procedure_code"])
+    if procedure is None:
+        raise ApiError(422, "unknown_procedure", f"procedure_code: no procedure {body['procedure_code']!r}")
+    applicant = body["applicant"]
+    subject_ward = (body.get("subject") or {}).get("ward_code")
+    problems = dossier_problems(
+        procedure=procedure,
+        channel=body["channel"],
+        citizen_id=applicant["citizen_id"],
+        phone=applicant["phone"],
+        applicant_ward=applicant["address"]["ward_code"],
+        subject_ward=subject_ward,
+        document_codes=[d["code"] for d in body["documents"]],
+        today=now.astimezone(VIETNAM_TZ).date(),
+    )
+    if problems:
+        first = problems[0]
+        raise ApiError(
+            422,
+            first.code,
+            f"{first.field}: {first.message}",
+            details=[{"code": p.code, "field": p.field, "message": p.message} for p in problems],
+        )
+    applicant_ward = get_ward(applicant["address"]["ward_code"])
+    subject = get_ward(subject_ward) if subject_ward else None
+    assert applicant_ward is not None  # checked above
+    local_day = now.astimezone(VIETNAM_TZ).date()
+    seq = await store.next_sequence(f"{office.code}-{local_day:%y%m%d}")
+    dossier_id = str(uuid.uuid4())
+    token = new_tracking_token()
+    due_at = procedure.due_at(now)
+    phone = normalise_phone(applicant["phone"])
+    code = dossier_code(office.code, local_day, seq)
+    prefs = body.get("notify") or {}
+    event_data = DossierReceived(
+        dossier_id=dossier_id,
+        dossier_code=code,
+        procedure_code=procedure.code,
+        procedure_name=procedure.name,
+        channel=body["channel"],
+        receiving_office_code=office.code,
+        province_code=office.province_code,
+        receiving_ward_code=office.ward_code,
+        applicant_ward_code=applicant_ward.code,
+        subject_ward_code=subject.code if subject else None,
+        received_at=now,
+        due_at=due_at,
+        processing_days=procedure.processing_days,
+        documents=len(body["documents"]),
+        tracking_token_sha256=sha256_hex(token),
+        notify=NotifyPreferences(**prefs),
+        contact=ContactPoint(phone=phone, email=applicant.get("email"), locale=body.get("locale", "vi")),
+    )
+    event = publisher.new_event(Topics.DOSSIER_RECEIVED, subject=code, data=event_data.model_dump(mode="json"))
+    doc = {
+        "_id": dossier_id,
+        "code": code,
+        "office_code": office.code,
+        "current_office_code": None,
+        "province_code": office.province_code,
+        "procedure_code": procedure.code,
+        "channel": body["channel"],
+        "applicant": {**applicant, "phone": phone},
+        "subject": body.get("subject"),
+        "documents": body["documents"],
+        "notify": prefs,
+        "status": "received",
+        "awaiting_supplement": False,
+        "received_at": now,
+        "due_at": due_at,
+        "tracking_token_sha256": event_data.tracking_token_sha256,
+        "idempotency_key": idem or f"none:{dossier_id}",
+        "body_sha256": body_hash,
+        "history": [{"status": "received", "at": now, "office_code": office.code}],
+        "supplements": [],
+        "seen_events": [],
+        "version": 1,
+        **new_document_outbox(outbox_entry(Topics.DOSSIER_RECEIVED, event, key=dossier_id)),
+    }
+    try:
+        await store.insert_dossier(doc)
+    except DuplicateKeyError:
+        # a concurrent request with the same idempotency key won the race
+        existing = await store.dossier_by_idempotency(idem) if idem else None
+        if existing is None:
+            raise
+        return _replay(existing, body_hash)
+    if relay is not None:
+        relay.kick()
+    log.info("dossier_received", dossier_id=dossier_id, code=code, procedure=procedure.code, office=office.code)
+    return receipt(doc, token), True
+
+
+def _replay(existing: dict[str, Any], body_hash: str) -> tuple[dict[str, Any], bool]:
+    if existing["body_sha256"] != body_hash:
+        raise ApiError(
+            409, "idempotency_key_reused", "this Idempotency-Key was already used with a different request body"
+        )
+    return receipt(existing, None), False
+
+
+async def submit_supplement(
+    code: str,
+    documents: list[dict[str, Any]],
+    note: str | None,
+    *,
+    office: Office,
+    store: IntakeStore,
+    publisher: EventPublisher,
+    relay: OutboxRelay | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """Record the citizen's supplement and emit ``dossier.supplemented.v1`` (only while one is awaited)."""
+    doc = await store.dossier_by_code(code)
+    if doc is None or doc["office_code"] != office.code:
+        raise ApiError(404, "not_found", f"no dossier {code!r} filed at this office")
+    supplement_id = str(uuid.uuid4())
+    data = DossierSupplemented(
+        dossier_id=doc["_id"], dossier_code=code, supplement_id=supplement_id, documents=len(documents), received_at=now
+    )
+    event = publisher.new_event(Topics.DOSSIER_SUPPLEMENTED, subject=code, data=data.model_dump(mode="json"))
+    matched = await store.update_dossier(
+        doc["_id"],
+        {"awaiting_supplement": True},
+        with_outbox(
+            {
+                "$set": {"awaiting_supplement": False},
+                "$push": {"supplements": {"id": supplement_id, "documents": documents, "note": note, "at": now}},
+                "$inc": {"version": 1},
+            },
+            outbox_entry(Topics.DOSSIER_SUPPLEMENTED, event, key=doc["_id"]),
+        ),
+    )
+    if not matched:
+        raise ApiError(
+            409, "not_awaiting_supplement", f"dossier {code} is {doc['status']}; no supplement has been requested"
+        )
+    if relay is not None:
+        relay.kick()
+    log.info("supplement_received", dossier_id=doc["_id"], code=code, documents=len(documents))
+    return {"supplement_id": supplement_id, "code": code, "received_at": now}
+
+
+async def apply_status(event_id: str, change: DossierStatusChanged, *, store: IntakeStore) -> None:
+    """Keep the filing office's view current from ``dossier.status.v1`` (idempotent by event id)."""
+    update: dict[str, Any] = {
+        "$set": {"status": change.status.value, "current_office_code": change.office_code},
+        "$push": {
+            "seen_events": event_id,
+            "history": {
+                "status": change.status.value,
+                "action": change.action,
+                "at": change.occurred_at,
+                "office_code": change.office_code,
+                "reason": change.reason,
+            },
+        },
+    }
+    if change.due_at is not None:
+        update["$set"]["due_at"] = change.due_at
+    if change.status.value == "supplement_requested":
+        update["$set"]["awaiting_supplement"] = True
+    elif change.action != "overdue":
+        update["$set"]["awaiting_supplement"] = False
+    await store.update_dossier(change.dossier_id, {"seen_events": {"$ne": event_id}}, update)
+
+
+async def create_api_key(office_code: str, *, store: IntakeStore, now: datetime) -> tuple[str, str]:
+    """A new front-office key bound to ``office_code``: (key id, full key shown once)."""
+    office_of(office_code)  # validates the office
+    key_id = secrets.token_hex(6)
+    key = f"lt_{key_id}_{secrets.token_urlsafe(32)}"
+    await store.insert_api_key(
+        {
+            "_id": key_id,
+            "secret_sha256": sha256_hex(key),
+            "office_code": office_code,
+            "created_at": now,
+            "revoked_at": None,
+        }
+    )
+    return key_id, key
+
+
+async def authenticate(key: str, *, store: IntakeStore) -> Office | None:
+    """The office of an active key, or None (looked up on every call, so revocation is immediate)."""
+    doc = await store.api_key_by_hash(sha256_hex(key))
+    return office_of(doc["office_code"]) if doc else None
+
+
+async def take_ticket(centre: str, service: str, *, store: IntakeStore, now: datetime) -> dict[str, Any]:
+    """A numbered queue ticket; numbers restart every day per centre."""
+    day = f"{now.astimezone(VIETNAM_TZ).date():%Y-%m-%d}"
+    number = await store.next_sequence(f"queue:{centre}:{day}")
+    ticket = {
+        "_id": f"{centre}:{day}:{number}",
+        "centre": centre,
+        "day": day,
+        "number": number,
+        "service": service,
+        "status": "waiting",
+        "created_at": now,
+    }
+    await store.insert_ticket(ticket)
+    return ticket

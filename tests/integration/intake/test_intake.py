@@ -1,0 +1,221 @@
+"""Intake against real Kafka and FerretDB: codes, events, idempotency, crash safety, validation, supplements."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from typing import Any
+
+import httpx
+
+from services.intake.bootstrap import bootstrap
+from services.intake.settings import IntakeSettings
+from shared.envelope import CloudEvent
+from shared.events import DossierStatus, DossierStatusChanged
+from shared.topics import Topics
+from tests.integration.intake.conftest import OFFICE, dossier_body
+from tests.support.kafka import collect_events, produce_event
+from tests.support.service import running
+from tests.support.waiting import eventually
+
+Client = tuple[httpx.AsyncClient, Any]
+
+
+def auth(key: str, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}", **extra}
+
+
+async def test_concurrent_posts_get_distinct_codes_and_one_event_each(
+    intake: Client, api_key: str, intake_settings: IntakeSettings
+) -> None:
+    """200 concurrent posts yield 200 distinct codes and exactly 200 events on the topic, each once."""
+    client, _ = intake
+    responses = await asyncio.gather(
+        *(client.post("/v1/dossiers", json=dossier_body(), headers=auth(api_key)) for _ in range(200))
+    )
+    assert [r.status_code for r in responses] == [201] * 200
+    codes = {r.json()["code"] for r in responses}
+    assert len(codes) == 200 and all(c.startswith(f"{OFFICE}-") for c in codes)
+    events = await collect_events(
+        intake_settings.kafka_bootstrap_servers, intake_settings.topic(Topics.DOSSIER_RECEIVED), count=200, timeout=60
+    )
+    await asyncio.sleep(1.0)  # anything duplicated would have arrived by now
+    events += await _extra(intake_settings, 200)
+    assert len(events) == 200, "each dossier must be published exactly once"
+    assert {e.data["dossier_code"] for e in events} == codes
+    assert len({e.id for e in events}) == 200
+    assert all(e.subject == e.data["dossier_code"] and e.type == "vn.lienthong.dossier.received.v1" for e in events)
+
+
+async def _extra(settings: IntakeSettings, already: int) -> list[CloudEvent]:
+    try:
+        everything = await collect_events(
+            settings.kafka_bootstrap_servers, settings.topic(Topics.DOSSIER_RECEIVED), count=already + 1, timeout=2
+        )
+    except AssertionError:
+        return []
+    return everything[already:]
+
+
+async def test_idempotency_key(intake: Client, api_key: str) -> None:
+    """Same key + same body → the same dossier; same key + another body → 409."""
+    client, _ = intake
+    first = await client.post("/v1/dossiers", json=dossier_body(), headers=auth(api_key, **{"Idempotency-Key": "k-1"}))
+    again = await client.post("/v1/dossiers", json=dossier_body(), headers=auth(api_key, **{"Idempotency-Key": "k-1"}))
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.json()["code"] == first.json()["code"] and again.json()["id"] == first.json()["id"]
+    other = await client.post(
+        "/v1/dossiers", json=dossier_body(channel="online"), headers=auth(api_key, **{"Idempotency-Key": "k-1"})
+    )
+    assert other.status_code == 409 and other.json()["code"] == "idempotency_key_reused"
+
+
+async def test_crash_between_write_and_publish_loses_nothing(intake_settings: IntakeSettings) -> None:
+    """A dossier stored by an instance that died before publishing is published by the next instance's relay."""
+    crashed = bootstrap(intake_settings.model_copy(update={"relay_enabled": False}))
+    async with running(crashed) as client:
+        from datetime import UTC, datetime
+
+        from services.intake import handlers
+
+        _, key = await handlers.create_api_key(OFFICE, store=crashed.state.intake.store, now=datetime.now(UTC))
+        posted = (await client.post("/v1/dossiers", json=dossier_body(), headers=auth(key))).json()
+        stored = await crashed.state.intake.store.dossier_by_code(posted["code"])
+        assert stored["outbox_pending"] == 1, "the event waits in the dossier's outbox"
+    async with running(bootstrap(intake_settings)):
+        (event,) = await collect_events(
+            intake_settings.kafka_bootstrap_servers, intake_settings.topic(Topics.DOSSIER_RECEIVED), count=1
+        )
+    assert event.data["dossier_code"] == posted["code"]
+
+
+def _bad(path: list[str], value: Any) -> dict[str, Any]:
+    body = dossier_body()
+    target = body
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+    return body
+
+
+async def test_each_validation_rule_has_its_code(intake: Client, api_key: str) -> None:
+    """Every rule answers 422 with its own machine-readable code."""
+    client, _ = intake
+    cases = {
+        "unknown_procedure": _bad(["procedure_code"], "NOPE-1"),
+        "invalid_citizen_id": _bad(["applicant", "citizen_id"], "12345"),
+        "invalid_phone": _bad(["applicant", "phone"], "0123"),
+        "unknown_ward": _bad(["applicant", "address", "ward_code"], "99999"),
+        "missing_documents": _bad(["documents"], []),
+        "missing_subject": _bad(["procedure_code"], "LT-XD-001"),
+        "validation_error": _bad(
+            ["documents"], [{"code": "x", "title": "t", "content_type": "pdf", "size": 1, "sha256": "z"}]
+        ),
+    }
+    for expected, body in cases.items():
+        response = await client.post("/v1/dossiers", json=body, headers=auth(api_key))
+        assert response.status_code == 422, (expected, response.text)
+        assert response.json()["code"] == expected, (expected, response.json())
+    # citizen ID structure: wrong province-of-birth code, birth year in the future
+    for bad_id in ("000203012345", "001999012345"):
+        r = await client.post("/v1/dossiers", json=_bad(["applicant", "citizen_id"], bad_id), headers=auth(api_key))
+        assert r.json()["code"] == "invalid_citizen_id", bad_id
+    unknown_subject = dossier_body(procedure_code="LT-XD-001", subject={"ward_code": "98765"})
+    r = await client.post("/v1/dossiers", json=unknown_subject, headers=auth(api_key))
+    assert r.json()["code"] in {"unknown_ward", "missing_documents"}
+    assert any(d["code"] == "unknown_ward" for d in r.json()["details"])
+    r = await client.post(
+        "/v1/dossiers", content=b"{not json", headers=auth(api_key, **{"content-type": "application/json"})
+    )
+    assert r.status_code == 422 and r.json()["code"] == "malformed_json"
+
+
+async def test_authentication_revocation_and_size_limit(intake: Client, api_key: str) -> None:
+    """No key or a wrong key → 401; a revoked key stops at once; oversized bodies → 413."""
+    client, app = intake
+    assert (await client.post("/v1/dossiers", json=dossier_body())).json()["code"] == "unauthorized"
+    assert (await client.post("/v1/dossiers", json=dossier_body(), headers=auth("lt_x_y"))).status_code == 401
+    key_id = api_key.split("_")[1]
+    assert await app.state.intake.store.revoke_api_key(key_id, __import__("datetime").datetime.now())
+    assert (await client.post("/v1/dossiers", json=dossier_body(), headers=auth(api_key))).status_code == 401
+    big = b"x" * (2 * 1024 * 1024)
+    r = await client.post("/v1/dossiers", content=big, headers={"content-type": "application/json"})
+    assert r.status_code == 413 and r.json()["code"] == "payload_too_large"
+
+
+async def test_supplement_only_when_requested(intake: Client, api_key: str, intake_settings: IntakeSettings) -> None:
+    """A supplement is refused until a supplement_requested status arrives, then accepted and emitted."""
+    client, _ = intake
+    posted = (await client.post("/v1/dossiers", json=dossier_body(), headers=auth(api_key))).json()
+    supplement = {"documents": [copy.deepcopy(dossier_body()["documents"][0])], "note": "bản bổ sung"}
+    r = await client.post(f"/v1/dossiers/{posted['code']}/supplements", json=supplement, headers=auth(api_key))
+    assert r.status_code == 409 and r.json()["code"] == "not_awaiting_supplement"
+
+    change = DossierStatusChanged(
+        dossier_id=posted["id"],
+        dossier_code=posted["code"],
+        office_code="00070.UBND",
+        status=DossierStatus.SUPPLEMENT_REQUESTED,
+        action="request_supplement",
+        version=3,
+        reason="thiếu giấy chứng sinh bản chính",
+        occurred_at=posted["received_at"],
+    )
+    event = CloudEvent(
+        source="/lienthong/resolution",
+        type="vn.lienthong.dossier.status.v1",
+        subject=posted["code"],
+        data=change.model_dump(mode="json"),
+    )
+    await produce_event(
+        intake_settings.kafka_bootstrap_servers, intake_settings.topic(Topics.DOSSIER_STATUS), event, key=posted["id"]
+    )
+    await produce_event(
+        intake_settings.kafka_bootstrap_servers, intake_settings.topic(Topics.DOSSIER_STATUS), event, key=posted["id"]
+    )
+
+    async def view() -> dict[str, Any]:
+        return (await client.get(f"/v1/dossiers/{posted['code']}", headers=auth(api_key))).json()
+
+    shown = await eventually(view, until=lambda v: v.get("awaiting_supplement") is True)
+    assert shown["status"] == "supplement_requested"
+    assert len([h for h in shown["history"] if h["status"] == "supplement_requested"]) == 1, "redelivery applied once"
+    r = await client.post(f"/v1/dossiers/{posted['code']}/supplements", json=supplement, headers=auth(api_key))
+    assert r.status_code == 201
+    (supplemented,) = await collect_events(
+        intake_settings.kafka_bootstrap_servers, intake_settings.topic(Topics.DOSSIER_SUPPLEMENTED), count=1
+    )
+    assert supplemented.data["dossier_id"] == posted["id"] and supplemented.data["documents"] == 1
+    again = await client.post(f"/v1/dossiers/{posted['code']}/supplements", json=supplement, headers=auth(api_key))
+    assert again.status_code == 409
+
+
+async def test_procedures_and_due_date(intake: Client) -> None:
+    """The catalogue is served and the due-date endpoint applies the legal clock (Tết 2027 example)."""
+    client, _ = intake
+    procedures = (await client.get("/v1/procedures")).json()
+    assert len(procedures) >= 40
+    assert (await client.get("/v1/procedures/NOPE")).json()["code"] == "unknown_procedure"
+    r = await client.get("/v1/procedures/LT-KD-001/due-date", params={"received_at": "2027-02-03T10:00:00+07:00"})
+    assert r.json()["due_at"] == "2027-02-15T10:00:00+07:00"
+    r = await client.get("/v1/procedures/LT-KD-001/due-date", params={"received_at": "tomorrow"})
+    assert r.status_code == 422
+
+
+async def test_queue_tickets(intake: Client, api_key: str) -> None:
+    """Tickets are numbered from 1 per centre and day; calls hand out the oldest; no-show marks a called one."""
+    client, _ = intake
+    numbers = [
+        (await client.post(f"/v1/centres/{OFFICE}/tickets", json={"service": "ho-tich"}, headers=auth(api_key))).json()[
+            "number"
+        ]
+        for _ in range(3)
+    ]
+    assert numbers == [1, 2, 3]
+    called = (await client.post(f"/v1/centres/{OFFICE}/calls", json={"counter": "2"}, headers=auth(api_key))).json()
+    assert called["number"] == 1 and called["status"] == "called"
+    r = await client.post(f"/v1/centres/{OFFICE}/tickets/1/no-show", headers=auth(api_key))
+    assert r.json()["status"] == "no_show"
+    assert (await client.post(f"/v1/centres/{OFFICE}/tickets/2/no-show", headers=auth(api_key))).status_code == 404
+    other = await client.post("/v1/centres/00073.TTHCC/tickets", json={"service": "x"}, headers=auth(api_key))
+    assert other.status_code == 403
