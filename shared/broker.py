@@ -99,17 +99,25 @@ class EventPublisher:
                 otel_context.detach(token)
 
 
+_DLQ_COUNTERS: dict[int, Counter] = {}
+
+
+def _dead_letter_counter(registry: CollectorRegistry) -> Counter:
+    """One DLQ counter per metrics registry, shared by every consumer of a service."""
+    if id(registry) not in _DLQ_COUNTERS:
+        _DLQ_COUNTERS[id(registry)] = Counter(
+            "lienthong_dead_letters", "Messages sent to a DLQ", ["topic"], registry=registry
+        )
+    return _DLQ_COUNTERS[id(registry)]
+
+
 class DeadLetters:
     """Sends a message that cannot be processed to ``<topic>.dlq`` with the error attached."""
 
     def __init__(self, broker: KafkaBroker, *, group_id: str, registry: CollectorRegistry | None = None) -> None:
         self._broker = broker
         self._group_id = group_id
-        self._counter = (
-            Counter("lienthong_dead_letters", "Messages sent to a DLQ", ["topic"], registry=registry)
-            if registry is not None
-            else None
-        )
+        self._counter = _dead_letter_counter(registry) if registry is not None else None
 
     async def send(self, record: Any, error: BaseException, *, retryable: bool) -> None:
         """Publish the original key, value and headers plus ``x-dlq-*`` headers describing the failure."""

@@ -1,19 +1,56 @@
-"""Composition root of the routing service: builds real adapters and wires them to entry points."""
+"""Composition root of the routing service: registry, rules, store, broker, relay and routes."""
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import FastAPI
 
+from services.routing.adapters.store import RoutingStore
+from services.routing.domain.registry import build_registry
+from services.routing.entrypoints import consumers
+from services.routing.entrypoints.http import router as http_router
+from services.routing.handlers import Router
 from services.routing.settings import RoutingSettings
+from shared.logging import get_logger
+from shared.procedures import load_catalogue
 from shared.runtime import ServiceRuntime
+
+log = get_logger(__name__)
 
 
 def bootstrap(settings: RoutingSettings | None = None) -> FastAPI:
-    """Build the routing app: store, broker, relays and routes."""
+    """Build the routing app."""
     settings = settings or RoutingSettings()
     runtime = ServiceRuntime(settings)
-    return runtime.create_app(
-        title="LienThong routing",
-        description="Finds the competent office for every dossier across boundaries: jurisdiction rules, office load, transfers and inter-agency chains.",
-        routers=[],
+    store = RoutingStore(runtime.db)
+    router = Router(
+        store=store,
+        publisher=runtime.publisher,
+        catalogue=load_catalogue(),
+        registry=build_registry(),
+        relay=runtime.relay(store.routes),
     )
+    runtime.on_startup(store.ensure_indexes)
+    runtime.on_startup(router.start)
+    consumers.register(runtime, router)
+
+    async def retry_parked_loop() -> None:
+        while True:
+            await asyncio.sleep(settings.parked_retry_interval)
+            try:
+                await router.refresh_and_retry()
+            except Exception as exc:  # the loop must outlive a store hiccup
+                log.warning("parked_retry_failed", error=str(exc))
+
+    runtime.background(retry_parked_loop)
+    app = runtime.create_app(
+        title="LienThong routing",
+        description="Finds the competent office for every dossier across boundaries: jurisdiction rules as data, "
+        "office load, transfers and inter-agency chains. Operators authenticate with `Authorization: Bearer "
+        "<ROUTING_ADMIN_TOKEN>`.",
+        routers=[http_router],
+    )
+    app.state.router = router
+    app.state.admin_token = settings.admin_token
+    return app

@@ -1,8 +1,8 @@
-"""Settings of the routing service (environment variables; see README)."""
+"""Settings of the routing service (environment variables; see services/routing/README.md)."""
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 
 from shared.settings import BaseServiceSettings
 
@@ -16,4 +16,15 @@ class RoutingSettings(BaseServiceSettings):
         default="lienthong_routing",
         validation_alias=AliasChoices("ROUTING_MONGODB_DATABASE"),
         description="This service's own database.",
+    )
+    admin_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("ROUTING_ADMIN_TOKEN"),
+        description="Bearer token of operators (office status, route look-up); unset = those endpoints refuse all.",
+    )
+    parked_retry_interval: float = Field(
+        default=5.0,
+        gt=0,
+        validation_alias=AliasChoices("ROUTING_PARKED_RETRY_INTERVAL"),
+        description="Seconds between re-reading office status and retrying parked dossiers.",
     )

@@ -1,0 +1,290 @@
+"""Routing use cases: decide on receipt, follow status events (load, transfers, chains), retry parked dossiers."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from services.routing.adapters.store import RoutingStore
+from services.routing.domain.registry import Office, Registry
+from services.routing.domain.rules import Decision, Facts, decide
+from shared.broker import EventPublisher
+from shared.errors import PermanentError
+from shared.events import DossierReceived, DossierRouted, DossierStatus, DossierStatusChanged, RouteOutcome
+from shared.logging import get_logger
+from shared.outbox import OutboxRelay, new_document_outbox, outbox_entry, with_outbox
+from shared.procedures import Catalogue, Procedure
+from shared.topics import Topics
+
+log = get_logger(__name__)
+
+LEAVES_OFFICE = {DossierStatus.REFUSED, DossierStatus.RETURNED, DossierStatus.WITHDRAWN}
+OFFICE_STATUSES = ("open", "closed", "over_capacity")
+
+
+class Router:
+    """Routing state of one process: registry, operator statuses and office load, over the store."""
+
+    def __init__(
+        self,
+        *,
+        store: RoutingStore,
+        publisher: EventPublisher,
+        catalogue: Catalogue,
+        registry: Registry,
+        relay: OutboxRelay | None = None,
+    ) -> None:
+        self.store = store
+        self.publisher = publisher
+        self.catalogue = catalogue
+        self.registry = registry
+        self.relay = relay
+        self.statuses: dict[str, str] = {}
+        self.load: Counter[str] = Counter()
+
+    async def start(self) -> None:
+        """Load operator statuses and the open-dossier count per office from the store."""
+        self.statuses = await self.store.statuses()
+        self.load = Counter(await self.store.open_counts())
+
+    def available(self, office: Office) -> bool:
+        """Open offices may receive dossiers; closed and over-capacity ones may not."""
+        return self.statuses.get(office.code, "open") == "open"
+
+    def _procedure(self, code: str) -> Procedure:
+        procedure = self.catalogue.get(code)
+        if procedure is None:
+            raise PermanentError(f"unknown procedure {code!r}")
+        return procedure
+
+    def _decide(self, procedure: Procedure, received: DossierReceived, exclude: set[str]) -> Decision:
+        facts = Facts(
+            province_code=received.province_code,
+            receiving_ward_code=received.receiving_ward_code,
+            applicant_ward_code=received.applicant_ward_code,
+            subject_ward_code=received.subject_ward_code,
+        )
+        return decide(
+            procedure,
+            facts,
+            registry=self.registry,
+            available=self.available,
+            load=lambda o: self.load[o.code],
+            exclude=exclude,
+        )
+
+    def _routed_event(
+        self,
+        received: DossierReceived,
+        procedure: Procedure,
+        decision: Decision,
+        *,
+        chain: list[str],
+        step: int,
+        tried: list[str],
+        previous: str | None,
+        now: datetime,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The decision record and the outbox entry of its ``dossier.routed.v1`` event."""
+        decision_id = str(uuid.uuid4())
+        due_at = received.due_at if step == 0 else procedure.due_at(now)
+        data = DossierRouted(
+            dossier_id=received.dossier_id,
+            dossier_code=received.dossier_code,
+            decision_id=decision_id,
+            outcome=RouteOutcome.PARKED if decision.parked else RouteOutcome.ROUTED,
+            office_code=decision.office.code if decision.office else None,
+            office_name=decision.office.name if decision.office else None,
+            province_code=received.province_code,
+            procedure_code=procedure.code,
+            procedure_name=procedure.name,
+            rule_id=decision.rule_id,
+            reason=decision.reason,
+            channel=received.channel,
+            receiving_office_code=received.receiving_office_code,
+            applicant_ward_code=received.applicant_ward_code,
+            received_at=received.received_at,
+            due_at=due_at,
+            processing_days=procedure.processing_days,
+            chain_step=step,
+            chain=chain,
+            previous_office_code=previous,
+            tried_offices=tried,
+            tracking_token_sha256=received.tracking_token_sha256,
+            routed_at=now,
+        )
+        event = self.publisher.new_event(
+            Topics.DOSSIER_ROUTED, subject=received.dossier_code, data=data.model_dump(mode="json")
+        )
+        record = {
+            "decision_id": decision_id,
+            "outcome": data.outcome.value,
+            "office_code": data.office_code,
+            "procedure_code": procedure.code,
+            "chain_step": step,
+            "rule_id": decision.rule_id,
+            "reason": decision.reason,
+            "decided_at": now,
+        }
+        return record, outbox_entry(Topics.DOSSIER_ROUTED, event, key=received.dossier_id)
+
+    def _kick(self) -> None:
+        if self.relay is not None:
+            self.relay.kick()
+
+    async def on_received(self, event_id: str, received: DossierReceived, *, now: datetime | None = None) -> None:
+        """Decide the first office of a new dossier; a redelivered event changes nothing."""
+        now = now or datetime.now(UTC)
+        if await self.store.route(received.dossier_id) is not None:
+            return
+        procedure = self._procedure(received.procedure_code)
+        chain = [procedure.code, *procedure.chain]
+        decision = self._decide(procedure, received, set())
+        record, entry = self._routed_event(
+            received, procedure, decision, chain=chain, step=0, tried=[], previous=None, now=now
+        )
+        office = decision.office.code if decision.office else None
+        doc = {
+            "_id": received.dossier_id,
+            "code": received.dossier_code,
+            "received": received.model_dump(mode="json"),
+            "chain": chain,
+            "chain_step": 0,
+            "decisions": [record],
+            "handoffs": {record["decision_id"]: {"office_code": office, "sent_at": now}} if office else {},
+            "tried_offices": [office] if office else [],
+            "open_at": office,
+            "parked": decision.parked,
+            "seen_events": [event_id],
+            **new_document_outbox(entry),
+        }
+        try:
+            await self.store.insert_route(doc)
+        except DuplicateKeyError:
+            return  # a concurrent delivery of the same dossier already decided
+        if office:
+            self.load[office] += 1
+        self._kick()
+        log.info(
+            "dossier_routed",
+            dossier_id=received.dossier_id,
+            office=office,
+            rule=decision.rule_id,
+            parked=decision.parked,
+        )
+
+    async def _redecide(
+        self, doc: dict[str, Any], *, step: int, exclude: set[str], event_id: str | None, now: datetime
+    ) -> None:
+        received = DossierReceived.model_validate(doc["received"])
+        procedure = self._procedure(doc["chain"][step])
+        decision = self._decide(procedure, received, exclude)
+        previous = doc.get("open_at")
+        tried = list(doc["tried_offices"])
+        if decision.office:
+            tried.append(decision.office.code)
+        record, entry = self._routed_event(
+            received, procedure, decision, chain=doc["chain"], step=step, tried=tried, previous=previous, now=now
+        )
+        office = decision.office.code if decision.office else None
+        update: dict[str, Any] = {
+            "$set": {"open_at": office, "parked": decision.parked, "chain_step": step, "tried_offices": tried},
+            "$push": {"decisions": record},
+        }
+        if office:
+            update["$set"][f"handoffs.{record['decision_id']}"] = {"office_code": office, "sent_at": now}
+        guard: dict[str, Any] = {"decisions": {"$size": len(doc["decisions"])}}
+        if event_id is not None:
+            update["$push"]["seen_events"] = event_id
+            guard = {"seen_events": {"$ne": event_id}}
+        if not await self.store.update_route(doc["_id"], guard, with_outbox(update, entry)):
+            return
+        if previous:
+            self.load[previous] -= 1
+        if office:
+            self.load[office] += 1
+        self._kick()
+        log.info(
+            "dossier_rerouted",
+            dossier_id=doc["_id"],
+            office=office,
+            previous=previous,
+            step=step,
+            parked=decision.parked,
+        )
+
+    async def on_status(self, event_id: str, change: DossierStatusChanged, *, now: datetime | None = None) -> None:
+        """Follow a case's status: hand-off dates, load, transfers and the next step of a chain."""
+        now = now or datetime.now(UTC)
+        doc = await self.store.route(change.dossier_id)
+        if doc is None or event_id in doc.get("seen_events", []) or doc.get("open_at") != change.office_code:
+            return  # unknown dossier, a duplicate, or news from an office that no longer holds it
+        step = int(doc.get("chain_step", 0))
+        has_next = step + 1 < len(doc["chain"])
+        current = next((d for d in reversed(doc["decisions"]) if d["office_code"] == change.office_code), None)
+        handoff = f"handoffs.{current['decision_id']}" if current else None
+        if change.status is DossierStatus.TRANSFERRED:
+            if change.transfer_to_next_step and has_next:
+                await self._redecide(doc, step=step + 1, exclude=set(), event_id=event_id, now=now)
+            else:
+                exclude = set(doc["tried_offices"]) | set(change.exclude_offices)
+                await self._redecide(doc, step=step, exclude=exclude, event_id=event_id, now=now)
+            return
+        if change.status is DossierStatus.RESULT_READY and has_next:
+            await self._redecide(doc, step=step + 1, exclude=set(), event_id=event_id, now=now)
+            return
+        update: dict[str, Any] = {"$push": {"seen_events": event_id}, "$set": {}}
+        if change.status is DossierStatus.ACCEPTED and handoff:
+            update["$set"][f"{handoff}.received_at"] = change.occurred_at
+        if change.status in LEAVES_OFFICE:
+            update["$set"]["open_at"] = None
+            if handoff:
+                update["$set"][f"{handoff}.returned_at"] = change.occurred_at
+        if not update["$set"]:
+            del update["$set"]
+        if (
+            await self.store.update_route(doc["_id"], {"seen_events": {"$ne": event_id}}, update)
+            and change.status in LEAVES_OFFICE
+        ):
+            self.load[change.office_code] -= 1
+
+    async def refresh_and_retry(self, *, now: datetime | None = None) -> int:
+        """Re-read operator statuses; route parked dossiers that now have an open office. Returns how many moved."""
+        self.statuses = await self.store.statuses()
+        moved = 0
+        for doc in await self.store.parked():
+            await self._redecide(
+                doc, step=int(doc.get("chain_step", 0)), exclude=set(), event_id=None, now=now or datetime.now(UTC)
+            )
+            fresh = await self.store.route(doc["_id"])
+            moved += int(bool(fresh and not fresh["parked"]))
+        return moved
+
+    async def set_office_status(self, code: str, status: str) -> dict[str, Any]:
+        """Operator action: open, close or mark an office over capacity; parked dossiers are retried."""
+        office = self.registry.get(code)
+        if office is None:
+            raise KeyError(code)
+        await self.store.set_status(code, status, datetime.now(UTC))
+        self.statuses[code] = status
+        if status == "open":
+            await self.refresh_and_retry()
+        return office_view(office, self)
+
+
+def office_view(office: Office, router: Router) -> dict[str, Any]:
+    """An office as the API shows it."""
+    return {
+        "code": office.code,
+        "name": office.name,
+        "kind": office.kind.name.lower(),
+        "level": office.level,
+        "province_code": office.province_code,
+        "ward_code": office.ward_code,
+        "status": router.statuses.get(office.code, "open"),
+        "load": router.load[office.code],
+    }

@@ -1,0 +1,235 @@
+"""Routing against real Kafka and FerretDB: jurisdiction, load, boundaries, chains, duplicates, parking, volume."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from services.routing.bootstrap import bootstrap
+from services.routing.settings import RoutingSettings
+from shared.envelope import CloudEvent
+from shared.events import DossierReceived, DossierStatus, DossierStatusChanged
+from shared.topics import Topics
+from tests.support.kafka import collect_events, produce_event
+from tests.support.service import drop_databases, running
+
+ADMIN = {"Authorization": "Bearer test-operator"}
+
+
+@pytest.fixture
+def settings(base_settings: dict[str, str], isolation: str) -> RoutingSettings:
+    """Routing settings for this test (own topics and database, fast parked retries)."""
+    return RoutingSettings(
+        **base_settings, mongodb_database=f"{isolation}_routing", admin_token="test-operator", parked_retry_interval=0.5
+    )
+
+
+@pytest.fixture
+async def client(settings: RoutingSettings) -> AsyncIterator[httpx.AsyncClient]:
+    """A running routing service."""
+    async with running(bootstrap(settings)) as c:
+        yield c
+    await drop_databases(settings.mongodb_url, settings.mongodb_database)
+
+
+def received(
+    procedure: str = "LT-HT-001",
+    *,
+    receiving_ward: str = "00070",
+    applicant_ward: str = "00070",
+    subject: str | None = None,
+) -> DossierReceived:
+    now = datetime.now(UTC)
+    dossier_id = str(uuid.uuid4())
+    return DossierReceived(
+        dossier_id=dossier_id,
+        dossier_code=f"{receiving_ward}.TTHCC-261122-{dossier_id[:4]}",
+        procedure_code=procedure,
+        channel="counter",
+        receiving_office_code=f"{receiving_ward}.TTHCC",
+        province_code="01",
+        receiving_ward_code=receiving_ward,
+        applicant_ward_code=applicant_ward,
+        subject_ward_code=subject,
+        received_at=now,
+        due_at=now + timedelta(days=3),
+        processing_days=0,
+        tracking_token_sha256="0" * 64,
+    )
+
+
+def as_event(data: Any, topic: str, source: str = "intake") -> CloudEvent:
+    return CloudEvent(
+        source=f"/lienthong/{source}",
+        type=f"vn.lienthong.{topic}",
+        subject=data.dossier_code,
+        data=data.model_dump(mode="json"),
+    )
+
+
+async def send(settings: RoutingSettings, topic: str, data: Any, *, event: CloudEvent | None = None) -> CloudEvent:
+    event = event or as_event(data, topic)
+    await produce_event(settings.kafka_bootstrap_servers, settings.topic(topic), event, key=data.dossier_id)
+    return event
+
+
+async def routed(settings: RoutingSettings, count: int) -> list[CloudEvent]:
+    return await collect_events(
+        settings.kafka_bootstrap_servers, settings.topic(Topics.DOSSIER_ROUTED), count=count, timeout=30
+    )
+
+
+async def test_boundary_free_prefers_receiving_commune_then_least_loaded_in_province(
+    client: httpx.AsyncClient, settings: RoutingSettings
+) -> None:
+    """Filed in commune A: goes to A when open; when A is closed, to the least-loaded other commune of the province."""
+    first = received()
+    await send(settings, Topics.DOSSIER_RECEIVED, first)
+    (decision,) = await routed(settings, 1)
+    assert decision.data["office_code"] == "00070.UBND" and decision.data["rule_id"] == "R20-boundary-free-commune"
+
+    r = await client.post("/v1/offices/00070.UBND/status", json={"status": "closed"}, headers=ADMIN)
+    assert r.status_code == 200 and r.json()["status"] == "closed"
+    second = received()
+    await send(settings, Topics.DOSSIER_RECEIVED, second)
+    events = await routed(settings, 2)
+    target = events[1].data["office_code"]
+    assert target != "00070.UBND" and target.endswith(".UBND")
+    office = (await client.get(f"/v1/offices/{target}")).json()
+    assert office["province_code"] == "01", "never another province"
+    hanoi = (
+        await client.get(
+            "/v1/offices", params={"province_code": "01", "kind": "commune_people_committee", "limit": 500}
+        )
+    ).json()
+    open_loads = [o["load"] for o in hanoi["items"] if o["status"] == "open" and o["code"] != target]
+    assert min(open_loads) >= 0 and office["load"] == 1
+    assert (await client.post("/v1/offices/00070.UBND/status", json={"status": "closed"})).status_code == 401
+
+
+async def test_land_goes_to_the_parcels_commune(client: httpx.AsyncClient, settings: RoutingSettings) -> None:
+    """First land registration goes to the parcel's commune whatever the receiving commune; the route explains why."""
+    land = received("LT-DD-001", receiving_ward="00070", applicant_ward="00070", subject="00004")
+    await send(settings, Topics.DOSSIER_RECEIVED, land)
+    (decision,) = await routed(settings, 1)
+    assert decision.data["office_code"] == "00004.UBND"
+    route = (await client.get(f"/v1/dossiers/{land.dossier_id}/route", headers=ADMIN)).json()
+    assert (
+        route["decisions"][0]["rule_id"] == "R10-subject-location-commune"
+        and "00004" in route["decisions"][0]["reason"]
+    )
+
+
+async def test_duplicate_deliveries_make_one_decision(client: httpx.AsyncClient, settings: RoutingSettings) -> None:
+    """The same received event delivered three times is routed once."""
+    data = received()
+    event = as_event(data, Topics.DOSSIER_RECEIVED)
+    for _ in range(3):
+        await send(settings, Topics.DOSSIER_RECEIVED, data, event=event)
+    marker = received()
+    await send(settings, Topics.DOSSIER_RECEIVED, marker)
+    events = await routed(settings, 2)
+    with pytest.raises(AssertionError):
+        await collect_events(
+            settings.kafka_bootstrap_servers, settings.topic(Topics.DOSSIER_ROUTED), count=3, timeout=2
+        )
+    assert {e.data["dossier_id"] for e in events} == {data.dossier_id, marker.dossier_id}
+
+
+async def test_chain_visits_its_offices_in_order(client: httpx.AsyncClient, settings: RoutingSettings) -> None:
+    """Birth registration → permanent residence → child health insurance card: each result routes the next step."""
+    data = received("LT-HT-001")
+    await send(settings, Topics.DOSSIER_RECEIVED, data)
+    offices = [(await routed(settings, 1))[0].data["office_code"]]
+    for step in (1, 2):
+        change = DossierStatusChanged(
+            dossier_id=data.dossier_id,
+            dossier_code=data.dossier_code,
+            office_code=offices[-1],
+            status=DossierStatus.RESULT_READY,
+            action="approve",
+            version=5,
+            occurred_at=datetime.now(UTC),
+        )
+        await send(settings, Topics.DOSSIER_STATUS, change, event=as_event(change, Topics.DOSSIER_STATUS, "resolution"))
+        events = await routed(settings, step + 1)
+        assert events[step].data["chain_step"] == step
+        offices.append(events[step].data["office_code"])
+    assert offices == ["00070.UBND", "00070.CA", "P01.BHXH"]
+    assert [e.data["procedure_code"] for e in events] == ["LT-HT-001", "LT-CT-001", "LT-BH-001"]
+
+
+async def test_transfer_excludes_tried_offices(client: httpx.AsyncClient, settings: RoutingSettings) -> None:
+    """A transfer (wrong office) re-decides among the other competent offices and records the hand-off."""
+    data = received()
+    await send(settings, Topics.DOSSIER_RECEIVED, data)
+    first = (await routed(settings, 1))[0].data["office_code"]
+    change = DossierStatusChanged(
+        dossier_id=data.dossier_id,
+        dossier_code=data.dossier_code,
+        office_code=first,
+        status=DossierStatus.TRANSFERRED,
+        action="transfer",
+        version=3,
+        reason="sai thẩm quyền",
+        occurred_at=datetime.now(UTC),
+    )
+    await send(settings, Topics.DOSSIER_STATUS, change, event=as_event(change, Topics.DOSSIER_STATUS, "resolution"))
+    second = (await routed(settings, 2))[1].data
+    assert second["office_code"] not in (first, None) and second["previous_office_code"] == first
+    route = (await client.get(f"/v1/dossiers/{data.dossier_id}/route", headers=ADMIN)).json()
+    assert [h["office_code"] for h in route["handoffs"]] == [first, second["office_code"]]
+
+
+async def test_unroutable_dossier_is_parked_then_routed(client: httpx.AsyncClient, settings: RoutingSettings) -> None:
+    """With the parcel's commune closed the dossier is parked with a reason, and routed when it reopens."""
+    await client.post("/v1/offices/00004.UBND/status", json={"status": "closed"}, headers=ADMIN)
+    land = received("LT-DD-001", subject="00004")
+    await send(settings, Topics.DOSSIER_RECEIVED, land)
+    (parked,) = await routed(settings, 1)
+    assert parked.data["outcome"] == "parked" and parked.data["office_code"] is None and parked.data["reason"]
+    await client.post("/v1/offices/00004.UBND/status", json={"status": "open"}, headers=ADMIN)
+    later = (await routed(settings, 2))[1]
+    assert later.data["outcome"] == "routed" and later.data["office_code"] == "00004.UBND"
+
+
+async def test_ten_thousand_dossiers_each_get_exactly_one_decision(
+    client: httpx.AsyncClient, settings: RoutingSettings
+) -> None:
+    """10,000 received events through the real broker: exactly one decision each, reconciled by count and id."""
+    n = 10_000
+    ids: set[str] = set()
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers, enable_idempotence=True, acks="all", linger_ms=20
+    )
+    await producer.start()
+    started = time.monotonic()
+    try:
+        wards = ["00070", "00073", "00076", "00079", "00082"]
+        for i in range(n):
+            data = received(receiving_ward=wards[i % 5], applicant_ward=wards[i % 5])
+            ids.add(data.dossier_id)
+            event = as_event(data, Topics.DOSSIER_RECEIVED)
+            await producer.send(
+                settings.topic(Topics.DOSSIER_RECEIVED),
+                event.value(),
+                key=data.dossier_id.encode(),
+                headers=[(k, v.encode()) for k, v in event.headers().items()],
+            )
+        await producer.flush()
+    finally:
+        await producer.stop()
+    events = await collect_events(
+        settings.kafka_bootstrap_servers, settings.topic(Topics.DOSSIER_ROUTED), count=n, timeout=400
+    )
+    elapsed = time.monotonic() - started
+    decided = [e.data["dossier_id"] for e in events]
+    assert len(decided) == n and set(decided) == ids, "every dossier exactly one decision"
+    print(f"routed {n} dossiers through the real broker in {elapsed:.1f}s")
