@@ -57,7 +57,12 @@ def new_document_outbox(*entries: dict[str, Any]) -> dict[str, Any]:
 
 
 class OutboxRelay:
-    """Publishes pending outbox entries of one collection; ``kick()`` after a write, a sweep every interval."""
+    """Publishes pending outbox entries of one collection.
+
+    Writers call ``kick(doc_id)`` after their update: the relay publishes that document at once
+    (looked up by ``_id``, cheap on every store). A sweep over ``outbox_pending > 0`` runs at start and
+    every ``sweep_interval`` seconds to catch anything a crash or an outage left behind.
+    """
 
     def __init__(
         self,
@@ -65,64 +70,90 @@ class OutboxRelay:
         publisher: EventPublisher,
         *,
         poll_interval: float = 0.5,
+        sweep_interval: float = 5.0,
         batch_size: int = 200,
     ) -> None:
         self._collection = collection
         self._publisher = publisher
         self._poll_interval = poll_interval
+        self._sweep_interval = sweep_interval
         self._batch_size = batch_size
         self._wake = asyncio.Event()
+        self._kicked: set[Any] = set()
         self._task: asyncio.Task[None] | None = None
         self.published = 0
 
     async def ensure_indexes(self) -> None:
-        """Index the pending counter so a sweep reads only documents with something to send."""
+        """Index the pending counter so a sweep reads only documents with something to send (MongoDB)."""
         await self._collection.create_index([(PENDING_FIELD, ASCENDING)], name="outbox_pending")
 
-    def kick(self) -> None:
-        """Ask the relay to run now instead of waiting for the next sweep."""
+    def kick(self, doc_id: Any = None) -> None:
+        """Ask the relay to publish ``doc_id`` now (or to sweep, without an id)."""
+        if doc_id is not None:
+            self._kicked.add(doc_id)
         self._wake.set()
 
+    async def _publish_document(self, doc: dict[str, Any]) -> int:
+        entries = sorted((doc.get("outbox") or {}).values(), key=lambda e: e["seq"])
+        for entry in entries:
+            event = CloudEvent.model_validate(entry["event"])
+            await self._publisher.publish(entry["topic"], event, key=entry["key"])
+        done = {e["event"]["id"] for e in entries}
+        async with document_lock(self._collection, doc["_id"]):
+            fresh = await self._collection.find_one({"_id": doc["_id"]})
+            remaining = set((fresh or {}).get("outbox") or {}) - done
+            update: dict[str, Any] = {"$set": {PENDING_FIELD: len(remaining)}}
+            if done:
+                update["$unset"] = {f"outbox.{event_id}": "" for event_id in done}
+            await self._collection.find_one_and_update({"_id": doc["_id"]}, update)
+        if remaining:
+            self._kicked.add(doc["_id"])  # written while we published: send those too
+        self.published += len(done)
+        return len(done)
+
+    async def publish_kicked(self) -> int:
+        """Publish the documents named by ``kick`` since the last run."""
+        ids, self._kicked = self._kicked, set()
+        sent = 0
+        for doc_id in ids:
+            doc = await self._collection.find_one({"_id": doc_id})
+            if doc is not None and doc.get(PENDING_FIELD, 0) > 0:
+                sent += await self._publish_document(doc)
+        return sent
+
     async def publish_pending(self) -> int:
-        """Publish one batch of pending events in per-document order; return how many were sent."""
+        """Sweep: publish one batch of documents that still have pending events."""
         docs = (
-            await self._collection.find({PENDING_FIELD: {"$gt": 0}}, {"outbox": 1})
-            .limit(self._batch_size)
-            .to_list(self._batch_size)
+            await self._collection.find({PENDING_FIELD: {"$gt": 0}}).limit(self._batch_size).to_list(self._batch_size)
         )
-        published = 0
+        sent = 0
         for doc in docs:
-            entries = sorted((doc.get("outbox") or {}).values(), key=lambda e: e["seq"])
-            for entry in entries:
-                event = CloudEvent.model_validate(entry["event"])
-                await self._publisher.publish(entry["topic"], event, key=entry["key"])
-            done = {e["event"]["id"] for e in entries}
-            async with document_lock(self._collection, doc["_id"]):
-                fresh = await self._collection.find_one({"_id": doc["_id"]}, {"outbox": 1})
-                remaining = set((fresh or {}).get("outbox") or {}) - done
-                update: dict[str, Any] = {"$set": {PENDING_FIELD: len(remaining)}}
-                if done:
-                    update["$unset"] = {f"outbox.{event_id}": "" for event_id in done}
-                await self._collection.update_one({"_id": doc["_id"]}, update)
-            published += len(done)
-        self.published += published
-        return published
+            sent += await self._publish_document(doc)
+        return sent
 
     async def run(self) -> None:
         """Relay until cancelled; outages of Kafka or the store only delay publication."""
+        next_sweep = 0.0
+        loop = asyncio.get_running_loop()
         while True:
             try:
-                while await self.publish_pending() >= self._batch_size:
-                    pass
+                await self.publish_kicked()
+                if loop.time() >= next_sweep:
+                    while await self.publish_pending() >= self._batch_size:
+                        pass
+                    next_sweep = loop.time() + self._sweep_interval
             except asyncio.CancelledError:
                 raise
             except INFRASTRUCTURE_ERRORS as exc:
                 log.warning("outbox_relay_unavailable", error=str(exc))
+                next_sweep = 0.0  # kicked ids may be lost with the failed batch: sweep once back
             except Exception as exc:
                 log.error("outbox_relay_failed", error=str(exc), error_type=type(exc).__name__)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval)
-            self._wake.clear()
+                next_sweep = 0.0
+            if not self._kicked:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval)
+                self._wake.clear()
 
     def start(self) -> None:
         """Start the relay loop as a background task."""

@@ -45,7 +45,12 @@ class ServiceRuntime:
 
     def relay(self, collection: Any) -> OutboxRelay:
         """An outbox relay for ``collection``, started and stopped with the service."""
-        relay = OutboxRelay(collection, self.publisher, poll_interval=self.settings.outbox_poll_interval)
+        relay = OutboxRelay(
+            collection,
+            self.publisher,
+            poll_interval=self.settings.outbox_poll_interval,
+            sweep_interval=self.settings.outbox_sweep_interval,
+        )
         self.relays.append(relay)
         return relay
 

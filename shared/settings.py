@@ -46,7 +46,10 @@ class BaseServiceSettings(BaseSettings):
     )
 
     outbox_poll_interval: float = Field(
-        default=0.5, gt=0, description="Seconds between outbox sweeps for events not yet published."
+        default=0.5, gt=0, description="Longest wait of the outbox relay between two runs."
+    )
+    outbox_sweep_interval: float = Field(
+        default=5.0, gt=0, description="Seconds between full sweeps for events a crash or outage left unpublished."
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest accepted request body.")
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
+from pymongo import ReturnDocument
 
+from shared.locks import document_lock
 from shared.settings import BaseServiceSettings
 
 
@@ -34,3 +37,28 @@ async def ping(client: AsyncIOMotorClient[Any]) -> bool:
     except Exception:  # any failure means "not reachable" for readiness
         return False
     return True
+
+
+async def update_document(
+    collection: Any,
+    doc_id: Any,
+    update: dict[str, Any],
+    *,
+    guard: Callable[[dict[str, Any]], bool] | None = None,
+) -> dict[str, Any] | None:
+    """Apply ``update`` to one document if ``guard(document)`` holds; the updated document, or None.
+
+    Runs under the document's in-process lock (docs/adr/0002). The filter is ``{_id}`` alone and the
+    write is ``findAndModify``: on FerretDB 1.24 that is the one update path that uses the ``_id``
+    index (``update_one`` and any extra filter key scan the whole collection — measured 1 ms vs
+    16 ms per update at 2,000 documents).
+    """
+    async with document_lock(collection, doc_id):
+        if guard is not None:
+            current = await collection.find_one({"_id": doc_id})
+            if current is None or not guard(current):
+                return None
+        result: dict[str, Any] | None = await collection.find_one_and_update(
+            {"_id": doc_id}, update, return_document=ReturnDocument.AFTER
+        )
+        return result

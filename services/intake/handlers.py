@@ -180,7 +180,7 @@ async def receive_dossier(
             raise
         return _replay(existing, body_hash)
     if relay is not None:
-        relay.kick()
+        relay.kick(dossier_id)
     log.info("dossier_received", dossier_id=dossier_id, code=code, procedure=procedure.code, office=office.code)
     return receipt(doc, token), True
 
@@ -215,8 +215,8 @@ async def submit_supplement(
     event = publisher.new_event(Topics.DOSSIER_SUPPLEMENTED, subject=code, data=data.model_dump(mode="json"))
     matched = await store.update_dossier(
         doc["_id"],
-        {"awaiting_supplement": True},
-        with_outbox(
+        guard=lambda d: bool(d.get("awaiting_supplement")),
+        update=with_outbox(
             {
                 "$set": {"awaiting_supplement": False},
                 "$push": {"supplements": {"id": supplement_id, "documents": documents, "note": note, "at": now}},
@@ -230,7 +230,7 @@ async def submit_supplement(
             409, "not_awaiting_supplement", f"dossier {code} is {doc['status']}; no supplement has been requested"
         )
     if relay is not None:
-        relay.kick()
+        relay.kick(doc["_id"])
     log.info("supplement_received", dossier_id=doc["_id"], code=code, documents=len(documents))
     return {"supplement_id": supplement_id, "code": code, "received_at": now}
 
@@ -256,7 +256,7 @@ async def apply_status(event_id: str, change: DossierStatusChanged, *, store: In
         update["$set"]["awaiting_supplement"] = True
     elif change.action != "overdue":
         update["$set"]["awaiting_supplement"] = False
-    await store.update_dossier(change.dossier_id, {"seen_events": {"$ne": event_id}}, update)
+    await store.update_dossier(change.dossier_id, update, guard=lambda d: event_id not in d.get("seen_events", []))
 
 
 async def create_api_key(office_code: str, *, store: IntakeStore, now: datetime) -> tuple[str, str]:

@@ -1,21 +1,75 @@
-"""Settings of the resolution service (environment variables; see README)."""
+"""Settings of the resolution service (environment variables; see services/resolution/README.md)."""
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 
 from shared.settings import BaseServiceSettings
 
+DEV_JWT_SECRET = "development-only-jwt-secret-change-me"
+DEV_SIGNING_SEED = "development-only-signing-seed"
+
 
 class ResolutionSettings(BaseServiceSettings):
-    """Resolution settings: the shared base plus what only this service needs."""
+    """Resolution settings: the shared base plus officials' tokens, signing keys and the clock loop."""
 
     service_name: str = "resolution"
-    port: int = Field(
-        default=8003, validation_alias=AliasChoices("RESOLUTION_PORT"), description="HTTP port."
-    )
+    port: int = Field(default=8003, validation_alias=AliasChoices("RESOLUTION_PORT"), description="HTTP port.")
     mongodb_database: str = Field(
         default="lienthong_resolution",
         validation_alias=AliasChoices("RESOLUTION_MONGODB_DATABASE"),
         description="This service's own database.",
     )
+    jwt_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("RESOLUTION_JWT_SECRET"),
+        description="HS256 secret for officials' tokens (development); unset outside production = a built-in dev secret.",
+    )
+    jwt_public_key: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("RESOLUTION_JWT_PUBLIC_KEY"),
+        description="PEM public key of the province identity provider (EdDSA or RS256); takes precedence.",
+    )
+    jwt_issuer: str = Field(
+        default="lienthong-dev", validation_alias=AliasChoices("RESOLUTION_JWT_ISSUER"), description="Expected `iss`."
+    )
+    jwt_audience: str = Field(
+        default="lienthong", validation_alias=AliasChoices("RESOLUTION_JWT_AUDIENCE"), description="Expected `aud`."
+    )
+    signing_keys_dir: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("RESOLUTION_SIGNING_KEYS_DIR"),
+        description="Directory of `<office code>.pem` Ed25519 private keys for signing results.",
+    )
+    signing_seed: SecretStr = Field(
+        default=SecretStr(DEV_SIGNING_SEED),
+        validation_alias=AliasChoices("RESOLUTION_SIGNING_SEED"),
+        description="Development only: per-office keys are derived from it when no key directory is set.",
+    )
+    auto_accept_offices: str = Field(
+        default="",
+        validation_alias=AliasChoices("RESOLUTION_AUTO_ACCEPT_OFFICES"),
+        description="Comma-separated office codes (or *) whose cases are accepted on arrival (benchmarks).",
+    )
+    overdue_check_interval: float = Field(
+        default=1.0,
+        gt=0,
+        validation_alias=AliasChoices("RESOLUTION_OVERDUE_CHECK_INTERVAL"),
+        description="Seconds between overdue checks (a dossier is flagged within this long of its due time).",
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8003",
+        validation_alias=AliasChoices("RESOLUTION_PUBLIC_BASE_URL"),
+        description="Base URL written into results' verification links.",
+    )
+
+    def effective_jwt_secret(self) -> str | None:
+        """The HS256 secret in force (the development one only outside production)."""
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        return DEV_JWT_SECRET if self.environment != "production" else None
+
+    def auto_accepts(self, office_code: str) -> bool:
+        """True when cases at ``office_code`` are accepted automatically."""
+        offices = {o.strip() for o in self.auto_accept_offices.split(",") if o.strip()}
+        return "*" in offices or office_code in offices

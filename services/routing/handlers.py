@@ -132,9 +132,9 @@ class Router:
         }
         return record, outbox_entry(Topics.DOSSIER_ROUTED, event, key=received.dossier_id)
 
-    def _kick(self) -> None:
+    def _kick(self, dossier_id: str) -> None:
         if self.relay is not None:
-            self.relay.kick()
+            self.relay.kick(dossier_id)
 
     async def on_received(self, event_id: str, received: DossierReceived, *, now: datetime | None = None) -> None:
         """Decide the first office of a new dossier; a redelivered event changes nothing."""
@@ -168,7 +168,7 @@ class Router:
             return  # a concurrent delivery of the same dossier already decided
         if office:
             self.load[office] += 1
-        self._kick()
+        self._kick(doc["_id"])
         log.info(
             "dossier_routed",
             dossier_id=received.dossier_id,
@@ -197,17 +197,21 @@ class Router:
         }
         if office:
             update["$set"][f"handoffs.{record['decision_id']}"] = {"office_code": office, "sent_at": now}
-        guard: dict[str, Any] = {"decisions": {"$size": len(doc["decisions"])}}
+        decided = len(doc["decisions"])
+
+        def guard(current: dict[str, Any]) -> bool:
+            # nobody decided in between, and this event was not applied yet
+            return len(current["decisions"]) == decided and event_id not in current.get("seen_events", [])
+
         if event_id is not None:
             update["$push"]["seen_events"] = event_id
-            guard = {"seen_events": {"$ne": event_id}}
-        if not await self.store.update_route(doc["_id"], guard, with_outbox(update, entry)):
+        if not await self.store.update_route(doc["_id"], with_outbox(update, entry), guard=guard):
             return
         if previous:
             self.load[previous] -= 1
         if office:
             self.load[office] += 1
-        self._kick()
+        self._kick(doc["_id"])
         log.info(
             "dossier_rerouted",
             dossier_id=doc["_id"],

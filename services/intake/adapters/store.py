@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from shared.locks import document_lock
+from shared.store import update_document
 
 
 class IntakeStore:
@@ -63,11 +64,11 @@ class IntakeStore:
         """A dossier by its code."""
         return await self.dossiers.find_one({"code": code})
 
-    async def update_dossier(self, dossier_id: str, filter_: dict[str, Any], update: dict[str, Any]) -> bool:
-        """One single-document update under the document's lock; True when the document matched ``filter_``."""
-        async with document_lock(self.dossiers, dossier_id):
-            result = await self.dossiers.update_one({"_id": dossier_id, **filter_}, update)
-        return bool(result.matched_count)
+    async def update_dossier(
+        self, dossier_id: str, update: dict[str, Any], *, guard: Callable[[dict[str, Any]], bool]
+    ) -> bool:
+        """One single-document update applied only if ``guard(dossier)`` holds; True when applied."""
+        return await update_document(self.dossiers, dossier_id, update, guard=guard) is not None
 
     async def insert_api_key(self, doc: dict[str, Any]) -> None:
         """Store a new API key (hash only)."""

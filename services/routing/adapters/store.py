@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pymongo import ASCENDING
 
-from shared.locks import document_lock
+from shared.store import update_document
 
 
 class RoutingStore:
@@ -29,11 +30,11 @@ class RoutingStore:
         """The route document of a dossier."""
         return await self.routes.find_one({"_id": dossier_id})
 
-    async def update_route(self, dossier_id: str, filter_: dict[str, Any], update: dict[str, Any]) -> bool:
-        """One single-document update under the document's lock; True when it matched."""
-        async with document_lock(self.routes, dossier_id):
-            result = await self.routes.update_one({"_id": dossier_id, **filter_}, update)
-        return bool(result.matched_count)
+    async def update_route(
+        self, dossier_id: str, update: dict[str, Any], *, guard: Callable[[dict[str, Any]], bool]
+    ) -> bool:
+        """One single-document update applied only if ``guard(route)`` holds; True when applied."""
+        return await update_document(self.routes, dossier_id, update, guard=guard) is not None
 
     async def parked(self, limit: int = 500) -> list[dict[str, Any]]:
         """Dossiers waiting for a competent office."""

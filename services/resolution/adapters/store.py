@@ -1,0 +1,103 @@
+"""Resolution's collections: cases (one per dossier per office, with history and outbox) and results."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+
+from shared.locks import document_lock
+
+
+class ResolutionStore:
+    """Repository over resolution's own database."""
+
+    def __init__(self, db: Any) -> None:
+        self.cases = db["cases"]
+        self.results = db["results"]
+
+    async def ensure_indexes(self) -> None:
+        """Worklists by office, the overdue scan by due date, look-up by dossier id or code."""
+        await self.cases.create_index([("office_code", ASCENDING), ("status", ASCENDING)], name="worklist")
+        await self.cases.create_index([("overdue", ASCENDING), ("due_at", ASCENDING)], name="overdue_scan")
+        await self.cases.create_index([("dossier_id", ASCENDING)], name="dossier_id")
+        await self.cases.create_index([("dossier_code", ASCENDING)], name="dossier_code")
+
+    async def insert_case(self, doc: dict[str, Any]) -> None:
+        """Open a case (DuplicateKeyError when this routing decision already opened one)."""
+        await self.cases.insert_one(doc)
+
+    async def case_of(self, dossier: str, office_code: str | None = None) -> dict[str, Any] | None:
+        """The newest case of a dossier (by id or code), optionally at one office."""
+        for field in ("dossier_id", "dossier_code"):
+            query: dict[str, Any] = {field: dossier}
+            if office_code is not None:
+                query["office_code"] = office_code
+            found = await self.cases.find(query).sort("routed_at", DESCENDING).limit(1).to_list(1)
+            if found:
+                return found[0]
+        return None
+
+    async def update_case(self, case_id: str, filter_: dict[str, Any], update: dict[str, Any]) -> dict[str, Any] | None:
+        """One single-document update under the case's lock; the updated case, or None when the guard failed."""
+        async with document_lock(self.cases, case_id):
+            result = await self.cases.update_one({"_id": case_id, **filter_}, update)
+            if not result.matched_count:
+                return None
+            return await self.cases.find_one({"_id": case_id})
+
+    async def worklist(self, office_code: str, statuses: list[str], limit: int, offset: int) -> list[dict[str, Any]]:
+        """Cases of an office in ``statuses``: overdue first, then by due date."""
+        cursor = (
+            self.cases.find({"office_code": office_code, "status": {"$in": statuses}})
+            .sort([("overdue", DESCENDING), ("due_at", ASCENDING)])
+            .skip(offset)
+            .limit(limit)
+        )
+        return await cursor.to_list(limit)
+
+    async def due_now(self, statuses: list[str], now: datetime, limit: int = 200) -> list[dict[str, Any]]:
+        """Running cases whose due date has passed and that are not flagged yet."""
+        query = {"overdue": False, "status": {"$in": statuses}, "due_at": {"$lte": now}}
+        return await self.cases.find(query).limit(limit).to_list(limit)
+
+    async def next_due(self, statuses: list[str]) -> datetime | None:
+        """The earliest due date among running, unflagged cases."""
+        found = (
+            await self.cases.find({"overdue": False, "status": {"$in": statuses}})
+            .sort("due_at", ASCENDING)
+            .limit(1)
+            .to_list(1)
+        )
+        return found[0]["due_at"] if found else None
+
+    async def stats(self, group_by: str, match: dict[str, Any]) -> list[dict[str, Any]]:
+        """Summed metrics grouped by ``group_by`` (office_code, procedure_code or applicant_ward_code)."""
+        fields = (
+            "received",
+            "open",
+            "in_process",
+            "overdue",
+            "overdue_open",
+            "apologised",
+            "finished",
+            "on_time",
+            "online",
+            "signed",
+            "processing_hours",
+            "legal_hours",
+            "rated",
+            "rating_sum",
+        )
+        group: dict[str, Any] = {"_id": f"${group_by}"}
+        group.update({f: {"$sum": f"$m.{f}"} for f in fields})
+        return [row async for row in self.cases.aggregate([{"$match": match}, {"$group": group}])]
+
+    async def insert_result(self, doc: dict[str, Any]) -> None:
+        """Store a signed result document."""
+        await self.results.insert_one(doc)
+
+    async def result(self, document_id: str) -> dict[str, Any] | None:
+        """A signed result by id."""
+        return await self.results.find_one({"_id": document_id})

@@ -1,0 +1,120 @@
+"""The case state machine at one office (xử lý hồ sơ) — statuses, who may do what, and the legal clock.
+
+Pure: no I/O. A case is one dossier at one office (one routing decision).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shared.events import DossierStatus as S
+from shared.legal_clock import LegalClock
+
+CLERK, SPECIALIST, LEADER, OPERATIONS = "clerk", "specialist", "leader", "operations"
+TERMINAL = frozenset({S.TRANSFERRED, S.REFUSED, S.RETURNED, S.WITHDRAWN})
+OPEN = frozenset(s for s in S if s not in TERMINAL and s not in {S.ROUTED, S.PARKED})
+# the clock stops counting once a result is ready; overdue is judged against that moment
+CLOCK_RUNNING = frozenset({S.RECEIVED, S.ACCEPTED, S.IN_PROCESS, S.SUPPLEMENT_RECEIVED})
+
+
+@dataclass(frozen=True)
+class Transition:
+    """An action: from which statuses, to which status, and which roles may take it."""
+
+    action: str
+    sources: frozenset[S]
+    target: S
+    roles: frozenset[str]
+
+
+TRANSITIONS: dict[str, Transition] = {
+    t.action: t
+    for t in (
+        Transition("accept", frozenset({S.RECEIVED}), S.ACCEPTED, frozenset({CLERK, LEADER})),
+        Transition(
+            "process", frozenset({S.ACCEPTED, S.SUPPLEMENT_RECEIVED}), S.IN_PROCESS, frozenset({SPECIALIST, LEADER})
+        ),
+        Transition(
+            "request_supplement",
+            frozenset({S.RECEIVED, S.ACCEPTED, S.IN_PROCESS}),
+            S.SUPPLEMENT_REQUESTED,
+            frozenset({CLERK, SPECIALIST, LEADER}),
+        ),
+        Transition("supplement_received", frozenset({S.SUPPLEMENT_REQUESTED}), S.SUPPLEMENT_RECEIVED, frozenset()),
+        Transition(
+            "transfer",
+            frozenset({S.RECEIVED, S.ACCEPTED, S.IN_PROCESS, S.SUPPLEMENT_RECEIVED}),
+            S.TRANSFERRED,
+            frozenset({CLERK, LEADER}),
+        ),
+        Transition(
+            "reject",
+            frozenset({S.RECEIVED, S.ACCEPTED, S.IN_PROCESS, S.SUPPLEMENT_RECEIVED, S.SUPPLEMENT_REQUESTED}),
+            S.REFUSED,
+            frozenset({LEADER}),
+        ),
+        Transition("approve", frozenset({S.IN_PROCESS, S.SUPPLEMENT_RECEIVED}), S.RESULT_READY, frozenset({LEADER})),
+        Transition("return", frozenset({S.RESULT_READY}), S.RETURNED, frozenset({CLERK, LEADER})),
+        Transition("withdraw", frozenset(OPEN - {S.RESULT_READY}), S.WITHDRAWN, frozenset({CLERK, LEADER})),
+    )
+}
+
+
+class IllegalTransition(Exception):
+    """The action is not allowed from the case's current status."""
+
+    def __init__(self, action: str, current: S) -> None:
+        super().__init__(f"cannot {action} a dossier that is {current.value}")
+        self.action = action
+        self.current = current
+
+
+class Forbidden(Exception):
+    """The official's roles do not allow the action."""
+
+
+def check(action: str, *, current: S, roles: frozenset[str] | set[str], system: bool = False) -> Transition:
+    """The transition for ``action`` from ``current`` if ``roles`` may take it; raises otherwise."""
+    transition = TRANSITIONS[action]
+    if not system and not (transition.roles & set(roles)):
+        raise Forbidden(f"{action} needs one of the roles: {', '.join(sorted(transition.roles))}")
+    if current not in transition.sources:
+        raise IllegalTransition(action, current)
+    return transition
+
+
+def resume_after_supplement(
+    clock: LegalClock, *, due_at: datetime, paused_at: datetime, now: datetime
+) -> tuple[datetime, float]:
+    """New due date and paused working hours when the supplement arrives (the clock paused meanwhile)."""
+    paused = clock.working_hours_between(paused_at, now)
+    return clock.shift_due(due_at, paused), paused
+
+
+def metrics(case: dict[str, Any], *, now: datetime, clock: LegalClock) -> dict[str, Any]:
+    """0/1 and numeric fields summed by the stats aggregation (only $sum is portable to FerretDB)."""
+    status = S(case["status"])
+    finished_at = case.get("finished_at")
+    finished = status in {S.RESULT_READY, S.RETURNED, S.REFUSED}
+    on_time = finished and finished_at is not None and finished_at <= case["due_at"]
+    processing_hours = (
+        clock.working_hours_between(case["received_at"], finished_at) if finished and finished_at else 0.0
+    )
+    return {
+        "m.received": 1,
+        "m.open": int(status in OPEN),
+        "m.in_process": int(status in {S.ACCEPTED, S.IN_PROCESS, S.SUPPLEMENT_RECEIVED, S.SUPPLEMENT_REQUESTED}),
+        "m.overdue": int(bool(case.get("overdue"))),
+        "m.overdue_open": int(bool(case.get("overdue")) and status in OPEN),
+        "m.apologised": int(case.get("apology") is not None),
+        "m.finished": int(finished),
+        "m.on_time": int(bool(on_time)),
+        "m.online": int(case.get("channel") == "online"),
+        "m.signed": int(case.get("result") is not None or status is S.REFUSED),
+        "m.processing_hours": round(processing_hours, 3),
+        "m.legal_hours": float(case.get("processing_days", 0) * 8) if finished else 0.0,
+        "m.rated": int(case.get("rating") is not None),
+        "m.rating_sum": int((case.get("rating") or {}).get("score", 0)),
+    }
