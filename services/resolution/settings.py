@@ -6,7 +6,7 @@ from pydantic import AliasChoices, Field, SecretStr
 
 from shared.settings import BaseServiceSettings
 
-DEV_JWT_SECRET = "development-only-jwt-secret-change-me"
+DEV_JWT_SECRET = "development-only-jwt-secret-change-me"  # noqa: S105 - refused in production
 DEV_SIGNING_SEED = "development-only-signing-seed"
 
 
@@ -23,7 +23,7 @@ class ResolutionSettings(BaseServiceSettings):
     jwt_secret: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("RESOLUTION_JWT_SECRET"),
-        description="HS256 secret for officials' tokens (development); unset outside production = a built-in dev secret.",
+        description="HS256 secret of officials' tokens; unset outside production = a built-in development secret.",
     )
     jwt_public_key: str | None = Field(
         default=None,

@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 
-from shared.locks import document_lock
+from shared.store import update_document
+
+
+METRIC_FIELDS = (
+    "received",
+    "open",
+    "in_process",
+    "overdue",
+    "overdue_open",
+    "apologised",
+    "finished",
+    "on_time",
+    "online",
+    "signed",
+    "processing_hours",
+    "legal_hours",
+    "rated",
+    "rating_sum",
+)
 
 
 class ResolutionStore:
@@ -39,13 +58,11 @@ class ResolutionStore:
                 return found[0]
         return None
 
-    async def update_case(self, case_id: str, filter_: dict[str, Any], update: dict[str, Any]) -> dict[str, Any] | None:
-        """One single-document update under the case's lock; the updated case, or None when the guard failed."""
-        async with document_lock(self.cases, case_id):
-            result = await self.cases.update_one({"_id": case_id, **filter_}, update)
-            if not result.matched_count:
-                return None
-            return await self.cases.find_one({"_id": case_id})
+    async def update_case(
+        self, case_id: str, update: dict[str, Any], *, guard: Callable[[dict[str, Any]], bool]
+    ) -> dict[str, Any] | None:
+        """One single-document update applied only if ``guard(case)`` holds; the updated case or None."""
+        return await update_document(self.cases, case_id, update, guard=guard)
 
     async def worklist(self, office_code: str, statuses: list[str], limit: int, offset: int) -> list[dict[str, Any]]:
         """Cases of an office in ``statuses``: overdue first, then by due date."""
@@ -73,26 +90,17 @@ class ResolutionStore:
         return found[0]["due_at"] if found else None
 
     async def stats(self, group_by: str, match: dict[str, Any]) -> list[dict[str, Any]]:
-        """Summed metrics grouped by ``group_by`` (office_code, procedure_code or applicant_ward_code)."""
-        fields = (
-            "received",
-            "open",
-            "in_process",
-            "overdue",
-            "overdue_open",
-            "apologised",
-            "finished",
-            "on_time",
-            "online",
-            "signed",
-            "processing_hours",
-            "legal_hours",
-            "rated",
-            "rating_sum",
-        )
-        group: dict[str, Any] = {"_id": f"${group_by}"}
-        group.update({f: {"$sum": f"$m.{f}"} for f in fields})
-        return [row async for row in self.cases.aggregate([{"$match": match}, {"$group": group}])]
+        """Summed metrics grouped by ``group_by`` (office_code, procedure_code or applicant_ward_code).
+
+        Summed here rather than with ``$group``: FerretDB 1.24 computes only the first accumulator of a
+        ``$group`` stage and returns 0 for the others (docs/adr/0002).
+        """
+        totals: dict[Any, dict[str, Any]] = {}
+        async for case in self.cases.find(match, {group_by: 1, "m": 1}):
+            row = totals.setdefault(case.get(group_by), {f: 0 for f in METRIC_FIELDS})
+            for field in METRIC_FIELDS:
+                row[field] += (case.get("m") or {}).get(field, 0)
+        return [{"_id": key, **row} for key, row in totals.items()]
 
     async def insert_result(self, doc: dict[str, Any]) -> None:
         """Store a signed result document."""

@@ -1,0 +1,564 @@
+"""Resolution use cases: open cases from routing decisions, officials' actions, the clock, results, stats."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jinja2
+from pymongo.errors import DuplicateKeyError
+
+from services.resolution.adapters.signing import OfficeKeys, canonical
+from services.resolution.adapters.store import ResolutionStore
+from services.resolution.domain.case import (
+    CLOCK_RUNNING,
+    LEADER,
+    OPEN,
+    OPERATIONS,
+    check,
+    metrics,
+    resume_after_supplement,
+)
+from services.resolution.settings import ResolutionSettings
+from shared.broker import EventPublisher
+from shared.events import (
+    DossierRouted,
+    DossierStatus,
+    DossierStatusChanged,
+    DossierSupplemented,
+    ResultDocument,
+    RouteOutcome,
+)
+from shared.legal_clock import VIETNAM_TZ, LegalClock
+from shared.logging import get_logger
+from shared.outbox import OutboxRelay, outbox_entry, with_outbox
+from shared.procedures import Catalogue
+from shared.topics import Topics
+
+log = get_logger(__name__)
+
+
+class CaseNotFound(Exception):
+    """No case of that dossier at the official's office."""
+
+
+class Conflict(Exception):
+    """The action cannot be taken in the case's current situation."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@cache
+def _templates() -> jinja2.Environment:
+    loader = jinja2.FunctionLoader(
+        lambda name: (resources.files("services.resolution") / "templates" / name).read_text("utf-8")
+    )
+    return jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, autoescape=False)  # noqa: S701 - plain text
+
+
+class Resolution:
+    """Cases at offices, their clock and results."""
+
+    def __init__(
+        self,
+        *,
+        store: ResolutionStore,
+        publisher: EventPublisher,
+        catalogue: Catalogue,
+        clock: LegalClock,
+        keys: OfficeKeys,
+        settings: ResolutionSettings,
+        relay: OutboxRelay | None = None,
+    ) -> None:
+        self.store = store
+        self.publisher = publisher
+        self.catalogue = catalogue
+        self.clock = clock
+        self.keys = keys
+        self.settings = settings
+        self.relay = relay
+
+    # -- opening cases --------------------------------------------------------------------------
+    async def on_routed(self, event_id: str, routed: DossierRouted, *, now: datetime | None = None) -> None:
+        """Open a case at the chosen office; a redelivered decision opens nothing new."""
+        if routed.outcome is not RouteOutcome.ROUTED or routed.office_code is None:
+            return
+        now = now or datetime.now(UTC)
+        case: dict[str, Any] = {
+            "_id": routed.decision_id,
+            "dossier_id": routed.dossier_id,
+            "dossier_code": routed.dossier_code,
+            "office_code": routed.office_code,
+            "office_name": routed.office_name,
+            "procedure_code": routed.procedure_code,
+            "procedure_name": routed.procedure_name,
+            "processing_days": routed.processing_days,
+            "province_code": routed.province_code,
+            "applicant_ward_code": routed.applicant_ward_code,
+            "channel": routed.channel.value,
+            "status": DossierStatus.RECEIVED.value,
+            "version": 1,
+            "received_at": routed.received_at,
+            "routed_at": routed.routed_at,
+            "due_at": routed.due_at,
+            "original_due_at": routed.due_at,
+            "paused_at": None,
+            "paused_hours": 0.0,
+            "supplement_requests": 0,
+            "overdue": False,
+            "apology": None,
+            "result": None,
+            "rating": None,
+            "finished_at": None,
+            "tracking_token_sha256": routed.tracking_token_sha256,
+            "history": [
+                {"status": "received", "action": "routed", "at": now, "by": "routing", "reason": routed.reason}
+            ],
+            "seen_events": [event_id],
+            "outbox": {},
+            "outbox_pending": 0,
+        }
+        case["m"] = _metric_doc(metrics(case, now=now, clock=self.clock))
+        try:
+            await self.store.insert_case(case)
+        except DuplicateKeyError:
+            return
+        log.info("case_opened", dossier_id=routed.dossier_id, office=routed.office_code, case_id=routed.decision_id)
+        if self.settings.auto_accepts(routed.office_code):
+            await self._transition(case, "accept", actor="system", roles=frozenset(), system=True, now=now)
+
+    # -- transitions ----------------------------------------------------------------------------
+    async def _transition(
+        self,
+        case: dict[str, Any],
+        action: str,
+        *,
+        actor: str,
+        roles: frozenset[str],
+        now: datetime,
+        system: bool = False,
+        reason: str | None = None,
+        extra_set: dict[str, Any] | None = None,
+        event_extra: dict[str, Any] | None = None,
+        seen_event: str | None = None,
+    ) -> dict[str, Any]:
+        current = DossierStatus(case["status"])
+        transition = check(action, current=current, roles=roles, system=system)
+        version = int(case["version"]) + 1
+        new = {**case, **(extra_set or {}), "status": transition.target.value, "version": version}
+        if transition.target in {DossierStatus.RESULT_READY, DossierStatus.REFUSED}:
+            new["finished_at"] = now
+        sets: dict[str, Any] = {**(extra_set or {}), "status": transition.target.value, "version": version}
+        if "finished_at" in new and new["finished_at"] is not None:
+            sets["finished_at"] = new["finished_at"]
+        sets["m"] = _metric_doc(metrics(new, now=now, clock=self.clock))
+        change = DossierStatusChanged(
+            dossier_id=case["dossier_id"],
+            dossier_code=case["dossier_code"],
+            office_code=case["office_code"],
+            procedure_code=case["procedure_code"],
+            status=transition.target,
+            previous_status=current,
+            action=action,
+            version=version,
+            reason=reason,
+            due_at=new["due_at"],
+            overdue=bool(new.get("overdue")),
+            actor_role=",".join(sorted(roles)) or "system",
+            occurred_at=now,
+            **(event_extra or {}),
+        )
+        event = self.publisher.new_event(
+            Topics.DOSSIER_STATUS, subject=case["dossier_code"], data=change.model_dump(mode="json")
+        )
+        push: dict[str, Any] = {
+            "history": {"status": transition.target.value, "action": action, "at": now, "by": actor, "reason": reason}
+        }
+        if seen_event is not None:
+            push["seen_events"] = seen_event
+        update = with_outbox(
+            {"$set": sets, "$push": push}, outbox_entry(Topics.DOSSIER_STATUS, event, key=case["dossier_id"])
+        )
+        expected = case["version"]
+        updated = await self.store.update_case(case["_id"], update, guard=lambda c: c["version"] == expected)
+        if updated is None:
+            raise Conflict("concurrent_change", "the dossier changed meanwhile; reload and try again")
+        if self.relay is not None:
+            self.relay.kick(case["_id"])
+        log.info(
+            "case_transition",
+            dossier_id=case["dossier_id"],
+            office=case["office_code"],
+            action=action,
+            status=transition.target.value,
+        )
+        return updated
+
+    async def case_for(self, dossier: str, office: str) -> dict[str, Any]:
+        """The official's office's case of ``dossier`` (id or code); CaseNotFound otherwise."""
+        case = await self.store.case_of(dossier, office)
+        if case is None:
+            raise CaseNotFound(dossier)
+        return case
+
+    async def act(
+        self,
+        dossier: str,
+        action: str,
+        *,
+        office: str,
+        actor: str,
+        roles: frozenset[str],
+        body: dict[str, Any],
+        now: datetime | None = None,
+    ) -> dict[str, Any]:
+        """An official's action on a case of their office."""
+        now = now or datetime.now(UTC)
+        case = await self.case_for(dossier, office)
+        reason = body.get("reason")
+        if action == "request_supplement":
+            check(action, current=DossierStatus(case["status"]), roles=roles)
+            procedure = self.catalogue.get(case["procedure_code"])
+            allowed = procedure.max_supplement_requests if procedure else None
+            if allowed is not None and case["supplement_requests"] >= allowed:
+                raise Conflict("supplement_limit", f"{case['procedure_code']} allows {allowed} supplement request(s)")
+            return await self._transition(
+                case,
+                action,
+                actor=actor,
+                roles=roles,
+                now=now,
+                reason=reason,
+                extra_set={"paused_at": now, "supplement_requests": case["supplement_requests"] + 1},
+            )
+        if action == "transfer":
+            return await self._transition(
+                case,
+                action,
+                actor=actor,
+                roles=roles,
+                now=now,
+                reason=reason,
+                event_extra={
+                    "transfer_to_next_step": bool(body.get("to_next_step")),
+                    "exclude_offices": list(body.get("exclude_offices") or []),
+                },
+            )
+        if action == "approve":
+            check(action, current=DossierStatus(case["status"]), roles=roles)
+            result = await self._sign_result(case, body, now=now)
+            return await self._transition(
+                case,
+                action,
+                actor=actor,
+                roles=roles,
+                now=now,
+                reason=reason,
+                extra_set={"result": result.model_dump(mode="json")},
+                event_extra={"result": result},
+            )
+        return await self._transition(case, action, actor=actor, roles=roles, now=now, reason=reason)
+
+    async def on_supplemented(
+        self, event_id: str, supplement: DossierSupplemented, *, now: datetime | None = None
+    ) -> None:
+        """Resume the clock: the due date moves later by exactly the paused working hours."""
+        now = now or datetime.now(UTC)
+        case = await self.store.case_of(supplement.dossier_id)
+        if (
+            case is None
+            or event_id in case["seen_events"]
+            or case["status"] != DossierStatus.SUPPLEMENT_REQUESTED.value
+        ):
+            return
+        new_due, paused = resume_after_supplement(
+            self.clock, due_at=case["due_at"], paused_at=case["paused_at"], now=supplement.received_at
+        )
+        await self._transition(
+            case,
+            "supplement_received",
+            actor="citizen",
+            roles=frozenset(),
+            system=True,
+            now=now,
+            extra_set={"due_at": new_due, "paused_at": None, "paused_hours": case["paused_hours"] + paused},
+            event_extra={"previous_due_at": case["due_at"], "paused_working_hours": round(paused, 4)},
+            seen_event=event_id,
+        )
+
+    # -- results --------------------------------------------------------------------------------
+    async def _sign_result(self, case: dict[str, Any], body: dict[str, Any], *, now: datetime) -> ResultDocument:
+        document_id = str(uuid.uuid4())
+        document = {
+            "document_id": document_id,
+            "dossier_code": case["dossier_code"],
+            "procedure_code": case["procedure_code"],
+            "office_code": case["office_code"],
+            "title": body.get("result_title")
+            or f"Kết quả giải quyết thủ tục {case.get('procedure_name') or case['procedure_code']}",
+            "content": body.get("result_content") or "",
+            "issued_at": now.isoformat(),
+        }
+        signature = self.keys.sign(case["office_code"], document)
+        verify_url = f"{self.settings.public_base_url.rstrip('/')}/v1/results/{document_id}"
+        await self.store.insert_result(
+            {"_id": document_id, "document": document, "signature": signature, "algorithm": "Ed25519"}
+        )
+        return ResultDocument(
+            document_id=document_id,
+            sha256=hashlib.sha256(canonical(document)).hexdigest(),
+            signature=signature,
+            signed_by_office=case["office_code"],
+            verify_url=verify_url,
+        )
+
+    def verify(self, document: dict[str, Any], signature: str) -> bool:
+        """True when ``signature`` is the issuing office's signature of exactly ``document``."""
+        office = document.get("office_code")
+        return isinstance(office, str) and self.keys.verify(office, document, signature)
+
+    # -- overdue and apology --------------------------------------------------------------------
+    async def flag_overdue(self, *, now: datetime | None = None) -> int:
+        """Flag every running case whose due date has passed (once each); returns how many."""
+        now = now or datetime.now(UTC)
+        flagged = 0
+        for case in await self.store.due_now([s.value for s in CLOCK_RUNNING], now):
+            if case.get("paused_at") is not None:
+                continue
+            change = DossierStatusChanged(
+                dossier_id=case["dossier_id"],
+                dossier_code=case["dossier_code"],
+                office_code=case["office_code"],
+                procedure_code=case["procedure_code"],
+                status=DossierStatus(case["status"]),
+                action="overdue",
+                version=case["version"] + 1,
+                due_at=case["due_at"],
+                overdue=True,
+                actor_role="system",
+                occurred_at=now,
+            )
+            event = self.publisher.new_event(
+                Topics.DOSSIER_STATUS, subject=case["dossier_code"], data=change.model_dump(mode="json")
+            )
+            new = {**case, "overdue": True}
+            update = with_outbox(
+                {
+                    "$set": {
+                        "overdue": True,
+                        "overdue_at": now,
+                        "version": case["version"] + 1,
+                        "m": _metric_doc(metrics(new, now=now, clock=self.clock)),
+                    },
+                    "$push": {
+                        "history": {
+                            "status": case["status"],
+                            "action": "overdue",
+                            "at": now,
+                            "by": "system",
+                            "reason": None,
+                        }
+                    },
+                },
+                outbox_entry(Topics.DOSSIER_STATUS, event, key=case["dossier_id"]),
+            )
+            if await self.store.update_case(
+                case["_id"],
+                update,
+                guard=lambda c: not c["overdue"] and c["status"] in {s.value for s in CLOCK_RUNNING},
+            ):
+                flagged += 1
+                if self.relay is not None:
+                    self.relay.kick(case["_id"])
+                log.info("case_overdue", dossier_id=case["dossier_id"], office=case["office_code"])
+        return flagged
+
+    async def apologise(
+        self,
+        dossier: str,
+        *,
+        office: str,
+        actor: str,
+        roles: frozenset[str],
+        reason: str,
+        new_due_at: datetime | None,
+        now: datetime | None = None,
+    ) -> dict[str, Any]:
+        """A leader's apology letter with a new appointment date (Circular 01/2018 form)."""
+        now = now or datetime.now(UTC)
+        if LEADER not in roles:
+            raise PermissionError("only a leader may issue an apology letter")
+        case = await self.case_for(dossier, office)
+        if not case["overdue"] or DossierStatus(case["status"]) not in OPEN:
+            raise Conflict("not_overdue", f"dossier {case['dossier_code']} is not overdue")
+        procedure = self.catalogue.get(case["procedure_code"])
+        new_due = new_due_at or self.clock.due_at(
+            now, working_days=max(1, (procedure.processing_days if procedure else 1))
+        )
+        if new_due <= now:
+            raise Conflict("invalid_due_date", "the new appointment date must be in the future")
+        letter = (
+            _templates()
+            .get_template("apology_letter.vi.j2")
+            .render(
+                office_name=case.get("office_name") or case["office_code"],
+                dossier_code=case["dossier_code"],
+                procedure_name=case.get("procedure_name") or case["procedure_code"],
+                issued_at=now.astimezone(VIETNAM_TZ),
+                due_at=case["due_at"].astimezone(VIETNAM_TZ),
+                new_due_at=new_due.astimezone(VIETNAM_TZ),
+                reason=reason,
+                signer=actor,
+            )
+        )
+        apology = {"letter": letter, "reason": reason, "new_due_at": new_due, "issued_at": now, "by": actor}
+        change = DossierStatusChanged(
+            dossier_id=case["dossier_id"],
+            dossier_code=case["dossier_code"],
+            office_code=case["office_code"],
+            procedure_code=case["procedure_code"],
+            status=DossierStatus(case["status"]),
+            action="apology",
+            version=case["version"] + 1,
+            reason=reason,
+            due_at=new_due,
+            previous_due_at=case["due_at"],
+            overdue=False,
+            actor_role="leader",
+            occurred_at=now,
+        )
+        event = self.publisher.new_event(
+            Topics.DOSSIER_STATUS, subject=case["dossier_code"], data=change.model_dump(mode="json")
+        )
+        new = {**case, "apology": apology, "due_at": new_due, "overdue": False}
+        update = with_outbox(
+            {
+                "$set": {
+                    "apology": apology,
+                    "due_at": new_due,
+                    "overdue": False,
+                    "version": case["version"] + 1,
+                    "m": _metric_doc(metrics(new, now=now, clock=self.clock)),
+                },
+                "$push": {
+                    "history": {"status": case["status"], "action": "apology", "at": now, "by": actor, "reason": reason}
+                },
+            },
+            outbox_entry(Topics.DOSSIER_STATUS, event, key=case["dossier_id"]),
+        )
+        expected = case["version"]
+        updated = await self.store.update_case(case["_id"], update, guard=lambda c: c["version"] == expected)
+        if updated is None:
+            raise Conflict("concurrent_change", "the dossier changed meanwhile; reload and try again")
+        if self.relay is not None:
+            self.relay.kick(case["_id"])
+        return updated
+
+    # -- citizen rating -------------------------------------------------------------------------
+    async def rate(
+        self, code: str, token: str, score: int, comment: str | None, *, now: datetime | None = None
+    ) -> dict[str, Any]:
+        """The citizen's satisfaction rating after the result was returned (token-authenticated)."""
+        now = now or datetime.now(UTC)
+        case = await self.store.case_of(code)
+        expected = (case or {}).get("tracking_token_sha256") or ""
+        if case is None or not hmac.compare_digest(hashlib.sha256(token.encode()).hexdigest(), expected):
+            raise CaseNotFound(code)
+        if case["status"] != DossierStatus.RETURNED.value:
+            raise Conflict("not_returned", "a dossier can be rated once its result has been returned")
+        rating = {"score": score, "comment": comment, "at": now}
+        new = {**case, "rating": rating}
+        updated = await self.store.update_case(
+            case["_id"],
+            {"$set": {"rating": rating, "m": _metric_doc(metrics(new, now=now, clock=self.clock))}},
+            guard=lambda c: c.get("rating") is None,
+        )
+        if updated is None:
+            raise Conflict("already_rated", "this dossier has already been rated")
+        return rating
+
+    # -- operations centre ----------------------------------------------------------------------
+    async def stats(self, *, office: str | None, province: str | None) -> dict[str, Any]:
+        """Figures per office, procedure and commune, and the per-office service index with ranking."""
+        match: dict[str, Any] = {}
+        if office:
+            match["office_code"] = office
+        if province:
+            match["province_code"] = province
+        by_office = [_figures(row) for row in await self.store.stats("office_code", match)]
+        for row in by_office:
+            row["service_index"] = service_index(row)
+        ranked = sorted(by_office, key=lambda r: (-r["service_index"]["total"], r["key"]))
+        for rank, row in enumerate(ranked, start=1):
+            row["rank"] = rank
+        return {
+            "by_office": ranked,
+            "by_procedure": sorted(
+                (_figures(r) for r in await self.store.stats("procedure_code", match)), key=lambda r: r["key"]
+            ),
+            "by_commune": sorted(
+                (_figures(r) for r in await self.store.stats("applicant_ward_code", match)), key=lambda r: str(r["key"])
+            ),
+        }
+
+
+def _metric_doc(flat: dict[str, Any]) -> dict[str, Any]:
+    return {k.removeprefix("m."): v for k, v in flat.items()}
+
+
+def _figures(row: dict[str, Any]) -> dict[str, Any]:
+    finished = row["finished"]
+    return {
+        "key": row["_id"],
+        "received": row["received"],
+        "in_process": row["in_process"],
+        "open": row["open"],
+        "overdue": row["overdue_open"],
+        "ever_overdue": row["overdue"],
+        "apologised": row["apologised"],
+        "finished": finished,
+        "on_time": row["on_time"],
+        "on_time_rate": round(row["on_time"] / finished, 4) if finished else None,
+        "online_share": round(row["online"] / row["received"], 4) if row["received"] else None,
+        "avg_processing_hours": round(row["processing_hours"] / finished, 2) if finished else None,
+        "avg_legal_hours": round(row["legal_hours"] / finished, 2) if finished else None,
+        "signed": row["signed"],
+        "rated": row["rated"],
+        "satisfaction": round(row["rating_sum"] / row["rated"], 2) if row["rated"] else None,
+    }
+
+
+def service_index(f: dict[str, Any]) -> dict[str, float]:
+    """Per-office index out of 100 in the spirit of Decision 766/QĐ-TTg.
+
+    progress = on-time rate (20), online = online share (22), digitisation = finished cases with a
+    signed electronic result or reasoned refusal (22), satisfaction = mean rating / 5 (18),
+    transparency = overdue cases that received an apology letter (18; full marks with none overdue).
+    Components with no data yet score full marks so a new office is not ranked last for being new.
+    """
+
+    def part(value: float | None, weight: float) -> float:
+        return round(weight * (1.0 if value is None else value), 2)
+
+    digitised = f["signed"] / f["finished"] if f["finished"] else None
+    transparency = f["apologised"] / f["ever_overdue"] if f["ever_overdue"] else None
+    satisfaction = f["satisfaction"] / 5 if f["satisfaction"] is not None else None
+    parts = {
+        "progress": part(f["on_time_rate"], 20),
+        "online": part(f["online_share"], 22),
+        "digitisation": part(digitised, 22),
+        "satisfaction": part(satisfaction, 18),
+        "transparency": part(transparency, 18),
+    }
+    parts["total"] = round(sum(parts.values()), 2)
+    return parts
+
+
+OPERATIONS_ROLE = OPERATIONS
