@@ -219,8 +219,10 @@ def subscribe(
         await process_record(message.raw_message, handler, dead_letters=dead_letters, max_attempts=attempts)
 
     options: dict[str, Any] = {}
-    if max_workers:
-        options["max_workers"] = max_workers
+    workers = max_workers if max_workers is not None else settings.kafka_consumer_workers
+    if workers > 1:
+        # partitions are processed concurrently, each one still in order (keyed by dossier id)
+        options["max_workers"] = workers
     subscriber = broker.subscriber(
         settings.topic(topic),
         group_id=group_id,

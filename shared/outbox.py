@@ -70,14 +70,16 @@ class OutboxRelay:
         publisher: EventPublisher,
         *,
         poll_interval: float = 0.5,
-        sweep_interval: float = 5.0,
+        sweep_interval: float = 60.0,
         batch_size: int = 200,
+        concurrency: int = 16,
     ) -> None:
         self._collection = collection
         self._publisher = publisher
         self._poll_interval = poll_interval
         self._sweep_interval = sweep_interval
         self._batch_size = batch_size
+        self._concurrency = concurrency
         self._wake = asyncio.Event()
         self._kicked: set[Any] = set()
         self._task: asyncio.Task[None] | None = None
@@ -93,43 +95,50 @@ class OutboxRelay:
             self._kicked.add(doc_id)
         self._wake.set()
 
-    async def _publish_document(self, doc: dict[str, Any]) -> int:
-        entries = sorted((doc.get("outbox") or {}).values(), key=lambda e: e["seq"])
-        for entry in entries:
-            event = CloudEvent.model_validate(entry["event"])
-            await self._publisher.publish(entry["topic"], event, key=entry["key"])
-        done = {e["event"]["id"] for e in entries}
-        async with document_lock(self._collection, doc["_id"]):
-            fresh = await self._collection.find_one({"_id": doc["_id"]})
-            remaining = set((fresh or {}).get("outbox") or {}) - done
-            update: dict[str, Any] = {"$set": {PENDING_FIELD: len(remaining)}}
-            if done:
-                update["$unset"] = {f"outbox.{event_id}": "" for event_id in done}
-            await self._collection.find_one_and_update({"_id": doc["_id"]}, update)
-        if remaining:
-            self._kicked.add(doc["_id"])  # written while we published: send those too
-        self.published += len(done)
-        return len(done)
+    async def _publish_document(self, doc_id: Any) -> int:
+        """Publish every pending event of one document in write order, then clear them.
+
+        The document's lock is held throughout, so no writer of this process changes it between the
+        read and the clearing update (docs/adr/0002); writers of the same document wait a few ms.
+        """
+        async with document_lock(self._collection, doc_id):
+            doc = await self._collection.find_one({"_id": doc_id})
+            entries = sorted(((doc or {}).get("outbox") or {}).values(), key=lambda e: e["seq"])
+            if doc is None or (not entries and not doc.get(PENDING_FIELD)):
+                return 0
+            for entry in entries:
+                event = CloudEvent.model_validate(entry["event"])
+                await self._publisher.publish(entry["topic"], event, key=entry["key"])
+            update: dict[str, Any] = {"$set": {PENDING_FIELD: 0}}
+            if entries:
+                update["$unset"] = {f"outbox.{e['event']['id']}": "" for e in entries}
+            await self._collection.find_one_and_update({"_id": doc_id}, update)
+        self.published += len(entries)
+        return len(entries)
+
+    async def _publish_many(self, doc_ids: list[Any]) -> int:
+        """Publish several documents concurrently (each document's own events stay in order)."""
+        gate = asyncio.Semaphore(self._concurrency)
+
+        async def one(doc_id: Any) -> int:
+            async with gate:
+                return await self._publish_document(doc_id)
+
+        return sum(await asyncio.gather(*(one(i) for i in doc_ids)))
 
     async def publish_kicked(self) -> int:
         """Publish the documents named by ``kick`` since the last run."""
         ids, self._kicked = self._kicked, set()
-        sent = 0
-        for doc_id in ids:
-            doc = await self._collection.find_one({"_id": doc_id})
-            if doc is not None and doc.get(PENDING_FIELD, 0) > 0:
-                sent += await self._publish_document(doc)
-        return sent
+        return await self._publish_many(list(ids))
 
     async def publish_pending(self) -> int:
         """Sweep: publish one batch of documents that still have pending events."""
         docs = (
-            await self._collection.find({PENDING_FIELD: {"$gt": 0}}).limit(self._batch_size).to_list(self._batch_size)
+            await self._collection.find({PENDING_FIELD: {"$gt": 0}}, {"_id": 1})
+            .limit(self._batch_size)
+            .to_list(self._batch_size)
         )
-        sent = 0
-        for doc in docs:
-            sent += await self._publish_document(doc)
-        return sent
+        return await self._publish_many([doc["_id"] for doc in docs])
 
     async def run(self) -> None:
         """Relay until cancelled; outages of Kafka or the store only delay publication."""

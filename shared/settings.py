@@ -31,8 +31,16 @@ class BaseServiceSettings(BaseSettings):
         default=3, ge=0, description="Attempts for a failing message before it goes to the DLQ."
     )
 
+    kafka_consumer_workers: int = Field(
+        default=4, ge=1, description="Partitions a consumer processes concurrently (order kept within a partition)."
+    )
+
     mongodb_url: str = Field(default="mongodb://127.0.0.1:27017", description="MongoDB wire-protocol URL.")
     mongodb_database: str = Field(default="lienthong", description="This service's own database.")
+    mongodb_serialise_writes: bool = Field(
+        default=True,
+        description="Queue this process's writes to its database (right for FerretDB/SQLite; off for MongoDB).",
+    )
 
     otel_exporter_otlp_endpoint: str | None = Field(
         default=None,
@@ -49,7 +57,10 @@ class BaseServiceSettings(BaseSettings):
         default=0.5, gt=0, description="Longest wait of the outbox relay between two runs."
     )
     outbox_sweep_interval: float = Field(
-        default=5.0, gt=0, description="Seconds between full sweeps for events a crash or outage left unpublished."
+        default=60.0,
+        gt=0,
+        description="Seconds between full sweeps for events a crash or outage left unpublished "
+        "(a sweep also runs at start and after every failure).",
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest accepted request body.")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -25,9 +26,10 @@ def make_mongo_client(settings: BaseServiceSettings, **overrides: Any) -> AsyncI
     return AsyncIOMotorClient(settings.mongodb_url, **options)
 
 
-def service_database(client: AsyncIOMotorClient[Any], settings: BaseServiceSettings) -> AsyncIOMotorDatabase[Any]:
-    """This service's own database (a service never reads another's)."""
-    return client[settings.mongodb_database]
+def service_database(client: AsyncIOMotorClient[Any], settings: BaseServiceSettings) -> Any:
+    """This service's own database (a service never reads another's); writes queued when configured."""
+    database: AsyncIOMotorDatabase[Any] = client[settings.mongodb_database]
+    return SerialisedDatabase(database) if settings.mongodb_serialise_writes else database
 
 
 async def ping(client: AsyncIOMotorClient[Any]) -> bool:
@@ -62,3 +64,56 @@ async def update_document(
             {"_id": doc_id}, update, return_document=ReturnDocument.AFTER
         )
         return result
+
+
+_WRITES = (
+    "insert_one",
+    "insert_many",
+    "find_one_and_update",
+    "find_one_and_replace",
+    "find_one_and_delete",
+    "update_one",
+    "update_many",
+    "replace_one",
+    "delete_one",
+    "delete_many",
+    "bulk_write",
+)
+
+
+class SerialisedCollection:
+    """A collection whose writes take one lock per database (reads pass straight through).
+
+    FerretDB keeps each database in one SQLite file with a single writer; concurrent writers wait in
+    SQLite's busy handler, which sleeps in steps up to 100 ms. Queuing writes in the process instead
+    keeps each write at its few milliseconds (docs/adr/0002).
+    """
+
+    def __init__(self, collection: Any, lock: asyncio.Lock) -> None:
+        self._collection = collection
+        self._lock = lock
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._collection, name)
+        if name not in _WRITES:
+            return attr
+
+        async def serialised(*args: Any, **kwargs: Any) -> Any:
+            async with self._lock:
+                return await attr(*args, **kwargs)
+
+        return serialised
+
+
+class SerialisedDatabase:
+    """A database handing out :class:`SerialisedCollection` objects that share one write lock."""
+
+    def __init__(self, database: Any) -> None:
+        self._database = database
+        self._lock = asyncio.Lock()
+
+    def __getitem__(self, name: str) -> SerialisedCollection:
+        return SerialisedCollection(self._database[name], self._lock)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._database, name)

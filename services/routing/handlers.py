@@ -139,8 +139,6 @@ class Router:
     async def on_received(self, event_id: str, received: DossierReceived, *, now: datetime | None = None) -> None:
         """Decide the first office of a new dossier; a redelivered event changes nothing."""
         now = now or datetime.now(UTC)
-        if await self.store.route(received.dossier_id) is not None:
-            return
         procedure = self._procedure(received.procedure_code)
         chain = [procedure.code, *procedure.chain]
         decision = self._decide(procedure, received, set())

@@ -1,0 +1,143 @@
+"""SMS providers behind one port, and a sender that fails over between them by priority."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+import httpx
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from services.notify.settings import SmsProviderConfig
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class SmsError(Exception):
+    """A provider did not accept the message."""
+
+
+@dataclass(frozen=True)
+class SmsMessage:
+    """One SMS to send."""
+
+    to: str
+    text: str
+    dossier_code: str
+    event_id: str
+    notification_id: str
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A provider took the message; ``awaits_receipt`` when a delivery receipt will follow."""
+
+    provider: str
+    provider_message_id: str | None
+    awaits_receipt: bool
+
+
+class SmsProvider(Protocol):
+    """The port every SMS provider implements."""
+
+    name: str
+    priority: int
+
+    async def send(self, message: SmsMessage) -> Accepted:
+        """Hand the message to the provider or raise SmsError."""
+        ...
+
+
+class FileSmsProvider:
+    """Development provider: one JSON line per SMS appended to a file (no receipts)."""
+
+    def __init__(self, name: str, priority: int, path: str) -> None:
+        self.name, self.priority, self.path = name, priority, Path(path)
+        self._lock = asyncio.Lock()
+
+    async def send(self, message: SmsMessage) -> Accepted:
+        line = json.dumps(
+            {"to": message.to, "text": message.text, "dossier_code": message.dossier_code, "event_id": message.event_id,
+             "provider": self.name, "sent_at": datetime.now(UTC).isoformat()},
+            ensure_ascii=False,
+        )
+        async with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as f:
+                f.write(line + "\n")
+        return Accepted(self.name, None, awaits_receipt=False)
+
+
+class HttpSmsGateway:
+    """A brand-name SMS gateway: JSON POST with an API key; answers a message id; receipts come back later."""
+
+    def __init__(self, config: SmsProviderConfig, client: httpx.AsyncClient) -> None:
+        if not config.url:
+            raise ValueError(f"SMS provider {config.name} needs a url")
+        self.name, self.priority, self._config, self._client = config.name, config.priority, config, client
+
+    async def send(self, message: SmsMessage) -> Accepted:
+        headers = {"X-Api-Key": self._config.api_key} if self._config.api_key else {}
+        body = {"to": message.to, "text": message.text, "reference": message.notification_id}
+        try:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(2), wait=wait_exponential(multiplier=0.1, max=1),
+                retry=retry_if_exception_type(httpx.TransportError), reraise=True,
+            ):
+                with attempt:
+                    response = await self._client.post(str(self._config.url), json=body, headers=headers, timeout=5)
+        except httpx.HTTPError as exc:
+            raise SmsError(f"{self.name}: {type(exc).__name__}") from exc
+        if response.status_code >= 300:
+            raise SmsError(f"{self.name}: HTTP {response.status_code}")
+        message_id = (response.json() or {}).get("message_id") if response.content else None
+        return Accepted(self.name, message_id, awaits_receipt=self._config.receipts)
+
+
+class FailoverSender:
+    """Tries providers by priority; a failing one is demoted for ``cooldown`` seconds, then recovers."""
+
+    def __init__(self, providers: list[SmsProvider], *, cooldown: float) -> None:
+        if not providers:
+            raise ValueError("at least one SMS provider is needed")
+        self.providers = providers
+        self.cooldown = cooldown
+        self._demoted_until: dict[str, float] = {}
+
+    def order(self) -> list[SmsProvider]:
+        """Providers to try: healthy ones by priority, then demoted ones."""
+        now = time.monotonic()
+        return sorted(self.providers, key=lambda p: (self._demoted_until.get(p.name, 0) > now, p.priority))
+
+    async def send(self, message: SmsMessage) -> Accepted:
+        """Send through the first provider that accepts; SmsError when none does."""
+        errors = []
+        for provider in self.order():
+            try:
+                accepted = await provider.send(message)
+            except SmsError as exc:
+                self._demoted_until[provider.name] = time.monotonic() + self.cooldown
+                log.warning("sms_provider_failed", provider=provider.name, error=str(exc), notification_id=message.notification_id)
+                errors.append(str(exc))
+                continue
+            return accepted
+        raise SmsError("; ".join(errors))
+
+
+def build_sender(configs: list[SmsProviderConfig], *, outbox_path: str, cooldown: float, client: httpx.AsyncClient) -> FailoverSender:
+    """The sender for the configured providers."""
+    providers: list[SmsProvider] = []
+    for c in configs:
+        if c.kind == "file":
+            providers.append(FileSmsProvider(c.name, c.priority, outbox_path))
+        elif c.kind == "http":
+            providers.append(HttpSmsGateway(c, client))
+        else:
+            raise ValueError(f"unknown SMS provider kind {c.kind!r}")
+    return FailoverSender(providers, cooldown=cooldown)
