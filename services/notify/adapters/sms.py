@@ -63,8 +63,14 @@ class FileSmsProvider:
 
     async def send(self, message: SmsMessage) -> Accepted:
         line = json.dumps(
-            {"to": message.to, "text": message.text, "dossier_code": message.dossier_code, "event_id": message.event_id,
-             "provider": self.name, "sent_at": datetime.now(UTC).isoformat()},
+            {
+                "to": message.to,
+                "text": message.text,
+                "dossier_code": message.dossier_code,
+                "event_id": message.event_id,
+                "provider": self.name,
+                "sent_at": datetime.now(UTC).isoformat(),
+            },
             ensure_ascii=False,
         )
         async with self._lock:
@@ -87,8 +93,10 @@ class HttpSmsGateway:
         body = {"to": message.to, "text": message.text, "reference": message.notification_id}
         try:
             async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(2), wait=wait_exponential(multiplier=0.1, max=1),
-                retry=retry_if_exception_type(httpx.TransportError), reraise=True,
+                stop=stop_after_attempt(2),
+                wait=wait_exponential(multiplier=0.1, max=1),
+                retry=retry_if_exception_type(httpx.TransportError),
+                reraise=True,
             ):
                 with attempt:
                     response = await self._client.post(str(self._config.url), json=body, headers=headers, timeout=5)
@@ -123,14 +131,21 @@ class FailoverSender:
                 accepted = await provider.send(message)
             except SmsError as exc:
                 self._demoted_until[provider.name] = time.monotonic() + self.cooldown
-                log.warning("sms_provider_failed", provider=provider.name, error=str(exc), notification_id=message.notification_id)
+                log.warning(
+                    "sms_provider_failed",
+                    provider=provider.name,
+                    error=str(exc),
+                    notification_id=message.notification_id,
+                )
                 errors.append(str(exc))
                 continue
             return accepted
         raise SmsError("; ".join(errors))
 
 
-def build_sender(configs: list[SmsProviderConfig], *, outbox_path: str, cooldown: float, client: httpx.AsyncClient) -> FailoverSender:
+def build_sender(
+    configs: list[SmsProviderConfig], *, outbox_path: str, cooldown: float, client: httpx.AsyncClient
+) -> FailoverSender:
     """The sender for the configured providers."""
     providers: list[SmsProvider] = []
     for c in configs:

@@ -35,7 +35,9 @@ class Rendered:
 class TemplateSet:
     """All templates of one version; ``build()`` renders each against a sample so errors surface at start-up."""
 
-    def __init__(self, loader: jinja2.BaseLoader | None = None, kinds: list[str] | None = None, version: str | None = None) -> None:
+    def __init__(
+        self, loader: jinja2.BaseLoader | None = None, kinds: list[str] | None = None, version: str | None = None
+    ) -> None:
         root = resources.files("services.notify") / "templates"
         manifest = json.loads((root / "manifest.json").read_text("utf-8"))
         self.version = version or manifest["version"]

@@ -1,0 +1,270 @@
+"""Notify against real Kafka and FerretDB: one SMS per change, failover, receipts, SSE, webhooks, tracking."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from services.notify.bootstrap import bootstrap
+from services.notify.settings import NotifySettings
+from shared.envelope import CloudEvent
+from shared.events import DossierReceived, DossierStatus, DossierStatusChanged
+from shared.topics import Topics
+from tests.support.http_server import Recorder, serve
+from tests.support.kafka import collect_events, produce_event
+from tests.support.service import drop_databases, running
+from tests.support.waiting import eventually
+
+TOKEN = "citizen-tracking-token"
+ADMIN = {"Authorization": "Bearer notify-operator"}
+
+
+@pytest.fixture
+def settings(base_settings: dict[str, str], isolation: str, tmp_path: Path) -> NotifySettings:
+    return NotifySettings(
+        **base_settings,
+        mongodb_database=f"{isolation}_notify",
+        sms_outbox_path=str(tmp_path / "sms.jsonl"),
+        admin_token="notify-operator",
+        worker_interval=0.1,
+        webhook_backoff=[0.2, 0.2, 0.2],
+    )
+
+
+@pytest.fixture
+async def client(settings: NotifySettings) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(bootstrap(settings)) as c:
+        yield c
+    await drop_databases(settings.mongodb_url, settings.mongodb_database)
+
+
+def received() -> DossierReceived:
+    now = datetime.now(UTC)
+    dossier_id = str(uuid.uuid4())
+    return DossierReceived(
+        dossier_id=dossier_id,
+        dossier_code=f"00070.TTHCC-261122-{dossier_id[:4]}",
+        procedure_code="LT-HT-001",
+        procedure_name="Đăng ký khai sinh",
+        channel="counter",
+        receiving_office_code="00070.TTHCC",
+        province_code="01",
+        receiving_ward_code="00070",
+        applicant_ward_code="00070",
+        received_at=now,
+        due_at=now + timedelta(days=1),
+        processing_days=0,
+        tracking_token_sha256=hashlib.sha256(TOKEN.encode()).hexdigest(),
+        contact={"phone": "0912345678", "locale": "vi"},
+    )
+
+
+def status(r: DossierReceived, new: DossierStatus, version: int, **extra: Any) -> DossierStatusChanged:
+    return DossierStatusChanged(
+        dossier_id=r.dossier_id,
+        dossier_code=r.dossier_code,
+        office_code="00070.UBND",
+        status=new,
+        action=extra.pop("action", "accept"),
+        version=version,
+        occurred_at=datetime.now(UTC),
+        **extra,
+    )
+
+
+async def send(settings: NotifySettings, topic: str, data: Any, event: CloudEvent | None = None) -> CloudEvent:
+    event = event or CloudEvent(
+        source="/lienthong/test",
+        type=f"vn.lienthong.{topic}",
+        subject=data.dossier_code,
+        data=data.model_dump(mode="json"),
+    )
+    await produce_event(settings.kafka_bootstrap_servers, settings.topic(topic), event, key=data.dossier_id)
+    return event
+
+
+def sms_lines(settings: NotifySettings) -> list[dict[str, Any]]:
+    path = Path(settings.sms_outbox_path)
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines()] if path.exists() else []
+
+
+async def lines(settings: NotifySettings, n: int) -> list[dict[str, Any]]:
+    async def probe() -> list[dict[str, Any]]:
+        return sms_lines(settings)
+
+    return await eventually(probe, until=lambda ls: len(ls) >= n)
+
+
+async def test_each_status_change_yields_exactly_one_sms_despite_redelivery(
+    client: httpx.AsyncClient, settings: NotifySettings
+) -> None:
+    """The same status event delivered three times produces one SMS line; every line carries the dossier code."""
+    r = received()
+    await send(settings, Topics.DOSSIER_RECEIVED, r)
+    await lines(settings, 1)
+    event = await send(settings, Topics.DOSSIER_STATUS, status(r, DossierStatus.ACCEPTED, 2))
+    await send(settings, Topics.DOSSIER_STATUS, status(r, DossierStatus.ACCEPTED, 2), event=event)
+    await send(settings, Topics.DOSSIER_STATUS, status(r, DossierStatus.ACCEPTED, 2), event=event)
+    marker = await send(settings, Topics.DOSSIER_STATUS, status(r, DossierStatus.IN_PROCESS, 3, action="process"))
+    got = await lines(settings, 3)
+    await asyncio.sleep(0.5)
+    got = sms_lines(settings)
+    assert [line["event_id"] for line in got][1:] == [event.id, marker.id]
+    assert all(line["dossier_code"] == r.dossier_code and line["to"] == "0912345678" for line in got)
+    assert "Hẹn trả kết quả" in got[0]["text"]
+    deliveries = await collect_events(
+        settings.kafka_bootstrap_servers, settings.topic(Topics.NOTIFICATION_DELIVERY), count=3
+    )
+    assert {d.data["status"] for d in deliveries} == {"sent"} and len(
+        {d.data["notification_id"] for d in deliveries}
+    ) == 3
+
+
+async def test_tracking_needs_the_right_token_and_reveals_nothing_otherwise(
+    client: httpx.AsyncClient, settings: NotifySettings
+) -> None:
+    """Right token → timeline; wrong token and unknown code → the same 404."""
+    r = received()
+    await send(settings, Topics.DOSSIER_RECEIVED, r)
+    ok = await eventually(
+        lambda: client.get(f"/v1/track/{r.dossier_code}", params={"token": TOKEN}), until=lambda x: x.status_code == 200
+    )
+    assert ok.json()["timeline"][0]["kind"] == "received"
+    wrong = await client.get(f"/v1/track/{r.dossier_code}", params={"token": "not-the-token"})
+    unknown = await client.get("/v1/track/NO-SUCH-CODE", params={"token": "not-the-token"})
+    assert wrong.status_code == unknown.status_code == 404 and wrong.json() == unknown.json()
+    assert "0912345678" not in ok.text
+
+
+async def test_failover_to_secondary_and_recovery(
+    base_settings: dict[str, str], isolation: str, tmp_path: Path
+) -> None:
+    """A failing primary gateway fails over to the secondary, and is used again once its cool-down ends."""
+    primary, secondary = Recorder(), Recorder()
+    primary.failing = True
+    async with serve(primary.app()) as p_url, serve(secondary.app()) as s_url:
+        settings = NotifySettings(
+            **base_settings,
+            mongodb_database=f"{isolation}_notify",
+            sms_failover_cooldown=1.0,
+            sms_providers=[
+                {"name": "primary", "kind": "http", "url": p_url, "priority": 1},
+                {"name": "secondary", "kind": "http", "url": s_url, "priority": 2},
+            ],
+        )
+        async with running(bootstrap(settings)):
+            r = received()
+            await send(settings, Topics.DOSSIER_RECEIVED, r)
+            await eventually(lambda: _value(len(secondary.accepted)), until=lambda n: n == 1)
+            assert primary.requests and not primary.accepted
+            primary.failing = False
+            await asyncio.sleep(1.2)  # the primary's cool-down ends
+            await send(settings, Topics.DOSSIER_STATUS, status(r, DossierStatus.ACCEPTED, 2))
+            await eventually(lambda: _value(len(primary.accepted)), until=lambda n: n == 1)
+            assert len(secondary.accepted) == 1
+        await drop_databases(settings.mongodb_url, settings.mongodb_database)
+
+
+async def _value(v: Any) -> Any:
+    return v
+
+
+async def test_receipt_callback_marks_delivery(base_settings: dict[str, str], isolation: str) -> None:
+    """A gateway with receipts leaves the SMS 'sending'; the receipt callback marks it delivered and publishes it."""
+    gateway = Recorder()
+    async with serve(gateway.app()) as url:
+        settings = NotifySettings(
+            **base_settings,
+            mongodb_database=f"{isolation}_notify",
+            sms_providers=[{"name": "gw", "kind": "http", "url": url, "receipts": True}],
+        )
+        async with running(bootstrap(settings)) as c:
+            r = received()
+            await send(settings, Topics.DOSSIER_RECEIVED, r)
+            await eventually(lambda: _value(len(gateway.accepted)), until=lambda n: n == 1)
+            reference = gateway.accepted[0]["body"]["reference"]
+            bad = await c.post(
+                "/v1/sms/receipts",
+                json={"notification_id": reference, "status": "delivered"},
+                headers={"X-Receipt-Secret": "nope"},
+            )
+            assert bad.status_code == 401
+            ok = await c.post(
+                "/v1/sms/receipts",
+                json={"notification_id": reference, "status": "delivered"},
+                headers={"X-Receipt-Secret": settings.receipt_secret.get_secret_value()},
+            )
+            assert ok.status_code == 200
+            again = await c.post(
+                "/v1/sms/receipts",
+                json={"notification_id": reference, "status": "delivered"},
+                headers={"X-Receipt-Secret": settings.receipt_secret.get_secret_value()},
+            )
+            assert again.status_code == 404
+            events = await collect_events(
+                settings.kafka_bootstrap_servers, settings.topic(Topics.NOTIFICATION_DELIVERY), count=2
+            )
+            assert [e.data["status"] for e in events] == ["sent", "delivered"]
+        await drop_databases(settings.mongodb_url, settings.mongodb_database)
+
+
+async def test_sse_client_receives_the_change_live(settings: NotifySettings) -> None:
+    """An SSE client connected over real HTTP gets the snapshot, then each new change as it happens."""
+    async with serve(bootstrap(settings)) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        r = received()
+        await send(settings, Topics.DOSSIER_RECEIVED, r)
+        await eventually(
+            lambda: http.get(f"/v1/track/{r.dossier_code}", params={"token": TOKEN}),
+            until=lambda x: x.status_code == 200,
+        )
+        seen: list[tuple[str, dict[str, Any]]] = []
+        async with http.stream("GET", f"/v1/track/{r.dossier_code}/stream", params={"token": TOKEN}) as stream:
+            lines_iter = stream.aiter_lines()
+            kind = None
+            sent_at = None
+            async for line in lines_iter:
+                if line.startswith("event:"):
+                    kind = line.split(":", 1)[1].strip()
+                elif line.startswith("data:") and kind:
+                    seen.append((kind, json.loads(line.split(":", 1)[1])))
+                    if kind == "snapshot":
+                        sent_at = asyncio.get_running_loop().time()
+                        await send(settings, Topics.DOSSIER_STATUS, status(r, DossierStatus.ACCEPTED, 2))
+                    if kind == "update":
+                        break
+        assert seen[0][0] == "snapshot" and seen[-1][1]["kind"] == "accepted"
+        assert sent_at is not None
+    await drop_databases(settings.mongodb_url, settings.mongodb_database)
+
+
+async def test_webhook_fails_twice_then_succeeds_once(client: httpx.AsyncClient, settings: NotifySettings) -> None:
+    """A subscriber failing twice then succeeding gets the event delivered once, signed, after three attempts."""
+    hook = Recorder(plan=[500, 503])
+    async with serve(hook.app()) as url:
+        assert (await client.post("/v1/subscriptions", json={"url": url + "/"})).status_code == 401
+        sub = (
+            await client.post(
+                "/v1/subscriptions",
+                json={"url": url + "/", "events": ["vn.lienthong.dossier.received.v1"]},
+                headers=ADMIN,
+            )
+        ).json()
+        r = received()
+        await send(settings, Topics.DOSSIER_RECEIVED, r)
+        await eventually(lambda: _value(len(hook.accepted)), until=lambda n: n == 1, timeout=15)
+        await asyncio.sleep(0.5)
+        assert [q["status"] for q in hook.requests] == [500, 503, 200]
+        assert len(hook.accepted) == 1 and hook.accepted[0]["body"]["data"]["dossier_code"] == r.dossier_code
+        assert "contact" not in hook.accepted[0]["body"]["data"]
+        assert hook.accepted[0]["headers"]["x-lienthong-signature"].startswith("t=")
+        listing = (await client.get(f"/v1/subscriptions/{sub['id']}/deliveries", headers=ADMIN)).json()["items"]
+        assert [(d["status"], d["attempts"]) for d in listing] == [("delivered", 3)]
