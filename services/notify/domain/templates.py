@@ -50,7 +50,7 @@ class TemplateSet:
         )
 
     def build(self) -> TemplateSet:
-        """Render every (kind, locale, channel) with the sample context; raise TemplateBuildError on the first failure."""
+        """Render every (kind, locale, channel) with the sample context; TemplateBuildError on the first failure."""
         for kind in self.kinds:
             for locale in LOCALES:
                 for channel in CHANNELS:

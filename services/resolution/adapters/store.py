@@ -10,7 +10,6 @@ from pymongo import ASCENDING, DESCENDING
 
 from shared.store import update_document
 
-
 METRIC_FIELDS = (
     "received",
     "open",
