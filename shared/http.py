@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.errors import INFRASTRUCTURE_ERRORS
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -101,6 +102,15 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.headers:
             response.headers.update(exc.headers)
         return response
+
+    async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("http_dependency_unavailable", path=request.url.path, error_type=type(exc).__name__)
+        response = error_response(503, "unavailable", "a dependency (store or broker) is unavailable; retry shortly")
+        response.headers["Retry-After"] = "2"
+        return response
+
+    for error in INFRASTRUCTURE_ERRORS:
+        app.add_exception_handler(error, _unavailable)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -248,10 +248,10 @@ class Router:
                 update["$set"][f"{handoff}.returned_at"] = change.occurred_at
         if not update["$set"]:
             del update["$set"]
-        if (
-            await self.store.update_route(doc["_id"], {"seen_events": {"$ne": event_id}}, update)
-            and change.status in LEAVES_OFFICE
-        ):
+        applied = await self.store.update_route(
+            doc["_id"], update, guard=lambda current: event_id not in current.get("seen_events", [])
+        )
+        if applied and change.status in LEAVES_OFFICE:
             self.load[change.office_code] -= 1
 
     async def refresh_and_retry(self, *, now: datetime | None = None) -> int:

@@ -20,6 +20,7 @@ from shared.events import DossierReceived, DossierStatus, DossierStatusChanged
 from shared.topics import Topics
 from tests.support.kafka import collect_events, produce_event
 from tests.support.service import drop_databases, running
+from tests.support.waiting import eventually
 
 ADMIN = {"Authorization": "Bearer test-operator"}
 
@@ -237,3 +238,35 @@ async def test_volume_each_dossier_gets_exactly_one_decision(
     decided = [e.data["dossier_id"] for e in events]
     assert len(decided) == n and set(decided) == ids, "every dossier exactly one decision"
     print(f"routed {n} dossiers through the real broker in {elapsed:.1f}s")
+
+
+async def test_status_events_keep_load_and_handoffs(client: httpx.AsyncClient, settings: RoutingSettings) -> None:
+    """Accepted records the hand-off's receipt date; a refusal frees the office's load once, even if redelivered."""
+    data = received()
+    await send(settings, Topics.DOSSIER_RECEIVED, data)
+    office = (await routed(settings, 1))[0].data["office_code"]
+
+    async def load() -> int:
+        return (await client.get(f"/v1/offices/{office}")).json()["load"]
+
+    assert await load() == 1
+    for version, new in ((2, DossierStatus.ACCEPTED), (3, DossierStatus.REFUSED)):
+        change = DossierStatusChanged(
+            dossier_id=data.dossier_id,
+            dossier_code=data.dossier_code,
+            office_code=office,
+            status=new,
+            action=new.value,
+            version=version,
+            occurred_at=datetime.now(UTC),
+        )
+        event = as_event(change, Topics.DOSSIER_STATUS, "resolution")
+        await send(settings, Topics.DOSSIER_STATUS, change, event=event)
+        await send(settings, Topics.DOSSIER_STATUS, change, event=event)
+
+    async def route() -> dict[str, Any]:
+        return (await client.get(f"/v1/dossiers/{data.dossier_id}/route", headers=ADMIN)).json()
+
+    final = await eventually(route, until=lambda r: r["current_office_code"] is None)
+    assert final["handoffs"][0]["received_at"] and final["handoffs"][0]["returned_at"]
+    assert await load() == 0
