@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Local Apache Kafka (KRaft, single node, jars from Maven Central) and FerretDB 1.24.2 (SQLite
-# backend, built from the Go module proxy) as plain processes — no Docker needed.
+# Local Apache Kafka 4.1.1 (single-node KRaft, jars from Maven Central) and FerretDB 1.24.2 (MongoDB
+# wire protocol on SQLite, built from the Go module proxy) as plain background processes: no Docker.
 #
-#   infra.sh install            download/build once into $LIENTHONG_CACHE (reused when present)
-#   infra.sh up | down | status start / stop / show both
-#   infra.sh start-kafka | stop-kafka | restart-kafka         (tests use these)
+#   infra.sh install                      download/build once into $LIENTHONG_CACHE (reused when present)
+#   infra.sh up | down | status           start (waits until both answer) / stop / show both
+#   infra.sh start-kafka | stop-kafka | restart-kafka             (tests use these; start waits until ready)
 #   infra.sh start-ferretdb | stop-ferretdb | restart-ferretdb
-#   infra.sh clean              down + remove the data dir (not the cache)
+#   infra.sh clean                        down + remove the data dir (not the cache)
 #
-# KAFKA_BOOTSTRAP_SERVERS / MONGODB_URL set → that part is external: not installed, started or stopped.
+# Environment (all optional):
+#   LIENTHONG_CACHE   download/build cache            default ~/.cache/lienthong
+#   LIENTHONG_DATA    data, pid files and logs        default <repo>/.data/infra
+#   KAFKA_PORT=9092  KAFKA_CONTROLLER_PORT=9093  MONGO_PORT=27017
+#   KAFKA_BOOTSTRAP_SERVERS / MONGODB_URL  non-empty: that part is external (not installed/started/stopped)
+#   LIENTHONG_INFRA_TIMEOUT   seconds to wait for readiness (90)
+#   KAFKA_JVM_OPTS    extra JVM options for the broker;  FERRETDB_LOG_LEVEL (error)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -20,9 +26,12 @@ DATA="${LIENTHONG_DATA:-$REPO/.data/infra}"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 MONGO_PORT="${MONGO_PORT:-27017}"
-KAFKA_HOME="$CACHE/kafka-$KAFKA_VERSION"
-FERRETDB_BIN="$CACHE/ferretdb-$FERRETDB_VERSION/ferretdb"
 READY_TIMEOUT="${LIENTHONG_INFRA_TIMEOUT:-90}"
+KAFKA_HOME="$CACHE/kafka-$KAFKA_VERSION"
+FERRETDB_HOME="$CACHE/ferretdb-$FERRETDB_VERSION"
+FERRETDB_BIN="$FERRETDB_HOME/ferretdb"
+JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
+PYTHON="$(command -v python3 || true)"
 
 say() { echo "[infra] $*"; }
 die() { echo "[infra] error: $*" >&2; exit 1; }
@@ -30,145 +39,368 @@ external_kafka() { [[ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ]]; }
 external_mongo() { [[ -n "${MONGODB_URL:-}" ]]; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 pid_file() { echo "$DATA/$1.pid"; }
-running() { local f; f=$(pid_file "$1"); [[ -f $f ]] && kill -0 "$(cat "$f")" 2>/dev/null; }
+log_file() { echo "$DATA/$1.log"; }
+sources_hash() { (cd "$HERE" && cat "$@") | sha256sum | cut -c1-16; }
+
+# What identifies *our* process of that name in its command line (guards against recycled pids and
+# against another LIENTHONG_DATA instance).
+marker() { case $1 in kafka) echo "$DATA/server.properties" ;; ferretdb) echo "$DATA/ferretdb" ;; esac; }
+
+pid_alive() { # pid_alive PID [MARKER]: process exists, is not a zombie, and its command line has MARKER
+  local pid=$1 marker=${2:-} state
+  [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+  if [[ -r /proc/$pid/stat ]]; then
+    state=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -c1) || return 1
+    [[ $state != Z && $state != X ]] || return 1
+    [[ -z $marker ]] || tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$marker" || return 1
+  fi
+}
+pid_of() { local f; f=$(pid_file "$1"); [[ -f $f ]] && cat "$f" || true; }
+running() { local pid; pid=$(pid_of "$1"); [[ -n $pid ]] && pid_alive "$pid" "$(marker "$1")"; }
+
+clean_stale() {
+  local pid; pid=$(pid_of "$1")
+  if [[ -n $pid ]] && ! running "$1"; then
+    say "$1: removing stale pid file ($(pid_file "$1"): pid $pid is not running)"
+    rm -f "$(pid_file "$1")"
+  fi
+}
+
+# --------------------------------------------------------------------------------------------- install
 
 install_kafka() {
-  [[ -f "$KAFKA_HOME/.complete" ]] && return
-  command -v java >/dev/null || die "java (JDK 17+) is required for Kafka"
-  command -v mvn >/dev/null || die "mvn is required to fetch Kafka from Maven Central"
-  say "fetching Apache Kafka $KAFKA_VERSION jars from Maven Central (once)"
-  local tmp; tmp=$(mktemp -d "$CACHE/.kafka-XXXXXX")
-  mvn -q -B -f "$HERE/kafka/pom.xml" dependency:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$tmp/lib" >"$tmp/mvn.log" 2>&1 \
-    || { cat "$tmp/mvn.log" >&2; rm -rf "$tmp"; die "maven could not fetch Kafka"; }
-  touch "$tmp/.complete"
-  rm -rf "$KAFKA_HOME"; mv "$tmp" "$KAFKA_HOME"
+  local want; want=$(sources_hash kafka/pom.xml)
+  if [[ -f "$KAFKA_HOME/.complete" ]]; then
+    [[ "$(cat "$KAFKA_HOME/.complete")" == "$want" ]] && return 0
+    say "kafka: deploy/local/kafka/pom.xml changed since the cached install; reinstalling"
+  fi
+  command -v "$JAVA" >/dev/null || die "java (JDK 17+) is required for Kafka (or set KAFKA_BOOTSTRAP_SERVERS)"
+  command -v mvn >/dev/null || die "mvn is required to fetch Kafka from Maven Central (or set KAFKA_BOOTSTRAP_SERVERS)"
+  say "kafka: fetching Apache Kafka $KAFKA_VERSION jars from Maven Central into $KAFKA_HOME (once)"
+  local tmp; tmp=$(mktemp -d "$CACHE/.kafka-$KAFKA_VERSION.XXXXXX"); chmod 755 "$tmp"
+  if ! mvn -q -B -f "$HERE/kafka/pom.xml" dependency:copy-dependencies \
+      -DincludeScope=runtime -DoutputDirectory="$tmp/lib" >"$tmp/mvn.log" 2>&1; then
+    cat "$tmp/mvn.log" >&2; rm -rf "$tmp"; die "maven could not fetch Kafka $KAFKA_VERSION"
+  fi
+  ls "$tmp/lib/kafka_2.13-$KAFKA_VERSION.jar" "$tmp"/lib/log4j-slf4j*-impl-*.jar >/dev/null 2>&1 \
+    || { rm -rf "$tmp"; die "maven finished but the Kafka classpath is incomplete"; }
+  echo "$want" >"$tmp/.complete"
+  swap_into_place "$tmp" "$KAFKA_HOME"
+  say "kafka: installed ($(find "$KAFKA_HOME/lib" -name '*.jar' | wc -l) jars)"
 }
 
 install_ferretdb() {
-  [[ -x "$FERRETDB_BIN" ]] && return
-  command -v go >/dev/null || die "go is required to build FerretDB"
-  say "building FerretDB $FERRETDB_VERSION from the Go module proxy (once, ~2 min)"
-  local dir; dir=$(dirname "$FERRETDB_BIN"); mkdir -p "$dir"
-  (cd "$HERE/ferretdb" && GOFLAGS=-mod=mod go build -trimpath -o "$FERRETDB_BIN.tmp" .) \
-    || die "go build of FerretDB failed"
-  mv "$FERRETDB_BIN.tmp" "$FERRETDB_BIN"
+  local want; want=$(sources_hash ferretdb/go.mod ferretdb/go.sum ferretdb/main.go)
+  if [[ -x "$FERRETDB_BIN" && -f "$FERRETDB_HOME/.complete" ]]; then
+    [[ "$(cat "$FERRETDB_HOME/.complete")" == "$want" ]] && return 0
+    say "ferretdb: deploy/local/ferretdb changed since the cached build; rebuilding"
+  fi
+  command -v go >/dev/null || die "go is required to build FerretDB (or set MONGODB_URL)"
+  say "ferretdb: building FerretDB $FERRETDB_VERSION from the Go module proxy into $FERRETDB_HOME (once, 1-3 min)"
+  local tmp; tmp=$(mktemp -d "$CACHE/.ferretdb-$FERRETDB_VERSION.XXXXXX"); chmod 755 "$tmp"
+  if ! (cd "$HERE/ferretdb" && GOFLAGS="-mod=mod -buildvcs=false" CGO_ENABLED=0 go build -trimpath -o "$tmp/ferretdb" .) >"$tmp/build.log" 2>&1; then
+    cat "$tmp/build.log" >&2; rm -rf "$tmp"; die "go build of FerretDB $FERRETDB_VERSION failed"
+  fi
+  echo "$want" >"$tmp/.complete"
+  swap_into_place "$tmp" "$FERRETDB_HOME"
+  say "ferretdb: built $FERRETDB_BIN"
 }
 
-kafka_answers() {
-  # A real Kafka answer, not just an open port: ApiVersions request v0 must get a response.
-  python3 - "$KAFKA_PORT" <<'PY'
+swap_into_place() { # swap_into_place TMPDIR FINALDIR (same file system: each mv is atomic)
+  local old=""
+  if [[ -e $2 ]]; then old=$(mktemp -d "$CACHE/.old.XXXXXX"); mv "$2" "$old/"; fi
+  mv "$1" "$2"
+  [[ -z $old ]] || rm -rf "$old"
+}
+
+with_cache_lock() { # only one install at a time per cache
+  mkdir -p "$CACHE"
+  exec 8>"$CACHE/.install.lock"
+  flock -w 900 8 || die "another install is holding $CACHE/.install.lock"
+  "$@"
+  exec 8>&-
+}
+
+# ------------------------------------------------------------------------------------------- readiness
+
+kafka_answers() { # a real Kafka answer: ApiVersions (v0) must come back with error_code 0
+  if [[ -z $PYTHON ]]; then port_open "$KAFKA_PORT"; return; fi
+  "$PYTHON" - "$KAFKA_PORT" <<'PY'
 import socket, struct, sys
 try:
     s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2)
-    client = b"probe"
-    body = struct.pack(">hhih", 18, 0, 1, len(client)) + client
+    s.settimeout(3)
+    client = b"lienthong-infra-probe"
+    body = struct.pack(">hhih", 18, 0, 4242, len(client)) + client  # ApiVersions v0, correlation 4242
     s.sendall(struct.pack(">i", len(body)) + body)
-    size = struct.unpack(">i", s.recv(4))[0]
-    sys.exit(0 if size > 0 else 1)
+    data = b""
+    while len(data) < 10:
+        chunk = s.recv(4096)
+        if not chunk:
+            sys.exit(1)
+        data += chunk
+    size, corr, err = struct.unpack(">iih", data[:10])
+    sys.exit(0 if size > 6 and corr == 4242 and err == 0 else 1)
 except Exception:
     sys.exit(1)
 PY
 }
 
-wait_until() { # wait_until NAME CHECK...
+ferretdb_answers() { # a real MongoDB answer: OP_MSG {hello: 1} must come back with ok: 1.0
+  if [[ -z $PYTHON ]]; then port_open "$MONGO_PORT"; return; fi
+  "$PYTHON" - "$MONGO_PORT" <<'PY'
+import socket, struct, sys
+def bson(*fields):
+    body = b"".join(fields) + b"\x00"
+    return struct.pack("<i", len(body) + 4) + body
+try:
+    doc = bson(b"\x10hello\x00" + struct.pack("<i", 1),
+               b"\x02$db\x00" + struct.pack("<i", 6) + b"admin\x00")
+    payload = struct.pack("<i", 0) + b"\x00" + doc
+    msg = struct.pack("<iiii", 16 + len(payload), 4242, 0, 2013) + payload
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2)
+    s.settimeout(3)
+    s.sendall(msg)
+    data = b""
+    while len(data) < 16 or len(data) < struct.unpack("<i", data[:4])[0]:
+        chunk = s.recv(65536)
+        if not chunk:
+            sys.exit(1)
+        data += chunk
+    _, _, response_to, opcode = struct.unpack("<iiii", data[:16])
+    ok = b"\x01ok\x00" + struct.pack("<d", 1.0) in data
+    sys.exit(0 if response_to == 4242 and opcode == 2013 and ok else 1)
+except Exception:
+    sys.exit(1)
+PY
+}
+
+kafka_started_since() { # the broker logged "Kafka Server started" after byte offset $1 of kafka.log
+  tail -c "+$(($1 + 1))" "$(log_file kafka)" 2>/dev/null | grep -q "Kafka Server started"
+}
+
+wait_ready() { # wait_ready NAME CHECK...
   local name=$1; shift
   local deadline=$((SECONDS + READY_TIMEOUT))
   until "$@"; do
-    if ! running "$name"; then tail -n 40 "$DATA/$name.log" >&2 || true; die "$name exited during start-up (log: $DATA/$name.log)"; fi
-    (( SECONDS > deadline )) && die "$name not ready after ${READY_TIMEOUT}s (log: $DATA/$name.log)"
-    sleep 0.3
+    if ! running "$name"; then
+      tail -n 30 "$(log_file "$name")" >&2 || true
+      rm -f "$(pid_file "$name")"
+      die "$name exited during start-up (log: $(log_file "$name"))"
+    fi
+    if ((SECONDS >= deadline)); then
+      tail -n 30 "$(log_file "$name")" >&2 || true
+      die "$name not ready after ${READY_TIMEOUT}s (still running as pid $(pid_of "$name"); log: $(log_file "$name"))"
+    fi
+    sleep 0.25
   done
 }
 
-clean_stale() {
-  local f; f=$(pid_file "$1")
-  if [[ -f $f ]] && ! kill -0 "$(cat "$f")" 2>/dev/null; then say "removing stale pid file of $1"; rm -f "$f"; fi
+ensure_port_free() { # ensure_port_free PORT WHAT HINT
+  if port_open "$1"; then
+    die "port $1 ($2) is already in use by another process; $3"
+  fi
 }
 
-start_kafka() {
-  if external_kafka; then say "using external Kafka at $KAFKA_BOOTSTRAP_SERVERS"; return; fi
-  install_kafka
+rotate_log() { # keep one previous log once it passes 20 MB
+  local f; f=$(log_file "$1")
+  if [[ -f $f ]] && (($(stat -c %s "$f" 2>/dev/null || echo 0) > 20 * 1024 * 1024)); then mv -f "$f" "$f.1"; fi
+}
+
+# ------------------------------------------------------------------------------------------------- kafka
+
+KAFKA_LOG_OFFSET=0
+LAUNCHED=0
+launch_kafka() { # sets LAUNCHED=1 when it started a new broker (the caller then waits for it)
+  LAUNCHED=0
+  with_cache_lock install_kafka
   mkdir -p "$DATA/kafka-logs"
   clean_stale kafka
-  if running kafka; then say "kafka already running (pid $(cat "$(pid_file kafka)"))"; wait_until kafka kafka_answers; return; fi
-  for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do port_open "$p" && die "port $p is already in use by another process (set KAFKA_PORT / KAFKA_CONTROLLER_PORT, or KAFKA_BOOTSTRAP_SERVERS to use that Kafka)"; done
+  if running kafka; then say "kafka: already running (pid $(pid_of kafka)) on 127.0.0.1:$KAFKA_PORT"; return 0; fi
+  local hint="set KAFKA_PORT / KAFKA_CONTROLLER_PORT for another port, or KAFKA_BOOTSTRAP_SERVERS to use that Kafka"
+  ensure_port_free "$KAFKA_PORT" "Kafka PLAINTEXT listener" "$hint"
+  ensure_port_free "$KAFKA_CONTROLLER_PORT" "Kafka CONTROLLER listener" "$hint"
   local props="$DATA/server.properties"
   cat >"$props" <<PROPS
+# Written by deploy/local/infra.sh on every start; edits are overwritten.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+controller.listener.names=CONTROLLER
 listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
 advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
-controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 log.dirs=$DATA/kafka-logs
 num.partitions=6
 auto.create.topics.enable=true
+default.replication.factor=1
+min.insync.replicas=1
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=10
 transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
-min.insync.replicas=1
 group.initial.rebalance.delay.ms=0
 log.retention.hours=168
 PROPS
   if [[ ! -f "$DATA/kafka-logs/meta.properties" ]]; then
-    local id; id=$(java -cp "$KAFKA_HOME/lib/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)
-    java -cp "$KAFKA_HOME/lib/*" kafka.tools.StorageTool format -t "$id" -c "$props" >"$DATA/kafka-format.log" 2>&1 \
+    local id
+    if [[ -n $PYTHON ]]; then
+      id=$("$PYTHON" -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
+    else
+      id=$("$JAVA" -cp "$KAFKA_HOME/lib/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)
+    fi
+    say "kafka: formatting storage in $DATA/kafka-logs (cluster id $id)"
+    "$JAVA" -Xmx256m -Dlog4j2.configurationFile="$HERE/kafka/log4j2.xml" -cp "$KAFKA_HOME/lib/*" \
+      kafka.tools.StorageTool format -t "$id" -c "$props" >"$DATA/kafka-format.log" 2>&1 \
       || { cat "$DATA/kafka-format.log" >&2; die "formatting Kafka storage failed"; }
   fi
-  nohup java -Xms256m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true \
-    -Dlog4j2.configurationFile="$HERE/kafka/log4j2.xml" -cp "$KAFKA_HOME/lib/*" \
-    kafka.Kafka "$props" >>"$DATA/kafka.log" 2>&1 &
+  rotate_log kafka
+  KAFKA_LOG_OFFSET=$(stat -c %s "$(log_file kafka)" 2>/dev/null || echo 0)
+  # setsid: own session, so a Ctrl-C or a test runner's process-group kill does not take it down.
+  # 8>&- 9>&-: the broker must not inherit the lock descriptors.
+  # shellcheck disable=SC2086
+  setsid nohup "$JAVA" -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError \
+    -Djava.awt.headless=true -Dlog4j2.configurationFile="$HERE/kafka/log4j2.xml" ${KAFKA_JVM_OPTS:-} \
+    -cp "$KAFKA_HOME/lib/*" kafka.Kafka "$props" \
+    </dev/null >>"$(log_file kafka)" 2>&1 8>&- 9>&- &
   echo $! >"$(pid_file kafka)"
-  wait_until kafka kafka_answers
-  say "kafka ready on 127.0.0.1:$KAFKA_PORT"
+  LAUNCHED=1
+  say "kafka: starting (pid $!, log $(log_file kafka))"
+}
+
+kafka_ready_after_launch() { kafka_started_since "$KAFKA_LOG_OFFSET" && kafka_answers; }
+
+start_kafka() {
+  if external_kafka; then say "kafka: using external Kafka at $KAFKA_BOOTSTRAP_SERVERS"; return 0; fi
+  local t0=$SECONDS
+  launch_kafka
+  if ((LAUNCHED)); then
+    wait_ready kafka kafka_ready_after_launch
+    say "kafka: ready on 127.0.0.1:$KAFKA_PORT ($((SECONDS - t0)) s)"
+  else
+    wait_ready kafka kafka_answers
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------- ferretdb
+
+launch_ferretdb() { # sets LAUNCHED=1 when it started a new server
+  LAUNCHED=0
+  with_cache_lock install_ferretdb
+  mkdir -p "$DATA/ferretdb"
+  clean_stale ferretdb
+  if running ferretdb; then say "ferretdb: already running (pid $(pid_of ferretdb)) on 127.0.0.1:$MONGO_PORT"; return 0; fi
+  ensure_port_free "$MONGO_PORT" "FerretDB/MongoDB" "set MONGO_PORT for another port, or MONGODB_URL to use that server"
+  rotate_log ferretdb
+  setsid nohup "$FERRETDB_BIN" --listen-addr="127.0.0.1:$MONGO_PORT" --sqlite-dir="$DATA/ferretdb" \
+    --telemetry=disable --debug-addr=- --log-level="${FERRETDB_LOG_LEVEL:-error}" \
+    </dev/null >>"$(log_file ferretdb)" 2>&1 8>&- 9>&- &
+  echo $! >"$(pid_file ferretdb)"
+  LAUNCHED=1
+  say "ferretdb: starting (pid $!, log $(log_file ferretdb))"
 }
 
 start_ferretdb() {
-  if external_mongo; then say "using external MongoDB at ${MONGODB_URL%%@*}…"; return; fi
-  install_ferretdb
-  mkdir -p "$DATA/ferretdb"
-  clean_stale ferretdb
-  if running ferretdb; then say "ferretdb already running (pid $(cat "$(pid_file ferretdb)"))"; return; fi
-  port_open "$MONGO_PORT" && die "port $MONGO_PORT is already in use by another process (set MONGO_PORT, or MONGODB_URL to use that store)"
-  nohup "$FERRETDB_BIN" --listen-addr "127.0.0.1:$MONGO_PORT" --sqlite-dir "$DATA/ferretdb" >>"$DATA/ferretdb.log" 2>&1 &
-  echo $! >"$(pid_file ferretdb)"
-  wait_until ferretdb port_open "$MONGO_PORT"
-  say "ferretdb ready on 127.0.0.1:$MONGO_PORT"
+  if external_mongo; then say "ferretdb: using external MongoDB at ${MONGODB_URL##*@}"; return 0; fi
+  local t0=$SECONDS
+  launch_ferretdb
+  if ((LAUNCHED)); then
+    wait_ready ferretdb ferretdb_answers
+    say "ferretdb: ready on 127.0.0.1:$MONGO_PORT ($((SECONDS - t0)) s)"
+  else
+    wait_ready ferretdb ferretdb_answers
+  fi
 }
 
-stop_one() {
-  local name=$1 f pid; f=$(pid_file "$name")
-  [[ -f $f ]] || return 0
-  pid=$(cat "$f")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then say "$name did not stop in 20 s; killing"; kill -KILL "$pid" 2>/dev/null || true; sleep 0.2; fi
-    say "$name stopped"
+# -------------------------------------------------------------------------------------------- stop, status
+
+stop_one() { # stop_one NAME TIMEOUT_S: SIGTERM, wait, SIGKILL after the timeout
+  local name=$1 timeout=$2 pid
+  clean_stale "$name"
+  pid=$(pid_of "$name")
+  if [[ -z $pid ]]; then say "$name: not running"; return 0; fi
+  local marker; marker=$(marker "$name")
+  kill -TERM "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + timeout))
+  while pid_alive "$pid" "$marker" && ((SECONDS < deadline)); do sleep 0.1; done
+  if pid_alive "$pid" "$marker"; then
+    say "$name: did not stop within ${timeout} s after SIGTERM; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do pid_alive "$pid" "$marker" || break; sleep 0.1; done
   fi
-  rm -f "$f"
+  rm -f "$(pid_file "$name")"
+  say "$name: stopped"
 }
-stop_kafka() { external_kafka || stop_one kafka; }
-stop_ferretdb() { external_mongo || stop_one ferretdb; }
+stop_kafka() {
+  if external_kafka; then say "kafka: external ($KAFKA_BOOTSTRAP_SERVERS), not stopped"; return 0; fi
+  stop_one kafka "${KAFKA_STOP_TIMEOUT:-30}"
+}
+stop_ferretdb() {
+  if external_mongo; then say "ferretdb: external, not stopped"; return 0; fi
+  stop_one ferretdb "${FERRETDB_STOP_TIMEOUT:-10}"
+}
 
 status() {
-  for n in kafka ferretdb; do
-    if [[ $n == kafka ]] && external_kafka; then echo "kafka: external ($KAFKA_BOOTSTRAP_SERVERS)"; continue; fi
-    if [[ $n == ferretdb ]] && external_mongo; then echo "ferretdb: external"; continue; fi
-    if running "$n"; then echo "$n: running (pid $(cat "$(pid_file "$n")"))"; else echo "$n: stopped"; fi
-  done
+  local state
+  if external_kafka; then echo "kafka:    external ($KAFKA_BOOTSTRAP_SERVERS)"
+  elif running kafka; then
+    kafka_answers && state="ready" || state="NOT answering"
+    echo "kafka:    running (pid $(pid_of kafka)), $state on 127.0.0.1:$KAFKA_PORT"
+  else echo "kafka:    stopped"; fi
+  if external_mongo; then echo "ferretdb: external (${MONGODB_URL##*@})"
+  elif running ferretdb; then
+    ferretdb_answers && state="ready" || state="NOT answering"
+    echo "ferretdb: running (pid $(pid_of ferretdb)), $state on 127.0.0.1:$MONGO_PORT"
+  else echo "ferretdb: stopped"; fi
+  echo "data:     $DATA"
+  echo "cache:    $CACHE"
 }
 
-mkdir -p "$CACHE" "$DATA"
-case "${1:-}" in
-  install) external_kafka || install_kafka; external_mongo || install_ferretdb ;;
-  up) start_ferretdb; start_kafka ;;
+up() {
+  local t0=$SECONDS k=0 f=0
+  if external_mongo; then say "ferretdb: using external MongoDB at ${MONGODB_URL##*@}"; else launch_ferretdb; f=$LAUNCHED; fi
+  if external_kafka; then say "kafka: using external Kafka at $KAFKA_BOOTSTRAP_SERVERS"; else launch_kafka; k=$LAUNCHED; fi
+  if ! external_mongo; then
+    wait_ready ferretdb ferretdb_answers
+    if ((f)); then say "ferretdb: ready on 127.0.0.1:$MONGO_PORT"; fi
+  fi
+  if ! external_kafka; then
+    if ((k)); then wait_ready kafka kafka_ready_after_launch; say "kafka: ready on 127.0.0.1:$KAFKA_PORT"
+    else wait_ready kafka kafka_answers; fi
+  fi
+  say "up ($((SECONDS - t0)) s)"
+}
+
+# ---------------------------------------------------------------------------------------------------- main
+
+cmd="${1:-}"
+case "$cmd" in
+  install | up | down | status | start-kafka | stop-kafka | restart-kafka | start-ferretdb | stop-ferretdb \
+    | restart-ferretdb | clean) ;;
+  *) echo "usage: $0 install|up|down|status|start-kafka|stop-kafka|restart-kafka|start-ferretdb|stop-ferretdb|restart-ferretdb|clean" >&2
+     exit 2 ;;
+esac
+command -v flock >/dev/null || die "flock (util-linux) is required"
+mkdir -p "$CACHE"
+
+if [[ $cmd == install ]]; then
+  if external_kafka; then say "kafka: external ($KAFKA_BOOTSTRAP_SERVERS), nothing to install"; else with_cache_lock install_kafka; fi
+  if external_mongo; then say "ferretdb: external, nothing to install"; else with_cache_lock install_ferretdb; fi
+  exit 0
+fi
+
+mkdir -p "$DATA"
+DATA="$(cd "$DATA" && pwd)"
+if [[ $cmd != status ]]; then # one state-changing command at a time per data dir
+  exec 9>"$DATA/.infra.lock"
+  flock -w $((3 * READY_TIMEOUT + 60)) 9 || die "another infra.sh is still working on $DATA"
+fi
+
+case "$cmd" in
+  up) up ;;
   down) stop_kafka; stop_ferretdb ;;
   status) status ;;
   start-kafka) start_kafka ;;
@@ -177,6 +409,8 @@ case "${1:-}" in
   start-ferretdb) start_ferretdb ;;
   stop-ferretdb) stop_ferretdb ;;
   restart-ferretdb) stop_ferretdb; start_ferretdb ;;
-  clean) stop_kafka; stop_ferretdb; rm -rf "$DATA" ;;
-  *) echo "usage: $0 install|up|down|status|start-kafka|stop-kafka|restart-kafka|start-ferretdb|stop-ferretdb|restart-ferretdb|clean" >&2; exit 2 ;;
+  clean)
+    stop_kafka; stop_ferretdb
+    case "$DATA" in "/" | "$HOME" | "$REPO") die "refusing to remove $DATA" ;; esac
+    rm -rf "$DATA"; say "removed $DATA" ;;
 esac

@@ -126,16 +126,26 @@ class Resolution:
             "outbox_pending": 0,
         }
         case["m"] = _metric_doc(metrics(case, now=now, clock=self.clock))
+        if self.settings.auto_accepts(routed.office_code):
+            # accepted in the same insert: no window where a crash leaves the case waiting (single write)
+            update, _ = self._prepare(case, "accept", actor="system", roles=frozenset(), system=True, now=now)
+            for key, value in update["$set"].items():
+                if key.startswith("outbox."):
+                    case["outbox"][key.removeprefix("outbox.")] = value
+                else:
+                    case[key] = value
+            case["history"].append(update["$push"]["history"])
+            case["outbox_pending"] = update["$inc"]["outbox_pending"]
         try:
             await self.store.insert_case(case)
         except DuplicateKeyError:
             return
+        if self.relay is not None and case["outbox_pending"]:
+            self.relay.kick(case["_id"])
         log.info("case_opened", dossier_id=routed.dossier_id, office=routed.office_code, case_id=routed.decision_id)
-        if self.settings.auto_accepts(routed.office_code):
-            await self._transition(case, "accept", actor="system", roles=frozenset(), system=True, now=now)
 
     # -- transitions ----------------------------------------------------------------------------
-    async def _transition(
+    def _prepare(
         self,
         case: dict[str, Any],
         action: str,
@@ -148,7 +158,8 @@ class Resolution:
         extra_set: dict[str, Any] | None = None,
         event_extra: dict[str, Any] | None = None,
         seen_event: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], DossierStatus]:
+        """The single-document update (state, history, outbox event) for ``action``; raises if not allowed."""
         current = DossierStatus(case["status"])
         transition = check(action, current=current, roles=roles, system=system)
         version = int(case["version"]) + 1
@@ -186,6 +197,34 @@ class Resolution:
         update = with_outbox(
             {"$set": sets, "$push": push}, outbox_entry(Topics.DOSSIER_STATUS, event, key=case["dossier_id"])
         )
+        return update, transition.target
+
+    async def _transition(
+        self,
+        case: dict[str, Any],
+        action: str,
+        *,
+        actor: str,
+        roles: frozenset[str],
+        now: datetime,
+        system: bool = False,
+        reason: str | None = None,
+        extra_set: dict[str, Any] | None = None,
+        event_extra: dict[str, Any] | None = None,
+        seen_event: str | None = None,
+    ) -> dict[str, Any]:
+        update, target = self._prepare(
+            case,
+            action,
+            actor=actor,
+            roles=roles,
+            now=now,
+            system=system,
+            reason=reason,
+            extra_set=extra_set,
+            event_extra=event_extra,
+            seen_event=seen_event,
+        )
         expected = case["version"]
         updated = await self.store.update_case(case["_id"], update, guard=lambda c: c["version"] == expected)
         if updated is None:
@@ -197,7 +236,7 @@ class Resolution:
             dossier_id=case["dossier_id"],
             office=case["office_code"],
             action=action,
-            status=transition.target.value,
+            status=target.value,
         )
         return updated
 

@@ -1,42 +1,87 @@
-// Command ferretdb-local runs FerretDB 1.24 (SQLite backend) for LienThong's local development and tests.
+// Command ferretdb-local runs FerretDB 1.24 (SQLite backend) for LienThong's local development and
+// tests. It embeds github.com/FerretDB/FerretDB/ferretdb, so it needs no build/version/version.txt.
+//
+//	ferretdb --listen-addr=127.0.0.1:27017 --sqlite-dir=/abs/data/dir [--log-level=error]
+//
+// Every flag can also come from the environment: FERRETDB_LISTEN_ADDR, FERRETDB_SQLITE_DIR,
+// FERRETDB_LOG_LEVEL. The embedded server never starts telemetry nor a debug HTTP server;
+// --telemetry=disable and --debug-addr=- are accepted for command-line compatibility with the
+// upstream binary.
 package main
 
 import (
 	"context"
 	"flag"
+	"fmt"
 	"log"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
 
-func main() {
-	listen := flag.String("listen-addr", "127.0.0.1:27017", "TCP listen address")
-	dataDir := flag.String("sqlite-dir", "", "absolute directory for SQLite files")
-	flag.Parse()
-	if *dataDir == "" {
-		log.Fatal("--sqlite-dir is required")
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
 	}
-	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
+	return def
+}
+
+func main() {
+	listen := flag.String("listen-addr", env("FERRETDB_LISTEN_ADDR", "127.0.0.1:27017"), "TCP listen address")
+	dataDir := flag.String("sqlite-dir", env("FERRETDB_SQLITE_DIR", ""), "directory for the SQLite files (created if missing)")
+	// FerretDB logs every error reply (duplicate key, unknown command...) at WARN with the whole
+	// message, which floods the log under tests; ERROR keeps only real failures.
+	level := flag.String("log-level", env("FERRETDB_LOG_LEVEL", "error"), "debug, info, warn or error")
+	telemetry := flag.String("telemetry", "disable", "only 'disable' (the embedded server has no telemetry)")
+	debugAddr := flag.String("debug-addr", "-", "only '-' (the embedded server has no debug handler)")
+	flag.Parse()
+
+	log.SetFlags(log.LstdFlags | log.LUTC)
+	if *dataDir == "" {
+		log.Fatal("--sqlite-dir (or FERRETDB_SQLITE_DIR) is required")
+	}
+	if *telemetry != "disable" && *telemetry != "disabled" && *telemetry != "false" {
+		log.Fatalf("--telemetry=%s is not supported: the embedded server never reports telemetry", *telemetry)
+	}
+	if *debugAddr != "-" && *debugAddr != "" {
+		log.Fatalf("--debug-addr=%s is not supported: the embedded server has no debug handler", *debugAddr)
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
+		log.Fatalf("--log-level: %v", err)
+	}
+
+	dir, err := filepath.Abs(*dataDir)
+	if err != nil {
 		log.Fatal(err)
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		log.Fatal(err)
+	}
+	url := "file:" + strings.TrimSuffix(dir, "/") + "/" // FerretDB wants an existing directory ending in '/'
+
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: *listen},
 		Logger:    logger,
 		Handler:   "sqlite",
-		SQLiteURL: "file:" + *dataDir + "/",
+		SQLiteURL: url,
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	log.Printf("ferretdb listening on %s, data in %s", *listen, *dataDir)
+	log.Printf("ferretdb v1.24.2 (embedded, sqlite) listening on %s, data in %s", *listen, url)
 	if err := f.Run(ctx); err != nil && ctx.Err() == nil {
-		log.Fatal(err)
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
+	log.Print("ferretdb stopped")
 }
