@@ -10,7 +10,7 @@ INFRA := deploy/local/infra.sh
 SERVICES := deploy/local/services.sh
 PYTEST_ARGS ?=
 
-.PHONY: help install infra-up infra-down topics run up down status test test-unit lint typecheck fmt bench clean
+.PHONY: help install infra-up infra-down topics run up down status test test-unit lint typecheck fmt clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -18,7 +18,7 @@ help: ## Show this help
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -U pip setuptools wheel
-	$(PY) -m pip install -q -e '.[dev,bench]'
+	$(PY) -m pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create the virtualenv and install the project (with the `lienthong` command)
@@ -64,9 +64,6 @@ test-unit: install ## Unit tests only (no infrastructure needed)
 
 test: install infra-up topics lint typecheck ## Full suite against real Kafka and FerretDB (what CI runs)
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
-
-bench: install ## Benchmarks against a running or freshly started system (see bench/README.md)
-	$(PY) -m bench
 
 clean: down ## Stop everything and remove local data (keeps the download cache)
 	rm -rf .data

@@ -27,6 +27,7 @@ KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 MONGO_PORT="${MONGO_PORT:-27017}"
 READY_TIMEOUT="${LIENTHONG_INFRA_TIMEOUT:-90}"
+RESOLVED_PID=""
 KAFKA_HOME="$CACHE/kafka-$KAFKA_VERSION"
 FERRETDB_HOME="$CACHE/ferretdb-$FERRETDB_VERSION"
 FERRETDB_BIN="$FERRETDB_HOME/ferretdb"
@@ -42,28 +43,58 @@ pid_file() { echo "$DATA/$1.pid"; }
 log_file() { echo "$DATA/$1.log"; }
 sources_hash() { (cd "$HERE" && cat "$@") | sha256sum | cut -c1-16; }
 
-# What identifies *our* process of that name in its command line (guards against recycled pids and
-# against another LIENTHONG_DATA instance).
-marker() { case $1 in kafka) echo "$DATA/server.properties" ;; ferretdb) echo "$DATA/ferretdb" ;; esac; }
+cmdline() { # the command line of PID, arguments separated by single spaces and a trailing space
+  local -a args
+  mapfile -d '' -t args <"/proc/$1/cmdline" 2>/dev/null || return 1
+  ((${#args[@]})) || return 1
+  printf '%s ' "${args[@]}"
+}
 
-pid_alive() { # pid_alive PID [MARKER]: process exists, is not a zombie, and its command line has MARKER
-  local pid=$1 marker=${2:-} state
-  [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-  if [[ -r /proc/$pid/stat ]]; then
-    state=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -c1) || return 1
-    [[ $state != Z && $state != X ]] || return 1
-    [[ -z $marker ]] || tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$marker" || return 1
+# Is PID our NAME process, for *this* data dir? Guards against recycled pids and against the processes
+# of another LIENTHONG_DATA instance. Without /proc (not Linux) the pid file is trusted.
+is_ours() {
+  [[ -d /proc/self ]] || return 0
+  local cmd; cmd=$(cmdline "$2") || return 1
+  case $1 in
+    kafka) [[ $cmd == *" kafka.Kafka $DATA/server.properties "* ]] ;;
+    ferretdb) [[ $cmd == *"--sqlite-dir=$DATA/ferretdb "* || $cmd == *"--sqlite-dir $DATA/ferretdb "* ]] ;;
+    *) return 1 ;;
+  esac
+}
+
+pid_alive() { # the process exists and is not a zombie
+  [[ $1 =~ ^[0-9]+$ ]] && kill -0 "$1" 2>/dev/null || return 1
+  if [[ -r /proc/$1/stat ]]; then
+    local stat; stat=$(<"/proc/$1/stat") || return 1
+    stat=${stat##*) }
+    [[ ${stat:0:1} != Z && ${stat:0:1} != X ]]
   fi
 }
-pid_of() { local f; f=$(pid_file "$1"); [[ -f $f ]] && cat "$f" || true; }
-running() { local pid; pid=$(pid_of "$1"); [[ -n $pid ]] && pid_alive "$pid" "$(marker "$1")"; }
+ours_alive() { pid_alive "$2" && is_ours "$1" "$2"; }
+pid_of() { local f; f=$(pid_file "$1"); if [[ -f $f ]]; then cat "$f"; fi; }
+running() { local pid; pid=$(pid_of "$1"); [[ -n $pid ]] && ours_alive "$1" "$pid"; }
 
-clean_stale() {
-  local pid; pid=$(pid_of "$1")
-  if [[ -n $pid ]] && ! running "$1"; then
-    say "$1: removing stale pid file ($(pid_file "$1"): pid $pid is not running)"
-    rm -f "$(pid_file "$1")"
+find_orphan() { # our NAME process running without (or with a wrong) pid file, e.g. after rm of the pid file
+  [[ -d /proc/self ]] || return 0
+  local d pid
+  for d in /proc/[0-9]*; do
+    pid=${d#/proc/}
+    [[ $pid != "$$" && $pid != "$BASHPID" ]] || continue
+    if ours_alive "$1" "$pid"; then echo "$pid"; return 0; fi
+  done
+}
+
+resolve() { # resolve NAME [readonly]: drop a stale pid file, adopt an orphan; prints nothing
+  local name=$1 readonly=${2:-} pid f; f=$(pid_file "$1"); pid=$(pid_of "$name")
+  if [[ -n $pid ]] && ! ours_alive "$name" "$pid"; then
+    if [[ -z $readonly ]]; then say "$name: removing stale pid file ($f: pid $pid is not our running $name)"; rm -f "$f"; fi
+    pid=""
   fi
+  if [[ -z $pid ]]; then
+    pid=$(find_orphan "$name")
+    if [[ -n $pid && -z $readonly ]]; then say "$name: found running without a pid file (pid $pid); adopting it"; echo "$pid" >"$f"; fi
+  fi
+  RESOLVED_PID=$pid
 }
 
 # --------------------------------------------------------------------------------------------- install
@@ -215,7 +246,7 @@ launch_kafka() { # sets LAUNCHED=1 when it started a new broker (the caller then
   LAUNCHED=0
   with_cache_lock install_kafka
   mkdir -p "$DATA/kafka-logs"
-  clean_stale kafka
+  resolve kafka
   if running kafka; then say "kafka: already running (pid $(pid_of kafka)) on 127.0.0.1:$KAFKA_PORT"; return 0; fi
   local hint="set KAFKA_PORT / KAFKA_CONTROLLER_PORT for another port, or KAFKA_BOOTSTRAP_SERVERS to use that Kafka"
   ensure_port_free "$KAFKA_PORT" "Kafka PLAINTEXT listener" "$hint"
@@ -261,9 +292,12 @@ PROPS
   KAFKA_LOG_OFFSET=$(stat -c %s "$(log_file kafka)" 2>/dev/null || echo 0)
   # setsid: own session, so a Ctrl-C or a test runner's process-group kill does not take it down.
   # 8>&- 9>&-: the broker must not inherit the lock descriptors.
+  # TieredStopAtLevel=1 (C1 JIT only) halves the start-up time on a busy machine, which is what tests
+  # that stop and start Kafka wait for; KAFKA_JVM_OPTS=-XX:TieredStopAtLevel=4 restores the full JIT.
   # shellcheck disable=SC2086
-  setsid nohup "$JAVA" -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError \
-    -Djava.awt.headless=true -Dlog4j2.configurationFile="$HERE/kafka/log4j2.xml" ${KAFKA_JVM_OPTS:-} \
+  setsid nohup "$JAVA" -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:TieredStopAtLevel=1 \
+    -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true -Dlog4j2.shutdownHookEnabled=false \
+    -Dlog4j2.configurationFile="$HERE/kafka/log4j2.xml" ${KAFKA_JVM_OPTS:-} \
     -cp "$KAFKA_HOME/lib/*" kafka.Kafka "$props" \
     </dev/null >>"$(log_file kafka)" 2>&1 8>&- 9>&- &
   echo $! >"$(pid_file kafka)"
@@ -291,7 +325,7 @@ launch_ferretdb() { # sets LAUNCHED=1 when it started a new server
   LAUNCHED=0
   with_cache_lock install_ferretdb
   mkdir -p "$DATA/ferretdb"
-  clean_stale ferretdb
+  resolve ferretdb
   if running ferretdb; then say "ferretdb: already running (pid $(pid_of ferretdb)) on 127.0.0.1:$MONGO_PORT"; return 0; fi
   ensure_port_free "$MONGO_PORT" "FerretDB/MongoDB" "set MONGO_PORT for another port, or MONGODB_URL to use that server"
   rotate_log ferretdb
@@ -319,20 +353,19 @@ start_ferretdb() {
 
 stop_one() { # stop_one NAME TIMEOUT_S: SIGTERM, wait, SIGKILL after the timeout
   local name=$1 timeout=$2 pid
-  clean_stale "$name"
+  resolve "$name"
   pid=$(pid_of "$name")
   if [[ -z $pid ]]; then say "$name: not running"; return 0; fi
-  local marker; marker=$(marker "$name")
   kill -TERM "$pid" 2>/dev/null || true
   local deadline=$((SECONDS + timeout))
-  while pid_alive "$pid" "$marker" && ((SECONDS < deadline)); do sleep 0.1; done
-  if pid_alive "$pid" "$marker"; then
+  while ours_alive "$name" "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
+  if ours_alive "$name" "$pid"; then
     say "$name: did not stop within ${timeout} s after SIGTERM; sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do pid_alive "$pid" "$marker" || break; sleep 0.1; done
+    for _ in $(seq 1 50); do pid_alive "$pid" || break; sleep 0.1; done
   fi
   rm -f "$(pid_file "$name")"
-  say "$name: stopped"
+  say "$name: stopped (was pid $pid)"
 }
 stop_kafka() {
   if external_kafka; then say "kafka: external ($KAFKA_BOOTSTRAP_SERVERS), not stopped"; return 0; fi
@@ -343,18 +376,18 @@ stop_ferretdb() {
   stop_one ferretdb "${FERRETDB_STOP_TIMEOUT:-10}"
 }
 
+status_one() { # status_one NAME PORT PROBE
+  local name=$1 port=$2 probe=$3 state note=""
+  resolve "$name" readonly
+  if [[ -z $RESOLVED_PID ]]; then printf '%-9s stopped\n' "$name:"; return 0; fi
+  [[ "$(pid_of "$name")" == "$RESOLVED_PID" ]] || note=", no pid file"
+  if "$probe"; then state="ready"; else state="NOT answering"; fi
+  printf '%-9s running (pid %s%s), %s on 127.0.0.1:%s\n' "$name:" "$RESOLVED_PID" "$note" "$state" "$port"
+}
+
 status() {
-  local state
-  if external_kafka; then echo "kafka:    external ($KAFKA_BOOTSTRAP_SERVERS)"
-  elif running kafka; then
-    kafka_answers && state="ready" || state="NOT answering"
-    echo "kafka:    running (pid $(pid_of kafka)), $state on 127.0.0.1:$KAFKA_PORT"
-  else echo "kafka:    stopped"; fi
-  if external_mongo; then echo "ferretdb: external (${MONGODB_URL##*@})"
-  elif running ferretdb; then
-    ferretdb_answers && state="ready" || state="NOT answering"
-    echo "ferretdb: running (pid $(pid_of ferretdb)), $state on 127.0.0.1:$MONGO_PORT"
-  else echo "ferretdb: stopped"; fi
+  if external_kafka; then echo "kafka:    external ($KAFKA_BOOTSTRAP_SERVERS)"; else status_one kafka "$KAFKA_PORT" kafka_answers; fi
+  if external_mongo; then echo "ferretdb: external (${MONGODB_URL##*@})"; else status_one ferretdb "$MONGO_PORT" ferretdb_answers; fi
   echo "data:     $DATA"
   echo "cache:    $CACHE"
 }

@@ -7,9 +7,10 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from services.intake import handlers
 from services.intake.adapters.store import IntakeStore
 from services.intake.entrypoints import consumers
-from services.intake.entrypoints.http import RateLimit, router
+from services.intake.entrypoints.http import RateLimit, install_validation_codes, router
 from services.intake.settings import IntakeSettings
 from shared.broker import EventPublisher
 from shared.outbox import OutboxRelay
@@ -21,7 +22,7 @@ from shared.runtime import ServiceRuntime
 class IntakeDeps:
     """What the routes need, built once."""
 
-    store: IntakeStore
+    store: handlers.IntakeStore
     catalogue: Catalogue
     publisher: EventPublisher
     relay: OutboxRelay | None
@@ -29,13 +30,25 @@ class IntakeDeps:
     rate: Any
 
 
-def bootstrap(settings: IntakeSettings | None = None) -> FastAPI:
-    """Build the intake app: store, catalogue, broker, outbox relay, consumer and routes."""
+def bootstrap(
+    settings: IntakeSettings | None = None,
+    *,
+    store: handlers.IntakeStore | None = None,
+    catalogue: Catalogue | None = None,
+) -> FastAPI:
+    """Build the intake app: store, catalogue, broker, outbox relay, consumer and routes.
+
+    ``store`` and ``catalogue`` replace the real ones in tests (an in-memory fake store has no relay).
+    """
     settings = settings or IntakeSettings()
     runtime = ServiceRuntime(settings)
-    store = IntakeStore(runtime.db)
-    runtime.on_startup(store.ensure_indexes)
-    relay = runtime.relay(store.dossiers) if settings.relay_enabled else None
+    if store is None:
+        mongo_store = IntakeStore(runtime.db)
+        runtime.on_startup(mongo_store.ensure_indexes)
+        relay = runtime.relay(mongo_store.dossiers) if settings.relay_enabled else None
+        store = mongo_store
+    else:
+        relay = None
     consumers.register(runtime, store)
     limiter = RateLimit(settings.rate_limit)
     app = runtime.create_app(
@@ -45,5 +58,6 @@ def bootstrap(settings: IntakeSettings | None = None) -> FastAPI:
         "`Authorization: Bearer <API key>`; each key is bound to its reception office.",
         routers=[router],
     )
-    app.state.intake = IntakeDeps(store, load_catalogue(), runtime.publisher, relay, limiter, limiter.rate)
+    install_validation_codes(app)
+    app.state.intake = IntakeDeps(store, catalogue or load_catalogue(), runtime.publisher, relay, limiter, limiter.rate)
     return app

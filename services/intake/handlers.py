@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pymongo.errors import DuplicateKeyError
 
-from services.intake.adapters.store import IntakeStore
 from services.intake.domain.codes import dossier_code, new_tracking_token, sha256_hex
 from services.intake.domain.validation import dossier_problems, normalise_phone
 from shared.admin_units import get_province, get_ward
@@ -32,6 +32,45 @@ from shared.procedures import Catalogue
 from shared.topics import Topics
 
 log = get_logger(__name__)
+
+
+class IntakeStore(Protocol):
+    """What the use cases need from intake's database (adapters.store.IntakeStore, or a fake in tests)."""
+
+    async def next_sequence(self, counter_id: str) -> int:
+        """Claim the next number of a counter, race-free."""
+
+    async def insert_dossier(self, doc: dict[str, Any]) -> None:
+        """Insert a dossier with its outbox; DuplicateKeyError on a reused idempotency key or code."""
+
+    async def dossier_by_idempotency(self, key: str) -> dict[str, Any] | None:
+        """The dossier created with an office-scoped idempotency key."""
+
+    async def dossier_by_code(self, code: str) -> dict[str, Any] | None:
+        """A dossier by its code."""
+
+    async def update_dossier(
+        self, dossier_id: str, update: dict[str, Any], *, guard: Callable[[dict[str, Any]], bool]
+    ) -> bool:
+        """One single-document update applied only if the guard holds; True when applied."""
+
+    async def insert_api_key(self, doc: dict[str, Any]) -> None:
+        """Store a new API key (hash only)."""
+
+    async def api_key_by_hash(self, secret_sha256: str) -> dict[str, Any] | None:
+        """An active key by the hash of its secret."""
+
+    async def revoke_api_key(self, key_id: str, at: datetime) -> bool:
+        """Revoke a key; True when it was active."""
+
+    async def insert_ticket(self, doc: dict[str, Any]) -> None:
+        """Store a queue ticket."""
+
+    async def call_next_ticket(self, centre: str, day: str, counter: str, at: datetime) -> dict[str, Any] | None:
+        """Hand the oldest waiting ticket of the day to a counter."""
+
+    async def mark_no_show(self, centre: str, day: str, number: int, at: datetime) -> dict[str, Any] | None:
+        """Mark a called ticket as no-show."""
 
 
 @dataclass(frozen=True)
@@ -235,10 +274,27 @@ async def submit_supplement(
     return {"supplement_id": supplement_id, "code": code, "received_at": now}
 
 
-async def apply_status(event_id: str, change: DossierStatusChanged, *, store: IntakeStore) -> None:
-    """Keep the filing office's view current from ``dossier.status.v1`` (idempotent by event id)."""
+def _is_news(event_id: str, change: DossierStatusChanged) -> Callable[[dict[str, Any]], bool]:
+    """Guard: the event is not a redelivery and not older than what the view already shows."""
+
+    def guard(doc: dict[str, Any]) -> bool:
+        if event_id in doc.get("seen_events", []):
+            return False
+        last = doc.get("last_status") or {}
+        # versions increase per dossier at one office; a transfer starts a new office's sequence
+        return bool(last.get("office_code") != change.office_code or change.version > last.get("version", 0))
+
+    return guard
+
+
+async def apply_status(event_id: str, change: DossierStatusChanged, *, store: IntakeStore) -> bool:
+    """Keep the filing office's view current from ``dossier.status.v1``; False for duplicates and stale events."""
     update: dict[str, Any] = {
-        "$set": {"status": change.status.value, "current_office_code": change.office_code},
+        "$set": {
+            "status": change.status.value,
+            "current_office_code": change.office_code,
+            "last_status": {"office_code": change.office_code, "version": change.version},
+        },
         "$push": {
             "seen_events": event_id,
             "history": {
@@ -249,6 +305,7 @@ async def apply_status(event_id: str, change: DossierStatusChanged, *, store: In
                 "reason": change.reason,
             },
         },
+        "$inc": {"version": 1},
     }
     if change.due_at is not None:
         update["$set"]["due_at"] = change.due_at
@@ -256,7 +313,12 @@ async def apply_status(event_id: str, change: DossierStatusChanged, *, store: In
         update["$set"]["awaiting_supplement"] = True
     elif change.action != "overdue":
         update["$set"]["awaiting_supplement"] = False
-    await store.update_dossier(change.dossier_id, update, guard=lambda d: event_id not in d.get("seen_events", []))
+    applied = await store.update_dossier(change.dossier_id, update, guard=_is_news(event_id, change))
+    if applied:
+        log.info("dossier_view_updated", dossier_id=change.dossier_id, status=change.status.value, action=change.action)
+    else:
+        log.info("status_event_skipped", dossier_id=change.dossier_id, event_id=event_id, version=change.version)
+    return applied
 
 
 async def create_api_key(office_code: str, *, store: IntakeStore, now: datetime) -> tuple[str, str]:
@@ -284,7 +346,7 @@ async def authenticate(key: str, *, store: IntakeStore) -> Office | None:
 
 async def take_ticket(centre: str, service: str, *, store: IntakeStore, now: datetime) -> dict[str, Any]:
     """A numbered queue ticket; numbers restart every day per centre."""
-    day = f"{now.astimezone(VIETNAM_TZ).date():%Y-%m-%d}"
+    day = _queue_day(now)
     number = await store.next_sequence(f"queue:{centre}:{day}")
     ticket = {
         "_id": f"{centre}:{day}:{number}",
@@ -296,4 +358,24 @@ async def take_ticket(centre: str, service: str, *, store: IntakeStore, now: dat
         "created_at": now,
     }
     await store.insert_ticket(ticket)
+    return ticket
+
+
+def _queue_day(now: datetime) -> str:
+    return f"{now.astimezone(VIETNAM_TZ).date():%Y-%m-%d}"
+
+
+async def call_next_ticket(centre: str, counter: str, *, store: IntakeStore, now: datetime) -> dict[str, Any]:
+    """Give ``counter`` the oldest waiting ticket of today (atomic: two counters never get the same one)."""
+    ticket = await store.call_next_ticket(centre, _queue_day(now), counter, now)
+    if ticket is None:
+        raise ApiError(404, "queue_empty", "no ticket is waiting")
+    return ticket
+
+
+async def mark_no_show(centre: str, number: int, *, store: IntakeStore, now: datetime) -> dict[str, Any]:
+    """Record that the holder of called ticket ``number`` did not come to the counter."""
+    ticket = await store.mark_no_show(centre, _queue_day(now), number, now)
+    if ticket is None:
+        raise ApiError(404, "not_found", f"no called ticket {number} today")
     return ticket

@@ -96,6 +96,7 @@ class Notifier:
     ) -> None:
         self.store, self.publisher, self.templates, self.sms, self.email = store, publisher, templates, sms, email
         self.http, self.settings, self.hub, self.relay = http, settings, hub, relay
+        self._next_receipt_scan = datetime.min.replace(tzinfo=UTC)
 
     # -- consuming events -----------------------------------------------------------------------
     async def on_event(self, event: CloudEvent, *, now: datetime | None = None) -> None:
@@ -103,7 +104,7 @@ class Notifier:
         now = now or datetime.now(UTC)
         data = event.data
         dossier_id, code = data["dossier_id"], data["dossier_code"]
-        await self.store.ensure_dossier(dossier_id, code)
+        await self.store.ensure_dossier(dossier_id, code)  # insert-only: a duplicate means it exists
         entry = timeline_entry(event.id, event.type, data, now)
         sets: dict[str, Any] = {}
         if event.type.endswith(Topics.DOSSIER_RECEIVED):
@@ -287,8 +288,22 @@ class Notifier:
         return True
 
     async def run_workers(self, *, now: datetime | None = None) -> None:
-        """One pass of the background work: deferred SMS, receipt time-outs, due webhook deliveries."""
+        """One pass of the background work: deferred SMS, receipt time-outs, due webhook deliveries.
+
+        Each scan runs only when its kind of work can exist (quiet hours set, a provider with receipts,
+        a subscription): on FerretDB every scan reads the whole collection (docs/performance.md).
+        """
         now = now or datetime.now(UTC)
+        if self.settings.quiet_hours:
+            await self._send_deferred(now)
+        if any(p.receipts for p in self.settings.sms_providers) and now >= self._next_receipt_scan:
+            self._next_receipt_scan = now + timedelta(seconds=min(30.0, self.settings.receipt_timeout))
+            await self._expire_receipts(now)
+        if await self.store.subscriptions.find_one({"active": True}) is not None:
+            for delivery in await self.store.due_deliveries(now):
+                await self._deliver_webhook(delivery, now=now)
+
+    async def _send_deferred(self, now: datetime) -> None:
         for waiting in await self.store.notifications_where({"status": "deferred"}):
             if waiting["send_after"] <= now:
                 dossier = await self.store.dossier(waiting["dossier_id"])

@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from typing import Literal
 
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from services.notify.domain.quiet_hours import parse_window
+from services.notify.domain.webhooks import DEFAULT_BACKOFF
 from shared.settings import BaseServiceSettings
 
 
 class SmsProviderConfig(BaseModel):
     """One SMS provider: ``file`` (development) or ``http`` (a brand-name SMS gateway)."""
 
-    name: str
-    kind: str = "file"
-    priority: int = 1
-    url: str | None = None
-    api_key: str | None = None
-    receipts: bool = False
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, description="Name used in logs, delivery events and the SMS outbox file.")
+    kind: Literal["file", "http"] = Field(default="file", description="file (development) or http (gateway).")
+    priority: int = Field(default=1, description="Lower is tried first.")
+    url: str | None = Field(default=None, description="Gateway endpoint (kind http).")
+    api_key: SecretStr | None = Field(default=None, description="API key sent to the gateway.")
+    api_key_header: str = Field(default="X-Api-Key", description="Header that carries the API key.")
+    receipts: bool = Field(default=False, description="The gateway calls POST /v1/sms/receipts back.")
+
+    @model_validator(mode="after")
+    def _http_needs_url(self) -> SmsProviderConfig:
+        if self.kind == "http" and not self.url:
+            raise ValueError(f"SMS provider {self.name!r} of kind http needs a url")
+        return self
 
 
 class NotifySettings(BaseServiceSettings):
@@ -35,18 +48,25 @@ class NotifySettings(BaseServiceSettings):
     )
     sms_providers: list[SmsProviderConfig] = Field(
         default_factory=lambda: [SmsProviderConfig(name="file", kind="file", priority=1)],
+        min_length=1,
         validation_alias=AliasChoices("NOTIFY_SMS_PROVIDERS"),
         description='JSON list of providers, e.g. [{"name":"viettel","kind":"http","url":"...","priority":1}].',
     )
     sms_failover_cooldown: float = Field(
         default=60.0,
+        gt=0,
         validation_alias=AliasChoices("NOTIFY_SMS_FAILOVER_COOLDOWN"),
         description="Seconds a failing provider stays demoted before it is tried first again.",
     )
     sms_ascii: bool = Field(
         default=False,
         validation_alias=AliasChoices("NOTIFY_SMS_ASCII"),
-        description="Send SMS without diacritics (GSM-7, 160 characters a segment).",
+        description="Send SMS without diacritics (GSM-7, 160 characters a segment) for gateways that need it.",
+    )
+    send_retry_backoff: list[float] = Field(
+        default_factory=lambda: [30.0, 120.0, 600.0],
+        validation_alias=AliasChoices("NOTIFY_SEND_RETRY_BACKOFF"),
+        description="Seconds before each new try when every SMS provider (or SMTP) failed; then failed for good.",
     )
     receipt_secret: SecretStr = Field(
         default=SecretStr("development-receipt-secret"),
@@ -55,8 +75,21 @@ class NotifySettings(BaseServiceSettings):
     )
     receipt_timeout: float = Field(
         default=3600.0,
+        gt=0,
         validation_alias=AliasChoices("NOTIFY_RECEIPT_TIMEOUT"),
-        description="Seconds a message may stay 'sending' (no receipt) before it is marked failed.",
+        description="Seconds a sent SMS may wait for its delivery receipt before it is marked failed.",
+    )
+    sending_timeout: float = Field(
+        default=300.0,
+        gt=0,
+        validation_alias=AliasChoices("NOTIFY_SENDING_TIMEOUT"),
+        description="Seconds a claimed message may stay 'sending' (a crash mid-send) before it is marked failed.",
+    )
+    contact_timeout: float = Field(
+        default=86400.0,
+        gt=0,
+        validation_alias=AliasChoices("NOTIFY_CONTACT_TIMEOUT"),
+        description="Seconds a message may wait for the receipt event with the contact before it is suppressed.",
     )
     quiet_hours: str = Field(
         default="",
@@ -64,9 +97,13 @@ class NotifySettings(BaseServiceSettings):
         description="SMS quiet window in Vietnam time, e.g. 21:00-07:00 (SMS deferred, not dropped); empty = none.",
     )
     smtp_host: str | None = Field(
-        default=None, validation_alias=AliasChoices("NOTIFY_SMTP_HOST"), description="SMTP host; unset = no e-mail."
+        default=None,
+        validation_alias=AliasChoices("NOTIFY_SMTP_HOST"),
+        description="SMTP host; unset = no e-mail.",
     )
-    smtp_port: int = Field(default=25, validation_alias=AliasChoices("NOTIFY_SMTP_PORT"), description="SMTP port.")
+    smtp_port: int = Field(
+        default=25, validation_alias=AliasChoices("NOTIFY_SMTP_PORT"), description="SMTP port."
+    )
     smtp_sender: str = Field(
         default="LienThong <no-reply@lienthong.gov.vn>",
         validation_alias=AliasChoices("NOTIFY_SMTP_SENDER"),
@@ -78,12 +115,39 @@ class NotifySettings(BaseServiceSettings):
         description="Bearer token for subscriptions and re-sends; unset = those endpoints refuse all.",
     )
     webhook_backoff: list[float] = Field(
-        default_factory=lambda: [10, 30, 120, 600, 3600, 21600],
+        default_factory=lambda: list(DEFAULT_BACKOFF),
+        min_length=1,
         validation_alias=AliasChoices("NOTIFY_WEBHOOK_BACKOFF"),
         description="Seconds before each webhook retry; after the last, the delivery fails permanently.",
     )
+    webhook_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        validation_alias=AliasChoices("NOTIFY_WEBHOOK_TIMEOUT"),
+        description="Seconds a subscriber has to answer one delivery.",
+    )
     worker_interval: float = Field(
         default=0.5,
+        gt=0,
         validation_alias=AliasChoices("NOTIFY_WORKER_INTERVAL"),
-        description="Seconds between runs of the webhook, deferred-SMS and receipt-timeout workers.",
+        description="Seconds between runs of the webhook, deferred-message and time-out workers.",
     )
+    stream_poll_interval: float = Field(
+        default=2.0,
+        gt=0,
+        validation_alias=AliasChoices("NOTIFY_STREAM_POLL_INTERVAL"),
+        description="Seconds an idle live stream waits before re-reading the store (changes seen by another instance).",
+    )
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours_shape(cls, value: str) -> str:
+        parse_window(value)
+        return value.strip()
+
+    @field_validator("webhook_backoff", "send_retry_backoff")
+    @classmethod
+    def _positive_delays(cls, value: list[float]) -> list[float]:
+        if any(v <= 0 for v in value):
+            raise ValueError("every delay must be positive")
+        return value

@@ -2,56 +2,55 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import FastAPI
 
 from services.resolution.adapters.signing import OfficeKeys
 from services.resolution.adapters.store import ResolutionStore
 from services.resolution.entrypoints import consumers
 from services.resolution.entrypoints.http import router
+from services.resolution.entrypoints.scheduler import overdue_loop
 from services.resolution.handlers import Resolution
 from services.resolution.settings import ResolutionSettings
-from shared.legal_clock import default_clock
-from shared.logging import get_logger
-from shared.procedures import load_catalogue
+from shared.legal_clock import LegalClock, default_clock
+from shared.procedures import Catalogue, load_catalogue
 from shared.runtime import ServiceRuntime
 
-log = get_logger(__name__)
 
-
-def bootstrap(settings: ResolutionSettings | None = None) -> FastAPI:
-    """Build the resolution app: cases, clock loop, signing keys, consumers and routes."""
+def bootstrap(
+    settings: ResolutionSettings | None = None,
+    *,
+    keys: OfficeKeys | None = None,
+    clock: LegalClock | None = None,
+    catalogue: Catalogue | None = None,
+) -> FastAPI:
+    """Build the resolution app: cases, clock loop, signing keys, consumers and routes (real adapters unless given)."""
     settings = settings or ResolutionSettings()
-    if settings.environment == "production" and settings.signing_keys_dir is None:
+    if settings.environment == "production" and settings.signing_keys_dir is None and keys is None:
         raise ValueError("production needs RESOLUTION_SIGNING_KEYS_DIR (development keys are refused)")
+    if settings.environment == "production" and not settings.jwt_public_key and settings.jwt_secret is None:
+        raise ValueError("production needs RESOLUTION_JWT_PUBLIC_KEY or RESOLUTION_JWT_SECRET")
     runtime = ServiceRuntime(settings)
     store = ResolutionStore(runtime.db)
-    keys = OfficeKeys(
-        keys_dir=settings.signing_keys_dir,
-        dev_seed=settings.signing_seed.get_secret_value() if settings.environment != "production" else None,
-    )
     resolution = Resolution(
         store=store,
         publisher=runtime.publisher,
-        catalogue=load_catalogue(),
-        clock=default_clock(),
-        keys=keys,
+        catalogue=catalogue or load_catalogue(),
+        clock=clock or default_clock(),
+        keys=keys
+        or OfficeKeys(
+            keys_dir=settings.signing_keys_dir,
+            dev_seed=settings.signing_seed.get_secret_value() if settings.environment != "production" else None,
+        ),
         settings=settings,
         relay=runtime.relay(store.cases),
     )
     runtime.on_startup(store.ensure_indexes)
     consumers.register(runtime, resolution)
 
-    async def overdue_loop() -> None:
-        while True:
-            try:
-                await resolution.flag_overdue()
-            except Exception as exc:  # keep checking after a store hiccup
-                log.warning("overdue_check_failed", error=str(exc))
-            await asyncio.sleep(settings.overdue_check_interval)
+    async def overdue_scheduler() -> None:
+        await overdue_loop(resolution, max_wait=settings.overdue_check_interval)
 
-    runtime.background(overdue_loop)
+    runtime.background(overdue_scheduler)
     app = runtime.create_app(
         title="LienThong resolution",
         description="Officials process dossiers: worklists, actions, the legal clock (paused during supplements), "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import uuid
@@ -41,6 +42,8 @@ from shared.procedures import Catalogue
 from shared.topics import Topics
 
 log = get_logger(__name__)
+
+OVERDUE_BATCH = 200
 
 
 class CaseNotFound(Exception):
@@ -84,6 +87,8 @@ class Resolution:
         self.keys = keys
         self.settings = settings
         self.relay = relay
+        # set whenever a due date appears or moves, so the overdue scheduler re-plans its next wake-up
+        self.due_changed = asyncio.Event()
 
     # -- opening cases --------------------------------------------------------------------------
     async def on_routed(self, event_id: str, routed: DossierRouted, *, now: datetime | None = None) -> None:
@@ -142,6 +147,7 @@ class Resolution:
             return
         if self.relay is not None and case["outbox_pending"]:
             self.relay.kick(case["_id"])
+        self.due_changed.set()
         log.info("case_opened", dossier_id=routed.dossier_id, office=routed.office_code, case_id=routed.decision_id)
 
     # -- transitions ----------------------------------------------------------------------------
@@ -331,6 +337,7 @@ class Resolution:
             event_extra={"previous_due_at": case["due_at"], "paused_working_hours": round(paused, 4)},
             seen_event=event_id,
         )
+        self.due_changed.set()
 
     # -- results --------------------------------------------------------------------------------
     async def _sign_result(self, case: dict[str, Any], body: dict[str, Any], *, now: datetime) -> ResultDocument:
@@ -364,11 +371,25 @@ class Resolution:
         return isinstance(office, str) and self.keys.verify(office, document, signature)
 
     # -- overdue and apology --------------------------------------------------------------------
+    async def next_due(self) -> datetime | None:
+        """The earliest due date among running cases not yet flagged overdue (when to check next)."""
+        return await self.store.next_due([s.value for s in CLOCK_RUNNING])
+
     async def flag_overdue(self, *, now: datetime | None = None) -> int:
         """Flag every running case whose due date has passed (once each); returns how many."""
         now = now or datetime.now(UTC)
         flagged = 0
-        for case in await self.store.due_now([s.value for s in CLOCK_RUNNING], now):
+        while True:
+            batch = await self.store.due_now([s.value for s in CLOCK_RUNNING], now, limit=OVERDUE_BATCH)
+            done = await self._flag_batch(batch, now=now)
+            flagged += done
+            # a full batch of which nothing could be flagged would loop for ever; the next tick retries
+            if len(batch) < OVERDUE_BATCH or done == 0:
+                return flagged
+
+    async def _flag_batch(self, cases: list[dict[str, Any]], *, now: datetime) -> int:
+        flagged = 0
+        for case in cases:
             if case.get("paused_at") is not None:
                 continue
             change = DossierStatusChanged(
@@ -411,7 +432,8 @@ class Resolution:
             if await self.store.update_case(
                 case["_id"],
                 update,
-                guard=lambda c: not c["overdue"] and c["status"] in {s.value for s in CLOCK_RUNNING},
+                # version guard: a change since the read would make this update's version and figures stale
+                guard=lambda c, v=case["version"]: c["version"] == v and not c["overdue"],
             ):
                 flagged += 1
                 if self.relay is not None:
@@ -498,6 +520,8 @@ class Resolution:
             raise Conflict("concurrent_change", "the dossier changed meanwhile; reload and try again")
         if self.relay is not None:
             self.relay.kick(case["_id"])
+        self.due_changed.set()
+        log.info("apology_issued", dossier_id=case["dossier_id"], office=case["office_code"])
         return updated
 
     # -- citizen rating -------------------------------------------------------------------------

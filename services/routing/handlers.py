@@ -45,6 +45,7 @@ class Router:
         self.relay = relay
         self.statuses: dict[str, str] = {}
         self.load: Counter[str] = Counter()
+        self.parked_seen = True  # until the first scan finds none, assume some may be parked
 
     async def start(self) -> None:
         """Load operator statuses and the open-dossier count per office from the store."""
@@ -166,6 +167,8 @@ class Router:
             return  # a concurrent delivery of the same dossier already decided
         if office:
             self.load[office] += 1
+        else:
+            self.parked_seen = True
         self._kick(doc["_id"])
         log.info(
             "dossier_routed",
@@ -209,6 +212,8 @@ class Router:
             self.load[previous] -= 1
         if office:
             self.load[office] += 1
+        else:
+            self.parked_seen = True
         self._kick(doc["_id"])
         log.info(
             "dossier_rerouted",
@@ -257,8 +262,12 @@ class Router:
     async def refresh_and_retry(self, *, now: datetime | None = None) -> int:
         """Re-read operator statuses; route parked dossiers that now have an open office. Returns how many moved."""
         self.statuses = await self.store.statuses()
+        if not self.parked_seen:
+            return 0  # nothing parked since the last scan: spare the store a full read
         moved = 0
-        for doc in await self.store.parked():
+        parked = await self.store.parked()
+        self.parked_seen = bool(parked)
+        for doc in parked:
             await self._redecide(
                 doc, step=int(doc.get("chain_step", 0)), exclude=set(), event_id=None, now=now or datetime.now(UTC)
             )
@@ -274,6 +283,7 @@ class Router:
         await self.store.set_status(code, status, datetime.now(UTC))
         self.statuses[code] = status
         if status == "open":
+            self.parked_seen = True
             await self.refresh_and_retry()
         return office_view(office, self)
 

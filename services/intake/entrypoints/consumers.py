@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from services.intake import handlers
-from services.intake.adapters.store import IntakeStore
 from shared.broker import subscribe
 from shared.envelope import CloudEvent
 from shared.events import DossierStatusChanged
 from shared.topics import Topics
 
 
-def register(runtime: Any, store: IntakeStore) -> None:
+def register(runtime: Any, store: handlers.IntakeStore) -> None:
     """Subscribe to ``dossier.status.v1`` (group ``lienthong.intake.status-view``)."""
 
     async def on_status(event: CloudEvent) -> None:

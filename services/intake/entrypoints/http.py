@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from limits import parse
 from limits.storage import MemoryStorage
@@ -24,7 +26,7 @@ from services.intake.entrypoints.models import (
     TicketIn,
     TicketOut,
 )
-from shared.http import ApiError, error_responses
+from shared.http import ApiError, error_response, error_responses
 
 bearer = HTTPBearer(auto_error=False, description="Front-office API key: `Authorization: Bearer lt_...`")
 
@@ -65,6 +67,31 @@ class RateLimit:
 
 
 router = APIRouter(prefix="/v1")
+
+# Which intake rule a schema error on a field breaks, so clients get the same code as from the domain checks.
+_FIELD_CODES = (
+    ("documents", "invalid_document"),
+    ("applicant.citizen_id", "invalid_citizen_id"),
+    ("applicant.phone", "invalid_phone"),
+    ("procedure_code", "unknown_procedure"),
+)
+
+
+def install_validation_codes(app: FastAPI) -> None:
+    """Refine the shared ``validation_error`` into intake's rule codes (``invalid_document``, ...)."""
+    shared_handler = app.exception_handlers[RequestValidationError]
+
+    async def refined(request: Request, exc: Exception) -> Response:
+        response = await shared_handler(request, exc)
+        body = json.loads(bytes(response.body))
+        if body.get("code") == "validation_error":
+            first_field = (body.get("details") or [{}])[0].get("field", "")
+            for prefix, code in _FIELD_CODES:
+                if first_field == prefix or first_field.startswith(f"{prefix}."):
+                    return error_response(422, code, body["message"], body.get("details"))
+        return response
+
+    app.add_exception_handler(RequestValidationError, refined)
 
 
 def _now() -> datetime:
@@ -185,12 +212,7 @@ async def take_ticket(centre: str, body: TicketIn, request: Request, office: Off
 )
 async def call_next(centre: str, body: CallIn, request: Request, office: Office) -> dict[str, Any]:
     _centre(centre, office)
-    now = _now()
-    day = f"{now.astimezone(handlers.VIETNAM_TZ).date():%Y-%m-%d}"
-    ticket = await deps(request).store.call_next_ticket(centre, day, body.counter, now)
-    if ticket is None:
-        raise ApiError(404, "queue_empty", "no ticket is waiting")
-    return ticket
+    return await handlers.call_next_ticket(centre, body.counter, store=deps(request).store, now=_now())
 
 
 @router.post(
@@ -201,9 +223,4 @@ async def call_next(centre: str, body: CallIn, request: Request, office: Office)
 )
 async def no_show(centre: str, number: int, request: Request, office: Office) -> dict[str, Any]:
     _centre(centre, office)
-    now = _now()
-    day = f"{now.astimezone(handlers.VIETNAM_TZ).date():%Y-%m-%d}"
-    ticket = await deps(request).store.mark_no_show(centre, day, number, now)
-    if ticket is None:
-        raise ApiError(404, "not_found", f"no called ticket {number} today")
-    return ticket
+    return await handlers.mark_no_show(centre, number, store=deps(request).store, now=_now())

@@ -7,6 +7,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+_DOCUMENT_EXAMPLE = {
+    "code": "to_khai",
+    "title": "Tờ khai đăng ký khai sinh",
+    "content_type": "application/pdf",
+    "size": 182044,
+    "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+}
+_NOW = "2026-11-23T09:15:00+07:00"
+_DUE = "2026-11-26T09:15:00+07:00"
+
 
 class Address(BaseModel):
     """Where the applicant lives."""
@@ -26,7 +36,9 @@ class Applicant(BaseModel):
     citizen_id: str = Field(max_length=32, description="12-digit citizen ID (CCCD).", examples=["001203012345"])
     phone: str = Field(max_length=32, description="Vietnamese mobile number.", examples=["0912345678"])
     email: EmailStr | None = Field(default=None, description="E-mail for notifications.", examples=["an@example.vn"])
-    address: Address
+    address: Address = Field(
+        description="Registered address.", examples=[{"ward_code": "00070", "detail": "12 Hàng Bạc"}]
+    )
 
 
 class Subject(BaseModel):
@@ -46,7 +58,9 @@ class Document(BaseModel):
         pattern=r"^[\w.+-]+/[\w.+-]+$", max_length=100, description="MIME type.", examples=["application/pdf"]
     )
     size: int = Field(gt=0, le=50 * 1024 * 1024, description="Size in bytes (≤ 50 MiB).", examples=[182044])
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the file, hex.", examples=["a" * 64])
+    sha256: str = Field(
+        pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the file, hex.", examples=[_DOCUMENT_EXAMPLE["sha256"]]
+    )
 
 
 class NotifyPreferences(BaseModel):
@@ -66,10 +80,32 @@ class DossierIn(BaseModel):
         max_length=32, description="Procedure code from /v1/procedures.", examples=["LT-HT-001"]
     )
     channel: Literal["counter", "online", "postal"] = Field(description="How it was filed.", examples=["counter"])
-    applicant: Applicant
-    subject: Subject | None = Field(default=None, description="Location of the subject, when the procedure needs it.")
-    documents: list[Document] = Field(max_length=50, description="Attached documents.")
-    notify: NotifyPreferences = Field(default_factory=NotifyPreferences, description="Notification preferences.")
+    applicant: Applicant = Field(
+        description="The citizen filing the dossier.",
+        examples=[
+            {
+                "full_name": "Nguyễn Văn An",
+                "citizen_id": "001203012345",
+                "phone": "0912345678",
+                "address": {"ward_code": "00070", "detail": "12 Hàng Bạc"},
+            }
+        ],
+    )
+    subject: Subject | None = Field(
+        default=None,
+        description="Location of the subject, required when the procedure is decided by it (land, building).",
+        examples=[{"ward_code": "00070"}],
+    )
+    documents: list[Document] = Field(
+        max_length=50,
+        description="Attached documents; every mandatory document code of the procedure must be present.",
+        examples=[[_DOCUMENT_EXAMPLE]],
+    )
+    notify: NotifyPreferences = Field(
+        default_factory=NotifyPreferences,
+        description="Notification preferences.",
+        examples=[{"sms": True, "email": False, "app": True}],
+    )
     locale: Literal["vi", "en"] = Field(default="vi", description="Language of notifications.", examples=["vi"])
 
 
@@ -79,8 +115,8 @@ class Receipt(BaseModel):
     id: str = Field(description="Dossier id.", examples=["3f0c1c1e-8d6b-4b7e-9a57-3e2f4d1c2b10"])
     code: str = Field(description="Dossier code.", examples=["00070.TTHCC-261122-0001"])
     status: str = Field(description="Status.", examples=["received"])
-    received_at: datetime = Field(description="When it was received.")
-    due_at: datetime = Field(description="Appointment date (legal due date).")
+    received_at: datetime = Field(description="When it was received.", examples=[_NOW])
+    due_at: datetime = Field(description="Appointment date (legal due date).", examples=[_DUE])
     tracking_token: str | None = Field(
         description="Citizen's tracking token (shown only when the dossier is created).", examples=["rV2n0d9Q..."]
     )
@@ -92,16 +128,23 @@ class SupplementIn(BaseModel):
     """Documents supplied after a supplement request (bổ sung hồ sơ)."""
 
     model_config = ConfigDict(extra="forbid")
-    documents: list[Document] = Field(min_length=1, max_length=50, description="Supplied documents.")
-    note: str | None = Field(default=None, max_length=1000, description="Note from the citizen or clerk.")
+    documents: list[Document] = Field(
+        min_length=1, max_length=50, description="Supplied documents.", examples=[[_DOCUMENT_EXAMPLE]]
+    )
+    note: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="Note from the citizen or clerk.",
+        examples=["Bổ sung bản chính giấy chứng sinh"],
+    )
 
 
 class SupplementOut(BaseModel):
     """A recorded supplement."""
 
-    supplement_id: str = Field(description="Supplement id.")
+    supplement_id: str = Field(description="Supplement id.", examples=["5b1d7c2e-0f3a-4c8e-9d61-2a7b3c4d5e6f"])
     code: str = Field(description="Dossier code.", examples=["00070.TTHCC-261122-0001"])
-    received_at: datetime = Field(description="When it was received.")
+    received_at: datetime = Field(description="When it was received.", examples=[_NOW])
 
 
 class HistoryEntry(BaseModel):
@@ -109,48 +152,93 @@ class HistoryEntry(BaseModel):
 
     status: str = Field(description="Status after the step.", examples=["accepted"])
     action: str | None = Field(default=None, description="What happened.", examples=["accept"])
-    at: datetime = Field(description="When.")
+    at: datetime = Field(description="When.", examples=[_NOW])
     office_code: str | None = Field(default=None, description="Office where it happened.", examples=["00070.UBND"])
-    reason: str | None = Field(default=None, description="Reason, when given.")
+    reason: str | None = Field(
+        default=None, description="Reason, when given.", examples=["Thiếu bản chính giấy chứng sinh"]
+    )
 
 
 class DossierView(BaseModel):
     """The filing office's view of a dossier."""
 
-    id: str = Field(description="Dossier id.")
+    id: str = Field(description="Dossier id.", examples=["3f0c1c1e-8d6b-4b7e-9a57-3e2f4d1c2b10"])
     code: str = Field(description="Dossier code.", examples=["00070.TTHCC-261122-0001"])
     procedure_code: str = Field(description="Procedure.", examples=["LT-HT-001"])
     status: str = Field(description="Current status.", examples=["in_process"])
-    awaiting_supplement: bool = Field(description="True while a supplement is requested.")
-    received_at: datetime = Field(description="When it was received.")
-    due_at: datetime = Field(description="Current due date.")
+    awaiting_supplement: bool = Field(description="True while a supplement is requested.", examples=[False])
+    received_at: datetime = Field(description="When it was received.", examples=[_NOW])
+    due_at: datetime = Field(description="Current due date (moves later after a supplement pause).", examples=[_DUE])
     current_office_code: str | None = Field(description="Office now handling it.", examples=["00070.UBND"])
-    history: list[HistoryEntry] = Field(description="Timeline.")
+    history: list[HistoryEntry] = Field(
+        description="Timeline, oldest first.",
+        examples=[[{"status": "received", "action": None, "at": _NOW, "office_code": "00070.TTHCC", "reason": None}]],
+    )
+
+
+class RequiredDocumentOut(BaseModel):
+    """A document of a procedure's list (thành phần hồ sơ)."""
+
+    code: str = Field(description="Code to give in a dossier's documents.", examples=["to_khai"])
+    title: str = Field(description="Title (Vietnamese).", examples=["Tờ khai đăng ký khai sinh"])
+    mandatory: bool = Field(description="Without it the dossier is incomplete.", examples=[True])
+
+
+class FeeOut(BaseModel):
+    """A fee or charge (phí, lệ phí)."""
+
+    title: str = Field(description="What is charged.", examples=["Lệ phí đăng ký kinh doanh"])
+    amount_vnd: int = Field(description="Amount in đồng.", examples=[100000])
 
 
 class ProcedureOut(BaseModel):
     """A procedure of the catalogue."""
 
     code: str = Field(examples=["LT-HT-001"], description="Procedure code.")
-    national_code: str | None = Field(description="National procedure code, when verified.")
+    national_code: str | None = Field(description="National procedure code, when verified.", examples=["1.001193"])
     name: str = Field(examples=["Đăng ký khai sinh"], description="Name (Vietnamese).")
     name_en: str = Field(examples=["Birth registration"], description="Name (English).")
-    level: Literal["commune", "province"] = Field(description="Competent level.")
+    level: Literal["commune", "province"] = Field(description="Competent level.", examples=["commune"])
     processing_days: int = Field(examples=[0], description="Legal time in working days (0 = same working day).")
-    boundary_free: bool = Field(description="May be filed anywhere in the province.")
-    online: str = Field(examples=["full"], description="Online filing: full, partial or none.")
-    competent_office_type: str = Field(examples=["UBND"], description="Kind of competent office.")
-    required_documents: list[dict[str, object]] = Field(description="Documents: code, title, mandatory.")
-    fees: list[dict[str, object]] = Field(description="Fees: title, amount_vnd.")
-    chain: list[str] = Field(description="Next procedures of an inter-agency chain.")
+    same_day_cutoff: str | None = Field(
+        default=None,
+        description="Same-day procedures received after this time are due the next working day.",
+        examples=["15:00:00"],
+    )
+    boundary_free: bool = Field(description="May be filed anywhere in the province.", examples=[True])
+    online: Literal["full", "partial", "none"] = Field(
+        examples=["full"], description="Online filing: full, partial or none."
+    )
+    competent_office_type: str = Field(examples=["UBND"], description="Kind of competent office (code suffix).")
+    subject_basis: str = Field(
+        description="What decides jurisdiction: applicant_residence, subject_location or any_in_province.",
+        examples=["applicant_residence"],
+    )
+    required_documents: list[RequiredDocumentOut] = Field(
+        description="Documents the citizen supplies.",
+        examples=[[{"code": "to_khai", "title": "Tờ khai đăng ký khai sinh", "mandatory": True}]],
+    )
+    fees: list[FeeOut] = Field(
+        description="Fees and charges (empty = free).",
+        examples=[[{"title": "Lệ phí đăng ký kinh doanh", "amount_vnd": 100000}]],
+    )
+    max_supplement_requests: int | None = Field(
+        default=None, description="How many supplement requests the law allows (null = no limit).", examples=[1]
+    )
+    chain: list[str] = Field(
+        description="Next procedures of an inter-agency chain (liên thông).", examples=[["LT-CT-001", "LT-BH-001"]]
+    )
+    note: str | None = Field(
+        default=None, description="Legal basis and remarks.", examples=["Same working day (Law on Civil Status 2014)."]
+    )
 
 
 class DueDateOut(BaseModel):
     """A computed appointment date."""
 
     procedure_code: str = Field(examples=["LT-KD-001"], description="Procedure.")
-    received_at: datetime = Field(description="Receipt time used.")
-    due_at: datetime = Field(description="Legal due date.")
+    received_at: datetime = Field(description="Receipt time used.", examples=["2027-02-03T10:00:00+07:00"])
+    due_at: datetime = Field(description="Legal due date.", examples=["2027-02-15T10:00:00+07:00"])
 
 
 class TicketIn(BaseModel):
@@ -175,4 +263,4 @@ class TicketOut(BaseModel):
     day: str = Field(examples=["2026-11-22"], description="Day (Asia/Ho_Chi_Minh).")
     service: str = Field(examples=["ho-tich"], description="Service.")
     status: str = Field(examples=["waiting"], description="waiting, called or no_show.")
-    counter: str | None = Field(default=None, description="Counter that called it.")
+    counter: str | None = Field(default=None, description="Counter that called it.", examples=["3"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,10 +75,13 @@ class FileSmsProvider:
             ensure_ascii=False,
         )
         async with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as f:
-                f.write(line + "\n")
+            await asyncio.to_thread(self._append, line)
         return Accepted(self.name, None, awaits_receipt=False)
+
+    def _append(self, line: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(line + "\n")
 
 
 class HttpSmsGateway:
@@ -89,11 +93,13 @@ class HttpSmsGateway:
         self.name, self.priority, self._config, self._client = config.name, config.priority, config, client
 
     async def send(self, message: SmsMessage) -> Accepted:
-        headers = {"X-Api-Key": self._config.api_key} if self._config.api_key else {}
+        key = self._config.api_key
+        headers = {self._config.api_key_header: key.get_secret_value()} if key else {}
         body = {"to": message.to, "text": message.text, "reference": message.notification_id}
         try:
+            # a dropped connection is retried here, at the edge; an error answer fails over at once
             async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(2),
+                stop=stop_after_attempt(3),
                 wait=wait_exponential(multiplier=0.1, max=1),
                 retry=retry_if_exception_type(httpx.TransportError),
                 reraise=True,
@@ -104,24 +110,40 @@ class HttpSmsGateway:
             raise SmsError(f"{self.name}: {type(exc).__name__}") from exc
         if response.status_code >= 300:
             raise SmsError(f"{self.name}: HTTP {response.status_code}")
-        message_id = (response.json() or {}).get("message_id") if response.content else None
+        try:
+            message_id = (response.json() or {}).get("message_id") if response.content else None
+        except ValueError:  # a gateway that answers 200 with plain text still took the message
+            message_id = None
         return Accepted(self.name, message_id, awaits_receipt=self._config.receipts)
 
 
 class FailoverSender:
     """Tries providers by priority; a failing one is demoted for ``cooldown`` seconds, then recovers."""
 
-    def __init__(self, providers: list[SmsProvider], *, cooldown: float) -> None:
+    def __init__(
+        self, providers: list[SmsProvider], *, cooldown: float, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         if not providers:
             raise ValueError("at least one SMS provider is needed")
         self.providers = providers
         self.cooldown = cooldown
+        self._monotonic = monotonic
         self._demoted_until: dict[str, float] = {}
 
     def order(self) -> list[SmsProvider]:
-        """Providers to try: healthy ones by priority, then demoted ones."""
-        now = time.monotonic()
-        return sorted(self.providers, key=lambda p: (self._demoted_until.get(p.name, 0) > now, p.priority))
+        """Providers to try: healthy ones by priority, then demoted ones (soonest to recover first)."""
+        now = self._monotonic()
+
+        def rank(p: SmsProvider) -> tuple[bool, float, int]:
+            until = self._demoted_until.get(p.name, 0.0)
+            return (until > now, until if until > now else 0.0, p.priority)
+
+        return sorted(self.providers, key=rank)
+
+    def demoted(self) -> list[str]:
+        """Names of providers currently demoted after a failure."""
+        now = self._monotonic()
+        return [name for name, until in self._demoted_until.items() if until > now]
 
     async def send(self, message: SmsMessage) -> Accepted:
         """Send through the first provider that accepts; SmsError when none does."""
@@ -130,7 +152,8 @@ class FailoverSender:
             try:
                 accepted = await provider.send(message)
             except SmsError as exc:
-                self._demoted_until[provider.name] = time.monotonic() + self.cooldown
+                # GOV.UK Notify style: a failing provider drops to the back of the queue for a while
+                self._demoted_until[provider.name] = self._monotonic() + self.cooldown
                 log.warning(
                     "sms_provider_failed",
                     provider=provider.name,
@@ -139,6 +162,8 @@ class FailoverSender:
                 )
                 errors.append(str(exc))
                 continue
+            if self._demoted_until.pop(provider.name, None) is not None:
+                log.info("sms_provider_recovered", provider=provider.name)
             return accepted
         raise SmsError("; ".join(errors))
 

@@ -98,7 +98,9 @@ def metrics(case: dict[str, Any], *, now: datetime, clock: LegalClock) -> dict[s
     status = S(case["status"])
     finished_at = case.get("finished_at")
     finished = status in {S.RESULT_READY, S.RETURNED, S.REFUSED}
-    on_time = finished and finished_at is not None and finished_at <= case["due_at"]
+    # an apology clears the flag and moves the date, but the case stays late for the figures (overdue_at is kept)
+    ever_overdue = bool(case.get("overdue")) or case.get("overdue_at") is not None
+    on_time = finished and not ever_overdue and finished_at is not None and finished_at <= case["due_at"]
     processing_hours = (
         clock.working_hours_between(case["received_at"], finished_at) if finished and finished_at else 0.0
     )
@@ -106,7 +108,7 @@ def metrics(case: dict[str, Any], *, now: datetime, clock: LegalClock) -> dict[s
         "m.received": 1,
         "m.open": int(status in OPEN),
         "m.in_process": int(status in {S.ACCEPTED, S.IN_PROCESS, S.SUPPLEMENT_RECEIVED, S.SUPPLEMENT_REQUESTED}),
-        "m.overdue": int(bool(case.get("overdue"))),
+        "m.overdue": int(ever_overdue),
         "m.overdue_open": int(bool(case.get("overdue")) and status in OPEN),
         "m.apologised": int(case.get("apology") is not None),
         "m.finished": int(finished),

@@ -268,3 +268,49 @@ async def test_webhook_fails_twice_then_succeeds_once(client: httpx.AsyncClient,
         assert hook.accepted[0]["headers"]["x-lienthong-signature"].startswith("t=")
         listing = (await client.get(f"/v1/subscriptions/{sub['id']}/deliveries", headers=ADMIN)).json()["items"]
         assert [(d["status"], d["attempts"]) for d in listing] == [("delivered", 3)]
+
+
+async def test_email_reaches_a_real_smtp_server(base_settings: dict[str, str], isolation: str, tmp_path: Path) -> None:
+    """With e-mail chosen, the citizen's message is delivered to a real (aiosmtpd) SMTP server, in Vietnamese."""
+    from aiosmtpd.controller import Controller
+
+    from tests.support.processes import free_port
+
+    received_mail: list[Any] = []
+
+    class Handler:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            received_mail.append(envelope)
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        settings = NotifySettings(
+            **base_settings,
+            mongodb_database=f"{isolation}_notify",
+            sms_outbox_path=str(tmp_path / "sms.jsonl"),
+            smtp_host="127.0.0.1",
+            smtp_port=port,
+        )
+        async with running(bootstrap(settings)):
+            r = received().model_copy(
+                update={
+                    "notify": {"sms": False, "email": True, "app": True},
+                    "contact": {"email": "binh@example.vn", "locale": "vi"},
+                }
+            )
+            await send(settings, Topics.DOSSIER_RECEIVED, r)
+            await eventually(lambda: _value(len(received_mail)), until=lambda n: n == 1)
+            assert received_mail[0].rcpt_tos == ["binh@example.vn"]
+            import email
+            from email import policy
+
+            message = email.message_from_bytes(received_mail[0].content, policy=policy.default)
+            body = message.get_body().get_content()  # type: ignore[union-attr]
+            assert r.dossier_code in str(message["Subject"]) and "đã được tiếp nhận" in body
+            assert not sms_lines(settings), "the citizen chose e-mail only"
+        await drop_databases(settings.mongodb_url, settings.mongodb_database)
+    finally:
+        controller.stop()

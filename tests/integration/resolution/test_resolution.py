@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from services.resolution.bootstrap import bootstrap
+from services.resolution.domain.case import TRANSITIONS
 from services.resolution.entrypoints.auth import mint_dev_token
 from services.resolution.settings import ResolutionSettings
 from shared.envelope import CloudEvent
@@ -258,32 +259,139 @@ async def test_redelivered_routed_event_creates_one_case(
     assert len([c for c in items if c["dossier_id"] == data.dossier_id]) == 1
 
 
-async def test_stats_match_a_hand_count(client: httpx.AsyncClient, settings: ResolutionSettings) -> None:
-    """Seeded through the real flow: received, in process, finished, on-time, online share, satisfaction per office."""
-    seeds = [routed(channel="online"), routed(channel="online"), routed(), routed(office=OTHER, ward="00073")]
-    for s in seeds:
-        await feed(settings, s)
-    for s in seeds:
-        await opened(client, settings, s)
-    a, b = seeds[0], seeds[1]
-    for s in (a, b):
-        u = f"/v1/dossiers/{s.dossier_id}"
-        await client.post(f"{u}/accept", headers=tok(settings, "clerk"))
-        await client.post(f"{u}/process", headers=tok(settings, "specialist"))
-    await client.post(f"/v1/dossiers/{a.dossier_id}/approve", headers=tok(settings, "leader"))
-    await client.post(f"/v1/dossiers/{a.dossier_id}/return", headers=tok(settings, "clerk"))
-    r = await client.post(f"/v1/dossiers/{a.dossier_code}/rating", params={"token": "citizen-token"}, json={"score": 4})
-    assert r.status_code == 200
-    assert (
-        await client.post(f"/v1/dossiers/{a.dossier_code}/rating", params={"token": "wrong-token"}, json={"score": 1})
-    ).status_code == 404
-    stats = (await client.get("/v1/stats", headers=tok(settings, "operations"))).json()
-    office = next(o for o in stats["by_office"] if o["key"] == OFFICE)
-    other = next(o for o in stats["by_office"] if o["key"] == OTHER)
-    assert (office["received"], office["in_process"], office["finished"], office["on_time"]) == (3, 1, 1, 1)
-    assert office["online_share"] == round(2 / 3, 4) and office["satisfaction"] == 4.0 and office["on_time_rate"] == 1.0
-    assert (other["received"], other["finished"]) == (1, 0)
-    assert {r["rank"] for r in stats["by_office"]} == {1, 2}
-    wards = {w["key"]: w["received"] for w in stats["by_commune"]}
-    assert wards == {"00070": 3, "00073": 1}
-    assert (await client.get("/v1/stats", headers=tok(settings, "clerk"))).status_code == 403
+PATH_TO = {
+    # actions that bring a fresh case (received) to each source status; "supplied" = the citizen's supplement event
+    "received": [],
+    "accepted": ["accept"],
+    "in_process": ["accept", "process"],
+    "supplement_requested": ["request_supplement"],
+    "supplement_received": ["request_supplement", "supplied"],
+    "result_ready": ["accept", "process", "approve"],
+}
+ROLE_FOR = {"accept": "clerk", "process": "specialist", "request_supplement": "specialist", "approve": "leader"}
+URL_ACTION = {"request_supplement": "request-supplement"}
+
+
+async def supply(settings: ResolutionSettings, data: DossierRouted) -> None:
+    """The citizen's supplement for ``data`` on the supplemented topic."""
+    supplement = DossierSupplemented(
+        dossier_id=data.dossier_id,
+        dossier_code=data.dossier_code,
+        supplement_id=f"s-{data.dossier_id[:6]}",
+        documents=1,
+        received_at=datetime.now(UTC),
+    )
+    await feed(settings, supplement, Topics.DOSSIER_SUPPLEMENTED)
+
+
+async def test_every_allowed_transition_for_every_role_and_terminal_states_refuse_all(
+    client: httpx.AsyncClient, settings: ResolutionSettings
+) -> None:
+    """Each (action, source status, allowed role) succeeds over HTTP with one status event; then every action on
+    the resulting terminal cases answers 409 illegal_transition with the current status, and roles without the
+    action answer 403."""
+    plans: list[tuple[str, str, str, DossierRouted]] = []
+    for transition in TRANSITIONS.values():
+        roles = sorted(transition.roles) or ["system"]
+        for source in sorted(transition.sources):
+            for role in roles:
+                plans.append((transition.action, source.value, role, routed(procedure="LT-KD-001")))
+    for *_, data in plans:
+        await feed(settings, data)
+    for *_, data in plans:
+        await opened(client, settings, data)
+    # bring every case to its source status; supplements go through Kafka, so they are fed in one batch
+    expected_events = 0
+    for step in range(3):
+        waiting = []
+        for action, source, role, data in plans:
+            path = PATH_TO[source] + (["supplied"] if action == "supplement_received" else [])
+            if step >= len(path):
+                continue
+            expected_events += 1
+            if path[step] == "supplied":
+                await supply(settings, data)
+                waiting.append(data)
+                continue
+            url = f"/v1/dossiers/{data.dossier_id}/{URL_ACTION.get(path[step], path[step])}"
+            r = await client.post(url, headers=tok(settings, ROLE_FOR[path[step]]))
+            assert r.status_code == 200, r.text
+        for data in waiting:
+            await eventually(
+                lambda d=data: client.get(f"/v1/dossiers/{d.dossier_id}", headers=tok(settings, "clerk")),
+                until=lambda r: r.json()["status"] == "supplement_received",
+            )
+    for action, source, role, data in plans:
+        url = f"/v1/dossiers/{data.dossier_id}"
+        case = (await client.get(url, headers=tok(settings, "clerk"))).json()
+        if action == "supplement_received":
+            assert (case["status"], case["history"][-1]["action"]) == ("supplement_received", action)
+            continue
+        assert case["status"] == source, (action, source, role)
+        r = await client.post(
+            f"{url}/{URL_ACTION.get(action, action)}", json={"reason": "test"}, headers=tok(settings, role)
+        )
+        expected_events += 1
+        assert r.status_code == 200, (action, source, role, r.text)
+        body = r.json()
+        assert body["status"] == TRANSITIONS[action].target.value
+        assert (body["history"][-1]["action"], body["history"][-1]["by"]) == (action, "test")
+    events = await collect_events(
+        settings.kafka_bootstrap_servers, settings.topic(Topics.DOSSIER_STATUS), count=expected_events, timeout=40
+    )
+    assert len(events) == expected_events
+    last = {e.data["dossier_id"]: e.data for e in events}
+    for action, _, _, data in plans:
+        assert last[data.dossier_id]["action"] == action
+        assert last[data.dossier_id]["status"] == TRANSITIONS[action].target.value
+    # forbidden samples: every action on every terminal case is illegal, whatever the role
+    terminal = [(a, d) for a, _, _, d in plans if a in {"transfer", "reject", "return", "withdraw"}][::3]
+    everyone = tok(settings, "clerk", "specialist", "leader")
+    for action, data in terminal:
+        current = TRANSITIONS[action].target.value
+        for other in TRANSITIONS:
+            if other == "supplement_received":
+                continue
+            r = await client.post(f"/v1/dossiers/{data.dossier_id}/{URL_ACTION.get(other, other)}", headers=everyone)
+            assert (r.status_code, r.json()["code"]) == (409, "illegal_transition"), (action, other)
+            assert r.json()["details"][0]["current_status"] == current
+    # roles without the action are refused before anything changes
+    fresh = routed(procedure="LT-KD-001")
+    await feed(settings, fresh)
+    await opened(client, settings, fresh)
+    for action, transition in TRANSITIONS.items():
+        if not transition.roles:
+            continue
+        for role in {"clerk", "specialist", "leader", "operations"} - transition.roles:
+            r = await client.post(
+                f"/v1/dossiers/{fresh.dossier_id}/{URL_ACTION.get(action, action)}", headers=tok(settings, role)
+            )
+            assert (r.status_code, r.json()["code"]) == (403, "forbidden"), (action, role)
+    assert (await client.get(f"/v1/dossiers/{fresh.dossier_id}", headers=tok(settings, "clerk"))).json()["version"] == 1
+
+
+async def test_transfer_leaves_the_worklist_and_goes_back_to_routing(
+    client: httpx.AsyncClient, settings: ResolutionSettings
+) -> None:
+    """A transfer emits the hand-off for routing (next step, offices to avoid); the case leaves the worklist,
+    and the other office's worklist never showed it."""
+    data, stays = routed(), routed()
+    for d in (data, stays):
+        await feed(settings, d)
+        await opened(client, settings, d)
+    r = await client.post(
+        f"/v1/dossiers/{data.dossier_code}/transfer",
+        json={"reason": "sai thẩm quyền", "exclude_offices": [OFFICE]},
+        headers=tok(settings, "leader"),
+    )
+    assert r.json()["status"] == "transferred"
+    worklist = (await client.get("/v1/worklist", headers=tok(settings, "clerk"))).json()["items"]
+    assert [c["dossier_id"] for c in worklist] == [stays.dossier_id]
+    assert (await client.get("/v1/worklist", headers=tok(settings, "clerk", office=OTHER))).json()["items"] == []
+    [event] = await collect_events(settings.kafka_bootstrap_servers, settings.topic(Topics.DOSSIER_STATUS), count=1)
+    assert (event.data["action"], event.data["exclude_offices"], event.data["transfer_to_next_step"]) == (
+        "transfer",
+        [OFFICE],
+        False,
+    )
+    assert event.subject == data.dossier_code and event.data["reason"] == "sai thẩm quyền"

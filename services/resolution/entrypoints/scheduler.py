@@ -1,0 +1,42 @@
+"""The overdue scheduler: wakes at the earliest upcoming due date (at most ``max_wait`` apart) and flags cases."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+
+from services.resolution.handlers import Resolution
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+# never spin faster than this, even when many due dates fall within a few milliseconds
+MIN_WAIT = 0.05
+
+
+def seconds_until(next_due: datetime | None, *, now: datetime, max_wait: float) -> float:
+    """How long to sleep before the next check: until the next due date, bounded by [MIN_WAIT, max_wait]."""
+    if next_due is None:
+        return max_wait
+    return min(max_wait, max(MIN_WAIT, (next_due - now).total_seconds()))
+
+
+async def overdue_loop(resolution: Resolution, *, max_wait: float) -> None:
+    """Flag overdue cases as their due dates pass, for the life of the service.
+
+    The loop also wakes when a case opens or a due date moves in this process (``due_changed``); the
+    ``max_wait`` bound covers changes made by other instances of the service.
+    """
+    while True:
+        delay = max_wait
+        resolution.due_changed.clear()  # before the check: a change during it wakes the next one at once
+        try:
+            await resolution.flag_overdue()
+            delay = seconds_until(await resolution.next_due(), now=datetime.now(UTC), max_wait=max_wait)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # keep checking after a store hiccup
+            log.warning("overdue_check_failed", error=str(exc), error_type=type(exc).__name__)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(resolution.due_changed.wait(), timeout=delay)

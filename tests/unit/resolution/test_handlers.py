@@ -1,0 +1,283 @@
+"""Resolution use cases against in-memory fakes: opening cases, the clock pause, overdue, apology, results, rating."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.resolution.domain.case import Forbidden, IllegalTransition
+from services.resolution.entrypoints.scheduler import MIN_WAIT, seconds_until
+from services.resolution.handlers import CaseNotFound, Conflict, service_index
+from shared.events import DossierSupplemented, RouteOutcome
+from shared.legal_clock import VIETNAM_TZ
+from tests.unit.resolution.fakes import OFFICE, OTHER, make_resolution, routed
+
+CLERK, SPECIALIST, LEADER = frozenset({"clerk"}), frozenset({"specialist"}), frozenset({"leader"})
+
+
+def local(*args: int) -> datetime:
+    """A wall-clock time in Vietnam."""
+    return datetime(*args, tzinfo=VIETNAM_TZ)  # type: ignore[misc]
+
+
+def supplied(case_routed: object, at: datetime) -> DossierSupplemented:
+    """The citizen's supplement for a routed dossier, received at ``at``."""
+    return DossierSupplemented(
+        dossier_id=case_routed.dossier_id,  # type: ignore[attr-defined]
+        dossier_code=case_routed.dossier_code,  # type: ignore[attr-defined]
+        supplement_id="s1",
+        documents=1,
+        received_at=at,
+    )
+
+
+async def test_redelivered_decision_opens_one_case_and_parked_opens_none() -> None:
+    """The same decision three times gives one case with no event; a parked decision gives no case."""
+    resolution, store = make_resolution()
+    data = routed()
+    for _ in range(3):
+        await resolution.on_routed("ev-1", data)
+    await resolution.on_routed("ev-2", data.model_copy(update={"decision_id": "p", "outcome": RouteOutcome.PARKED}))
+    assert list(store.cases) == [data.decision_id]
+    case = store.cases[data.decision_id]
+    assert (case["status"], case["version"], case["outbox_pending"]) == ("received", 1, 0)
+    assert case["history"][0]["action"] == "routed"
+
+
+async def test_auto_accept_office_opens_accepted_with_its_event() -> None:
+    """At an auto-accept office the case is inserted accepted, with the accept event in the same document."""
+    resolution, store = make_resolution(auto_accept_offices=f"{OTHER}, {OFFICE}")
+    data = routed()
+    await resolution.on_routed("ev", data)
+    case = store.cases[data.decision_id]
+    assert (case["status"], case["version"], case["outbox_pending"]) == ("accepted", 2, 1)
+    [event] = store.events(data.decision_id)
+    assert (event["action"], event["status"], event["previous_status"], event["version"]) == (
+        "accept",
+        "accepted",
+        "received",
+        2,
+    )
+    assert [h["action"] for h in case["history"]] == ["routed", "accept"]
+
+
+async def test_actions_check_office_role_and_state() -> None:
+    """Another office's official gets CaseNotFound, a wrong role Forbidden, a wrong state IllegalTransition."""
+    resolution, store = make_resolution()
+    data = routed()
+    await resolution.on_routed("ev", data)
+    with pytest.raises(CaseNotFound):
+        await resolution.act(data.dossier_id, "accept", office=OTHER, actor="x", roles=LEADER, body={})
+    with pytest.raises(Forbidden):
+        await resolution.act(data.dossier_id, "accept", office=OFFICE, actor="x", roles=SPECIALIST, body={})
+    with pytest.raises(IllegalTransition) as info:
+        await resolution.act(data.dossier_id, "return", office=OFFICE, actor="x", roles=CLERK, body={})
+    assert info.value.current.value == "received"
+    assert store.cases[data.decision_id]["version"] == 1 and not store.events(data.decision_id)
+
+
+async def test_history_is_appended_and_each_change_emits_one_event() -> None:
+    """Every transition appends one history entry and one outbox event with the next version."""
+    resolution, store = make_resolution()
+    data = routed()
+    await resolution.on_routed("ev", data)
+    for action, roles in (("accept", CLERK), ("process", SPECIALIST)):
+        await resolution.act(data.dossier_code, action, office=OFFICE, actor="u1", roles=roles, body={})
+    case = store.cases[data.decision_id]
+    assert [h["action"] for h in case["history"]] == ["routed", "accept", "process"]
+    assert [(e["action"], e["version"]) for e in store.events(data.decision_id)] == [("accept", 2), ("process", 3)]
+    assert case["history"][1]["by"] == "u1"
+
+
+@pytest.mark.parametrize(
+    ("requested", "supplied_at", "hours", "old_due", "new_due"),
+    [
+        # Mon 10:00 → Tue 10:00: 1.5 + 4 + 2.5 = 8 working hours; Fri 10:00 moves to Mon 10:00
+        (local(2026, 12, 7, 10), local(2026, 12, 8, 10), 8.0, local(2026, 12, 11, 10), local(2026, 12, 14, 10)),
+        # Fri 16:00 → Mon 09:30 over a weekend: 1 + 2 = 3 hours; Wed 16:30 moves to Thu 10:00
+        (local(2026, 12, 11, 16), local(2026, 12, 14, 9, 30), 3.0, local(2026, 12, 16, 16, 30), local(2026, 12, 17, 10)),
+        # over Vietnamese Culture Day (Tue 24/11/2026, a day off): Mon 10:00 → Wed 10:00 is still 8 hours
+        (local(2026, 11, 23, 10), local(2026, 11, 25, 10), 8.0, local(2026, 11, 27, 10), local(2026, 11, 30, 10)),
+    ],
+)
+async def test_supplement_pause_moves_due_date_by_exactly_the_paused_working_hours(
+    requested: datetime, supplied_at: datetime, hours: float, old_due: datetime, new_due: datetime
+) -> None:
+    """Hand-computed pauses: the due date moves later by the working hours between request and supplement."""
+    resolution, store = make_resolution()
+    data = routed(received_at=requested - timedelta(hours=1), due_at=old_due)
+    await resolution.on_routed("ev", data)
+    await resolution.act(
+        data.dossier_id, "request_supplement", office=OFFICE, actor="c", roles=CLERK, body={}, now=requested
+    )
+    await resolution.on_supplemented("sup-1", supplied(data, supplied_at))
+    await resolution.on_supplemented("sup-1", supplied(data, supplied_at + timedelta(days=1)))  # redelivery
+    case = store.cases[data.decision_id]
+    assert case["status"] == "supplement_received" and case["paused_at"] is None
+    assert case["paused_hours"] == pytest.approx(hours)
+    assert case["due_at"] == new_due
+    event = store.events(data.decision_id)[-1]
+    assert event["action"] == "supplement_received" and event["paused_working_hours"] == pytest.approx(hours)
+    assert datetime.fromisoformat(event["previous_due_at"]) == old_due
+    assert len(store.events(data.decision_id)) == 2
+
+
+async def test_supplement_limit_of_the_procedure() -> None:
+    """A construction permit allows one supplement request; the second one is refused with supplement_limit."""
+    resolution, _ = make_resolution()
+    data = routed(procedure="LT-XD-001")
+    await resolution.on_routed("ev", data)
+    args = {"office": OFFICE, "actor": "s", "roles": frozenset({"specialist", "leader"}), "body": {}}
+    await resolution.act(data.dossier_id, "request_supplement", **args)  # type: ignore[arg-type]
+    await resolution.on_supplemented("s1", supplied(data, datetime.now(UTC)))
+    await resolution.act(data.dossier_id, "process", **args)  # type: ignore[arg-type]
+    with pytest.raises(Conflict) as info:
+        await resolution.act(data.dossier_id, "request_supplement", **args)  # type: ignore[arg-type]
+    assert info.value.code == "supplement_limit"
+
+
+async def test_overdue_is_flagged_once_and_never_while_paused_or_finished() -> None:
+    """Only running cases past due are flagged, each exactly once, with one overdue event."""
+    resolution, store = make_resolution()
+    now = datetime.now(UTC)
+    late, paused, finished = (routed(due_at=now - timedelta(minutes=5)) for _ in range(3))
+    early = routed(due_at=now + timedelta(hours=1))
+    for d in (late, paused, finished, early):
+        await resolution.on_routed(f"ev-{d.decision_id}", d)
+    await resolution.act(paused.dossier_id, "request_supplement", office=OFFICE, actor="c", roles=CLERK, body={})
+    await resolution.act(finished.dossier_id, "reject", office=OFFICE, actor="l", roles=LEADER, body={})
+    assert await resolution.flag_overdue(now=now) == 1
+    assert await resolution.flag_overdue(now=now + timedelta(seconds=1)) == 0
+    case = store.cases[late.decision_id]
+    assert case["overdue"] and case["m"]["overdue_open"] == 1
+    assert [(e["action"], e["overdue"], e["version"]) for e in store.events(late.decision_id)] == [
+        ("overdue", True, 2)
+    ]
+    assert not any(store.cases[d.decision_id]["overdue"] for d in (paused, finished, early))
+    assert await resolution.next_due() == early.due_at
+
+
+async def test_overdue_update_is_dropped_when_the_case_changed_meanwhile() -> None:
+    """The overdue flag is written only on the version it was computed from (no stale figures or versions)."""
+    resolution, store = make_resolution()
+    data = routed(due_at=datetime.now(UTC) - timedelta(minutes=1))
+    await resolution.on_routed("ev", data)
+    stale = copy.deepcopy(store.cases[data.decision_id])
+    await resolution.act(data.dossier_id, "accept", office=OFFICE, actor="c", roles=CLERK, body={})
+    assert await resolution._flag_batch([stale], now=datetime.now(UTC)) == 0
+    assert store.cases[data.decision_id]["version"] == 2 and not store.cases[data.decision_id]["overdue"]
+
+
+async def test_apology_letter_sets_a_new_appointment() -> None:
+    """Only a leader apologises, only for an overdue case; the letter names the dossier and both dates."""
+    resolution, store = make_resolution()
+    now = datetime.now(UTC)
+    data = routed(due_at=now - timedelta(hours=1))
+    await resolution.on_routed("ev", data)
+    with pytest.raises(Conflict):
+        await resolution.apologise(
+            data.dossier_id, office=OFFICE, actor="l", roles=LEADER, reason="x", new_due_at=None
+        )
+    await resolution.flag_overdue(now=now)
+    with pytest.raises(PermissionError):
+        await resolution.apologise(data.dossier_id, office=OFFICE, actor="c", roles=CLERK, reason="x", new_due_at=None)
+    with pytest.raises(Conflict) as past:
+        await resolution.apologise(
+            data.dossier_id, office=OFFICE, actor="l", roles=LEADER, reason="x", new_due_at=now - timedelta(days=1)
+        )
+    assert past.value.code == "invalid_due_date"
+    new_due = local(2030, 1, 15, 10)
+    case = await resolution.apologise(
+        data.dossier_id, office=OFFICE, actor="Nguyễn Văn A", roles=LEADER, reason="cần xác minh", new_due_at=new_due
+    )
+    letter = case["apology"]["letter"]
+    assert data.dossier_code in letter and "10:00 ngày 15/01/2030" in letter and "Nguyễn Văn A" in letter
+    assert "cần xác minh" in letter and "PHIẾU XIN LỖI" in letter
+    assert (case["due_at"], case["overdue"]) == (new_due, False)
+    event = store.events(data.decision_id)[-1]
+    assert event["action"] == "apology" and datetime.fromisoformat(event["due_at"]) == new_due
+    assert datetime.fromisoformat(event["previous_due_at"]) == data.due_at
+    assert await resolution.flag_overdue(now=now) == 0  # the new date has not passed
+
+
+async def _approved(resolution: object, data: object) -> dict[str, object]:
+    for action, roles in (("accept", CLERK), ("process", SPECIALIST), ("approve", LEADER)):
+        case = await resolution.act(  # type: ignore[attr-defined]
+            data.dossier_id,  # type: ignore[attr-defined]
+            action,
+            office=OFFICE,
+            actor="u",
+            roles=roles,
+            body={"result_title": "Giấy phép", "result_content": "Nhà 3 tầng"},
+        )
+    return case  # type: ignore[no-any-return]
+
+
+async def test_signed_result_verifies_and_any_change_does_not() -> None:
+    """The stored result verifies with its office key; changed content, another office or a bad signature fail."""
+    resolution, store = make_resolution()
+    data = routed()
+    await resolution.on_routed("ev", data)
+    case = await _approved(resolution, data)
+    result = case["result"]
+    stored = store.results[result["document_id"]]  # type: ignore[index]
+    document, signature = stored["document"], stored["signature"]
+    assert resolution.verify(document, signature)
+    assert not resolution.verify({**document, "content": "Nhà 9 tầng"}, signature)
+    assert not resolution.verify({**document, "office_code": OTHER}, signature)
+    assert not resolution.verify(document, "AAAA" + signature[4:])
+    assert not resolution.verify(document, "not base64!")
+    assert store.events(data.decision_id)[-1]["result"]["document_id"] == result["document_id"]  # type: ignore[index]
+
+
+async def test_rating_needs_the_token_and_a_returned_result_once() -> None:
+    """Wrong token → not found; before return → conflict; once returned → stored once."""
+    resolution, store = make_resolution()
+    data = routed(token="secret-token-1")
+    await resolution.on_routed("ev", data)
+    await _approved(resolution, data)
+    with pytest.raises(Conflict) as early:
+        await resolution.rate(data.dossier_code, "secret-token-1", 5, None)
+    assert early.value.code == "not_returned"
+    await resolution.act(data.dossier_id, "return", office=OFFICE, actor="c", roles=CLERK, body={})
+    with pytest.raises(CaseNotFound):
+        await resolution.rate(data.dossier_code, "wrong-token-1", 5, None)
+    assert (await resolution.rate(data.dossier_code, "secret-token-1", 4, "nhanh"))["score"] == 4
+    with pytest.raises(Conflict):
+        await resolution.rate(data.dossier_code, "secret-token-1", 1, None)
+    assert store.cases[data.decision_id]["m"]["rating_sum"] == 4
+
+
+def test_service_index_weights_and_full_marks_without_data() -> None:
+    """Decision 766 weights: 20 on-time, 22 online, 22 digitisation, 18 satisfaction, 18 transparency."""
+    figures = {
+        "finished": 4,
+        "signed": 2,
+        "on_time_rate": 0.75,
+        "online_share": 0.5,
+        "satisfaction": 4.0,
+        "ever_overdue": 2,
+        "apologised": 1,
+    }
+    index = service_index(figures)
+    assert index == {
+        "progress": 15.0,
+        "online": 11.0,
+        "digitisation": 11.0,
+        "satisfaction": 14.4,
+        "transparency": 9.0,
+        "total": 60.4,
+    }
+    empty = {"finished": 0, "signed": 0, "on_time_rate": None, "online_share": None, "satisfaction": None}
+    assert service_index({**empty, "ever_overdue": 0, "apologised": 0})["total"] == 100.0
+
+
+def test_scheduler_wakes_at_the_next_due_date_within_bounds() -> None:
+    """Sleep until the next due date, never longer than the maximum nor shorter than the floor."""
+    now = datetime.now(UTC)
+    assert seconds_until(None, now=now, max_wait=1.0) == 1.0
+    assert seconds_until(now + timedelta(seconds=0.3), now=now, max_wait=1.0) == pytest.approx(0.3)
+    assert seconds_until(now + timedelta(hours=1), now=now, max_wait=1.0) == 1.0
+    assert seconds_until(now - timedelta(hours=1), now=now, max_wait=1.0) == MIN_WAIT
