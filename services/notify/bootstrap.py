@@ -1,69 +1,73 @@
-"""Composition root of the notify service."""
+"""Composition root of the notify service: real adapters unless fakes are passed in."""
 
 from __future__ import annotations
-
-import asyncio
 
 import httpx
 from fastapi import FastAPI
 
 from services.notify.adapters.email import SmtpSender
+from services.notify.adapters.live import LiveUpdates
 from services.notify.adapters.sms import build_sender
-from services.notify.adapters.store import NotifyStore
+from services.notify.adapters.store import MongoNotifyStore
+from services.notify.adapters.webhooks import HttpWebhookClient
 from services.notify.domain.templates import TemplateSet
 from services.notify.entrypoints import consumers
 from services.notify.entrypoints.http import router
-from services.notify.handlers import Hub, Notifier
+from services.notify.handlers import EmailSender, Notifier, SmsSender, WebhookClient
 from services.notify.settings import NotifySettings
-from shared.logging import get_logger
 from shared.runtime import ServiceRuntime
 
-log = get_logger(__name__)
 
-
-def bootstrap(settings: NotifySettings | None = None) -> FastAPI:
-    """Build the notify app; a template that does not render fails here, at start-up."""
+def bootstrap(
+    settings: NotifySettings | None = None,
+    *,
+    templates: TemplateSet | None = None,
+    sms: SmsSender | None = None,
+    email: EmailSender | None = None,
+    webhook_client: WebhookClient | None = None,
+) -> FastAPI:
+    """Build the notify app; the template set is built here, so a bad template stops start-up."""
     settings = settings or NotifySettings()
-    templates = TemplateSet().build()
+    templates = (templates or TemplateSet()).build()
     runtime = ServiceRuntime(settings)
-    store = NotifyStore(runtime.db)
-    http = httpx.AsyncClient()
-    notifier = Notifier(
-        store=store,
-        publisher=runtime.publisher,
-        templates=templates,
-        sms=build_sender(
+    store = MongoNotifyStore(runtime.db)
+    http = httpx.AsyncClient(headers={"user-agent": "lienthong-notify"})
+    if sms is None:
+        sms = build_sender(
             settings.sms_providers,
             outbox_path=settings.sms_outbox_path,
             cooldown=settings.sms_failover_cooldown,
             client=http,
-        ),
-        email=SmtpSender(host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_sender)
-        if settings.smtp_host
-        else None,
-        http=http,
+        )
+    if email is None and settings.smtp_host:
+        email = SmtpSender(host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_sender)
+    live = LiveUpdates()
+    notifier = Notifier(
+        store=store,
+        templates=templates,
+        sms=sms,
+        email=email,
+        webhook_client=webhook_client or HttpWebhookClient(http, timeout=settings.webhook_timeout),
+        live=live,
         settings=settings,
-        hub=Hub(),
-        relay=runtime.relay(store.notifications),
+        notifications_outbox=runtime.relay(store.notifications),
+        deliveries_outbox=runtime.relay(store.deliveries),
     )
     runtime.on_startup(store.ensure_indexes)
     runtime.on_shutdown(http.aclose)
     consumers.register(runtime, notifier)
-
-    async def workers() -> None:
-        while True:
-            try:
-                await notifier.run_workers()
-            except Exception as exc:  # keep the workers alive through store hiccups
-                log.warning("notify_workers_failed", error=str(exc))
-            await asyncio.sleep(settings.worker_interval)
-
-    runtime.background(workers)
+    runtime.background(notifier.work_forever)
     app = runtime.create_app(
         title="LienThong notify",
-        description="Tells citizens of every status change: SMS with provider failover and receipts, live app updates "
-        "(Server-Sent Events), signed webhooks for app back ends, e-mail, and a tracking page at /track.",
+        description="Tells citizens of every status change: SMS with provider failover and receipts, live app "
+        "updates (Server-Sent Events), signed webhooks for app back ends, e-mail, and a tracking page at /track.",
         routers=[router],
+        openapi_tags=[
+            {"name": "citizens", "description": "Tracking a dossier with its code and tracking token."},
+            {"name": "providers", "description": "Callbacks from SMS gateways."},
+            {"name": "webhooks", "description": "Signed deliveries to app back ends (operators)."},
+        ],
     )
     app.state.notifier = notifier
+    app.state.live = live
     return app

@@ -3,195 +3,317 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
 import secrets
-import time
-from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-import httpx
-
-from services.notify.adapters.email import SmtpSender
-from services.notify.adapters.sms import FailoverSender, SmsError, SmsMessage
-from services.notify.adapters.store import NotifyStore
-from services.notify.domain.messages import message_for, timeline_entry
+from services.notify.adapters.sms import Accepted, SmsMessage
+from services.notify.domain import webhooks
+from services.notify.domain.messages import Change, is_stale, version_key
+from services.notify.domain.notifications import (
+    MESSAGE_CHANNELS,
+    NotificationStatus,
+    awaits_receipt,
+    backoff_delay,
+    can_claim,
+    delivery_status,
+    stuck,
+    wants,
+)
+from services.notify.domain.quiet_hours import resume_at
 from services.notify.domain.sms import fold_to_ascii, segments
 from services.notify.domain.templates import TemplateSet
 from services.notify.settings import NotifySettings
-from shared.broker import EventPublisher
 from shared.envelope import CloudEvent
-from shared.events import DeliveryStatus, NotificationDelivery
-from shared.legal_clock import VIETNAM_TZ
+from shared.events import NotificationDelivery
 from shared.logging import get_logger
-from shared.outbox import OutboxRelay, outbox_entry, with_outbox
-from shared.topics import Topics
+from shared.outbox import outbox_entry, with_outbox
+from shared.topics import Topics, event_type_of
 
 log = get_logger(__name__)
 
+Guard = Callable[[dict[str, Any]], bool]
+S = NotificationStatus
 
-class Hub:
-    """In-process fan-out of timeline entries to live (SSE) listeners, per dossier."""
 
-    def __init__(self) -> None:
-        self._listeners: dict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
+class NotifyStore(Protocol):
+    """What the use cases need from notify's database (adapters.store.MongoNotifyStore, or a fake in tests)."""
 
-    def subscribe(self, dossier_id: str) -> asyncio.Queue[dict[str, Any]]:
-        """A queue that receives every new entry of the dossier."""
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=100)
-        self._listeners[dossier_id].add(queue)
-        return queue
+    async def dossier(self, dossier_id: str) -> dict[str, Any] | None:
+        """The dossier view by id."""
 
-    def unsubscribe(self, dossier_id: str, queue: asyncio.Queue[dict[str, Any]]) -> None:
-        """Stop delivering to ``queue``."""
-        self._listeners[dossier_id].discard(queue)
-        if not self._listeners[dossier_id]:
-            del self._listeners[dossier_id]
+    async def dossier_by_code(self, code: str) -> dict[str, Any] | None:
+        """The dossier view by code."""
+
+    async def insert_dossier(self, doc: dict[str, Any]) -> bool:
+        """Insert a view once; False when it exists."""
+
+    async def update_dossier(self, dossier_id: str, update: dict[str, Any], *, guard: Guard) -> dict[str, Any] | None:
+        """Guarded single-document update; the new view or None."""
+
+    async def insert_notification(self, doc: dict[str, Any]) -> bool:
+        """Insert once; False when it exists."""
+
+    async def notification(self, notification_id: str) -> dict[str, Any] | None:
+        """One notification."""
+
+    async def update_notification(
+        self, notification_id: str, update: dict[str, Any], *, guard: Guard
+    ) -> dict[str, Any] | None:
+        """Guarded update; the new document or None."""
+
+    async def claim(self, claim_id: str, at: datetime, *, stale_before: datetime) -> bool:
+        """True for exactly one caller of ``claim_id`` across instances (stale claims are taken over)."""
+
+    async def notifications_in(
+        self,
+        status: str,
+        *,
+        dossier_id: str | None = None,
+        awaiting_receipt: bool | None = None,
+        limit: int = 200,
+    ) -> list[dict[str, Any]]:
+        """Notifications in one status."""
+
+    async def notifications_of(self, dossier_id: str, limit: int = 500) -> list[dict[str, Any]]:
+        """Every notification of a dossier."""
+
+    async def insert_subscription(self, doc: dict[str, Any]) -> None:
+        """Store a subscription."""
+
+    async def subscription(self, subscription_id: str) -> dict[str, Any] | None:
+        """One subscription."""
+
+    async def update_subscription(self, subscription_id: str, update: dict[str, Any]) -> dict[str, Any] | None:
+        """Change a subscription."""
+
+    async def active_subscriptions(self) -> list[dict[str, Any]]:
+        """Subscriptions that receive deliveries."""
+
+    async def insert_delivery(self, doc: dict[str, Any]) -> bool:
+        """Insert once; False when it exists."""
+
+    async def delivery(self, delivery_id: str) -> dict[str, Any] | None:
+        """One webhook delivery."""
+
+    async def update_delivery(self, delivery_id: str, update: dict[str, Any], *, guard: Guard) -> dict[str, Any] | None:
+        """Guarded update of a delivery."""
+
+    async def due_deliveries(self, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
+        """Pending deliveries whose next attempt is due."""
+
+    async def deliveries_of(self, subscription_id: str, status: str | None, limit: int = 500) -> list[dict[str, Any]]:
+        """Deliveries of one subscription."""
+
+
+class SmsSender(Protocol):
+    """The SMS port (adapters.sms.FailoverSender over the configured providers)."""
+
+    async def send(self, message: SmsMessage) -> Accepted:
+        """Hand the SMS to a provider or raise."""
+
+
+class EmailSender(Protocol):
+    """The e-mail port (adapters.email.SmtpSender)."""
+
+    async def send(self, *, to: str, subject: str, text: str) -> None:
+        """Send one e-mail or raise."""
+
+
+class WebhookClient(Protocol):
+    """The outgoing webhook port (adapters.webhooks.HttpWebhookClient)."""
+
+    async def post(self, url: str, *, body: bytes, headers: dict[str, str]) -> int:
+        """POST one delivery; the HTTP status, or raise when unreachable."""
+
+
+class Outbox(Protocol):
+    """The outbox relay of a collection (shared.outbox.OutboxRelay)."""
+
+    def kick(self, doc_id: Any = None) -> None:
+        """Publish that document's pending events now."""
+
+
+class LiveFeed(Protocol):
+    """In-process fan-out to SSE streams (adapters.live.LiveUpdates)."""
 
     def publish(self, dossier_id: str, entry: dict[str, Any]) -> None:
-        """Push an entry to every listener of the dossier (slow listeners drop entries, then resync)."""
-        for queue in list(self._listeners.get(dossier_id, ())):
-            if not queue.full():
-                queue.put_nowait(entry)
+        """Push a timeline entry to the dossier's live listeners."""
 
 
-def in_quiet_hours(now: datetime, window: str) -> datetime | None:
-    """When SMS may be sent again if ``now`` is inside the quiet window (e.g. ``21:00-07:00``), else None."""
-    if not window:
-        return None
-    start_s, end_s = window.split("-")
-    local = now.astimezone(VIETNAM_TZ)
-    start = local.replace(hour=int(start_s[:2]), minute=int(start_s[3:5]), second=0, microsecond=0)
-    end = local.replace(hour=int(end_s[:2]), minute=int(end_s[3:5]), second=0, microsecond=0)
-    if start <= end:
-        return end if start <= local < end else None
-    if local >= start:
-        return end + timedelta(days=1)
-    return end if local < end else None
+def utcnow() -> datetime:
+    """The current time (UTC); tests pass their own clock."""
+    return datetime.now(UTC)
 
 
-def sign_webhook(secret: str, timestamp: int, body: bytes) -> str:
-    """``t=<ts>,v1=<hex HMAC-SHA256 of "<ts>.<body>">``."""
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={mac}"
+def token_matches(dossier: dict[str, Any] | None, token: str) -> bool:
+    """Constant-time check of a citizen's tracking token against the stored SHA-256."""
+    expected = (dossier or {}).get("token_sha256") or "0" * 64
+    given = hashlib.sha256(token.encode()).hexdigest()
+    return hmac.compare_digest(given, expected) and dossier is not None
 
 
 class Notifier:
-    """Everything notify does, over its store, senders and the outbox relay."""
+    """Everything notify does, over its store, senders and outbox relays."""
 
     def __init__(
         self,
         *,
         store: NotifyStore,
-        publisher: EventPublisher,
         templates: TemplateSet,
-        sms: FailoverSender,
-        email: SmtpSender | None,
-        http: httpx.AsyncClient,
+        sms: SmsSender,
+        email: EmailSender | None,
+        webhook_client: WebhookClient,
+        live: LiveFeed,
         settings: NotifySettings,
-        hub: Hub,
-        relay: OutboxRelay | None = None,
+        notifications_outbox: Outbox | None = None,
+        deliveries_outbox: Outbox | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self.store, self.publisher, self.templates, self.sms, self.email = store, publisher, templates, sms, email
-        self.http, self.settings, self.hub, self.relay = http, settings, hub, relay
-        self._next_receipt_scan = datetime.min.replace(tzinfo=UTC)
+        if not templates.built:
+            raise ValueError("build the template set first (TemplateSet().build()) so bad templates stop start-up")
+        self.store, self.templates, self.sms, self.email = store, templates, sms, email
+        self.webhook_client, self.live, self.settings, self.clock = webhook_client, live, settings, clock
+        self._notifications_outbox, self._deliveries_outbox = notifications_outbox, deliveries_outbox
+        self.source = f"/lienthong/{settings.service_name}"
+        self.wake = asyncio.Event()
 
-    # -- consuming events -----------------------------------------------------------------------
-    async def on_event(self, event: CloudEvent, *, now: datetime | None = None) -> None:
-        """Record the change on the timeline, then notify every channel once (redeliveries change nothing)."""
-        now = now or datetime.now(UTC)
-        data = event.data
-        dossier_id, code = data["dossier_id"], data["dossier_code"]
-        await self.store.ensure_dossier(dossier_id, code)  # insert-only: a duplicate means it exists
-        entry = timeline_entry(event.id, event.type, data, now)
-        sets: dict[str, Any] = {}
-        if event.type.endswith(Topics.DOSSIER_RECEIVED):
-            sets = {
-                "contact": data.get("contact"),
-                "notify": data.get("notify"),
-                "token_sha256": data.get("tracking_token_sha256"),
+    # -- consuming dossier events ----------------------------------------------------------------
+    async def on_change(self, change: Change, *, event: CloudEvent) -> None:
+        """Record the change on the timeline once, then notify each channel once (redeliveries send nothing)."""
+        dossier = await self._record(change)
+        if dossier is None:
+            return  # stale: a newer version of this office's case is already known
+        if change.notify:
+            await self._notify(dossier, change)
+        await self._queue_webhooks(dossier, event)
+        if change.contact is not None:
+            # the contact just arrived: send what waited for it ("created" too: a concurrent consumer of
+            # another topic may have inserted a notification before it could see the contact)
+            for status in (S.WAITING_CONTACT, S.CREATED):
+                for waiting in await self.store.notifications_in(status, dossier_id=change.dossier_id):
+                    await self.send(waiting["_id"])
+
+    async def _record(self, change: Change) -> dict[str, Any] | None:
+        """Apply the change to the dossier view (deduplicated by event id, guarded by case version)."""
+        await self.store.insert_dossier(
+            {
+                "_id": change.dossier_id,
+                "code": change.code,
+                "timeline": [],
+                "seen_events": [],
+                "versions": {},
+                "contact": None,
+                "preferences": None,
+                "token_sha256": None,
+                "created_at": self.clock(),
             }
-        updated = await self.store.update_dossier(
-            dossier_id,
-            {"$push": {"timeline": entry, "seen_events": event.id}, **({"$set": sets} if sets else {})},
-            guard=lambda d: event.id not in d.get("seen_events", []),
         )
-        if updated is not None:
-            self.hub.publish(dossier_id, entry)
-        dossier = updated or await self.store.dossier(dossier_id)
-        assert dossier is not None
-        kind = message_for(event.type, data)
-        if kind is not None:
-            await self._notify(dossier, event, kind[0], kind[1], now=now)
-        await self._queue_webhooks(event, now=now)
-        if sets:  # the contact just arrived: send what waited for it
-            for waiting in await self.store.notifications_where(
-                {"dossier_id": dossier_id, "status": "waiting_contact"}
-            ):
-                await self._send(waiting["_id"], dossier=dossier, now=now)
+        sets: dict[str, Any] = {}
+        if change.contact is not None:
+            sets["contact"] = change.contact
+            sets["preferences"] = change.preferences
+        if change.token_sha256:
+            sets["token_sha256"] = change.token_sha256
+        if change.office_code is not None and change.version is not None:
+            sets[f"versions.{version_key(change.office_code)}"] = change.version
+        update: dict[str, Any] = {"$push": {"timeline": change.timeline_entry(), "seen_events": change.event_id}}
+        if sets:
+            update["$set"] = sets
+        refused: list[str] = []
 
-    async def _notify(
-        self, dossier: dict[str, Any], event: CloudEvent, kind: str, context: dict[str, Any], *, now: datetime
-    ) -> None:
-        prefs = dossier.get("notify") or {"sms": True, "email": False}
-        contact = dossier.get("contact")
-        for channel in ("sms", "email"):
-            if contact is not None and not prefs.get(channel):
+        def guard(view: dict[str, Any]) -> bool:
+            if change.event_id in view.get("seen_events", []):
+                refused.append("seen")
+            elif is_stale(change, view):
+                refused.append("stale")
+            return not refused
+
+        updated = await self.store.update_dossier(change.dossier_id, update, guard=guard)
+        if updated is not None:
+            self.live.publish(change.dossier_id, change.timeline_entry())
+            log.info("timeline_recorded", dossier_code=change.code, kind=change.kind, event_id=change.event_id)
+            return updated
+        if refused == ["stale"]:
+            log.info("event_stale", dossier_code=change.code, event_id=change.event_id, version=change.version)
+            return None
+        # a redelivery: carry on idempotently, a crash may have stopped the first run before sending
+        return await self.store.dossier(change.dossier_id)
+
+    async def _notify(self, dossier: dict[str, Any], change: Change) -> None:
+        contact_known = dossier.get("contact") is not None
+        for channel in MESSAGE_CHANNELS:
+            if contact_known and not wants(dossier.get("preferences"), channel):
                 continue
-            notification_id = f"{event.id}:{channel}"
-            created = await self.store.insert_notification(
+            notification_id = f"{change.event_id}:{channel}"
+            await self.store.insert_notification(
                 {
                     "_id": notification_id,
-                    "dossier_id": dossier["_id"],
-                    "dossier_code": dossier["code"],
-                    "event_id": event.id,
+                    "dossier_id": change.dossier_id,
+                    "dossier_code": change.code,
+                    "event_id": change.event_id,
                     "channel": channel,
-                    "kind": kind,
-                    "context": context,
-                    "status": "created",
+                    "kind": change.kind,
+                    "context": change.context,
+                    "template_version": self.templates.version,
+                    "status": S.CREATED.value,
                     "attempts": 0,
-                    "created_at": now,
+                    "created_at": self.clock(),
                     "outbox": {},
                     "outbox_pending": 0,
                 }
             )
-            if created:
-                await self._send(notification_id, dossier=dossier, now=now)
+            # always try: the status guard makes a redelivered event harmless
+            await self.send(notification_id)
 
-    async def _send(self, notification_id: str, *, dossier: dict[str, Any], now: datetime) -> None:
-        """Send one notification if its status allows (created / waiting / deferred → sending|sent|failed)."""
-        contact = dossier.get("contact")
+    # -- sending one notification ----------------------------------------------------------------
+    async def send(self, notification_id: str) -> None:
+        """Send one notification if its status allows it (the guard runs before any side effect)."""
+        notification = await self.store.notification(notification_id)
+        if notification is None or not can_claim(notification):
+            return
+        if notification["status"] == S.DEFERRED and notification["send_after"] > self.clock():
+            return
+        dossier = await self.store.dossier(notification["dossier_id"])  # fresh: the contact may just have come
+        contact = (dossier or {}).get("contact")
+        now = self.clock()
         if contact is None:
             await self.store.update_notification(
-                notification_id, {"$set": {"status": "waiting_contact"}}, guard=lambda n: n["status"] == "created"
+                notification_id,
+                {"$set": {"status": S.WAITING_CONTACT.value, "waiting_since": now}},
+                guard=lambda n: n["status"] == S.CREATED,
             )
             return
-        notification = await self.store.update_notification(
-            notification_id,
-            {"$set": {"status": "sending", "claimed_at": now}, "$inc": {"attempts": 1}},
-            guard=lambda n: n["status"] in {"created", "waiting_contact", "deferred"},
-        )
-        if notification is None:
-            return  # someone else sent it, or it is final
         channel = notification["channel"]
         address = contact.get("phone") if channel == "sms" else contact.get("email")
-        if not address or (channel == "email" and self.email is None):
-            await self._finish(
-                notification, DeliveryStatus.SUPPRESSED, detail=f"no {channel} address or channel off", now=now
-            )
+        reason = None
+        if not wants((dossier or {}).get("preferences"), channel):
+            reason = f"the citizen has not chosen {channel}"
+        elif not address:
+            reason = f"no {channel} address"
+        elif channel == "email" and self.email is None:
+            reason = "e-mail is not configured (NOTIFY_SMTP_HOST)"
+        if reason is not None:
+            await self._finish(notification, S.SUPPRESSED, detail=reason, guard=can_claim)
             return
-        if channel == "sms" and (resume := in_quiet_hours(now, self.settings.quiet_hours)) is not None:
+        if channel == "sms" and (resume := resume_at(now, self.settings.quiet_hours)) is not None:
             await self.store.update_notification(
                 notification_id,
-                {"$set": {"status": "deferred", "send_after": resume}},
-                guard=lambda n: n["status"] == "sending",
+                {"$set": {"status": S.DEFERRED.value, "send_after": resume, "deferred_for": "quiet_hours"}},
+                guard=can_claim,
             )
+            log.info("sms_deferred_quiet_hours", notification_id=notification_id, send_after=resume.isoformat())
             return
-        rendered = self.templates.render(
-            notification["kind"], contact.get("locale") or "vi", channel, notification["context"]
-        )
+        claimed = await self._claim(notification)
+        if claimed is None:
+            return
+        locale = contact.get("locale") or "vi"
+        rendered = self.templates.render(claimed["kind"], locale, channel, claimed["context"])
         try:
             if channel == "sms":
                 text = fold_to_ascii(rendered.text) if self.settings.sms_ascii else rendered.text
@@ -200,65 +322,95 @@ class Notifier:
                     SmsMessage(
                         to=address,
                         text=text,
-                        dossier_code=notification["dossier_code"],
-                        event_id=notification["event_id"],
+                        dossier_code=claimed["dossier_code"],
+                        event_id=claimed["event_id"],
                         notification_id=notification_id,
                     )
                 )
-                status = DeliveryStatus.SENT
-                await self._finish(
-                    notification,
-                    status,
-                    provider=accepted.provider,
-                    now=now,
-                    extra={
-                        "encoding": encoding,
-                        "segments": parts,
-                        "provider_message_id": accepted.provider_message_id,
-                    },
-                    awaiting_receipt=accepted.awaits_receipt,
-                )
+                extra = {
+                    "encoding": encoding,
+                    "segments": parts,
+                    "provider_message_id": accepted.provider_message_id,
+                    "awaiting_receipt": accepted.awaits_receipt,
+                    "sent_at": now,
+                }
+                await self._finish(claimed, S.SENT, provider=accepted.provider, extra=extra)
             else:
                 assert self.email is not None
-                await self.email.send(to=address, subject=rendered.subject or "", text=rendered.text)
-                await self._finish(notification, DeliveryStatus.SENT, provider="smtp", now=now)
-        except (SmsError, OSError, Exception) as exc:  # every provider failed: recorded, published, not retried forever
-            log.warning(
-                "notification_failed", notification_id=notification_id, channel=channel, error=type(exc).__name__
-            )
-            await self._finish(notification, DeliveryStatus.FAILED, detail=str(exc)[:300], now=now)
+                await self.email.send(
+                    to=address, subject=rendered.subject or claimed["dossier_code"], text=rendered.text
+                )
+                await self._finish(claimed, S.SENT, provider="smtp", extra={"sent_at": now})
+        except Exception as exc:
+            await self._attempt_failed(claimed, exc)
+
+    async def _claim(self, notification: dict[str, Any]) -> dict[str, Any] | None:
+        """created|waiting|deferred → sending, for exactly one caller (also across notify instances)."""
+        now = self.clock()
+        attempt = notification["attempts"] + 1
+        # the send happens only after the status below is stored, so a claim whose holder stopped before
+        # storing it sent nothing and may be taken over once stale
+        stale_before = now - timedelta(seconds=self.settings.claim_stale_after)
+        if not await self.store.claim(f"{notification['_id']}#{attempt}", now, stale_before=stale_before):
+            return None
+        return await self.store.update_notification(
+            notification["_id"],
+            {"$set": {"status": S.SENDING.value, "claimed_at": now}, "$inc": {"attempts": 1}},
+            guard=lambda n: can_claim(n) and n["attempts"] == attempt - 1,
+        )
+
+    async def _attempt_failed(self, notification: dict[str, Any], exc: Exception) -> None:
+        """Every provider failed: try again later by the backoff table, then give up (failed)."""
+        detail = str(exc)[:300] or type(exc).__name__
+        delay = backoff_delay(notification["attempts"], self.settings.send_retry_backoff)
+        log.warning(
+            "notification_attempt_failed",
+            notification_id=notification["_id"],
+            channel=notification["channel"],
+            attempt=notification["attempts"],
+            error_type=type(exc).__name__,
+        )
+        if delay is None:
+            await self._finish(notification, S.FAILED, detail=detail)
+            return
+        send_after = self.clock() + delay
+        await self.store.update_notification(
+            notification["_id"],
+            {"$set": {"status": S.DEFERRED.value, "send_after": send_after, "deferred_for": "retry", "detail": detail}},
+            guard=lambda n: n["status"] == S.SENDING,
+        )
 
     async def _finish(
         self,
         notification: dict[str, Any],
-        status: DeliveryStatus,
+        status: NotificationStatus,
         *,
-        now: datetime,
         provider: str | None = None,
         detail: str | None = None,
         extra: dict[str, Any] | None = None,
-        awaiting_receipt: bool = False,
-    ) -> None:
-        stored_status = "sending" if awaiting_receipt else status.value
-        delivery = NotificationDelivery(
-            notification_id=notification["_id"],
-            dossier_id=notification["dossier_id"],
-            dossier_code=notification["dossier_code"],
-            channel=notification["channel"],
-            status=status,
-            provider=provider,
-            source_event_id=notification["event_id"],
-            attempts=notification["attempts"],
-            detail=detail,
-            occurred_at=now,
-        )
-        event = self.publisher.new_event(
-            Topics.NOTIFICATION_DELIVERY, subject=notification["dossier_code"], data=delivery.model_dump(mode="json")
+        guard: Guard | None = None,
+    ) -> dict[str, Any] | None:
+        """Store the outcome and its ``notification.delivery.v1`` event in one document update."""
+        now = self.clock()
+        provider = provider or notification.get("provider")
+        event = self._delivery_event(
+            NotificationDelivery(
+                notification_id=notification["_id"],
+                dossier_id=notification["dossier_id"],
+                dossier_code=notification["dossier_code"],
+                channel=notification["channel"],
+                status=delivery_status(status),
+                provider=provider,
+                source_event_id=notification["event_id"],
+                attempts=notification.get("attempts", 0),
+                detail=detail,
+                occurred_at=now,
+            )
         )
         update = with_outbox(
             {
                 "$set": {
-                    "status": stored_status,
+                    "status": status.value,
                     "provider": provider,
                     "detail": detail,
                     "finished_at": now,
@@ -267,136 +419,265 @@ class Notifier:
             },
             outbox_entry(Topics.NOTIFICATION_DELIVERY, event, key=notification["dossier_id"]),
         )
-        await self.store.update_notification(notification["_id"], update, guard=lambda n: n["status"] == "sending")
-        if self.relay is not None:
-            self.relay.kick(notification["_id"])
+        expected = notification["status"]
+        updated = await self.store.update_notification(
+            notification["_id"], update, guard=guard or (lambda n: n["status"] == expected)
+        )
+        if updated is None:
+            return None
+        if self._notifications_outbox is not None:
+            self._notifications_outbox.kick(notification["_id"])
         log.info(
-            "notification_sent" if status is DeliveryStatus.SENT else "notification_not_sent",
+            f"notification_{status.value}",
             notification_id=notification["_id"],
+            dossier_code=notification["dossier_code"],
             channel=notification["channel"],
-            status=stored_status,
             provider=provider,
+            detail=detail,
+        )
+        return updated
+
+    def _delivery_event(self, delivery: NotificationDelivery) -> CloudEvent:
+        return CloudEvent(
+            source=self.source,
+            type=event_type_of(Topics.NOTIFICATION_DELIVERY),
+            subject=delivery.dossier_code,
+            data=delivery.model_dump(mode="json"),
         )
 
-    async def on_receipt(self, notification_id: str, delivered: bool, *, now: datetime | None = None) -> bool:
-        """A provider's delivery receipt for a message that is 'sending'; False when unknown or already final."""
-        notification = await self.store.notifications.find_one({"_id": notification_id})
-        if notification is None or notification["status"] != "sending":
+    async def on_receipt(self, notification_id: str, *, delivered: bool, detail: str | None = None) -> bool:
+        """A provider's delivery receipt; False when unknown or not awaiting one (already final)."""
+        notification = await self.store.notification(notification_id)
+        if notification is None or not awaits_receipt(notification):
             return False
-        status = DeliveryStatus.DELIVERED if delivered else DeliveryStatus.FAILED
-        await self._finish(notification, status, provider=notification.get("provider"), now=now or datetime.now(UTC))
-        return True
+        status = S.DELIVERED if delivered else S.FAILED
+        updated = await self._finish(
+            notification, status, detail=detail, extra={"awaiting_receipt": False}, guard=awaits_receipt
+        )
+        return updated is not None
 
-    async def run_workers(self, *, now: datetime | None = None) -> None:
-        """One pass of the background work: deferred SMS, receipt time-outs, due webhook deliveries.
-
-        Each scan runs only when its kind of work can exist (quiet hours set, a provider with receipts,
-        a subscription): on FerretDB every scan reads the whole collection (docs/performance.md).
-        """
-        now = now or datetime.now(UTC)
-        if self.settings.quiet_hours:
-            await self._send_deferred(now)
-        if any(p.receipts for p in self.settings.sms_providers) and now >= self._next_receipt_scan:
-            self._next_receipt_scan = now + timedelta(seconds=min(30.0, self.settings.receipt_timeout))
-            await self._expire_receipts(now)
-        if await self.store.subscriptions.find_one({"active": True}) is not None:
-            for delivery in await self.store.due_deliveries(now):
-                await self._deliver_webhook(delivery, now=now)
-
-    async def _send_deferred(self, now: datetime) -> None:
-        for waiting in await self.store.notifications_where({"status": "deferred"}):
-            if waiting["send_after"] <= now:
-                dossier = await self.store.dossier(waiting["dossier_id"])
-                if dossier is not None:
-                    await self._send(waiting["_id"], dossier=dossier, now=now)
-        timeout = now - timedelta(seconds=self.settings.receipt_timeout)
-        for stuck in await self.store.notifications_where({"status": "sending"}):
-            if stuck.get("finished_at") and stuck["finished_at"] <= timeout:
-                await self._finish(
-                    stuck,
-                    DeliveryStatus.FAILED,
-                    detail="no delivery receipt in time",
-                    now=now,
-                    provider=stuck.get("provider"),
-                )
+    # -- background work -------------------------------------------------------------------------
+    async def run_workers(self) -> None:
+        """One pass: deferred messages that are due, late contacts, time-outs, due webhook deliveries."""
+        now = self.clock()
+        for deferred in await self.store.notifications_in(S.DEFERRED):
+            if deferred["send_after"] <= now:
+                await self.send(deferred["_id"])
+        for waiting in await self.store.notifications_in(S.WAITING_CONTACT):
+            dossier = await self.store.dossier(waiting["dossier_id"])
+            if (dossier or {}).get("contact") is not None:
+                await self.send(waiting["_id"])
+            elif waiting.get("waiting_since") and waiting["waiting_since"] <= now - timedelta(
+                seconds=self.settings.contact_timeout
+            ):
+                await self._finish(waiting, S.SUPPRESSED, detail="the receipt event with the contact never came")
+        for created in await self.store.notifications_in(S.CREATED):
+            # left behind by a process that stopped between inserting (or claiming) and sending
+            if created["created_at"] <= now - timedelta(seconds=self.settings.claim_stale_after):
+                await self.send(created["_id"])
+        candidates = [
+            *await self.store.notifications_in(S.SENDING),
+            *await self.store.notifications_in(S.SENT, awaiting_receipt=True),
+        ]
+        for candidate in candidates:
+            why = stuck(
+                candidate,
+                now=now,
+                sending_timeout=self.settings.sending_timeout,
+                receipt_timeout=self.settings.receipt_timeout,
+            )
+            if why is not None:
+                await self._finish(candidate, S.FAILED, detail=why, extra={"awaiting_receipt": False})
         for delivery in await self.store.due_deliveries(now):
-            await self._deliver_webhook(delivery, now=now)
+            await self.deliver_webhook(delivery["_id"])
 
-    # -- webhooks -------------------------------------------------------------------------------
+    async def work_forever(self) -> None:
+        """Run the worker passes until cancelled; woken early when a webhook delivery is queued."""
+        while True:
+            try:
+                await self.run_workers()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("notify_workers_failed", error=str(exc), error_type=type(exc).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout=self.settings.worker_interval)
+            self.wake.clear()
+
+    # -- citizens --------------------------------------------------------------------------------
+    async def tracked(self, code: str, token: str) -> dict[str, Any] | None:
+        """The dossier view when code and token match; None otherwise (unknown and wrong look the same)."""
+        dossier = await self.store.dossier_by_code(code)
+        if not token_matches(dossier, token):
+            return None
+        assert dossier is not None
+        return dossier
+
+    async def set_preferences(self, dossier_id: str, changes: dict[str, bool]) -> dict[str, bool]:
+        """The citizen changes channels (opt-out included); pending messages of a dropped channel are suppressed."""
+        current = await self.store.dossier(dossier_id)
+        merged = {"sms": True, "email": False, "app": True} | ((current or {}).get("preferences") or {}) | changes
+        await self.store.update_dossier(dossier_id, {"$set": {"preferences": merged}}, guard=lambda d: True)
+        log.info("preferences_changed", dossier_id=dossier_id, **{k: v for k, v in merged.items()})
+        for status in (S.DEFERRED, S.WAITING_CONTACT):
+            for pending in await self.store.notifications_in(status, dossier_id=dossier_id):
+                if not wants(merged, pending["channel"]):
+                    await self._finish(pending, S.SUPPRESSED, detail=f"the citizen opted out of {pending['channel']}")
+        return merged
+
+    # -- webhooks --------------------------------------------------------------------------------
     async def subscribe(self, *, url: str, events: list[str], secret: str | None) -> dict[str, Any]:
         """Register an app back end; deliveries are signed with the returned secret."""
         doc = {
-            "_id": secrets.token_hex(8),
+            "_id": f"sub_{secrets.token_hex(8)}",
             "url": url,
             "events": events,
             "secret": secret or secrets.token_urlsafe(32),
             "active": True,
-            "created_at": datetime.now(UTC),
+            "created_at": self.clock(),
         }
-        await self.store.subscriptions.insert_one(doc)
+        await self.store.insert_subscription(doc)
+        log.info("subscription_created", subscription_id=doc["_id"], events=events)
         return doc
 
-    async def _queue_webhooks(self, event: CloudEvent, *, now: datetime) -> None:
-        for sub in await self.store.subscriptions_for(event.type):
-            body = {
-                "id": event.id,
-                "type": event.type,
-                "subject": event.subject,
-                "time": event.time.isoformat(),
-                "data": {k: v for k, v in event.data.items() if k not in ("contact", "tracking_token_sha256")},
-            }
-            try:
-                await self.store.deliveries.insert_one(
-                    {
-                        "_id": f"{event.id}:{sub['_id']}",
-                        "subscription_id": sub["_id"],
-                        "url": sub["url"],
-                        "body": body,
-                        "status": "pending",
-                        "attempts": 0,
-                        "next_attempt_at": now,
-                        "created_at": now,
-                        "log": [],
-                    }
-                )
-            except Exception as exc:
-                if "duplicate" not in str(exc).lower() and "E11000" not in str(exc):
-                    raise
+    async def unsubscribe(self, subscription_id: str) -> bool:
+        """Stop deliveries to a subscription; False when unknown."""
+        updated = await self.store.update_subscription(
+            subscription_id, {"$set": {"active": False, "deactivated_at": self.clock()}}
+        )
+        return updated is not None
 
-    async def _deliver_webhook(self, delivery: dict[str, Any], *, now: datetime) -> None:
-        sub = await self.store.subscriptions.find_one({"_id": delivery["subscription_id"]})
-        if sub is None:
+    async def _queue_webhooks(self, dossier: dict[str, Any], event: CloudEvent) -> None:
+        """One pending delivery per (event, subscription), inserted once."""
+        if not wants(dossier.get("preferences"), "app"):
+            return  # the citizen opted out of app updates
+        queued = False
+        for sub in await self.store.active_subscriptions():
+            if sub["events"] and event.type not in sub["events"]:
+                continue
+            now = self.clock()
+            body = webhooks.webhook_body(
+                event_id=event.id,
+                event_type=event.type,
+                subject=event.subject,
+                time=event.time.isoformat(),
+                data=event.data,
+            )
+            queued |= await self.store.insert_delivery(
+                {
+                    "_id": f"{event.id}:{sub['_id']}",
+                    "subscription_id": sub["_id"],
+                    "dossier_id": dossier["_id"],
+                    "dossier_code": dossier["code"],
+                    "event_id": event.id,
+                    "url": sub["url"],
+                    "body": body,
+                    "status": "pending",
+                    "attempts": 0,
+                    "resends": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                    "log": [],
+                    "outbox": {},
+                    "outbox_pending": 0,
+                }
+            )
+        if queued:
+            self.wake.set()
+
+    async def deliver_webhook(self, delivery_id: str) -> None:
+        """One attempt of a due delivery; reschedules by the backoff table or ends delivered/failed."""
+        delivery = await self.store.delivery(delivery_id)
+        now = self.clock()
+        if delivery is None or delivery["status"] != "pending" or delivery["next_attempt_at"] > now:
+            return
+        attempt = delivery["attempts"] + 1
+        # a lease, not a claim: if this process dies mid-POST the delivery is simply retried later
+        # (at-least-once; subscribers dedupe by X-LienThong-Event-Id)
+        lease = now + timedelta(seconds=self.settings.webhook_timeout + 5)
+        leased = await self.store.update_delivery(
+            delivery_id,
+            {"$set": {"next_attempt_at": lease}},
+            guard=lambda d: d["status"] == "pending" and d["attempts"] == attempt - 1 and d["next_attempt_at"] <= now,
+        )
+        if leased is None:
+            return
+        sub = await self.store.subscription(delivery["subscription_id"])
+        if sub is None or not sub.get("active"):
+            await self.store.update_delivery(
+                delivery_id, {"$set": {"status": "cancelled"}}, guard=lambda d: d["status"] == "pending"
+            )
             return
         body = json.dumps(delivery["body"], ensure_ascii=False, separators=(",", ":")).encode()
-        ts = int(time.time())
         headers = {
             "content-type": "application/json",
-            "X-LienThong-Signature": sign_webhook(sub["secret"], ts, body),
-            "X-LienThong-Event-Id": delivery["body"]["id"],
+            "X-LienThong-Signature": webhooks.sign(sub["secret"], int(now.timestamp()), body),
+            "X-LienThong-Event-Id": delivery["event_id"],
+            "X-LienThong-Delivery-Attempt": str(attempt),
         }
-        attempts = delivery["attempts"] + 1
         try:
-            response = await self.http.post(delivery["url"], content=body, headers=headers, timeout=10)
-            ok, outcome = response.status_code < 300, f"HTTP {response.status_code}"
-        except httpx.HTTPError as exc:
+            code = await self.webhook_client.post(delivery["url"], body=body, headers=headers)
+            ok, outcome = 200 <= code < 300, f"HTTP {code}"
+        except Exception as exc:
             ok, outcome = False, type(exc).__name__
-        backoff = self.settings.webhook_backoff
-        if ok:
-            update = {"$set": {"status": "delivered", "attempts": attempts, "delivered_at": now}}
-        elif attempts > len(backoff):
-            update = {"$set": {"status": "failed", "attempts": attempts, "failed_at": now}}
-        else:
-            update = {"$set": {"attempts": attempts, "next_attempt_at": now + timedelta(seconds=backoff[attempts - 1])}}
-        update["$push"] = {"log": {"at": now, "outcome": outcome}}
-        await self.store.deliveries.find_one_and_update({"_id": delivery["_id"]}, update)
-        log.info("webhook_attempt", delivery_id=delivery["_id"], attempt=attempts, outcome=outcome)
+        await self._webhook_outcome(delivery, attempt=attempt, ok=ok, outcome=outcome)
 
-    async def resend(self, delivery_id: str) -> bool:
-        """Admin: put a permanently failed delivery back in the queue."""
-        found = await self.store.deliveries.find_one({"_id": delivery_id})
-        if found is None or found["status"] != "failed":
-            return False
-        await self.store.deliveries.find_one_and_update(
-            {"_id": delivery_id}, {"$set": {"status": "pending", "attempts": 0, "next_attempt_at": datetime.now(UTC)}}
+    async def _webhook_outcome(self, delivery: dict[str, Any], *, attempt: int, ok: bool, outcome: str) -> None:
+        now = self.clock()
+        entry = {"at": now, "attempt": attempt, "outcome": outcome}
+        delay = None if ok else backoff_delay(attempt, self.settings.webhook_backoff)
+        sets: dict[str, Any] = {"attempts": attempt, "last_outcome": outcome}
+        if ok:
+            sets |= {"status": "delivered", "delivered_at": now}
+        elif delay is not None:
+            sets |= {"next_attempt_at": now + delay}
+        else:
+            sets |= {"status": "failed", "failed_at": now}
+        update: dict[str, Any] = {"$set": sets, "$push": {"log": entry}}
+        final = sets.get("status")
+        if final is not None:
+            event = self._delivery_event(
+                NotificationDelivery(
+                    notification_id=delivery["_id"],
+                    dossier_id=delivery["dossier_id"],
+                    dossier_code=delivery["dossier_code"],
+                    channel="webhook",
+                    status=delivery_status(S(final)),
+                    provider=delivery["subscription_id"],
+                    source_event_id=delivery["event_id"],
+                    attempts=attempt,
+                    detail=outcome,
+                    occurred_at=now,
+                )
+            )
+            update = with_outbox(update, outbox_entry(Topics.NOTIFICATION_DELIVERY, event, key=delivery["dossier_id"]))
+        updated = await self.store.update_delivery(
+            delivery["_id"], update, guard=lambda d: d["status"] == "pending" and d["attempts"] == attempt - 1
         )
-        return True
+        if updated is not None and final is not None and self._deliveries_outbox is not None:
+            self._deliveries_outbox.kick(delivery["_id"])
+        name = {"delivered": "webhook_delivered", "failed": "webhook_failed"}.get(
+            final or "", "webhook_retry_scheduled"
+        )
+        log.info(
+            name,
+            delivery_id=delivery["_id"],
+            subscription_id=delivery["subscription_id"],
+            attempt=attempt,
+            outcome=outcome,
+        )
+
+    async def resend(self, subscription_id: str, delivery_id: str) -> dict[str, Any] | None:
+        """Admin: queue a permanently failed delivery again (a fresh run through the backoff table)."""
+        updated = await self.store.update_delivery(
+            delivery_id,
+            {
+                "$set": {"status": "pending", "attempts": 0, "next_attempt_at": self.clock()},
+                "$inc": {"resends": 1},
+            },
+            guard=lambda d: d["status"] == "failed" and d["subscription_id"] == subscription_id,
+        )
+        if updated is not None:
+            log.info("webhook_resend_queued", delivery_id=delivery_id, subscription_id=subscription_id)
+            self.wake.set()
+        return updated

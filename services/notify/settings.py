@@ -85,6 +85,12 @@ class NotifySettings(BaseServiceSettings):
         validation_alias=AliasChoices("NOTIFY_SENDING_TIMEOUT"),
         description="Seconds a claimed message may stay 'sending' (a crash mid-send) before it is marked failed.",
     )
+    claim_stale_after: float = Field(
+        default=30.0,
+        gt=0,
+        validation_alias=AliasChoices("NOTIFY_CLAIM_STALE_AFTER"),
+        description="Seconds after which a send claim whose holder never used it is taken over (crash recovery).",
+    )
     contact_timeout: float = Field(
         default=86400.0,
         gt=0,
@@ -101,9 +107,7 @@ class NotifySettings(BaseServiceSettings):
         validation_alias=AliasChoices("NOTIFY_SMTP_HOST"),
         description="SMTP host; unset = no e-mail.",
     )
-    smtp_port: int = Field(
-        default=25, validation_alias=AliasChoices("NOTIFY_SMTP_PORT"), description="SMTP port."
-    )
+    smtp_port: int = Field(default=25, validation_alias=AliasChoices("NOTIFY_SMTP_PORT"), description="SMTP port.")
     smtp_sender: str = Field(
         default="LienThong <no-reply@lienthong.gov.vn>",
         validation_alias=AliasChoices("NOTIFY_SMTP_SENDER"),

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
@@ -87,8 +88,9 @@ class Resolution:
         self.keys = keys
         self.settings = settings
         self.relay = relay
-        # set whenever a due date appears or moves, so the overdue scheduler re-plans its next wake-up
+        # set when a due date appears or moves before the overdue scheduler's planned wake-up (it re-plans)
         self.due_changed = asyncio.Event()
+        self.planned_wake: datetime | None = None
 
     # -- opening cases --------------------------------------------------------------------------
     async def on_routed(self, event_id: str, routed: DossierRouted, *, now: datetime | None = None) -> None:
@@ -147,8 +149,13 @@ class Resolution:
             return
         if self.relay is not None and case["outbox_pending"]:
             self.relay.kick(case["_id"])
-        self.due_changed.set()
+        self._due_moved(case["due_at"])
         log.info("case_opened", dossier_id=routed.dossier_id, office=routed.office_code, case_id=routed.decision_id)
+
+    def _due_moved(self, due_at: datetime) -> None:
+        """Wake the overdue scheduler when ``due_at`` falls before its planned wake-up."""
+        if self.planned_wake is None or due_at < self.planned_wake:
+            self.due_changed.set()
 
     # -- transitions ----------------------------------------------------------------------------
     def _prepare(
@@ -298,7 +305,12 @@ class Resolution:
             )
         if action == "approve":
             check(action, current=DossierStatus(case["status"]), roles=roles)
-            result = await self._sign_result(case, body, now=now)
+            try:
+                result = await self._sign_result(case, body, now=now)
+            except KeyError:
+                raise Conflict(
+                    "no_signing_key", f"office {case['office_code']} has no signing key configured"
+                ) from None
             return await self._transition(
                 case,
                 action,
@@ -337,7 +349,7 @@ class Resolution:
             event_extra={"previous_due_at": case["due_at"], "paused_working_hours": round(paused, 4)},
             seen_event=event_id,
         )
-        self.due_changed.set()
+        self._due_moved(new_due)
 
     # -- results --------------------------------------------------------------------------------
     async def _sign_result(self, case: dict[str, Any], body: dict[str, Any], *, now: datetime) -> ResultDocument:
@@ -429,12 +441,8 @@ class Resolution:
                 },
                 outbox_entry(Topics.DOSSIER_STATUS, event, key=case["dossier_id"]),
             )
-            if await self.store.update_case(
-                case["_id"],
-                update,
-                # version guard: a change since the read would make this update's version and figures stale
-                guard=lambda c, v=case["version"]: c["version"] == v and not c["overdue"],
-            ):
+            # version guard: a change since the read would make this update's version and figures stale
+            if await self.store.update_case(case["_id"], update, guard=_unchanged_and_unflagged(case["version"])):
                 flagged += 1
                 if self.relay is not None:
                     self.relay.kick(case["_id"])
@@ -520,7 +528,7 @@ class Resolution:
             raise Conflict("concurrent_change", "the dossier changed meanwhile; reload and try again")
         if self.relay is not None:
             self.relay.kick(case["_id"])
-        self.due_changed.set()
+        self._due_moved(new_due)
         log.info("apology_issued", dossier_id=case["dossier_id"], office=case["office_code"])
         return updated
 
@@ -570,6 +578,13 @@ class Resolution:
                 (_figures(r) for r in await self.store.stats("applicant_ward_code", match)), key=lambda r: str(r["key"])
             ),
         }
+
+
+def _unchanged_and_unflagged(version: int) -> Callable[[dict[str, Any]], bool]:
+    def guard(current: dict[str, Any]) -> bool:
+        return bool(current["version"] == version and not current["overdue"])
+
+    return guard
 
 
 def _metric_doc(flat: dict[str, Any]) -> dict[str, Any]:

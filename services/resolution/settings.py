@@ -55,7 +55,7 @@ class ResolutionSettings(BaseServiceSettings):
         default=1.0,
         gt=0,
         validation_alias=AliasChoices("RESOLUTION_OVERDUE_CHECK_INTERVAL"),
-        description="Seconds between overdue checks (a dossier is flagged within this long of its due time).",
+        description="Longest sleep of the overdue scheduler in seconds (it also wakes at the earliest due date).",
     )
     public_base_url: str = Field(
         default="http://127.0.0.1:8003",

@@ -7,8 +7,6 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
-
 from services.routing.adapters.store import RoutingStore
 from services.routing.domain.registry import Office, Registry
 from services.routing.domain.rules import Decision, Facts, decide
@@ -161,13 +159,21 @@ class Router:
             "seen_events": [event_id],
             **new_document_outbox(entry),
         }
-        try:
-            await self.store.insert_route(doc)
-        except DuplicateKeyError:
-            return  # a concurrent delivery of the same dossier already decided
         if office:
+            # counted before the write so concurrent decisions already see it (least-loaded choice)
             self.load[office] += 1
-        else:
+        try:
+            inserted = await self.store.insert_route(doc)
+        except Exception:
+            if office:
+                self.load[office] -= 1
+            raise
+        if not inserted:
+            if office:
+                self.load[office] -= 1
+            self._kick(doc["_id"])  # redelivered: make sure the first decision's event left the outbox
+            return
+        if not office:
             self.parked_seen = True
         self._kick(doc["_id"])
         log.info(
@@ -179,11 +185,20 @@ class Router:
         )
 
     async def _redecide(
-        self, doc: dict[str, Any], *, step: int, exclude: set[str], event_id: str | None, now: datetime
+        self,
+        doc: dict[str, Any],
+        *,
+        step: int,
+        exclude: set[str],
+        event_id: str | None,
+        now: datetime,
+        retry: bool = False,
     ) -> None:
         received = DossierReceived.model_validate(doc["received"])
         procedure = self._procedure(doc["chain"][step])
         decision = self._decide(procedure, received, exclude)
+        if retry and decision.parked:
+            return  # still no open office: one parked decision is enough, do not repeat it every retry
         previous = doc.get("open_at")
         tried = list(doc["tried_offices"])
         if decision.office:
@@ -269,7 +284,12 @@ class Router:
         self.parked_seen = bool(parked)
         for doc in parked:
             await self._redecide(
-                doc, step=int(doc.get("chain_step", 0)), exclude=set(), event_id=None, now=now or datetime.now(UTC)
+                doc,
+                step=int(doc.get("chain_step", 0)),
+                exclude=set(),
+                event_id=None,
+                now=now or datetime.now(UTC),
+                retry=True,
             )
             fresh = await self.store.route(doc["_id"])
             moved += int(bool(fresh and not fresh["parked"]))

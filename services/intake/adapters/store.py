@@ -37,20 +37,27 @@ class IntakeStore:
         """Claim the next number of ``counter_id`` race-free, across instances and on FerretDB.
 
         Numbers are claimed by inserting ``<counter>#<n>`` under the unique ``_id`` index: inserts are
-        atomic on every store, while FerretDB loses concurrent ``$inc`` updates (docs/adr/0002).
+        atomic on every store, while FerretDB loses concurrent ``$inc`` updates (docs/adr/0002). Within
+        this process each caller takes its candidate before awaiting, so concurrent requests do not all
+        collide on the same number; only another instance's claims cause a retry.
         """
-        n = self._hints.get(counter_id)
-        if n is None:
-            last = await self.counters.find({"counter": counter_id}).sort("n", DESCENDING).limit(1).to_list(1)
-            n = int(last[0]["n"]) if last else 0
+        if counter_id not in self._hints:
+            last = await self._last_claimed(counter_id)
+            self._hints.setdefault(counter_id, last)  # a concurrent caller may have filled it meanwhile
         while True:
-            n += 1
+            n = self._hints[counter_id] + 1
+            self._hints[counter_id] = n
             try:
                 await self.counters.insert_one({"_id": f"{counter_id}#{n}", "counter": counter_id, "n": n})
             except DuplicateKeyError:
-                continue  # taken by a concurrent request or another instance
-            self._hints[counter_id] = n
+                # another instance is numbering the same counter: continue after its latest claim
+                self._hints[counter_id] = max(self._hints[counter_id], await self._last_claimed(counter_id))
+                continue
             return n
+
+    async def _last_claimed(self, counter_id: str) -> int:
+        last = await self.counters.find({"counter": counter_id}).sort("n", DESCENDING).limit(1).to_list(1)
+        return int(last[0]["n"]) if last else 0
 
     async def insert_dossier(self, doc: dict[str, Any]) -> None:
         """Insert a dossier together with its outbox (raises DuplicateKeyError on a reused idempotency key)."""

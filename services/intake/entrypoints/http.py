@@ -144,7 +144,16 @@ async def post_dossier(
     request: Request,
     response: Response,
     office: Office,
-    idempotency_key: Annotated[str | None, Header(max_length=200, description="Retry-safe key")] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=200,
+            description="Retry-safe key chosen by the client, scoped to its office: the same key and body "
+            "return the same dossier; the same key with another body is 409 idempotency_key_reused.",
+            examples=["7c9e6679-7425-40de-944b-e07fc1f90ae7"],
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     d = deps(request)
     result, created = await handlers.receive_dossier(

@@ -34,11 +34,11 @@ class MongoNotifyStore:
     # -- dossier views ---------------------------------------------------------------------------
     async def dossier(self, dossier_id: str) -> dict[str, Any] | None:
         """The dossier view by id."""
-        return await self.dossiers.find_one({"_id": dossier_id})
+        return await _one(self.dossiers, {"_id": dossier_id})
 
     async def dossier_by_code(self, code: str) -> dict[str, Any] | None:
         """The dossier view by code."""
-        return await self.dossiers.find_one({"code": code})
+        return await _one(self.dossiers, {"code": code})
 
     async def insert_dossier(self, doc: dict[str, Any]) -> bool:
         """Insert a view once; False when it already exists (a concurrent first event created it)."""
@@ -55,7 +55,7 @@ class MongoNotifyStore:
 
     async def notification(self, notification_id: str) -> dict[str, Any] | None:
         """One notification."""
-        return await self.notifications.find_one({"_id": notification_id})
+        return await _one(self.notifications, {"_id": notification_id})
 
     async def update_notification(
         self, notification_id: str, update: dict[str, Any], *, guard: Guard
@@ -63,13 +63,18 @@ class MongoNotifyStore:
         """Guarded update (the status guard before any side effect)."""
         return await update_document(self.notifications, notification_id, update, guard=guard)
 
-    async def claim(self, claim_id: str, at: datetime) -> bool:
+    async def claim(self, claim_id: str, at: datetime, *, stale_before: datetime) -> bool:
         """Take the right to make one side effect; True for exactly one caller across all instances.
 
         An insert on a unique ``_id`` is atomic and indexed on MongoDB and FerretDB alike, unlike a
         conditional update (docs/adr/0002), so two notify instances never send the same attempt twice.
+        A claim older than ``stale_before`` belongs to a process that stopped before using it: it is
+        taken over (deleted by its exact timestamp, so only one taker wins the re-insert).
         """
-        return await _insert_once(self.claims, {"_id": claim_id, "at": at})
+        if await _insert_once(self.claims, {"_id": claim_id, "at": at}):
+            return True
+        stale = await self.claims.find_one_and_delete({"_id": claim_id, "at": {"$lt": stale_before}})
+        return stale is not None and await _insert_once(self.claims, {"_id": claim_id, "at": at})
 
     async def notifications_in(
         self,
@@ -98,7 +103,7 @@ class MongoNotifyStore:
 
     async def subscription(self, subscription_id: str) -> dict[str, Any] | None:
         """One subscription."""
-        return await self.subscriptions.find_one({"_id": subscription_id})
+        return await _one(self.subscriptions, {"_id": subscription_id})
 
     async def update_subscription(self, subscription_id: str, update: dict[str, Any]) -> dict[str, Any] | None:
         """Change a subscription (e.g. deactivate it)."""
@@ -114,7 +119,7 @@ class MongoNotifyStore:
 
     async def delivery(self, delivery_id: str) -> dict[str, Any] | None:
         """One webhook delivery."""
-        return await self.deliveries.find_one({"_id": delivery_id})
+        return await _one(self.deliveries, {"_id": delivery_id})
 
     async def update_delivery(self, delivery_id: str, update: dict[str, Any], *, guard: Guard) -> dict[str, Any] | None:
         """Guarded update of a delivery."""
@@ -131,6 +136,11 @@ class MongoNotifyStore:
         if status is not None:
             query["status"] = status
         return list(await self.deliveries.find(query).sort("created_at", 1).limit(limit).to_list(limit))
+
+
+async def _one(collection: Any, query: dict[str, Any]) -> dict[str, Any] | None:
+    found: dict[str, Any] | None = await collection.find_one(query)
+    return found
 
 
 async def _insert_once(collection: Any, doc: dict[str, Any]) -> bool:

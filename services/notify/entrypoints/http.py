@@ -1,27 +1,95 @@
-"""Notify's HTTP routes: citizen tracking (timeline, live SSE, page), SMS receipts, webhook subscriptions."""
+"""Notify's HTTP routes: citizen tracking (timeline, live SSE, page, preferences), SMS receipts, webhooks."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 from importlib import resources
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 from sse_starlette.sse import EventSourceResponse
 
 from services.notify.handlers import Notifier
 from shared.http import ApiError, error_responses
+from shared.topics import Topics, event_type_of
 
 router = APIRouter()
 bearer = HTTPBearer(auto_error=False, description="Operator token (NOTIFY_ADMIN_TOKEN)")
 NOT_FOUND = "no dossier with this code and token"
+#: Event types an app back end may subscribe to.
+SUBSCRIBABLE = tuple(event_type_of(t) for t in (Topics.DOSSIER_RECEIVED, Topics.DOSSIER_ROUTED, Topics.DOSSIER_STATUS))
+
+CODE_EXAMPLE = "00070.TTHCC-261122-0001"
+
+
+# -- models ----------------------------------------------------------------------------------------
+class TimelineEntry(BaseModel):
+    """One change of the dossier as the citizen sees it."""
+
+    event_id: str = Field(description="Id of the event that made the change.", examples=["0b6f1c3e-…"])
+    kind: str = Field(description="What happened (template kind).", examples=["accepted"])
+    status: str | None = Field(default=None, description="Dossier status after the change.", examples=["accepted"])
+    office: str | None = Field(default=None, description="Office concerned.", examples=["00070.UBND"])
+    due_at: datetime | None = Field(default=None, description="Appointment date (hẹn trả kết quả), if known.")
+    reason: str | None = Field(
+        default=None, description="Reason given (refusal, supplement, parking).", examples=["Thiếu giấy chứng sinh"]
+    )
+    at: datetime = Field(description="When the change happened.", examples=["2026-11-22T09:15:00+07:00"])
+
+
+class Preferences(BaseModel):
+    """Channels the citizen is told on."""
+
+    sms: bool = Field(description="SMS to the phone given at filing.", examples=[True])
+    email: bool = Field(description="E-mail to the address given at filing.", examples=[False])
+    app: bool = Field(description="Updates to app back ends (webhooks).", examples=[True])
+
+
+class PreferencesIn(BaseModel):
+    """A change of channels; omitted ones stay as they are (false = opt out)."""
+
+    model_config = ConfigDict(extra="forbid")
+    sms: bool | None = Field(default=None, description="Receive SMS.", examples=[False])
+    email: bool | None = Field(default=None, description="Receive e-mail.", examples=[True])
+    app: bool | None = Field(default=None, description="Updates to app back ends.", examples=[True])
+
+
+class Tracking(BaseModel):
+    """The dossier's timeline, oldest change first."""
+
+    code: str = Field(description="Dossier code.", examples=[CODE_EXAMPLE])
+    timeline: list[TimelineEntry] = Field(description="Changes, oldest first.")
+    preferences: Preferences | None = Field(default=None, description="Channels chosen (once the receipt is known).")
+
+
+class ReceiptIn(BaseModel):
+    """A delivery receipt from an SMS provider."""
+
+    model_config = ConfigDict(extra="forbid")
+    notification_id: str = Field(
+        min_length=1,
+        max_length=200,
+        description="Our notification id, sent to the gateway as `reference`.",
+        examples=["0b6f1c3e-2a8e-4f5c-9d0e-5a1d2b3c4d5e:sms"],
+    )
+    status: Literal["delivered", "failed"] = Field(description="Outcome on the handset.", examples=["delivered"])
+    detail: str | None = Field(
+        default=None, max_length=300, description="Provider's own status text.", examples=["DELIVRD"]
+    )
+
+
+class ReceiptOut(BaseModel):
+    """The receipt was applied."""
+
+    notification_id: str = Field(description="Notification updated.", examples=["0b6f1c3e-…:sms"])
+    status: str = Field(description="Its new status.", examples=["delivered"])
 
 
 class SubscriptionIn(BaseModel):
@@ -29,146 +97,292 @@ class SubscriptionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     url: HttpUrl = Field(
-        description="HTTPS endpoint that receives POSTed events.", examples=["https://app.example.vn/hooks/lienthong"]
+        description="Endpoint that receives POSTed events.", examples=["https://app.example.vn/hooks/lienthong"]
     )
     events: list[str] = Field(
         default_factory=list,
         max_length=10,
-        description="Event types (empty = all).",
+        description=f"Event types (empty = all): {', '.join(SUBSCRIBABLE)}.",
         examples=[["vn.lienthong.dossier.status.v1"]],
     )
     secret: str | None = Field(
-        default=None, min_length=16, max_length=200, description="HMAC secret; generated when omitted."
+        default=None,
+        min_length=16,
+        max_length=200,
+        description="HMAC-SHA256 secret; generated and returned when omitted.",
+        examples=["a-long-random-shared-secret"],
+    )
+
+    @field_validator("events")
+    @classmethod
+    def _known_events(cls, value: list[str]) -> list[str]:
+        unknown = [e for e in value if e not in SUBSCRIBABLE]
+        if unknown:
+            raise ValueError(f"unknown event types {unknown}; choose from {list(SUBSCRIBABLE)}")
+        return value
+
+
+class SubscriptionOut(BaseModel):
+    """A registered subscription (the secret is shown so the back end can verify signatures)."""
+
+    id: str = Field(description="Subscription id.", examples=["sub_3f9a1c0d2b4e6f78"])
+    url: str = Field(description="Endpoint.", examples=["https://app.example.vn/hooks/lienthong"])
+    events: list[str] = Field(description="Event types (empty = all).", examples=[["vn.lienthong.dossier.status.v1"]])
+    secret: str = Field(description="HMAC-SHA256 secret of the signatures.", examples=["a-long-random-shared-secret"])
+    active: bool = Field(description="Deliveries are made.", examples=[True])
+
+
+class Attempt(BaseModel):
+    """One try of a delivery."""
+
+    at: datetime = Field(description="When it was made.", examples=["2026-11-22T09:15:01Z"])
+    attempt: int = Field(description="Attempt number.", examples=[1])
+    outcome: str = Field(description="HTTP status or transport error.", examples=["HTTP 503"])
+
+
+class DeliveryOut(BaseModel):
+    """One event delivered (or being delivered) to one subscription."""
+
+    id: str = Field(description="Delivery id (event id : subscription id).", examples=["0b6f…:sub_3f9a…"])
+    event_id: str = Field(description="Event delivered (also in X-LienThong-Event-Id).", examples=["0b6f1c3e-…"])
+    status: Literal["pending", "delivered", "failed", "cancelled"] = Field(
+        description="pending (retrying), delivered, failed (backoff table spent), cancelled.", examples=["delivered"]
+    )
+    attempts: int = Field(description="Attempts in the current run.", examples=[3])
+    next_attempt_at: datetime | None = Field(default=None, description="Next try while pending.")
+    log: list[Attempt] = Field(description="Every attempt.")
+
+
+class DeliveryList(BaseModel):
+    """Deliveries of one subscription, oldest first."""
+
+    items: list[DeliveryOut] = Field(description="Deliveries.")
+
+
+def _delivery(d: dict[str, Any]) -> DeliveryOut:
+    return DeliveryOut(
+        id=d["_id"],
+        event_id=d["event_id"],
+        status=d["status"],
+        attempts=d["attempts"],
+        next_attempt_at=d["next_attempt_at"] if d["status"] == "pending" else None,
+        log=[Attempt(**entry) for entry in d["log"]],
     )
 
 
-class ReceiptIn(BaseModel):
-    """A delivery receipt from an SMS provider."""
-
-    model_config = ConfigDict(extra="forbid")
-    notification_id: str = Field(max_length=200, description="Our notification id (sent as `reference`).")
-    status: str = Field(pattern="^(delivered|failed)$", description="delivered or failed.", examples=["delivered"])
-
-
+# -- dependencies ----------------------------------------------------------------------------------
 def _notifier(request: Request) -> Notifier:
-    return request.app.state.notifier
+    notifier: Notifier = request.app.state.notifier
+    return notifier
 
 
-def operator(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+NotifierDep = Annotated[Notifier, Depends(_notifier)]
+Code = Annotated[str, Path(min_length=1, max_length=80, description="Dossier code", examples=[CODE_EXAMPLE])]
+Token = Annotated[
+    str, Query(min_length=8, max_length=200, description="Tracking token printed on the receipt (giấy tiếp nhận)")
+]
+
+
+def operator(
+    notifier: NotifierDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> None:
     """Require the operators' bearer token."""
-    token = request.app.state.notifier.settings.admin_token
+    token = notifier.settings.admin_token
     given = credentials.credentials if credentials else ""
     if token is None or not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
         raise ApiError(401, "unauthorized", "operator token required (Authorization: Bearer <NOTIFY_ADMIN_TOKEN>)")
 
 
-async def _tracked(request: Request, code: str, token: str) -> dict[str, Any]:
-    """The dossier view when code and token match; the same 404 otherwise (existence is not revealed)."""
-    dossier = await _notifier(request).store.dossier_by_code(code)
-    expected = (dossier or {}).get("token_sha256") or "0" * 64
-    given = hashlib.sha256(token.encode()).hexdigest()
-    if not hmac.compare_digest(given, expected) or dossier is None:
-        raise ApiError(404, "not_found", NOT_FOUND)
+async def _tracked(notifier: Notifier, code: str, token: str) -> dict[str, Any]:
+    dossier = await notifier.tracked(code, token)
+    if dossier is None:
+        raise ApiError(404, "not_found", NOT_FOUND)  # the same answer for a wrong token and an unknown code
     return dossier
 
 
-Token = Annotated[str, Query(min_length=8, max_length=200, description="Tracking token printed on the receipt")]
+def _timeline(dossier: dict[str, Any]) -> list[dict[str, Any]]:
+    return sorted(dossier.get("timeline", []), key=lambda e: e["at"])
 
 
-@router.get("/v1/track/{code}", tags=["citizens"], summary="The dossier's timeline", responses=error_responses(404))
-async def track(code: str, token: Token, request: Request) -> dict[str, Any]:
-    dossier = await _tracked(request, code, token)
-    return {"code": dossier["code"], "timeline": dossier["timeline"]}
+# -- citizens --------------------------------------------------------------------------------------
+@router.get(
+    "/v1/track/{code}",
+    tags=["citizens"],
+    summary="The dossier's timeline",
+    response_model=Tracking,
+    responses=error_responses(404, 422),
+)
+async def track(code: Code, token: Token, notifier: NotifierDep) -> Tracking:
+    """Every change of the dossier, for the holder of its tracking token."""
+    dossier = await _tracked(notifier, code, token)
+    prefs = dossier.get("preferences")
+    return Tracking(
+        code=dossier["code"],
+        timeline=[TimelineEntry(**e) for e in _timeline(dossier)],
+        preferences=Preferences(**prefs) if prefs else None,
+    )
 
 
 @router.get(
     "/v1/track/{code}/stream",
     tags=["citizens"],
     summary="Live updates (Server-Sent Events)",
-    responses=error_responses(404),
+    responses={
+        200: {"description": "`snapshot` event with the timeline, then one `update` event per change."},
+        **error_responses(404, 422),
+    },
 )
-async def track_stream(code: str, token: Token, request: Request) -> EventSourceResponse:
-    dossier = await _tracked(request, code, token)
-    notifier = _notifier(request)
-    queue = notifier.hub.subscribe(dossier["_id"])
+async def track_stream(code: Code, token: Token, request: Request, notifier: NotifierDep) -> EventSourceResponse:
+    """A `snapshot` event, then an `update` event for each change as it happens."""
+    dossier = await _tracked(notifier, code, token)
+    live = request.app.state.live
+    queue = live.listen(dossier["_id"])
+    poll = notifier.settings.stream_poll_interval
 
     async def events() -> AsyncIterator[dict[str, str]]:
-        seen = {e["event_id"] for e in dossier["timeline"]}
+        timeline = _timeline(dossier)
+        seen = {e["event_id"] for e in timeline}
         try:
-            yield {
-                "event": "snapshot",
-                "data": json.dumps({"code": code, "timeline": dossier["timeline"]}, ensure_ascii=False),
-            }
+            yield {"event": "snapshot", "data": _json({"code": dossier["code"], "timeline": timeline})}
             while True:
                 try:
-                    entry = await asyncio.wait_for(queue.get(), timeout=2.0)
-                    fresh = [entry]
+                    fresh = [await asyncio.wait_for(queue.get(), timeout=poll)]
                 except TimeoutError:
                     # another notify instance may have recorded the change: catch up from the store
                     current = await notifier.store.dossier(dossier["_id"])
-                    fresh = [e for e in (current or {}).get("timeline", []) if e["event_id"] not in seen]
-                for item in fresh:
-                    if item["event_id"] not in seen:
-                        seen.add(item["event_id"])
-                        yield {"event": "update", "id": item["event_id"], "data": json.dumps(item, ensure_ascii=False)}
+                    fresh = _timeline(current or {})
+                for entry in fresh:
+                    if entry["event_id"] not in seen:
+                        seen.add(entry["event_id"])
+                        yield {"event": "update", "id": entry["event_id"], "data": _json(entry)}
         finally:
-            notifier.hub.unsubscribe(dossier["_id"], queue)
+            live.stop(dossier["_id"], queue)
 
     return EventSourceResponse(events(), ping=15)
 
 
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+@router.put(
+    "/v1/track/{code}/preferences",
+    tags=["citizens"],
+    summary="Choose channels or opt out",
+    response_model=Preferences,
+    responses=error_responses(404, 422),
+)
+async def preferences(code: Code, token: Token, body: PreferencesIn, notifier: NotifierDep) -> Preferences:
+    """Change the channels the citizen is told on; pending messages of a dropped channel are not sent."""
+    dossier = await _tracked(notifier, code, token)
+    changes = body.model_dump(exclude_none=True)
+    return Preferences(**await notifier.set_preferences(dossier["_id"], changes))
+
+
 @router.get("/track", response_class=HTMLResponse, tags=["citizens"], summary="Citizen tracking page")
 async def tracking_page() -> HTMLResponse:
+    """A small page (Vietnamese): enter code and token, see the timeline update live."""
     return HTMLResponse((resources.files("services.notify") / "static" / "track.html").read_text("utf-8"))
 
 
+# -- SMS providers ---------------------------------------------------------------------------------
 @router.post(
-    "/v1/sms/receipts", tags=["providers"], summary="SMS delivery receipt", responses=error_responses(401, 404)
+    "/v1/sms/receipts",
+    tags=["providers"],
+    summary="SMS delivery receipt",
+    response_model=ReceiptOut,
+    responses=error_responses(401, 404, 422),
 )
-async def receipt(body: ReceiptIn, request: Request, x_receipt_secret: Annotated[str, Header()] = "") -> dict[str, Any]:
-    notifier = _notifier(request)
-    if not hmac.compare_digest(x_receipt_secret.encode(), notifier.settings.receipt_secret.get_secret_value().encode()):
-        raise ApiError(401, "unauthorized", "bad X-Receipt-Secret")
-    if not await notifier.on_receipt(body.notification_id, body.status == "delivered"):
+async def receipt(
+    body: ReceiptIn,
+    notifier: NotifierDep,
+    x_receipt_secret: Annotated[str, Header(description="Shared secret (NOTIFY_RECEIPT_SECRET)")] = "",
+) -> ReceiptOut:
+    """Matched by our notification id; marks a sent SMS delivered or failed."""
+    expected = notifier.settings.receipt_secret.get_secret_value().encode()
+    if not hmac.compare_digest(x_receipt_secret.encode(), expected):
+        raise ApiError(401, "unauthorized", "missing or wrong X-Receipt-Secret header")
+    if not await notifier.on_receipt(body.notification_id, delivered=body.status == "delivered", detail=body.detail):
         raise ApiError(404, "not_found", "no notification awaiting a receipt with that id")
-    return {"notification_id": body.notification_id, "status": body.status}
+    return ReceiptOut(notification_id=body.notification_id, status=body.status)
 
 
+# -- webhooks (operators) --------------------------------------------------------------------------
 @router.post(
     "/v1/subscriptions",
     status_code=201,
     tags=["webhooks"],
+    summary="Register an app back end",
+    response_model=SubscriptionOut,
     dependencies=[Depends(operator)],
     responses=error_responses(401, 422),
 )
-async def subscribe(body: SubscriptionIn, request: Request) -> dict[str, Any]:
-    doc = await _notifier(request).subscribe(url=str(body.url), events=body.events, secret=body.secret)
-    return {"id": doc["_id"], "url": doc["url"], "events": doc["events"], "secret": doc["secret"]}
+async def subscribe(body: SubscriptionIn, notifier: NotifierDep) -> SubscriptionOut:
+    """Deliveries: POST, `X-LienThong-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`."""
+    doc = await notifier.subscribe(url=str(body.url), events=body.events, secret=body.secret)
+    return SubscriptionOut(id=doc["_id"], url=doc["url"], events=doc["events"], secret=doc["secret"], active=True)
+
+
+async def _subscription(notifier: Notifier, sub_id: str) -> dict[str, Any]:
+    sub = await notifier.store.subscription(sub_id)
+    if sub is None:
+        raise ApiError(404, "not_found", f"no subscription {sub_id!r}")
+    return sub
+
+
+@router.delete(
+    "/v1/subscriptions/{sub_id}",
+    status_code=204,
+    tags=["webhooks"],
+    summary="Stop deliveries to a subscription",
+    dependencies=[Depends(operator)],
+    responses=error_responses(401, 404),
+)
+async def unsubscribe(sub_id: str, notifier: NotifierDep) -> Response:
+    """Deactivate; pending deliveries are cancelled at their next attempt."""
+    await _subscription(notifier, sub_id)
+    await notifier.unsubscribe(sub_id)
+    return Response(status_code=204)
 
 
 @router.get(
     "/v1/subscriptions/{sub_id}/deliveries",
     tags=["webhooks"],
+    summary="Deliveries of a subscription",
+    response_model=DeliveryList,
     dependencies=[Depends(operator)],
-    responses=error_responses(401),
+    responses=error_responses(401, 404, 422),
 )
-async def deliveries(sub_id: str, request: Request, status: Annotated[str | None, Query()] = None) -> dict[str, Any]:
-    query: dict[str, Any] = {"subscription_id": sub_id}
-    if status:
-        query["status"] = status
-    items = await _notifier(request).store.deliveries.find(query).to_list(500)
-    return {
-        "items": [{"id": d["_id"], "status": d["status"], "attempts": d["attempts"], "log": d["log"]} for d in items]
-    }
+async def deliveries(
+    sub_id: str,
+    notifier: NotifierDep,
+    status: Annotated[
+        Literal["pending", "delivered", "failed", "cancelled"] | None,
+        Query(description="Only this status (failed = permanently failed, re-sendable)"),
+    ] = None,
+) -> DeliveryList:
+    """Deliveries with every attempt; `status=failed` lists those an operator may re-send."""
+    await _subscription(notifier, sub_id)
+    return DeliveryList(items=[_delivery(d) for d in await notifier.store.deliveries_of(sub_id, status)])
 
 
 @router.post(
     "/v1/subscriptions/{sub_id}/deliveries/{delivery_id}/resend",
     tags=["webhooks"],
+    summary="Re-send a permanently failed delivery",
+    response_model=DeliveryOut,
     dependencies=[Depends(operator)],
-    responses=error_responses(401, 404),
+    responses=error_responses(401, 404, 409),
 )
-async def resend(sub_id: str, delivery_id: str, request: Request) -> dict[str, Any]:
-    if not await _notifier(request).resend(delivery_id):
-        raise ApiError(404, "not_found", "no permanently failed delivery with that id")
-    return {"id": delivery_id, "status": "pending"}
+async def resend(sub_id: str, delivery_id: str, notifier: NotifierDep) -> DeliveryOut:
+    """Queue it again for a fresh run through the backoff table."""
+    await _subscription(notifier, sub_id)
+    found = await notifier.store.delivery(delivery_id)
+    if found is None or found["subscription_id"] != sub_id:
+        raise ApiError(404, "not_found", f"no delivery {delivery_id!r} for subscription {sub_id!r}")
+    updated = await notifier.resend(sub_id, delivery_id)
+    if updated is None:
+        raise ApiError(
+            409, "not_failed", f"delivery {delivery_id!r} is {found['status']}; only failed ones are re-sent"
+        )
+    return _delivery(updated)

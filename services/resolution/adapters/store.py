@@ -52,7 +52,7 @@ class ResolutionStore:
             query: dict[str, Any] = {field: dossier}
             if office_code is not None:
                 query["office_code"] = office_code
-            found = await self.cases.find(query).sort("routed_at", DESCENDING).limit(1).to_list(1)
+            found: list[dict[str, Any]] = await self.cases.find(query).sort("routed_at", DESCENDING).limit(1).to_list(1)
             if found:
                 return found[0]
         return None
@@ -71,12 +71,14 @@ class ResolutionStore:
             .skip(offset)
             .limit(limit)
         )
-        return await cursor.to_list(limit)
+        cases: list[dict[str, Any]] = await cursor.to_list(limit)
+        return cases
 
     async def due_now(self, statuses: list[str], now: datetime, limit: int = 200) -> list[dict[str, Any]]:
         """Running cases whose due date has passed and that are not flagged yet."""
         query = {"overdue": False, "status": {"$in": statuses}, "due_at": {"$lte": now}}
-        return await self.cases.find(query).limit(limit).to_list(limit)
+        cases: list[dict[str, Any]] = await self.cases.find(query).limit(limit).to_list(limit)
+        return cases
 
     async def next_due(self, statuses: list[str]) -> datetime | None:
         """The earliest due date among running, unflagged cases."""
@@ -107,4 +109,5 @@ class ResolutionStore:
 
     async def result(self, document_id: str) -> dict[str, Any] | None:
         """A signed result by id."""
-        return await self.results.find_one({"_id": document_id})
+        found: dict[str, Any] | None = await self.results.find_one({"_id": document_id})
+        return found

@@ -5,74 +5,35 @@ The generic ``/dossiers/{dossier}/{action}`` route is registered last so the fix
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Awaitable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
 
 from services.resolution.domain.case import OPEN, OPERATIONS, Forbidden, IllegalTransition
 from services.resolution.entrypoints.auth import CurrentOfficial
+from services.resolution.entrypoints.models import (
+    ActionIn,
+    ApologyIn,
+    CaseOut,
+    RatingIn,
+    RatingOut,
+    SignedResultOut,
+    StatsOut,
+    VerifyIn,
+    VerifyOut,
+    WorklistOut,
+)
 from services.resolution.handlers import CaseNotFound, Conflict, Resolution
+from shared.events import DossierStatus
 from shared.http import ApiError, error_responses
 
 router = APIRouter(prefix="/v1")
 
 
-class ActionIn(BaseModel):
-    """Body of an official's action (all fields optional)."""
-
-    model_config = ConfigDict(extra="forbid")
-    reason: str | None = Field(
-        default=None,
-        max_length=2000,
-        description="Reason (required in practice for refusals, supplements, transfers).",
-        examples=["Thiếu bản chính giấy chứng sinh"],
-    )
-    to_next_step: bool = Field(
-        default=False, description="Transfer: hand over to the next office of an inter-agency chain."
-    )
-    exclude_offices: list[str] = Field(
-        default_factory=list, max_length=50, description="Transfer: offices not to route to.", examples=[["00070.UBND"]]
-    )
-    result_title: str | None = Field(
-        default=None, max_length=300, description="Approve: title of the result document.", examples=["Giấy khai sinh"]
-    )
-    result_content: str | None = Field(
-        default=None, max_length=20000, description="Approve: text of the result document."
-    )
-
-
-class ApologyIn(BaseModel):
-    """A leader's apology letter (phiếu xin lỗi và hẹn lại ngày trả kết quả)."""
-
-    model_config = ConfigDict(extra="forbid")
-    reason: str = Field(
-        min_length=3, max_length=2000, description="Why the dossier is late.", examples=["Cần xác minh thêm thông tin"]
-    )
-    new_due_at: datetime | None = Field(
-        default=None, description="New appointment date; default: the procedure's legal time from now."
-    )
-
-
-class RatingIn(BaseModel):
-    """The citizen's satisfaction rating."""
-
-    model_config = ConfigDict(extra="forbid")
-    score: int = Field(ge=1, le=5, description="1 (very unsatisfied) to 5 (very satisfied).", examples=[5])
-    comment: str | None = Field(default=None, max_length=1000, description="Free text.")
-
-
-class VerifyIn(BaseModel):
-    """A result document and signature to verify."""
-
-    model_config = ConfigDict(extra="forbid")
-    document: dict[str, Any] = Field(description="The result document exactly as issued.")
-    signature: str = Field(max_length=200, description="Base64 Ed25519 signature.")
-
-
 def _res(request: Request) -> Resolution:
-    return request.app.state.resolution
+    resolution: Resolution = request.app.state.resolution
+    return resolution
 
 
 def view(case: dict[str, Any]) -> dict[str, Any]:
@@ -81,7 +42,7 @@ def view(case: dict[str, Any]) -> dict[str, Any]:
     return {("id" if k == "_id" else k): v for k, v in case.items() if k not in hidden}
 
 
-async def _guarded(coro: Any) -> dict[str, Any]:
+async def _guarded(coro: Awaitable[dict[str, Any]]) -> dict[str, Any]:
     try:
         return await coro
     except CaseNotFound:
@@ -98,6 +59,7 @@ async def _guarded(coro: Any) -> dict[str, Any]:
 
 @router.get(
     "/worklist",
+    response_model=WorklistOut,
     tags=["cases"],
     summary="Open cases of the official's office, overdue first",
     responses=error_responses(401),
@@ -105,21 +67,35 @@ async def _guarded(coro: Any) -> dict[str, Any]:
 async def worklist(
     request: Request,
     official: CurrentOfficial,
-    status: Annotated[list[str] | None, Query(description="Filter by status")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    status: Annotated[
+        list[DossierStatus] | None, Query(description="Filter by status (repeatable); default: all open statuses")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200, description="Page size")] = 50,
+    offset: Annotated[int, Query(ge=0, description="Cases to skip")] = 0,
 ) -> dict[str, Any]:
-    statuses = status or sorted(s.value for s in OPEN)
+    statuses = sorted(s.value for s in (status or OPEN))
     cases = await _res(request).store.worklist(official.office, statuses, limit, offset)
     return {"office": official.office, "items": [view(c) for c in cases]}
 
 
-@router.get("/dossiers/{dossier}", tags=["cases"], responses=error_responses(401, 404))
+@router.get(
+    "/dossiers/{dossier}",
+    response_model=CaseOut,
+    tags=["cases"],
+    summary="A case of the official's office, by dossier id or dossier code",
+    responses=error_responses(401, 404),
+)
 async def get_case(dossier: str, request: Request, official: CurrentOfficial) -> dict[str, Any]:
     return view(await _guarded(_res(request).case_for(dossier, official.office)))
 
 
-@router.post("/dossiers/{dossier}/apology", tags=["cases"], responses=error_responses(401, 403, 404, 409))
+@router.post(
+    "/dossiers/{dossier}/apology",
+    response_model=CaseOut,
+    tags=["cases"],
+    summary="Leader's apology letter with a new appointment date (overdue cases)",
+    responses=error_responses(401, 403, 404, 409, 422),
+)
 async def apology(dossier: str, body: ApologyIn, request: Request, official: CurrentOfficial) -> dict[str, Any]:
     if body.new_due_at is not None and body.new_due_at.tzinfo is None:
         raise ApiError(422, "naive_datetime", "new_due_at: give a time zone offset")
@@ -138,18 +114,23 @@ async def apology(dossier: str, body: ApologyIn, request: Request, official: Cur
 
 @router.post(
     "/dossiers/{code}/rating",
+    response_model=RatingOut,
     tags=["citizens"],
     summary="Citizen's satisfaction rating",
     responses=error_responses(404, 409),
 )
 async def rate(
-    code: str, body: RatingIn, request: Request, token: Annotated[str, Query(min_length=8, max_length=200)]
+    code: str,
+    body: RatingIn,
+    request: Request,
+    token: Annotated[str, Query(min_length=8, max_length=200, description="The citizen's tracking token")],
 ) -> dict[str, Any]:
     return await _guarded(_res(request).rate(code, token, body.score, body.comment))
 
 
 @router.get(
     "/results/{document_id}",
+    response_model=SignedResultOut,
     tags=["results"],
     summary="A signed result with the office's public key",
     responses=error_responses(404),
@@ -160,21 +141,32 @@ async def get_result(document_id: str, request: Request) -> dict[str, Any]:
     if found is None:
         raise ApiError(404, "not_found", "no such result")
     office = found["document"]["office_code"]
+    try:
+        public_key = res.keys.public_key_pem(office)
+    except KeyError:
+        raise ApiError(409, "no_signing_key", f"office {office} has no signing key configured any more") from None
     return {
         "document": found["document"],
         "signature": found["signature"],
         "algorithm": found["algorithm"],
-        "public_key_pem": res.keys.public_key_pem(office),
+        "public_key_pem": public_key,
     }
 
 
-@router.post("/results/verify", tags=["results"], summary="Check a result's signature")
+@router.post(
+    "/results/verify",
+    response_model=VerifyOut,
+    tags=["results"],
+    summary="Check a result's signature",
+    responses=error_responses(422),
+)
 async def verify(body: VerifyIn, request: Request) -> dict[str, Any]:
     return {"valid": _res(request).verify(body.document, body.signature)}
 
 
 @router.get(
     "/stats",
+    response_model=StatsOut,
     tags=["operations"],
     summary="Operations-centre figures and service index",
     responses=error_responses(401, 403),
@@ -182,7 +174,9 @@ async def verify(body: VerifyIn, request: Request) -> dict[str, Any]:
 async def stats(
     request: Request,
     official: CurrentOfficial,
-    province_code: Annotated[str | None, Query(max_length=2)] = None,
+    province_code: Annotated[
+        str | None, Query(min_length=2, max_length=2, description="Operations role: one province only")
+    ] = None,
 ) -> dict[str, Any]:
     if OPERATIONS in official.roles:
         return await _res(request).stats(office=None, province=province_code)
@@ -205,6 +199,7 @@ ACTIONS = {
 
 @router.post(
     "/dossiers/{dossier}/{action}",
+    response_model=CaseOut,
     tags=["cases"],
     summary="Act on a case: accept, process, request-supplement, transfer, reject, approve, return, withdraw",
     responses=error_responses(401, 403, 404, 409, 422),

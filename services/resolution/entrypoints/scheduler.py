@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from services.resolution.handlers import Resolution
 from shared.logging import get_logger
@@ -25,12 +25,14 @@ def seconds_until(next_due: datetime | None, *, now: datetime, max_wait: float) 
 async def overdue_loop(resolution: Resolution, *, max_wait: float) -> None:
     """Flag overdue cases as their due dates pass, for the life of the service.
 
-    The loop also wakes when a case opens or a due date moves in this process (``due_changed``); the
-    ``max_wait`` bound covers changes made by other instances of the service.
+    The loop also wakes when a case opens or a due date moves in this process to a moment before the planned
+    wake-up (``due_changed``); the ``max_wait`` bound covers changes made by other instances of the service.
     """
     while True:
         delay = max_wait
-        resolution.due_changed.clear()  # before the check: a change during it wakes the next one at once
+        # before the check: any due date written during it wakes the next check at once
+        resolution.due_changed.clear()
+        resolution.planned_wake = None
         try:
             await resolution.flag_overdue()
             delay = seconds_until(await resolution.next_due(), now=datetime.now(UTC), max_wait=max_wait)
@@ -38,5 +40,6 @@ async def overdue_loop(resolution: Resolution, *, max_wait: float) -> None:
             raise
         except Exception as exc:  # keep checking after a store hiccup
             log.warning("overdue_check_failed", error=str(exc), error_type=type(exc).__name__)
+        resolution.planned_wake = datetime.now(UTC) + timedelta(seconds=delay)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(resolution.due_changed.wait(), timeout=delay)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -10,10 +11,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.routing.handlers import Router, office_view
+from shared.admin_units import get_province
 from shared.http import ApiError, error_responses
+from shared.offices import OfficeKind
 
 bearer = HTTPBearer(auto_error=False, description="Operator token (ROUTING_ADMIN_TOKEN)")
 router = APIRouter(prefix="/v1")
+OFFICE_KINDS = frozenset(k.name.lower() for k in OfficeKind)
 
 
 class OfficeOut(BaseModel):
@@ -22,10 +26,10 @@ class OfficeOut(BaseModel):
     code: str = Field(description="Office code.", examples=["00070.UBND"])
     name: str = Field(description="Name.", examples=["Ủy ban nhân dân Phường Hoàn Kiếm"])
     kind: str = Field(description="Kind of office.", examples=["commune_people_committee"])
-    level: Literal["commune", "province"] = Field(description="Level.")
+    level: Literal["commune", "province"] = Field(description="Level.", examples=["commune"])
     province_code: str = Field(description="Province.", examples=["01"])
     ward_code: str | None = Field(description="Commune/ward (commune offices).", examples=["00070"])
-    status: Literal["open", "closed", "over_capacity"] = Field(description="Operator status.")
+    status: Literal["open", "closed", "over_capacity"] = Field(description="Operator status.", examples=["open"])
     load: int = Field(description="Open dossiers now routed to it.", examples=[12])
 
 
@@ -33,7 +37,7 @@ class OfficePage(BaseModel):
     """A page of offices."""
 
     total: int = Field(description="Offices matching the filters.", examples=[13522])
-    items: list[OfficeOut]
+    items: list[OfficeOut] = Field(description="This page of offices, in registry order.")
 
 
 class StatusIn(BaseModel):
@@ -41,6 +45,55 @@ class StatusIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     status: Literal["open", "closed", "over_capacity"] = Field(description="New status.", examples=["closed"])
+
+
+class DecisionOut(BaseModel):
+    """One routing decision: where the dossier went (or why it waits), by which rule."""
+
+    decision_id: str = Field(
+        description="Unique id of this decision.", examples=["7d0c6f9e-1f7a-4c1e-9d5b-2b8f0c1e4a11"]
+    )
+    outcome: Literal["routed", "parked"] = Field(description="Routed to an office, or parked.", examples=["routed"])
+    office_code: str | None = Field(description="Chosen office (null when parked).", examples=["00070.UBND"])
+    procedure_code: str = Field(description="Procedure of this chain step.", examples=["LT-HT-001"])
+    chain_step: int = Field(description="Position in the inter-agency chain (0 = first).", examples=[0])
+    rule_id: str = Field(description="Jurisdiction rule that decided.", examples=["R20-boundary-free-commune"])
+    reason: str = Field(
+        description="Why, in Vietnamese / English.",
+        examples=["Thủ tục không phụ thuộc địa giới hành chính... / Boundary-free procedure..."],
+    )
+    decided_at: datetime = Field(description="When routing decided.", examples=["2026-11-22T08:00:00Z"])
+
+
+class HandoffOut(BaseModel):
+    """A hand-off to an office (ngày gửi / ngày nhận), as inter-agency systems record it."""
+
+    office_code: str = Field(description="Office the dossier was sent to.", examples=["00070.UBND"])
+    sent_at: datetime = Field(description="When routing sent it.", examples=["2026-11-22T08:00:00Z"])
+    received_at: datetime | None = Field(
+        default=None, description="When the office accepted it.", examples=["2026-11-22T08:30:00Z"]
+    )
+    returned_at: datetime | None = Field(
+        default=None, description="When it left the office (refused, returned, withdrawn).", examples=[None]
+    )
+
+
+class RouteOut(BaseModel):
+    """The routing history of one dossier."""
+
+    dossier_id: str = Field(description="Dossier id.", examples=["1b4e28ba-2fa1-11d2-883f-0016d3cca427"])
+    dossier_code: str = Field(description="Dossier code.", examples=["00070.TTHCC-261122-0001"])
+    current_office_code: str | None = Field(
+        description="Office holding it now (null if none).", examples=["00070.UBND"]
+    )
+    parked: bool = Field(description="Waiting for a competent office to open.", examples=[False])
+    chain: list[str] = Field(description="Procedures of the inter-agency chain.", examples=[["LT-HT-001", "LT-CT-001"]])
+    chain_step: int = Field(description="Current chain position.", examples=[0])
+    decisions: list[DecisionOut] = Field(description="Every decision, oldest first.")
+    handoffs: list[HandoffOut] = Field(description="Hand-offs, oldest first.")
+    tried_offices: list[str] = Field(
+        description="Offices already tried (excluded on transfer).", examples=[["00070.UBND"]]
+    )
 
 
 def _router(request: Request) -> Router:
@@ -55,16 +108,35 @@ def operator(request: Request, credentials: Annotated[HTTPAuthorizationCredentia
         raise ApiError(401, "unauthorized", "operator token required (Authorization: Bearer <ROUTING_ADMIN_TOKEN>)")
 
 
-@router.get("/offices", response_model=OfficePage, tags=["offices"], summary="Offices, filtered and paged")
+@router.get(
+    "/offices",
+    response_model=OfficePage,
+    tags=["offices"],
+    summary="Offices, filtered and paged",
+    responses=error_responses(422),
+)
 async def list_offices(
     request: Request,
-    province_code: Annotated[str | None, Query(max_length=2, examples=["01"])] = None,
-    level: Annotated[Literal["commune", "province"] | None, Query()] = None,
-    kind: Annotated[str | None, Query(max_length=64, examples=["commune_people_committee"])] = None,
-    status: Annotated[Literal["open", "closed", "over_capacity"] | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    province_code: Annotated[
+        str | None, Query(max_length=2, description="Province code (2 digits).", examples=["01"])
+    ] = None,
+    level: Annotated[
+        Literal["commune", "province"] | None, Query(description="Office level.", examples=["commune"])
+    ] = None,
+    kind: Annotated[
+        str | None,
+        Query(max_length=64, description="Office kind (see shared/offices.py).", examples=["commune_people_committee"]),
+    ] = None,
+    status: Annotated[
+        Literal["open", "closed", "over_capacity"] | None, Query(description="Operator status.", examples=["closed"])
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="Page size.", examples=[100])] = 100,
+    offset: Annotated[int, Query(ge=0, description="Offices to skip.", examples=[0])] = 0,
 ) -> dict[str, Any]:
+    if kind is not None and kind not in OFFICE_KINDS:
+        raise ApiError(422, "unknown_kind", f"kind must be one of {', '.join(sorted(OFFICE_KINDS))}")
+    if province_code is not None and get_province(province_code) is None:
+        raise ApiError(422, "unknown_province", f"no province {province_code!r}")
     r = _router(request)
     rows = [
         o
@@ -102,6 +174,7 @@ async def set_status(code: str, body: StatusIn, request: Request) -> dict[str, A
 
 @router.get(
     "/dossiers/{dossier_id}/route",
+    response_model=RouteOut,
     tags=["routes"],
     dependencies=[Depends(operator)],
     summary="Routing decisions of a dossier, with rule and reason",

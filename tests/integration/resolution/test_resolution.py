@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from collections.abc import AsyncIterator
@@ -10,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from services.resolution.bootstrap import bootstrap
 from services.resolution.domain.case import TRANSITIONS
@@ -51,6 +53,7 @@ def routed(
     ward: str = "00070",
     received_at: datetime | None = None,
     token: str = "citizen-token",
+    processing_days: int = 15,
 ) -> DossierRouted:
     now = datetime.now(UTC)
     dossier_id = str(uuid.uuid4())
@@ -67,7 +70,7 @@ def routed(
         applicant_ward_code=ward,
         received_at=received_at or now,
         due_at=now + due_in,
-        processing_days=15,
+        processing_days=processing_days,
         tracking_token_sha256=hashlib.sha256(token.encode()).hexdigest(),
         routed_at=now,
     )
@@ -84,6 +87,25 @@ async def feed(
     )
     await produce_event(settings.kafka_bootstrap_servers, settings.topic(topic), event, key=data.dossier_id)
     return event
+
+
+async def feed_many(settings: ResolutionSettings, items: list[Any], topic: str = Topics.DOSSIER_ROUTED) -> None:
+    """Produce many events through one producer (a producer per event costs a connection each)."""
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_idempotence=True, acks="all")
+    await producer.start()
+    try:
+        for data in items:
+            event = CloudEvent(
+                source="/lienthong/test",
+                type=f"vn.lienthong.{topic}",
+                subject=data.dossier_code,
+                data=data.model_dump(mode="json"),
+            )
+            headers = [(k, v.encode()) for k, v in event.headers().items()]
+            await producer.send(settings.topic(topic), event.value(), key=data.dossier_id.encode(), headers=headers)
+        await producer.flush()
+    finally:
+        await producer.stop()
 
 
 async def opened(client: httpx.AsyncClient, settings: ResolutionSettings, data: DossierRouted) -> dict[str, Any]:
@@ -153,6 +175,20 @@ async def test_forbidden_and_illegal_and_cross_office(client: httpx.AsyncClient,
     assert (await client.get(url, headers=tok(settings, "leader", office=OTHER))).status_code == 404
     assert (await client.post(f"{url}/accept", headers=tok(settings, "leader", office=OTHER))).status_code == 404
     assert (await client.get(url)).status_code == 401
+    bad_inputs = [
+        client.get("/v1/worklist", params={"status": "bogus"}, headers=tok(settings, "clerk")),
+        client.post(f"{url}/accept", json={"reason": 5, "colour": "red"}, headers=tok(settings, "clerk")),
+        client.post(
+            f"{url}/apology",
+            json={"reason": "x" * 5, "new_due_at": "2030-01-01T10:00:00"},
+            headers=tok(settings, "leader"),
+        ),
+        client.post(f"/v1/dossiers/{data.dossier_code}/rating", params={"token": "citizen-token"}, json={"score": 9}),
+        client.post("/v1/results/verify", json={"document": {}}),
+    ]
+    for response in [await r for r in bad_inputs]:
+        assert response.status_code == 422 and response.json()["code"] and response.json()["message"], response.text
+    assert (await client.get("/v1/results/no-such-result")).json()["code"] == "not_found"
     assert (await client.get(url, headers={"Authorization": "Bearer not.a.jwt"})).json()["code"] == "unauthorized"
 
 
@@ -272,16 +308,15 @@ ROLE_FOR = {"accept": "clerk", "process": "specialist", "request_supplement": "s
 URL_ACTION = {"request_supplement": "request-supplement"}
 
 
-async def supply(settings: ResolutionSettings, data: DossierRouted) -> None:
-    """The citizen's supplement for ``data`` on the supplemented topic."""
-    supplement = DossierSupplemented(
+def supplement_of(data: DossierRouted) -> DossierSupplemented:
+    """The citizen's supplement for ``data``, received now."""
+    return DossierSupplemented(
         dossier_id=data.dossier_id,
         dossier_code=data.dossier_code,
         supplement_id=f"s-{data.dossier_id[:6]}",
         documents=1,
         received_at=datetime.now(UTC),
     )
-    await feed(settings, supplement, Topics.DOSSIER_SUPPLEMENTED)
 
 
 async def test_every_allowed_transition_for_every_role_and_terminal_states_refuse_all(
@@ -293,49 +328,57 @@ async def test_every_allowed_transition_for_every_role_and_terminal_states_refus
     plans: list[tuple[str, str, str, DossierRouted]] = []
     for transition in TRANSITIONS.values():
         roles = sorted(transition.roles) or ["system"]
-        for source in sorted(transition.sources):
-            for role in roles:
-                plans.append((transition.action, source.value, role, routed(procedure="LT-KD-001")))
-    for *_, data in plans:
-        await feed(settings, data)
-    for *_, data in plans:
-        await opened(client, settings, data)
-    # bring every case to its source status; supplements go through Kafka, so they are fed in one batch
+        sources = sorted(transition.sources)
+        # every source status once, every allowed role at least once (cycling over the roles)
+        for i in range(max(len(sources), len(roles))):
+            source, role = sources[i % len(sources)], roles[i % len(roles)]
+            plans.append((transition.action, source.value, role, routed(procedure="LT-KD-001")))
+    assert {(a, s) for a, s, _, _ in plans} == {(t.action, s.value) for t in TRANSITIONS.values() for s in t.sources}
+    await feed_many(settings, [data for *_, data in plans])
+    await eventually(
+        lambda: client.get("/v1/worklist", params={"limit": 200}, headers=tok(settings, "clerk")),
+        until=lambda r: len(r.json()["items"]) == len(plans),
+        timeout=30,
+    )
+
+    async def post(data: DossierRouted, action: str, role: str) -> dict[str, Any]:
+        url = f"/v1/dossiers/{data.dossier_id}/{URL_ACTION.get(action, action)}"
+        r = await client.post(url, json={"reason": "test"}, headers=tok(settings, role))
+        assert r.status_code == 200, (action, role, r.text)
+        return r.json()  # type: ignore[no-any-return]
+
+    # bring every case to its source status (cases in parallel, steps in order); supplements go through Kafka
     expected_events = 0
     for step in range(3):
-        waiting = []
-        for action, source, role, data in plans:
+        steps, waiting = [], []
+        for action, source, _, data in plans:
             path = PATH_TO[source] + (["supplied"] if action == "supplement_received" else [])
-            if step >= len(path):
-                continue
-            expected_events += 1
-            if path[step] == "supplied":
-                await supply(settings, data)
-                waiting.append(data)
-                continue
-            url = f"/v1/dossiers/{data.dossier_id}/{URL_ACTION.get(path[step], path[step])}"
-            r = await client.post(url, headers=tok(settings, ROLE_FOR[path[step]]))
-            assert r.status_code == 200, r.text
+            if step < len(path):
+                expected_events += 1
+                if path[step] == "supplied":
+                    waiting.append(data)
+                else:
+                    steps.append(post(data, path[step], ROLE_FOR[path[step]]))
+        await asyncio.gather(*steps)
+        await feed_many(settings, [supplement_of(d) for d in waiting], Topics.DOSSIER_SUPPLEMENTED)
         for data in waiting:
             await eventually(
                 lambda d=data: client.get(f"/v1/dossiers/{d.dossier_id}", headers=tok(settings, "clerk")),
                 until=lambda r: r.json()["status"] == "supplement_received",
             )
-    for action, source, role, data in plans:
-        url = f"/v1/dossiers/{data.dossier_id}"
-        case = (await client.get(url, headers=tok(settings, "clerk"))).json()
+
+    async def act(action: str, source: str, role: str, data: DossierRouted) -> None:
+        case = (await client.get(f"/v1/dossiers/{data.dossier_id}", headers=tok(settings, "clerk"))).json()
         if action == "supplement_received":
             assert (case["status"], case["history"][-1]["action"]) == ("supplement_received", action)
-            continue
+            return
         assert case["status"] == source, (action, source, role)
-        r = await client.post(
-            f"{url}/{URL_ACTION.get(action, action)}", json={"reason": "test"}, headers=tok(settings, role)
-        )
-        expected_events += 1
-        assert r.status_code == 200, (action, source, role, r.text)
-        body = r.json()
+        body = await post(data, action, role)
         assert body["status"] == TRANSITIONS[action].target.value
         assert (body["history"][-1]["action"], body["history"][-1]["by"]) == (action, "test")
+
+    await asyncio.gather(*(act(*plan) for plan in plans))
+    expected_events += sum(1 for action, *_ in plans if action != "supplement_received")
     events = await collect_events(
         settings.kafka_bootstrap_servers, settings.topic(Topics.DOSSIER_STATUS), count=expected_events, timeout=40
     )
@@ -344,25 +387,29 @@ async def test_every_allowed_transition_for_every_role_and_terminal_states_refus
     for action, _, _, data in plans:
         assert last[data.dossier_id]["action"] == action
         assert last[data.dossier_id]["status"] == TRANSITIONS[action].target.value
-    # forbidden samples: every action on every terminal case is illegal, whatever the role
-    terminal = [(a, d) for a, _, _, d in plans if a in {"transfer", "reject", "return", "withdraw"}][::3]
+
+    # forbidden samples: every action on a case in each terminal status is illegal, whatever the role
     everyone = tok(settings, "clerk", "specialist", "leader")
-    for action, data in terminal:
-        current = TRANSITIONS[action].target.value
-        for other in TRANSITIONS:
-            if other == "supplement_received":
-                continue
-            r = await client.post(f"/v1/dossiers/{data.dossier_id}/{URL_ACTION.get(other, other)}", headers=everyone)
-            assert (r.status_code, r.json()["code"]) == (409, "illegal_transition"), (action, other)
-            assert r.json()["details"][0]["current_status"] == current
+    terminal = {
+        TRANSITIONS[a].target.value: d for a, _, _, d in plans if a in {"transfer", "reject", "return", "withdraw"}
+    }
+
+    async def illegal(current: str, data: DossierRouted, other: str) -> None:
+        r = await client.post(f"/v1/dossiers/{data.dossier_id}/{URL_ACTION.get(other, other)}", headers=everyone)
+        assert (r.status_code, r.json()["code"]) == (409, "illegal_transition"), (current, other)
+        assert r.json()["details"][0]["current_status"] == current
+
+    await asyncio.gather(
+        *(illegal(c, d, other) for c, d in terminal.items() for other in TRANSITIONS if other != "supplement_received")
+    )
+    assert set(terminal) == {"transferred", "refused", "returned", "withdrawn"}
+
     # roles without the action are refused before anything changes
     fresh = routed(procedure="LT-KD-001")
     await feed(settings, fresh)
     await opened(client, settings, fresh)
     for action, transition in TRANSITIONS.items():
-        if not transition.roles:
-            continue
-        for role in {"clerk", "specialist", "leader", "operations"} - transition.roles:
+        for role in {"clerk", "specialist", "leader", "operations"} - transition.roles if transition.roles else ():
             r = await client.post(
                 f"/v1/dossiers/{fresh.dossier_id}/{URL_ACTION.get(action, action)}", headers=tok(settings, role)
             )
@@ -395,3 +442,144 @@ async def test_transfer_leaves_the_worklist_and_goes_back_to_routing(
         False,
     )
     assert event.subject == data.dossier_code and event.data["reason"] == "sai thẩm quyền"
+
+
+# the seeded data set: office, procedure (legal days), commune, channel, past due?, actions, rating
+A, B = OFFICE, OTHER
+KD, XD = ("LT-KD-001", 3), ("LT-XD-001", 15)
+FULL = ["accept", "process", "approve", "return"]
+SEEDS: list[tuple[str, tuple[str, int], str, str, bool, list[str], int | None]] = [
+    (A, KD, "00070", "online", False, FULL, 5),
+    (A, KD, "00070", "online", False, FULL, 3),
+    (A, XD, "00073", "counter", False, ["accept", "process", "approve"], None),
+    (A, XD, "00076", "online", False, ["accept"], None),
+    (A, KD, "00070", "counter", False, [], None),
+    (A, KD, "00073", "postal", True, [], None),
+    (A, XD, "00070", "online", True, FULL, 2),
+    (A, KD, "00076", "counter", False, ["reject"], None),
+    (B, KD, "00073", "online", False, ["accept", "transfer"], None),
+    (B, XD, "00073", "counter", True, ["apology"], None),
+    (B, KD, "00076", "online", False, ["request-supplement"], None),
+    (B, XD, "00070", "counter", False, FULL, 4),
+]
+ROLE_OF = {"accept": "clerk", "process": "specialist", "approve": "leader", "return": "clerk", "reject": "leader"}
+ROLE_OF |= {"transfer": "leader", "apology": "leader", "request-supplement": "specialist"}
+STATUS_AFTER = {"accept": "accepted", "process": "in_process", "approve": "result_ready", "return": "returned"}
+STATUS_AFTER |= {"reject": "refused", "transfer": "transferred", "request-supplement": "supplement_requested"}
+
+
+def hand_figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The figures of one group, counted by hand from the seed plan (and observed finishing times)."""
+    finished = [r for r in rows if r["status"] in {"result_ready", "returned", "refused"}]
+    on_time = [r for r in finished if not r["late"]]
+    rated = [r["rating"] for r in rows if r["rating"] is not None]
+    open_ = [r for r in rows if r["status"] not in {"transferred", "refused", "returned", "withdrawn"}]
+    running = {"accepted", "in_process", "supplement_requested", "supplement_received"}
+    return {
+        "received": len(rows),
+        "open": len(open_),
+        "in_process": sum(r["status"] in running for r in rows),
+        "overdue": sum(r["late"] and r["actions"] == [] for r in rows),  # flagged, still open, no apology
+        "ever_overdue": sum(r["late"] for r in rows),
+        "apologised": sum("apology" in r["actions"] for r in rows),
+        "finished": len(finished),
+        "on_time": len(on_time),
+        "on_time_rate": round(len(on_time) / len(finished), 4) if finished else None,
+        "online_share": round(sum(r["channel"] == "online" for r in rows) / len(rows), 4),
+        "avg_processing_hours": round(sum(r["hours"] for r in finished) / len(finished), 2) if finished else None,
+        "avg_legal_hours": round(sum(r["days"] * 8 for r in finished) / len(finished), 2) if finished else None,
+        "signed": len(finished),  # signed results and reasoned refusals
+        "rated": len(rated),
+        "satisfaction": round(sum(rated) / len(rated), 2) if rated else None,
+    }
+
+
+def hand_index(f: dict[str, Any]) -> float:
+    """Decision 766 weights applied by hand (no data = full marks)."""
+
+    def share(num: float, den: float) -> float:
+        return num / den if den else 1.0
+
+    return round(
+        20 * share(f["on_time"], f["finished"])
+        + 22 * share(f["online_share"] * f["received"], f["received"])
+        + 22 * share(f["signed"], f["finished"])
+        + 18 * (f["satisfaction"] / 5 if f["satisfaction"] is not None else 1.0)
+        + 18 * share(f["apologised"], f["ever_overdue"]),
+        1,
+    )
+
+
+async def test_stats_match_a_hand_count(client: httpx.AsyncClient, settings: ResolutionSettings) -> None:
+    """Twelve dossiers seeded through the real flow (two offices, two procedures, three communes, overdue,
+    apology, refusal, transfer, supplement, ratings): every figure per office, procedure and commune equals a
+    count made by hand from the plan, and the service index and ranking follow Decision 766's weights."""
+    now = datetime.now(UTC)
+    clock = default_clock()
+    plan = []
+    for office, (procedure, days), ward, channel, late, actions, rating in SEEDS:
+        data = routed(
+            office=office,
+            procedure=procedure,
+            processing_days=days,
+            ward=ward,
+            channel=channel,
+            received_at=now - timedelta(days=3),
+            due_in=timedelta(hours=-1) if late else timedelta(days=20),
+        )
+        plan.append({"data": data, "late": late, "actions": actions, "rating": rating, "channel": channel})
+    await feed_many(settings, [p["data"] for p in plan])
+    for p in plan:
+        data = p["data"]
+        case = await eventually(
+            lambda d=data: client.get(
+                f"/v1/dossiers/{d.dossier_id}", headers=tok(settings, "clerk", office=d.office_code)
+            ),
+            until=lambda r, late=p["late"]: r.status_code == 200 and (r.json()["overdue"] or not late),
+        )
+        status = case.json()["status"]
+        for action in p["actions"]:
+            r = await client.post(
+                f"/v1/dossiers/{data.dossier_id}/{action}",
+                json={"reason": "kiểm tra"},
+                headers=tok(settings, ROLE_OF[action], office=data.office_code),
+            )
+            assert r.status_code == 200, r.text
+            status = STATUS_AFTER.get(action, status)
+        if p["rating"] is not None:
+            r = await client.post(
+                f"/v1/dossiers/{data.dossier_code}/rating",
+                params={"token": "citizen-token"},
+                json={"score": p["rating"]},
+            )
+            assert r.status_code == 200, r.text
+        case = (
+            await client.get(f"/v1/dossiers/{data.dossier_id}", headers=tok(settings, "clerk", office=data.office_code))
+        ).json()
+        assert case["status"] == status
+        finished_at = case.get("finished_at")
+        hours = (
+            clock.working_hours_between(data.received_at, datetime.fromisoformat(finished_at)) if finished_at else 0.0
+        )
+        p.update(status=status, hours=hours, days=data.processing_days, office=data.office_code)
+        p.update(procedure=data.procedure_code, ward=data.applicant_ward_code)
+
+    stats = (await client.get("/v1/stats", headers=tok(settings, "operations"))).json()
+    for section, field in (("by_office", "office"), ("by_procedure", "procedure"), ("by_commune", "ward")):
+        groups = sorted({p[field] for p in plan})
+        assert sorted(row["key"] for row in stats[section]) == groups, section
+        for row in stats[section]:
+            expected = hand_figures([p for p in plan if p[field] == row["key"]])
+            got = {k: row[k] for k in expected}
+            assert got == pytest.approx(expected, abs=0.011), (section, row["key"])
+    offices = {row["key"]: row for row in stats["by_office"]}
+    for key, row in offices.items():
+        assert row["service_index"]["total"] == pytest.approx(
+            hand_index(hand_figures([p for p in plan if p["office"] == key])), abs=0.05
+        )
+    ranking = sorted(offices, key=lambda k: -offices[k]["service_index"]["total"])
+    assert [offices[k]["rank"] for k in ranking] == [1, 2]
+    # a leader sees only their office; a clerk sees nothing
+    own = (await client.get("/v1/stats", headers=tok(settings, "leader", office=B))).json()
+    assert [row["key"] for row in own["by_office"]] == [B]
+    assert (await client.get("/v1/stats", headers=tok(settings, "clerk"))).status_code == 403

@@ -1,18 +1,39 @@
-"""Notify's templates (built and checked at start-up) and SMS length rules."""
+"""Notify's pure rules: templates (built and checked at start-up), SMS length, quiet hours, webhook signatures."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import jinja2
 import pytest
+from pydantic import ValidationError
 
+from services.notify.domain import webhooks
+from services.notify.domain.messages import CONTEXT_KEYS, from_received, from_routed, from_status
+from services.notify.domain.quiet_hours import parse_window, resume_at
 from services.notify.domain.sms import fold_to_ascii, segments
 from services.notify.domain.templates import SAMPLE, TemplateBuildError, TemplateSet
-from services.notify.handlers import in_quiet_hours, sign_webhook
+from services.notify.settings import NotifySettings
+from shared.legal_clock import VIETNAM_TZ
+from tests.unit.notify.builders import received, routed, status_changed
+
+GOOD = {
+    "sms": "{{ code }} hẹn {{ due_at }}",
+    "email": "Hồ sơ {{ code }}\n---\n{{ code }} {{ due_at }}",
+}
 
 
-def test_shipped_template_set_builds_and_includes_the_code() -> None:
-    """Every shipped template renders; each SMS names the dossier code."""
+def _set(overrides: dict[str, str] | None = None, kinds: tuple[str, ...] = ("received",)) -> TemplateSet:
+    templates = {f"{loc}/{kind}.{ch}.j2": GOOD[ch] for loc in ("vi", "en") for kind in kinds for ch in ("sms", "email")}
+    templates.update(overrides or {})
+    manifest = {"version": "test", "kinds": list(kinds), "sms_must_show": {"received": ["due_at"]}}
+    return TemplateSet(loader=jinja2.DictLoader(templates), manifest=manifest)
+
+
+def test_shipped_template_set_builds_and_each_sms_shows_the_code() -> None:
+    """Every shipped template renders; each SMS names the dossier code; the set carries a version."""
     templates = TemplateSet().build()
+    assert templates.version and templates.built
     for kind in templates.kinds:
         for locale in ("vi", "en"):
             assert SAMPLE["code"] in templates.render(kind, locale, "sms", SAMPLE).text
@@ -20,55 +41,137 @@ def test_shipped_template_set_builds_and_includes_the_code() -> None:
 
 def test_bad_template_variable_fails_the_build() -> None:
     """A template using an unknown variable fails the build of the set, not a send at run time."""
-    loader = jinja2.DictLoader(
-        {
-            f"{loc}/received.{ch}.j2": "{{ code }} {{ no_such_variable }}"
-            for loc in ("vi", "en")
-            for ch in ("sms", "email")
-        }
-    )
-    with pytest.raises(TemplateBuildError, match="no_such_variable"):
-        TemplateSet(loader=loader, kinds=["received"]).build()
+    bad = _set({"en/received.email.j2": "S {{ code }}\n---\n{{ code }} {{ no_such_variable }}"})
+    with pytest.raises(TemplateBuildError, match=r"en/received.email.j2: 'no_such_variable' is undefined"):
+        bad.build()
+    assert not bad.built
+
+
+def test_a_minimal_good_set_builds() -> None:
+    """The control for the failing builds below: the same set without the fault builds."""
+    assert _set().build().built
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"vi/received.sms.j2": "Hồ sơ đã nhận, hẹn {{ due_at }}"}, "must show the dossier code"),
+        ({"vi/received.sms.j2": "Hồ sơ {{ code }} đã nhận"}, "must show {{ due_at }}"),
+        ({"en/received.email.j2": "{{ code }} without a subject separator"}, "must show the dossier code"),
+        ({"vi/received.sms.j2": "{{ code }} {{ due_at }} " + "ồ" * 300}, "segments, more than 4"),
+        ({"vi/received.sms.j2": "{{ code }} {{ due_at }} {% if %}"}, "vi/received.sms.j2"),
+    ],
+)
+def test_rules_of_the_set_fail_the_build(override: dict[str, str], message: str) -> None:
+    """No code, no due date where it matters, a missing subject, an overlong SMS or a syntax error fail the build."""
+    with pytest.raises(TemplateBuildError, match=message.replace("{", r"\{").replace("}", r"\}")):
+        _set(override).build()
+
+
+def test_every_event_gives_exactly_the_context_the_build_checked() -> None:
+    """Run-time contexts have the sample's keys, so a template that built cannot hit an undefined variable later."""
+    r = received()
+    changes = [
+        from_received("e1", r),
+        from_routed("e2", routed(r)),
+        from_routed("e3", routed(r, parked=True)),
+        from_status("e4", status_changed(r, "accepted", 2)),
+    ]
+    assert all(tuple(c.context) == CONTEXT_KEYS for c in changes)
+    assert [c.kind for c in changes] == ["received", "routed", "parked", "accepted"]
+    assert changes[0].context["due_at"] == r.due_at.astimezone(VIETNAM_TZ).strftime("%H:%M %d/%m/%Y")
+
+
+def test_overdue_and_apology_have_their_own_messages_and_ratings_none() -> None:
+    """Status events are told by action where it matters; a rating is on the timeline but not messaged."""
+    r = received()
+    assert from_status("e", status_changed(r, "in_process", 3, action="overdue", overdue=True)).kind == "overdue"
+    assert from_status("e", status_changed(r, "in_process", 4, action="apology")).kind == "apology"
+    assert from_status("e", status_changed(r, "returned", 9, action="rate")).notify is False
 
 
 @pytest.mark.parametrize(
     ("text", "encoding", "parts"),
     [
         ("Ho so da nhan", "GSM-7", 1),
+        ("a" * 160, "GSM-7", 1),
         ("a" * 161, "GSM-7", 2),
+        ("a" * 306, "GSM-7", 2),
+        ("a" * 307, "GSM-7", 3),
+        ("[" * 80, "GSM-7", 1),
+        ("[" * 81, "GSM-7", 2),
         ("Hồ sơ đã nhận", "UCS-2", 1),
+        ("ồ" * 70, "UCS-2", 1),
         ("ồ" * 71, "UCS-2", 2),
         ("ồ" * 134, "UCS-2", 2),
         ("ồ" * 135, "UCS-2", 3),
     ],
 )
 def test_segments(text: str, encoding: str, parts: int) -> None:
-    """GSM-7 160/153 and UCS-2 70/67 character segments."""
+    """GSM-7 160/153 (extension characters count twice) and UCS-2 70/67 character segments."""
     assert segments(text) == (encoding, parts)
 
 
 def test_ascii_folding_makes_vietnamese_gsm7() -> None:
-    """Folded Vietnamese fits GSM-7."""
+    """Folded Vietnamese fits GSM-7 and so takes fewer segments."""
+    text = TemplateSet().build().render("received", "vi", "sms", SAMPLE).text
+    assert segments(text)[0] == "UCS-2"
     assert fold_to_ascii("Hồ sơ Đăng ký khai sinh") == "Ho so Dang ky khai sinh"
-    assert segments(fold_to_ascii("Hồ sơ đã được tiếp nhận"))[0] == "GSM-7"
+    assert segments(fold_to_ascii(text))[0] == "GSM-7"
+    assert segments(fold_to_ascii(text))[1] <= segments(text)[1]
 
 
 def test_quiet_hours_window_across_midnight() -> None:
-    """21:00–07:00: 23:00 and 05:00 are quiet (resume at 07:00), noon is not."""
-    from datetime import datetime
+    """21:00–07:00: 23:00 and 05:00 are quiet (resume at 07:00), noon and 07:00 are not."""
 
-    from shared.legal_clock import VIETNAM_TZ
+    def at(hour: int, day: int = 23) -> datetime:
+        return datetime(2026, 11, day, hour, 0, tzinfo=VIETNAM_TZ)
 
-    assert in_quiet_hours(datetime(2026, 11, 23, 23, 0, tzinfo=VIETNAM_TZ), "21:00-07:00") == datetime(
-        2026, 11, 24, 7, 0, tzinfo=VIETNAM_TZ
-    )
-    assert in_quiet_hours(datetime(2026, 11, 23, 5, 0, tzinfo=VIETNAM_TZ), "21:00-07:00") == datetime(
-        2026, 11, 23, 7, 0, tzinfo=VIETNAM_TZ
-    )
-    assert in_quiet_hours(datetime(2026, 11, 23, 12, 0, tzinfo=VIETNAM_TZ), "21:00-07:00") is None
+    assert resume_at(at(23), "21:00-07:00") == at(7, 24)
+    assert resume_at(at(5), "21:00-07:00") == at(7)
+    assert resume_at(at(12), "21:00-07:00") is None
+    assert resume_at(at(7), "21:00-07:00") is None
+    assert resume_at(at(12).astimezone(UTC), "11:30-13:00") == at(13).replace(minute=0)
+    assert resume_at(at(23), "") is None
+
+
+@pytest.mark.parametrize("window", ["9pm-7am", "21:00", "25:00-07:00", "07:00-07:00"])
+def test_malformed_quiet_hours_are_refused_at_start(window: str) -> None:
+    """A quiet-hours setting that is not HH:MM-HH:MM (or empty) stops the settings from loading."""
+    with pytest.raises(ValueError):
+        parse_window(window)
+    with pytest.raises(ValidationError):
+        NotifySettings(quiet_hours=window)
+
+
+def test_http_sms_provider_needs_a_url() -> None:
+    """An http provider without a url is refused when settings load, not at the first send."""
+    with pytest.raises(ValidationError, match="needs a url"):
+        NotifySettings(sms_providers=[{"name": "gw", "kind": "http"}])
 
 
 def test_webhook_signature_is_hmac_of_timestamp_and_body() -> None:
-    """The signature changes with secret, timestamp or body."""
-    sig = sign_webhook("s3cret", 1700000000, b'{"a":1}')
-    assert sig.startswith("t=1700000000,v1=") and sig != sign_webhook("other", 1700000000, b'{"a":1}')
+    """The signature verifies, and changes with secret, timestamp or body."""
+    body = b'{"a":1}'
+    sig = webhooks.sign("s3cret", 1700000000, body)
+    assert sig.startswith("t=1700000000,v1=") and webhooks.verify("s3cret", sig, body)
+    assert not webhooks.verify("other", sig, body)
+    assert not webhooks.verify("s3cret", sig, b'{"a":2}')
+    assert sig != webhooks.sign("s3cret", 1700000001, body)
+    assert not webhooks.verify("s3cret", "garbage", body)
+
+
+def test_webhook_body_carries_no_personal_data() -> None:
+    """Contact, preferences and the token hash never leave notify in a webhook."""
+    r = received()
+    body = webhooks.webhook_body(
+        event_id="e", event_type="t", subject=r.dossier_code, time="now", data=r.model_dump(mode="json")
+    )
+    assert {"contact", "notify", "tracking_token_sha256"}.isdisjoint(body["data"])
+    assert body["data"]["dossier_code"] == r.dossier_code
+
+
+def test_due_date_is_shown_in_vietnam_time() -> None:
+    """A due date stored in UTC is shown to citizens in Asia/Ho_Chi_Minh time."""
+    r = received(due_at=datetime(2026, 11, 25, 10, 0, tzinfo=UTC))
+    assert from_received("e", r).context["due_at"] == "17:00 25/11/2026"

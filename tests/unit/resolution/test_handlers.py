@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import copy
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from services.resolution.adapters.signing import OfficeKeys, canonical
 from services.resolution.domain.case import Forbidden, IllegalTransition
-from services.resolution.entrypoints.scheduler import MIN_WAIT, seconds_until
+from services.resolution.entrypoints.scheduler import MIN_WAIT, overdue_loop, seconds_until
 from services.resolution.handlers import CaseNotFound, Conflict, service_index
 from shared.events import DossierSupplemented, RouteOutcome
 from shared.legal_clock import VIETNAM_TZ
+from tests.support.waiting import eventually
 from tests.unit.resolution.fakes import OFFICE, OTHER, make_resolution, routed
 
 CLERK, SPECIALIST, LEADER = frozenset({"clerk"}), frozenset({"specialist"}), frozenset({"leader"})
@@ -97,7 +104,13 @@ async def test_history_is_appended_and_each_change_emits_one_event() -> None:
         # Mon 10:00 → Tue 10:00: 1.5 + 4 + 2.5 = 8 working hours; Fri 10:00 moves to Mon 10:00
         (local(2026, 12, 7, 10), local(2026, 12, 8, 10), 8.0, local(2026, 12, 11, 10), local(2026, 12, 14, 10)),
         # Fri 16:00 → Mon 09:30 over a weekend: 1 + 2 = 3 hours; Wed 16:30 moves to Thu 10:00
-        (local(2026, 12, 11, 16), local(2026, 12, 14, 9, 30), 3.0, local(2026, 12, 16, 16, 30), local(2026, 12, 17, 10)),
+        (
+            local(2026, 12, 11, 16),
+            local(2026, 12, 14, 9, 30),
+            3.0,
+            local(2026, 12, 16, 16, 30),
+            local(2026, 12, 17, 10),
+        ),
         # over Vietnamese Culture Day (Tue 24/11/2026, a day off): Mon 10:00 → Wed 10:00 is still 8 hours
         (local(2026, 11, 23, 10), local(2026, 11, 25, 10), 8.0, local(2026, 11, 27, 10), local(2026, 11, 30, 10)),
     ],
@@ -152,9 +165,7 @@ async def test_overdue_is_flagged_once_and_never_while_paused_or_finished() -> N
     assert await resolution.flag_overdue(now=now + timedelta(seconds=1)) == 0
     case = store.cases[late.decision_id]
     assert case["overdue"] and case["m"]["overdue_open"] == 1
-    assert [(e["action"], e["overdue"], e["version"]) for e in store.events(late.decision_id)] == [
-        ("overdue", True, 2)
-    ]
+    assert [(e["action"], e["overdue"], e["version"]) for e in store.events(late.decision_id)] == [("overdue", True, 2)]
     assert not any(store.cases[d.decision_id]["overdue"] for d in (paused, finished, early))
     assert await resolution.next_due() == early.due_at
 
@@ -177,9 +188,7 @@ async def test_apology_letter_sets_a_new_appointment() -> None:
     data = routed(due_at=now - timedelta(hours=1))
     await resolution.on_routed("ev", data)
     with pytest.raises(Conflict):
-        await resolution.apologise(
-            data.dossier_id, office=OFFICE, actor="l", roles=LEADER, reason="x", new_due_at=None
-        )
+        await resolution.apologise(data.dossier_id, office=OFFICE, actor="l", roles=LEADER, reason="x", new_due_at=None)
     await resolution.flag_overdue(now=now)
     with pytest.raises(PermissionError):
         await resolution.apologise(data.dossier_id, office=OFFICE, actor="c", roles=CLERK, reason="x", new_due_at=None)
@@ -281,3 +290,42 @@ def test_scheduler_wakes_at_the_next_due_date_within_bounds() -> None:
     assert seconds_until(now + timedelta(seconds=0.3), now=now, max_wait=1.0) == pytest.approx(0.3)
     assert seconds_until(now + timedelta(hours=1), now=now, max_wait=1.0) == 1.0
     assert seconds_until(now - timedelta(hours=1), now=now, max_wait=1.0) == MIN_WAIT
+
+
+async def test_configured_key_directory_signs_and_a_missing_key_is_a_clear_conflict(tmp_path: Path) -> None:
+    """With RESOLUTION_SIGNING_KEYS_DIR an office signs with its own PEM key; an office without one gets
+    no_signing_key (no development fallback)."""
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    (tmp_path / f"{OFFICE}.pem").write_bytes(pem)
+    resolution, store = make_resolution()
+    resolution.keys = OfficeKeys(keys_dir=str(tmp_path), dev_seed=None)
+    data, elsewhere = routed(), routed(office=OTHER)
+    for d in (data, elsewhere):
+        await resolution.on_routed(f"ev-{d.decision_id}", d)
+    stored = store.results[(await _approved(resolution, data))["result"]["document_id"]]  # type: ignore[index]
+    key.public_key().verify(base64.b64decode(stored["signature"]), canonical(stored["document"]))
+    for action, roles in (("accept", CLERK), ("process", SPECIALIST)):
+        await resolution.act(elsewhere.dossier_id, action, office=OTHER, actor="u", roles=roles, body={})
+    with pytest.raises(Conflict) as info:
+        await resolution.act(elsewhere.dossier_id, "approve", office=OTHER, actor="u", roles=LEADER, body={})
+    assert info.value.code == "no_signing_key"
+    assert store.cases[elsewhere.decision_id]["status"] == "in_process"
+
+
+async def test_scheduler_wakes_for_a_new_early_due_date_long_before_its_maximum_sleep() -> None:
+    """With a 60 s maximum sleep, a case opened due in 0.3 s is flagged within seconds: the loop re-plans."""
+    resolution, store = make_resolution()
+    task = asyncio.create_task(overdue_loop(resolution, max_wait=60.0))
+    try:
+        await asyncio.sleep(0.1)  # let the loop plan its (empty) 60 s sleep first
+        data = routed(due_at=datetime.now(UTC) + timedelta(seconds=0.3))
+        await resolution.on_routed("ev", data)
+        await eventually(lambda: _flagged(store, data.decision_id), timeout=5)
+    finally:
+        task.cancel()
+    assert [e["action"] for e in store.events(data.decision_id)] == ["overdue"]
+
+
+async def _flagged(store: object, case_id: str) -> bool:
+    return bool(store.cases[case_id]["overdue"])  # type: ignore[attr-defined]

@@ -1,0 +1,166 @@
+"""The citizen tracking page in a real headless Chromium: enter code + token, watch the timeline update live."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import shutil
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from services.notify.bootstrap import bootstrap
+from services.notify.settings import NotifySettings
+from shared.events import DossierStatus
+from shared.topics import Topics
+from tests.integration.notify.test_notify import TOKEN, received, send, status
+from tests.support.http_server import serve
+from tests.support.processes import free_port
+from tests.support.service import drop_databases
+from tests.support.waiting import eventually
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (apt-get install chromium)")
+
+
+class Page:
+    """A Chrome DevTools Protocol session on one page (just what the test needs)."""
+
+    def __init__(self, socket: Any) -> None:
+        self._socket = socket
+        self._ids = itertools.count(1)
+
+    async def call(self, method: str, **params: Any) -> dict[str, Any]:
+        """Send one command and wait for its answer (events in between are ignored)."""
+        message_id = next(self._ids)
+        await self._socket.send(json.dumps({"id": message_id, "method": method, "params": params}))
+        while True:
+            answer = json.loads(await self._socket.recv())
+            if answer.get("id") == message_id:
+                if "error" in answer:
+                    raise AssertionError(f"{method}: {answer['error']}")
+                result: dict[str, Any] = answer["result"]
+                return result
+
+    async def js(self, expression: str) -> Any:
+        """Evaluate ``expression`` in the page and return its JSON value."""
+        result = await self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        return result["result"].get("value")
+
+
+@contextlib.asynccontextmanager
+async def chromium(tmp_path: Path) -> AsyncIterator[Page]:
+    """A headless Chromium with a debugging port; yields its first page."""
+    port = free_port()
+    assert CHROMIUM is not None
+    process = subprocess.Popen(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            f"--remote-debugging-port={port}",
+            f"--user-data-dir={tmp_path / 'chromium'}",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        async with httpx.AsyncClient() as http:
+
+            async def targets() -> list[dict[str, Any]]:
+                try:
+                    answer = await http.get(f"http://127.0.0.1:{port}/json/list")
+                except httpx.HTTPError:
+                    return []
+                return [t for t in answer.json() if t.get("type") == "page"]
+
+            pages = await eventually(targets, timeout=30, every=0.2)
+        async with websockets.connect(pages[0]["webSocketDebuggerUrl"], max_size=None) as socket:
+            yield Page(socket)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+TIMELINE = "Array.from(document.querySelectorAll('#timeline li')).map(li => li.dataset.kind)"
+
+
+async def test_the_tracking_page_shows_the_timeline_and_updates_live(
+    base_settings: dict[str, str], isolation: str, tmp_path: Path
+) -> None:
+    """In Chromium: a wrong token shows 'not found'; code + token show the timeline; a new change appears live."""
+    settings = NotifySettings(
+        **base_settings, mongodb_database=f"{isolation}_notify", sms_outbox_path=str(tmp_path / "sms.jsonl")
+    )
+    async with serve(bootstrap(settings)) as url, chromium(tmp_path) as page:
+        r = received()
+        await send(settings, Topics.DOSSIER_RECEIVED, r)
+        async with httpx.AsyncClient(base_url=url) as http:
+            await eventually(
+                lambda: http.get(f"/v1/track/{r.dossier_code}", params={"token": TOKEN}),
+                until=lambda x: x.status_code == 200,
+            )
+        await page.call("Page.enable")
+        await page.call("Page.navigate", url=f"{url}/track")
+        await eventually(lambda: page.js("document.readyState"), until=lambda s: s == "complete")
+        assert await page.js("document.documentElement.lang") == "vi"
+
+        async def submit(code: str, token: str) -> None:
+            await page.js(
+                f"document.getElementById('code').value = {json.dumps(code)};"
+                f"document.getElementById('token').value = {json.dumps(token)};"
+                "document.querySelector('button[type=submit]').click(); true"
+            )
+
+        await submit(r.dossier_code, "not-the-right-token")
+        message = await eventually(
+            lambda: page.js("document.getElementById('status').textContent"), until=lambda t: "Không tìm thấy" in t
+        )
+        assert await page.js(TIMELINE) == [], message
+
+        await submit(r.dossier_code, TOKEN)
+        await eventually(lambda: page.js(TIMELINE), until=lambda kinds: kinds == ["received"])
+        await eventually(
+            lambda: page.js("document.getElementById('status').textContent"),
+            until=lambda t: r.dossier_code in t and "trực tiếp" in t,
+        )
+        await send(settings, Topics.DOSSIER_STATUS, status(r, DossierStatus.ACCEPTED, 2))
+        await eventually(lambda: page.js(TIMELINE), until=lambda kinds: kinds == ["received", "accepted"], timeout=10)
+        text = await page.js("document.getElementById('timeline').innerText")
+        assert "Cơ quan đã tiếp nhận" in text and "0912345678" not in text
+    await drop_databases(settings.mongodb_url, settings.mongodb_database)
+
+
+async def test_a_link_with_code_and_token_in_the_fragment_opens_the_dossier(
+    base_settings: dict[str, str], isolation: str, tmp_path: Path
+) -> None:
+    """`/track#code=…&token=…` (the fragment never reaches the server) shows the timeline without typing."""
+    settings = NotifySettings(
+        **base_settings, mongodb_database=f"{isolation}_notify", sms_outbox_path=str(tmp_path / "sms.jsonl")
+    )
+    async with serve(bootstrap(settings)) as url, chromium(tmp_path) as page:
+        r = received()
+        await send(settings, Topics.DOSSIER_RECEIVED, r)
+        async with httpx.AsyncClient(base_url=url) as http:
+            await eventually(
+                lambda: http.get(f"/v1/track/{r.dossier_code}", params={"token": TOKEN}),
+                until=lambda x: x.status_code == 200,
+            )
+        await page.call("Page.navigate", url=f"{url}/track#code={r.dossier_code}&token={TOKEN}")
+        await eventually(lambda: page.js(TIMELINE), until=lambda kinds: kinds == ["received"])
+    await drop_databases(settings.mongodb_url, settings.mongodb_database)

@@ -1,0 +1,362 @@
+"""Notify's use cases against in-memory fakes: one message per change per channel, waiting, retries, webhooks."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from services.notify.adapters.sms import FailoverSender, SmsError, SmsMessage
+from services.notify.domain import webhooks
+from services.notify.domain.messages import from_received, from_routed, from_status
+from services.notify.domain.templates import TemplateSet
+from services.notify.handlers import Notifier
+from services.notify.settings import NotifySettings
+from shared.events import DossierReceived, DossierRouted, DossierStatusChanged
+from tests.unit.notify.builders import PHONE, RECEIVED, ROUTED, STATUS, TOKEN, cloud_event, received, status_changed
+from tests.unit.notify.fakes import (
+    Clock,
+    FakeEmail,
+    FakeLive,
+    FakeOutbox,
+    FakeProvider,
+    FakeSms,
+    FakeStore,
+    FakeWebhooks,
+)
+
+TEMPLATES = TemplateSet().build()
+
+
+class World:
+    """A notifier wired to fakes, with helpers to feed it events."""
+
+    def __init__(self, *, sms: FakeSms | None = None, webhook_plan: list[int] | None = None, **settings: Any) -> None:
+        self.store, self.sms, self.email = FakeStore(), sms or FakeSms(), FakeEmail()
+        self.webhooks, self.live, self.clock = FakeWebhooks(webhook_plan), FakeLive(), Clock()
+        self.outbox, self.delivery_outbox = FakeOutbox(), FakeOutbox()
+        self.notifier = Notifier(
+            store=self.store,
+            templates=TEMPLATES,
+            sms=self.sms,
+            email=self.email,
+            webhook_client=self.webhooks,
+            live=self.live,
+            settings=NotifySettings(**settings),
+            notifications_outbox=self.outbox,
+            deliveries_outbox=self.delivery_outbox,
+            clock=self.clock,
+        )
+
+    async def feed(self, data: Any, *, event_id: str | None = None) -> str:
+        topic, convert = {
+            DossierReceived: (RECEIVED, from_received),
+            DossierRouted: (ROUTED, from_routed),
+            DossierStatusChanged: (STATUS, from_status),
+        }[type(data)]
+        event = cloud_event(topic, data, event_id=event_id)
+        await self.notifier.on_change(convert(event.id, data), event=event)  # type: ignore[operator]
+        return event.id
+
+    def statuses(self) -> dict[str, str]:
+        return {n["_id"]: n["status"] for n in self.store.notifications.docs.values()}
+
+
+async def test_a_status_event_delivered_three_times_sends_one_sms() -> None:
+    """Redeliveries of one event add nothing to the timeline and send nothing more; the outcome is published once."""
+    w = World()
+    r = received()
+    await w.feed(r)
+    change = status_changed(r, "accepted", 2)
+    event_id = await w.feed(change)
+    await w.feed(change, event_id=event_id)
+    await w.feed(change, event_id=event_id)
+    assert [m.event_id for m in w.sms.sent][1:] == [event_id]
+    assert len(w.sms.sent) == 2 and all(m.to == PHONE and r.dossier_code in m.text for m in w.sms.sent)
+    view = await w.store.dossier(r.dossier_id)
+    assert view is not None and [e["kind"] for e in view["timeline"]] == ["received", "accepted"]
+    assert [(e["channel"], e["status"]) for e in w.store.published()] == [("sms", "sent"), ("sms", "sent")]
+    assert len(w.live.pushed) == 2
+
+
+async def test_a_change_before_the_receipt_waits_for_the_contact_and_is_sent_once() -> None:
+    """Topics are not ordered between each other: a status change first waits, then goes out when the contact comes."""
+    w = World()
+    r = received()
+    await w.feed(status_changed(r, "accepted", 2))
+    assert not w.sms.sent and set(w.statuses().values()) == {"waiting_contact"}
+    await w.feed(r)
+    assert len(w.sms.sent) == 2
+    kinds = sorted(n["kind"] for n in w.store.notifications.docs.values() if n["status"] == "sent")
+    assert kinds == ["accepted", "received"]
+    # the waiting e-mail was created before the preferences were known: the citizen did not choose e-mail
+    email = next(n for n in w.store.notifications.docs.values() if n["channel"] == "email")
+    assert email["status"] == "suppressed" and "not chosen email" in email["detail"]
+    await w.notifier.run_workers()
+    assert len(w.sms.sent) == 2
+
+
+async def test_preferences_choose_the_channels() -> None:
+    """E-mail only: no SMS at all, one e-mail per change with the code in the subject."""
+    w = World()
+    r = received(notify={"sms": False, "email": True, "app": True})
+    await w.feed(r)
+    await w.feed(status_changed(r, "refused", 2, action="reject", reason="Thiếu giấy chứng sinh"))
+    assert not w.sms.sent
+    assert [m["to"] for m in w.email.sent] == ["binh@example.vn"] * 2
+    assert r.dossier_code in w.email.sent[1]["subject"] and "Thiếu giấy chứng sinh" in w.email.sent[1]["text"]
+
+
+async def test_opting_out_suppresses_a_deferred_sms() -> None:
+    """A citizen who opts out of SMS during quiet hours never gets the deferred message."""
+    w = World(quiet_hours="21:00-07:00")
+    w.clock.advance(hours=13)  # 23:00 in Vietnam
+    r = received()
+    await w.feed(r)
+    assert not w.sms.sent and set(w.statuses().values()) == {"deferred"}
+    await w.notifier.set_preferences(r.dossier_id, {"sms": False})
+    w.clock.advance(hours=9)
+    await w.notifier.run_workers()
+    assert not w.sms.sent and set(w.statuses().values()) == {"suppressed"}
+
+
+async def test_quiet_hours_defer_sms_until_the_window_ends() -> None:
+    """At 23:00 the SMS waits; at 07:00 it goes out, once."""
+    w = World(quiet_hours="21:00-07:00")
+    w.clock.advance(hours=13)  # 23:00 in Vietnam
+    r = received()
+    await w.feed(r)
+    await w.notifier.run_workers()
+    assert not w.sms.sent
+    w.clock.advance(hours=7, minutes=59)  # 06:59
+    await w.notifier.run_workers()
+    assert not w.sms.sent
+    w.clock.advance(minutes=1)
+    await w.notifier.run_workers()
+    await w.notifier.run_workers()
+    assert len(w.sms.sent) == 1
+
+
+async def test_when_every_provider_fails_the_sms_is_retried_by_the_table_then_failed() -> None:
+    """All providers down: deferred 30 s, then 120 s, then failed for good — one failure event, no duplicates."""
+    sms = FakeSms()
+    sms.failing = True
+    w = World(sms=sms, send_retry_backoff=[30, 120])
+    r = received()
+    await w.feed(r)
+    assert set(w.statuses().values()) == {"deferred"}
+    w.clock.advance(seconds=30)
+    await w.notifier.run_workers()
+    assert set(w.statuses().values()) == {"deferred"}
+    w.clock.advance(seconds=120)
+    await w.notifier.run_workers()
+    assert set(w.statuses().values()) == {"failed"}
+    assert [(e["status"], e["attempts"]) for e in w.store.published()] == [("failed", 3)]
+
+
+async def test_a_provider_recovering_before_the_retry_sends_once() -> None:
+    """A retry after a failed attempt sends the message exactly once."""
+    sms = FakeSms()
+    sms.failing = True
+    w = World(sms=sms)
+    r = received()
+    await w.feed(r)
+    sms.failing = False
+    w.clock.advance(seconds=30)
+    await w.notifier.run_workers()
+    await w.notifier.run_workers()
+    assert len(sms.sent) == 1 and [e["status"] for e in w.store.published()] == ["sent"]
+
+
+async def test_receipt_marks_delivery_and_a_late_one_is_refused() -> None:
+    """With receipts the SMS is 'sent' awaiting one; the receipt makes it delivered; a second receipt is refused."""
+    w = World(sms=FakeSms(receipts=True))
+    r = received()
+    await w.feed(r)
+    (notification_id,) = w.statuses()
+    assert await w.notifier.on_receipt(notification_id, delivered=True)
+    assert not await w.notifier.on_receipt(notification_id, delivered=False)
+    assert not await w.notifier.on_receipt("no-such-id", delivered=True)
+    assert [e["status"] for e in w.store.published()] == ["sent", "delivered"]
+
+
+async def test_no_receipt_in_time_marks_the_sms_failed() -> None:
+    """A message still awaiting its receipt after the time-out is marked failed by the sweeper."""
+    w = World(sms=FakeSms(receipts=True), receipt_timeout=600)
+    await w.feed(received())
+    w.clock.advance(seconds=599)
+    await w.notifier.run_workers()
+    assert set(w.statuses().values()) == {"sent"}
+    w.clock.advance(seconds=1)
+    await w.notifier.run_workers()
+    assert set(w.statuses().values()) == {"failed"}
+    assert w.store.published()[-1]["detail"] == "no delivery receipt in time"
+
+
+async def test_a_send_interrupted_by_a_crash_is_failed_not_repeated() -> None:
+    """A notification left 'sending' (the process died mid-send) is failed after the time-out, never sent twice."""
+    w = World(sending_timeout=60)
+    r = received()
+    await w.feed(r)
+    (notification_id,) = w.statuses()
+    w.store.notifications.docs[notification_id].update(status="sending", claimed_at=w.clock.now)
+    w.clock.advance(seconds=61)
+    await w.feed(r, event_id=w.store.notifications.docs[notification_id]["event_id"])  # redelivery after restart
+    assert len(w.sms.sent) == 1
+    await w.notifier.run_workers()
+    assert w.statuses()[notification_id] == "failed" and len(w.sms.sent) == 1
+
+
+async def test_an_older_case_version_is_ignored() -> None:
+    """A status event older than one already applied (same office) changes nothing and sends nothing."""
+    w = World()
+    r = received()
+    await w.feed(r)
+    await w.feed(status_changed(r, "in_process", 3, action="process"))
+    await w.feed(status_changed(r, "accepted", 2))
+    view = await w.store.dossier(r.dossier_id)
+    assert view is not None and [e["kind"] for e in view["timeline"]] == ["received", "in_process"]
+    assert len(w.sms.sent) == 2
+    await w.feed(status_changed(r, "in_process", 1, office_code="00070.CA"))  # another office's own numbering
+    assert len(w.sms.sent) == 3
+
+
+async def test_tracking_needs_the_token() -> None:
+    """The right token finds the dossier; a wrong token and an unknown code find nothing."""
+    w = World()
+    r = received()
+    await w.feed(r)
+    assert (await w.notifier.tracked(r.dossier_code, TOKEN)) is not None
+    assert (await w.notifier.tracked(r.dossier_code, "wrong-token")) is None
+    assert (await w.notifier.tracked("NO-SUCH", TOKEN)) is None
+
+
+async def test_webhook_failing_twice_then_succeeding_is_delivered_once_on_the_table() -> None:
+    """Attempts follow the backoff table (10 s, 30 s); the third succeeds; signed; one delivery event."""
+    w = World(webhook_plan=[500, 503])
+    sub = await w.notifier.subscribe(url="https://app.example.vn/hook", events=[], secret="s" * 20)
+    r = received()
+    await w.feed(r)
+    await w.notifier.run_workers()
+    w.clock.advance(seconds=9)
+    await w.notifier.run_workers()
+    assert [c["status"] for c in w.webhooks.calls] == [500]
+    w.clock.advance(seconds=1)
+    await w.notifier.run_workers()
+    w.clock.advance(seconds=30)
+    await w.notifier.run_workers()
+    w.clock.advance(seconds=3600)
+    await w.notifier.run_workers()
+    assert [c["status"] for c in w.webhooks.calls] == [500, 503, 200]
+    last = w.webhooks.calls[-1]
+    assert webhooks.verify(sub["secret"], last["headers"]["X-LienThong-Signature"], last["body"])
+    body = json.loads(last["body"])
+    assert body["data"]["dossier_code"] == r.dossier_code and "contact" not in body["data"]
+    hooks = [e for e in w.store.published() if e["channel"] == "webhook"]
+    assert [(e["status"], e["attempts"]) for e in hooks] == [("delivered", 3)]
+
+
+async def test_a_permanently_failed_webhook_can_be_resent() -> None:
+    """After the table is spent the delivery fails; an operator re-send delivers it."""
+    w = World(webhook_plan=[500, 500, 500], webhook_backoff=[1, 1])
+    sub = await w.notifier.subscribe(url="https://app.example.vn/hook", events=[], secret=None)
+    await w.feed(received())
+    for _ in range(3):
+        await w.notifier.run_workers()
+        w.clock.advance(seconds=1)
+    (delivery,) = await w.store.deliveries_of(sub["_id"], "failed")
+    assert delivery["attempts"] == 3
+    assert await w.notifier.resend("another-subscription", delivery["_id"]) is None
+    assert await w.notifier.resend(sub["_id"], delivery["_id"]) is not None
+    await w.notifier.run_workers()
+    assert [c["status"] for c in w.webhooks.calls] == [500, 500, 500, 200]
+    assert [e["status"] for e in w.store.published() if e["channel"] == "webhook"] == ["failed", "delivered"]
+
+
+async def test_webhooks_respect_event_filters_and_app_opt_out() -> None:
+    """A subscription gets only its event types; a citizen who opted out of app updates is not pushed."""
+    w = World()
+    await w.notifier.subscribe(url="https://a.example.vn/h", events=["vn.lienthong.dossier.status.v1"], secret=None)
+    r = received()
+    await w.feed(r)
+    await w.feed(status_changed(r, "accepted", 2))
+    assert len(w.store.deliveries.docs) == 1
+    assert all(d["body"]["type"].endswith("status.v1") for d in w.store.deliveries.docs.values())
+    quiet = received(notify={"sms": True, "email": False, "app": False})
+    await w.feed(quiet)
+    await w.feed(status_changed(quiet, "accepted", 2))
+    assert not [d for d in w.store.deliveries.docs.values() if d["dossier_id"] == quiet.dossier_id]
+
+
+async def test_an_unbuilt_template_set_is_refused() -> None:
+    """The notifier only runs with a template set that passed its build."""
+    with pytest.raises(ValueError, match="build the template set"):
+        Notifier(
+            store=FakeStore(),
+            templates=TemplateSet(),
+            sms=FakeSms(),
+            email=None,
+            webhook_client=FakeWebhooks(),
+            live=FakeLive(),
+            settings=NotifySettings(),
+        )
+
+
+def _message() -> SmsMessage:
+    return SmsMessage(to=PHONE, text="t", dossier_code="c", event_id="e", notification_id="n")
+
+
+async def test_failover_demotes_a_failing_provider_for_the_cool_down() -> None:
+    """Primary fails → secondary sends; the primary stays demoted for the cool-down, then is first again."""
+    now = [0.0]
+    primary, secondary = FakeProvider("primary", 1), FakeProvider("secondary", 2)
+    sender = FailoverSender([secondary, primary], cooldown=60, monotonic=lambda: now[0])
+    primary.failing = True
+    assert (await sender.send(_message())).provider == "secondary"
+    primary.failing = False
+    now[0] = 59
+    assert (await sender.send(_message())).provider == "secondary" and sender.demoted() == ["primary"]
+    now[0] = 61
+    assert (await sender.send(_message())).provider == "primary" and sender.demoted() == []
+    primary.failing = secondary.failing = True
+    with pytest.raises(SmsError, match="primary: HTTP 503; secondary: HTTP 503"):
+        await sender.send(_message())
+
+
+def test_a_bad_template_stops_the_service_from_being_built() -> None:
+    """bootstrap() builds the template set: a bad variable fails there, before anything is sent."""
+    import jinja2
+
+    from services.notify.bootstrap import bootstrap
+    from services.notify.domain.templates import TemplateBuildError
+
+    broken = TemplateSet(loader=jinja2.DictLoader({"vi/received.sms.j2": "{{ code }} {{ citizen_name }}"}))
+    with pytest.raises(TemplateBuildError, match="citizen_name"):
+        bootstrap(NotifySettings(), templates=broken)
+
+
+async def test_a_claim_left_by_a_store_outage_is_taken_over_and_the_sms_sent_once() -> None:
+    """The store fails right after the claim: the redelivery waits, the sweeper takes the stale claim, one SMS."""
+    from pymongo.errors import AutoReconnect
+
+    w = World(claim_stale_after=30)
+    real_update = w.store.update_notification
+    outage = [True]
+
+    async def flaky(notification_id: str, update: dict[str, Any], *, guard: Any) -> Any:
+        if outage[0] and update.get("$set", {}).get("status") == "sending":
+            outage[0] = False
+            raise AutoReconnect("ferretdb restarting")
+        return await real_update(notification_id, update, guard=guard)
+
+    w.store.update_notification = flaky  # type: ignore[method-assign]
+    r = received()
+    with pytest.raises(AutoReconnect):
+        await w.feed(r, event_id="e-1")
+    await w.feed(r, event_id="e-1")  # Kafka redelivers: the claim is fresh, nobody knows if it is in use
+    assert not w.sms.sent and w.statuses() == {"e-1:sms": "created"}
+    w.clock.advance(seconds=31)
+    await w.notifier.run_workers()
+    await w.notifier.run_workers()
+    assert len(w.sms.sent) == 1 and w.statuses() == {"e-1:sms": "sent"}
