@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import typer
 
@@ -12,10 +14,13 @@ from services.intake.adapters.store import IntakeStore
 from services.intake.settings import IntakeSettings
 from shared.store import make_mongo_client, service_database
 
+T = TypeVar("T")
+
 api_key_app = typer.Typer(help="Front-office API keys (intake).", no_args_is_help=True)
 
 
-async def _with_store(fn):  # type: ignore[no-untyped-def]
+async def _with_store(fn: Callable[[IntakeStore], Awaitable[T]]) -> T:
+    """Run ``fn`` with intake's store (database from IntakeSettings), closing the client afterwards."""
     settings = IntakeSettings()
     client = make_mongo_client(settings)
     try:

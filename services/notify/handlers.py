@@ -182,6 +182,9 @@ class Notifier:
         self._notifications_outbox, self._deliveries_outbox = notifications_outbox, deliveries_outbox
         self.source = f"/lienthong/{settings.service_name}"
         self.wake = asyncio.Event()
+        # scans read whole collections on FerretDB: run them only when work can exist (see run_workers)
+        self._next_sweep = datetime.min.replace(tzinfo=UTC)
+        self._next_deferred: datetime | None = None
 
     # -- consuming dossier events ----------------------------------------------------------------
     async def on_change(self, change: Change, *, event: CloudEvent) -> None:
@@ -192,11 +195,12 @@ class Notifier:
         if change.notify:
             await self._notify(dossier, change)
         await self._queue_webhooks(dossier, event)
-        if change.contact is not None:
-            # the contact just arrived: send what waited for it ("created" too: a concurrent consumer of
-            # another topic may have inserted a notification before it could see the contact)
-            for status in (S.WAITING_CONTACT, S.CREATED):
-                for waiting in await self.store.notifications_in(status, dossier_id=change.dossier_id):
+        if change.contact is not None and len(dossier.get("timeline", [])) > 1:
+            # the contact came after other changes: send what waited for it ("created" too: a consumer of
+            # another topic may have inserted a notification before it could see the contact). Only then,
+            # because on FerretDB every such query reads the whole collection (docs/performance.md).
+            for waiting in await self.store.notifications_of(change.dossier_id):
+                if waiting["status"] in (S.WAITING_CONTACT, S.CREATED):
                     await self.send(waiting["_id"])
 
     async def _record(self, change: Change) -> dict[str, Any] | None:
@@ -307,6 +311,7 @@ class Notifier:
                 {"$set": {"status": S.DEFERRED.value, "send_after": resume, "deferred_for": "quiet_hours"}},
                 guard=can_claim,
             )
+            self._expect_deferred(resume)
             log.info("sms_deferred_quiet_hours", notification_id=notification_id, send_after=resume.isoformat())
             return
         claimed = await self._claim(notification)
@@ -374,6 +379,7 @@ class Notifier:
             await self._finish(notification, S.FAILED, detail=detail)
             return
         send_after = self.clock() + delay
+        self._expect_deferred(send_after)
         await self.store.update_notification(
             notification["_id"],
             {"$set": {"status": S.DEFERRED.value, "send_after": send_after, "deferred_for": "retry", "detail": detail}},
@@ -457,12 +463,40 @@ class Notifier:
         return updated is not None
 
     # -- background work -------------------------------------------------------------------------
+    def _expect_deferred(self, at: datetime) -> None:
+        """Remember the earliest deferred message of this process, so the worker looks only when one is due."""
+        if self._next_deferred is None or at < self._next_deferred:
+            self._next_deferred = at
+
     async def run_workers(self) -> None:
-        """One pass: deferred messages that are due, late contacts, time-outs, due webhook deliveries."""
+        """One pass of the background work; each scan runs only when its kind of work can exist.
+
+        Deferred messages: when one of this process is due, or at a sweep. Late contacts, crashed sends and
+        missing receipts: at a sweep (every ``NOTIFY_SWEEP_INTERVAL``; the first pass is one). Webhooks:
+        when a subscription is active. On FerretDB every scan reads the whole collection.
+        """
         now = self.clock()
+        sweep = now >= self._next_sweep
+        if sweep:
+            self._next_sweep = now + timedelta(seconds=self.settings.sweep_interval)
+        if sweep or (self._next_deferred is not None and self._next_deferred <= now):
+            await self._send_deferred(now)
+        if sweep:
+            await self._sweep(now)
+        if await self.store.active_subscriptions():
+            for delivery in await self.store.due_deliveries(now):
+                await self.deliver_webhook(delivery["_id"])
+
+    async def _send_deferred(self, now: datetime) -> None:
+        self._next_deferred = None
         for deferred in await self.store.notifications_in(S.DEFERRED):
             if deferred["send_after"] <= now:
                 await self.send(deferred["_id"])
+            else:
+                self._expect_deferred(deferred["send_after"])
+
+    async def _sweep(self, now: datetime) -> None:
+        """Safety net: late contacts, work a crash left behind, receipts that never came."""
         for waiting in await self.store.notifications_in(S.WAITING_CONTACT):
             dossier = await self.store.dossier(waiting["dossier_id"])
             if (dossier or {}).get("contact") is not None:
@@ -475,10 +509,9 @@ class Notifier:
             # left behind by a process that stopped between inserting (or claiming) and sending
             if created["created_at"] <= now - timedelta(seconds=self.settings.claim_stale_after):
                 await self.send(created["_id"])
-        candidates = [
-            *await self.store.notifications_in(S.SENDING),
-            *await self.store.notifications_in(S.SENT, awaiting_receipt=True),
-        ]
+        candidates = [*await self.store.notifications_in(S.SENDING)]
+        if any(p.receipts for p in self.settings.sms_providers):
+            candidates += await self.store.notifications_in(S.SENT, awaiting_receipt=True)
         for candidate in candidates:
             why = stuck(
                 candidate,
@@ -488,8 +521,6 @@ class Notifier:
             )
             if why is not None:
                 await self._finish(candidate, S.FAILED, detail=why, extra={"awaiting_receipt": False})
-        for delivery in await self.store.due_deliveries(now):
-            await self.deliver_webhook(delivery["_id"])
 
     async def work_forever(self) -> None:
         """Run the worker passes until cancelled; woken early when a webhook delivery is queued."""

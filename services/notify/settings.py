@@ -136,6 +136,12 @@ class NotifySettings(BaseServiceSettings):
         validation_alias=AliasChoices("NOTIFY_WORKER_INTERVAL"),
         description="Seconds between runs of the webhook, deferred-message and time-out workers.",
     )
+    sweep_interval: float = Field(
+        default=30.0,
+        gt=0,
+        validation_alias=AliasChoices("NOTIFY_SWEEP_INTERVAL"),
+        description="Seconds between safety-net scans (late contacts, crashed sends, missing receipts).",
+    )
     stream_poll_interval: float = Field(
         default=2.0,
         gt=0,

@@ -65,11 +65,13 @@ class IntakeStore:
 
     async def dossier_by_idempotency(self, key: str) -> dict[str, Any] | None:
         """The dossier already created with this office-scoped idempotency key."""
-        return await self.dossiers.find_one({"idempotency_key": key})
+        found: dict[str, Any] | None = await self.dossiers.find_one({"idempotency_key": key})
+        return found
 
     async def dossier_by_code(self, code: str) -> dict[str, Any] | None:
         """A dossier by its code."""
-        return await self.dossiers.find_one({"code": code})
+        found: dict[str, Any] | None = await self.dossiers.find_one({"code": code})
+        return found
 
     async def update_dossier(
         self, dossier_id: str, update: dict[str, Any], *, guard: Callable[[dict[str, Any]], bool]
@@ -83,7 +85,10 @@ class IntakeStore:
 
     async def api_key_by_hash(self, secret_sha256: str) -> dict[str, Any] | None:
         """A key that is not revoked, by the hash of the presented secret."""
-        return await self.api_keys.find_one({"secret_sha256": secret_sha256, "revoked_at": None})
+        found: dict[str, Any] | None = await self.api_keys.find_one(
+            {"secret_sha256": secret_sha256, "revoked_at": None}
+        )
+        return found
 
     async def revoke_api_key(self, key_id: str, at: datetime) -> bool:
         """Revoke a key; True when it existed and was active."""
@@ -96,17 +101,19 @@ class IntakeStore:
 
     async def call_next_ticket(self, centre: str, day: str, counter: str, at: datetime) -> dict[str, Any] | None:
         """Atomically hand the oldest waiting ticket of the day to ``counter``."""
-        return await self.tickets.find_one_and_update(
+        ticket: dict[str, Any] | None = await self.tickets.find_one_and_update(
             {"centre": centre, "day": day, "status": "waiting"},
             {"$set": {"status": "called", "counter": counter, "called_at": at}},
             sort=[("number", ASCENDING)],
             return_document=ReturnDocument.AFTER,
         )
+        return ticket
 
     async def mark_no_show(self, centre: str, day: str, number: int, at: datetime) -> dict[str, Any] | None:
         """A called ticket whose holder did not come."""
-        return await self.tickets.find_one_and_update(
+        ticket: dict[str, Any] | None = await self.tickets.find_one_and_update(
             {"_id": f"{centre}:{day}:{number}", "status": "called"},
             {"$set": {"status": "no_show", "no_show_at": at}},
             return_document=ReturnDocument.AFTER,
         )
+        return ticket

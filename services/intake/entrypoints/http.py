@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -27,6 +28,7 @@ from services.intake.entrypoints.models import (
     TicketOut,
 )
 from shared.http import ApiError, error_response, error_responses
+from shared.procedures import Procedure
 
 bearer = HTTPBearer(auto_error=False, description="Front-office API key: `Authorization: Bearer lt_...`")
 
@@ -82,8 +84,10 @@ def install_validation_codes(app: FastAPI) -> None:
     shared_handler = app.exception_handlers[RequestValidationError]
 
     async def refined(request: Request, exc: Exception) -> Response:
-        response = await shared_handler(request, exc)
-        body = json.loads(bytes(response.body))
+        response = shared_handler(request, exc)
+        if inspect.isawaitable(response):
+            response = await response
+        body: dict[str, Any] = json.loads(bytes(response.body))
         if body.get("code") == "validation_error":
             first_field = (body.get("details") or [{}])[0].get("field", "")
             for prefix, code in _FIELD_CODES:
@@ -105,7 +109,7 @@ async def list_procedures(request: Request) -> list[dict[str, Any]]:
 
 @router.get("/procedures/{code}", response_model=ProcedureOut, tags=["procedures"], responses=error_responses(404))
 async def get_procedure(code: str, request: Request) -> dict[str, Any]:
-    procedure = deps(request).catalogue.get(code)
+    procedure: Procedure | None = deps(request).catalogue.get(code)
     if procedure is None:
         raise ApiError(404, "unknown_procedure", f"no procedure {code!r}")
     return procedure.model_dump(mode="json")

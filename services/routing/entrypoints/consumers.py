@@ -20,10 +20,19 @@ def register(runtime: Any, router: Router) -> None:
     async def on_status(event: CloudEvent) -> None:
         await router.on_status(event.id, DossierStatusChanged.model_validate(event.data))
 
-    for topic, group, handler in (
-        (Topics.DOSSIER_RECEIVED, "received", on_received),
-        (Topics.DOSSIER_STATUS, "status", on_status),
+    settings = runtime.settings
+    # every partition of new dossiers at once: their inserts share one batched write (adapters/store.py)
+    received_workers = max(settings.kafka_consumer_workers, settings.kafka_topic_partitions)
+    for topic, group, handler, workers in (
+        (Topics.DOSSIER_RECEIVED, "received", on_received, received_workers),
+        (Topics.DOSSIER_STATUS, "status", on_status, None),
     ):
         subscribe(
-            runtime.broker, runtime.settings, topic=topic, group=group, handler=handler, registry=runtime.registry
+            runtime.broker,
+            settings,
+            topic=topic,
+            group=group,
+            handler=handler,
+            registry=runtime.registry,
+            max_workers=workers,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -183,12 +184,12 @@ async def test_receipt_marks_delivery_and_a_late_one_is_refused() -> None:
 
 async def test_no_receipt_in_time_marks_the_sms_failed() -> None:
     """A message still awaiting its receipt after the time-out is marked failed by the sweeper."""
-    w = World(sms=FakeSms(receipts=True), receipt_timeout=600)
+    w = World(sms=FakeSms(receipts=True), receipt_timeout=600, sweep_interval=30)
     await w.feed(received())
     w.clock.advance(seconds=599)
     await w.notifier.run_workers()
     assert set(w.statuses().values()) == {"sent"}
-    w.clock.advance(seconds=1)
+    w.clock.advance(seconds=31)  # the next sweep
     await w.notifier.run_workers()
     assert set(w.statuses().values()) == {"failed"}
     assert w.store.published()[-1]["detail"] == "no delivery receipt in time"
@@ -360,3 +361,35 @@ async def test_a_claim_left_by_a_store_outage_is_taken_over_and_the_sms_sent_onc
     await w.notifier.run_workers()
     await w.notifier.run_workers()
     assert len(w.sms.sent) == 1 and w.statuses() == {"e-1:sms": "sent"}
+
+
+async def test_worker_passes_scan_only_when_work_can_exist() -> None:
+    """Between sweeps, with nothing deferred, no receipts and no subscribers, a pass reads no notifications."""
+    w = World(sweep_interval=30, quiet_hours="21:00-07:00")
+    scans: list[str] = []
+    real = w.store.notifications_in
+
+    async def counted(status: str, **kwargs: Any) -> list[dict[str, Any]]:
+        scans.append(status)
+        return await real(status, **kwargs)
+
+    w.store.notifications_in = counted  # type: ignore[method-assign]
+    await w.feed(received())
+    await w.notifier.run_workers()  # the first pass is a sweep
+    assert "deferred" in scans and "sending" in scans
+    scans.clear()
+    w.clock.advance(seconds=10)
+    await w.notifier.run_workers()
+    assert scans == []
+    w.clock.advance(hours=12)  # 22:00 in Vietnam: the next SMS is deferred to 07:00
+    await w.feed(received())
+    w.clock.advance(seconds=1)
+    await w.notifier.run_workers()  # a sweep (more than 30 s passed): nothing due yet
+    scans.clear()
+    w.clock.advance(seconds=10)
+    await w.notifier.run_workers()
+    assert scans == [] and len(w.sms.sent) == 1
+    w.clock.advance(hours=9)  # 07:00: this process knows a deferred SMS is due
+    w.notifier._next_sweep = w.clock.now + timedelta(hours=1)  # rule out the sweep as the reason
+    await w.notifier.run_workers()
+    assert scans == ["deferred"] and len(w.sms.sent) == 2
