@@ -14,7 +14,7 @@ class PermanentError(Exception):
 
 
 #: Infrastructure is down: do not dead-letter, hold the partition and redeliver until it comes back.
-INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
+INFRASTRUCTURE_ERRORS: tuple[type[Exception], ...] = (
     AutoReconnect,
     ConnectionFailure,
     NetworkTimeout,
@@ -26,4 +26,4 @@ INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 #: The message itself is bad: dead-letter at once.
-PERMANENT_ERRORS: tuple[type[BaseException], ...] = (PermanentError, EnvelopeError, ValidationError)
+PERMANENT_ERRORS: tuple[type[Exception], ...] = (PermanentError, EnvelopeError, ValidationError)
