@@ -185,6 +185,7 @@ class Notifier:
         # scans read whole collections on FerretDB: run them only when work can exist (see run_workers)
         self._next_sweep = datetime.min.replace(tzinfo=UTC)
         self._next_deferred: datetime | None = None
+        self._receipts_possible = any(p.receipts for p in settings.sms_providers)
 
     # -- consuming dossier events ----------------------------------------------------------------
     async def on_change(self, change: Change, *, event: CloudEvent) -> None:
@@ -332,6 +333,7 @@ class Notifier:
                         notification_id=notification_id,
                     )
                 )
+                self._receipts_possible |= accepted.awaits_receipt
                 extra = {
                     "encoding": encoding,
                     "segments": parts,
@@ -510,7 +512,7 @@ class Notifier:
             if created["created_at"] <= now - timedelta(seconds=self.settings.claim_stale_after):
                 await self.send(created["_id"])
         candidates = [*await self.store.notifications_in(S.SENDING)]
-        if any(p.receipts for p in self.settings.sms_providers):
+        if self._receipts_possible:
             candidates += await self.store.notifications_in(S.SENT, awaiting_receipt=True)
         for candidate in candidates:
             why = stuck(
