@@ -43,7 +43,17 @@ def bootstrap(settings: RoutingSettings | None = None) -> FastAPI:
             except Exception as exc:  # the loop must outlive a store hiccup
                 log.warning("parked_retry_failed", error=str(exc))
 
+    async def log_published_loop() -> None:
+        while True:
+            await asyncio.sleep(settings.published_log_interval)
+            try:
+                await store.flush_published()
+            except Exception as exc:  # publications stay noted and are written next time
+                log.warning("published_log_failed", error_type=type(exc).__name__)
+
     runtime.background(retry_parked_loop)
+    runtime.background(log_published_loop)
+    runtime.on_shutdown(store.flush_published)
     app = runtime.create_app(
         title="LienThong routing",
         description="Finds the competent office for every dossier across boundaries: jurisdiction rules as data, "

@@ -11,10 +11,11 @@ from services.routing.adapters.store import RoutingStore
 from services.routing.domain.registry import Office, Registry
 from services.routing.domain.rules import Decision, Facts, decide
 from shared.broker import EventPublisher
+from shared.envelope import CloudEvent
 from shared.errors import PermanentError
 from shared.events import DossierReceived, DossierRouted, DossierStatus, DossierStatusChanged, RouteOutcome
 from shared.logging import get_logger
-from shared.outbox import OutboxRelay, new_document_outbox, outbox_entry, with_outbox
+from shared.outbox import PENDING_FIELD, OutboxRelay, new_document_outbox, outbox_entry, with_outbox
 from shared.procedures import Catalogue, Procedure
 from shared.topics import Topics
 
@@ -44,11 +45,14 @@ class Router:
         self.statuses: dict[str, str] = {}
         self.load: Counter[str] = Counter()
         self.parked_seen = True  # until the first scan finds none, assume some may be parked
+        self._status_changes = 0
 
     async def start(self) -> None:
-        """Load operator statuses and the open-dossier count per office from the store."""
+        """Load operator statuses and office load; re-send first decisions a crash left unpublished."""
         self.statuses = await self.store.statuses()
         self.load = Counter(await self.store.open_counts())
+        for dossier_id in await self.store.unpublished_first_decisions():
+            self._kick(dossier_id)
 
     def available(self, office: Office) -> bool:
         """Open offices may receive dossiers; closed and over-capacity ones may not."""
@@ -135,6 +139,23 @@ class Router:
         if self.relay is not None:
             self.relay.kick(dossier_id)
 
+    async def _deliver(self, dossier_id: str, entry: dict[str, Any]) -> None:
+        """Publish a just-written outbox entry now (cleared later in bulk); if that fails the relay sends it."""
+        try:
+            event = CloudEvent.model_validate(entry["event"])
+            await self.publisher.publish(entry["topic"], event, key=entry["key"])
+            self.store.mark_published(event.id, dossier_id)
+        except Exception as exc:  # the entry is still in the outbox: at-least-once via the relay
+            log.warning("routed_event_deferred", dossier_id=dossier_id, error_type=type(exc).__name__)
+            self._kick(dossier_id)
+
+    async def _ensure_first_published(self, dossier_id: str) -> None:
+        """A redelivery of a routed dossier: hand its first event to the relay only if it never went out."""
+        doc = await self.store.route(dossier_id) or {}
+        first = doc.get("first_event_id")
+        if isinstance(first, str) and first in (doc.get("outbox") or {}) and not await self.store.is_published(first):
+            self._kick(dossier_id)  # e.g. the insert landed but its acknowledgement was lost
+
     async def on_received(self, event_id: str, received: DossierReceived, *, now: datetime | None = None) -> None:
         """Decide the first office of a new dossier; a redelivered event changes nothing."""
         now = now or datetime.now(UTC)
@@ -158,24 +179,31 @@ class Router:
             "parked": decision.parked,
             "seen_events": [event_id],
             **new_document_outbox(entry),
+            # routing publishes this first event itself and logs it (adapters/store.py): the shared
+            # relay's sweep skips it, a start-up check re-sends it if a crash came in between
+            PENDING_FIELD: 0,
+            "first_event_id": entry["event"]["id"],
         }
         if office:
             # counted before the write so concurrent decisions already see it (least-loaded choice)
             self.load[office] += 1
-        try:
-            inserted = await self.store.insert_route(doc)
-        except Exception:
-            if office:
-                self.load[office] -= 1
-            raise
-        if not inserted:
-            if office:
-                self.load[office] -= 1
-            self._kick(doc["_id"])  # redelivered: make sure the first decision's event left the outbox
-            return
-        if not office:
-            self.parked_seen = True
-        self._kick(doc["_id"])
+        # the route's lock keeps every other writer of this process (relay, status events) out until the
+        # outbox is cleared, so clearing it cannot drop an entry someone else added
+        async with self.store.lock(received.dossier_id):
+            try:
+                inserted = await self.store.insert_route(doc)
+            except Exception:
+                if office:
+                    self.load[office] -= 1
+                raise
+            if not inserted:
+                if office:
+                    self.load[office] -= 1
+                await self._ensure_first_published(received.dossier_id)
+                return
+            if not office:
+                self.parked_seen = True
+            await self._deliver(received.dossier_id, entry)
         log.info(
             "dossier_routed",
             dossier_id=received.dossier_id,
@@ -221,6 +249,10 @@ class Router:
 
         if event_id is not None:
             update["$push"]["seen_events"] = event_id
+        first = doc.get("first_event_id")
+        if isinstance(first, str) and first in (doc.get("outbox") or {}) and await self.store.is_published(first):
+            # already sent by on_received: drop it so the relay, kicked below, does not send it again
+            update["$unset"] = {f"outbox.{first}": ""}
         if not await self.store.update_route(doc["_id"], with_outbox(update, entry), guard=guard):
             return
         if previous:
@@ -276,7 +308,7 @@ class Router:
 
     async def refresh_and_retry(self, *, now: datetime | None = None) -> int:
         """Re-read operator statuses; route parked dossiers that now have an open office. Returns how many moved."""
-        self.statuses = await self.store.statuses()
+        await self._reload_statuses()
         if not self.parked_seen:
             return 0  # nothing parked since the last scan: spare the store a full read
         moved = 0
@@ -295,6 +327,13 @@ class Router:
             moved += int(bool(fresh and not fresh["parked"]))
         return moved
 
+    async def _reload_statuses(self) -> None:
+        """Re-read statuses set elsewhere (the CLI), unless an operator changed one here during the read."""
+        changes = self._status_changes
+        statuses = await self.store.statuses()
+        if changes == self._status_changes:  # a stale read must not undo a change made meanwhile
+            self.statuses = statuses
+
     async def set_office_status(self, code: str, status: str) -> dict[str, Any]:
         """Operator action: open, close or mark an office over capacity; parked dossiers are retried."""
         office = self.registry.get(code)
@@ -302,6 +341,7 @@ class Router:
             raise KeyError(code)
         await self.store.set_status(code, status, datetime.now(UTC))
         self.statuses[code] = status
+        self._status_changes += 1
         if status == "open":
             self.parked_seen = True
             await self.refresh_and_retry()

@@ -3,36 +3,41 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
 
 from pymongo import ASCENDING
 from pymongo.errors import BulkWriteError
 
+from shared.locks import document_lock
+from shared.outbox import PENDING_FIELD
 from shared.store import update_document
 
 DUPLICATE_KEY = 11000
+T = TypeVar("T")
+R = TypeVar("R")
 
 
-class InsertBatcher:
-    """Groups concurrent single-document inserts into one ``insert_many``.
+class Batcher(Generic[T, R]):
+    """Groups concurrent single-document writes into one store command.
 
     FerretDB/SQLite pays a transaction per write command: 10 documents in one ``insert_many`` cost
-    about what one ``insert_one`` does, so inserts arriving together (one per consumer worker) share it.
+    about what one ``insert_one`` does, so writes arriving together (one per consumer worker) share one.
     """
 
-    def __init__(self, collection: Any, *, max_batch: int = 256) -> None:
-        self._collection = collection
+    def __init__(self, write_many: Callable[[list[T]], Awaitable[list[R]]], *, max_batch: int = 256) -> None:
+        self._write_many = write_many
         self._max_batch = max_batch
-        self._pending: list[tuple[dict[str, Any], asyncio.Future[bool]]] = []
+        self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._flushing: asyncio.Task[None] | None = None
 
-    async def insert(self, doc: dict[str, Any]) -> bool:
-        """Insert ``doc``; False when a document with its ``_id`` already exists."""
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._pending.append((doc, future))
+    async def submit(self, item: T) -> R:
+        """Write ``item`` with whatever else is waiting; its own result."""
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
         if self._flushing is None or self._flushing.done():
-            self._flushing = asyncio.create_task(self._flush(), name="routing-insert-batch")
+            self._flushing = asyncio.create_task(self._flush(), name="routing-write-batch")
         return await future
 
     async def _flush(self) -> None:
@@ -40,26 +45,15 @@ class InsertBatcher:
         while self._pending:
             batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
             try:
-                inserted = await self._insert_many([doc for doc, _ in batch])
-            except Exception as exc:  # every waiter sees the failure and its message is retried
+                results = await self._write_many([item for item, _ in batch])
+            except Exception as exc:  # every waiter sees the failure (its message is retried)
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(exc)
                 continue
-            for (_, future), ok in zip(batch, inserted, strict=True):
+            for (_, future), result in zip(batch, results, strict=True):
                 if not future.done():
-                    future.set_result(ok)
-
-    async def _insert_many(self, docs: list[dict[str, Any]]) -> list[bool]:
-        try:
-            await self._collection.insert_many(docs, ordered=False)
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
-            duplicates = {e["index"] for e in errors}
-            return [i not in duplicates for i in range(len(docs))]
-        return [True] * len(docs)
+                    future.set_result(result)
 
 
 class RoutingStore:
@@ -68,7 +62,57 @@ class RoutingStore:
     def __init__(self, db: Any) -> None:
         self.routes = db["routes"]
         self.office_status = db["office_status"]
-        self._inserts = InsertBatcher(self.routes)
+        self._inserts: Batcher[dict[str, Any], bool] = Batcher(self._insert_many)
+        self.published = db["published_events"]
+        self._published: dict[str, str] = {}  # event id -> dossier id, published and not logged yet
+        self._clearing = asyncio.Lock()
+
+    async def _insert_many(self, docs: list[dict[str, Any]]) -> list[bool]:
+        try:
+            await self.routes.insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            duplicates = {e["index"] for e in errors}
+            return [i not in duplicates for i in range(len(docs))]
+        return [True] * len(docs)
+
+    def mark_published(self, event_id: str, dossier_id: str) -> None:
+        """Note that routing published a first decision itself; written to the publication log in bulk."""
+        self._published[event_id] = dossier_id
+
+    async def flush_published(self) -> int:
+        """Write the noted publications with one ``insert_many``; how many were written."""
+        async with self._clearing:
+            batch, self._published = self._published, {}
+            if not batch:
+                return 0
+            docs = [{"_id": event_id, "dossier_id": dossier_id} for event_id, dossier_id in batch.items()]
+            try:
+                await self.published.insert_many(docs, ordered=False)
+            except BulkWriteError as exc:
+                if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+                    self._published = {**batch, **self._published}  # try again next time
+                    raise
+            except Exception:
+                self._published = {**batch, **self._published}
+                raise
+            return len(batch)
+
+    async def is_published(self, event_id: str) -> bool:
+        """True when routing logged ``event_id`` as published (noted or written)."""
+        return event_id in self._published or await self.published.find_one({"_id": event_id}) is not None
+
+    async def unpublished_first_decisions(self) -> list[str]:
+        """Routes whose first decision is still in the outbox and not in the publication log (a crash left it)."""
+        waiting = {
+            doc["first_event_id"]: doc["_id"]
+            async for doc in self.routes.find({PENDING_FIELD: 0}, {"first_event_id": 1, "outbox": 1})
+            if doc.get("first_event_id") in (doc.get("outbox") or {})
+        }
+        logged = {doc["_id"] async for doc in self.published.find({}, {"_id": 1})}
+        return [dossier_id for event_id, dossier_id in waiting.items() if event_id not in logged]
 
     async def ensure_indexes(self) -> None:
         """Parked dossiers and open dossiers per office are looked up by index."""
@@ -77,11 +121,16 @@ class RoutingStore:
 
     async def insert_route(self, doc: dict[str, Any]) -> bool:
         """First decision of a dossier, batched with concurrent ones; False when it was already routed."""
-        return await self._inserts.insert(doc)
+        return await self._inserts.submit(doc)
+
+    def lock(self, dossier_id: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """The in-process write lock of one route document (shared with the outbox relay)."""
+        return document_lock(self.routes, dossier_id)
 
     async def route(self, dossier_id: str) -> dict[str, Any] | None:
         """The route document of a dossier."""
-        return await self.routes.find_one({"_id": dossier_id})
+        doc: dict[str, Any] | None = await self.routes.find_one({"_id": dossier_id})
+        return doc
 
     async def update_route(
         self, dossier_id: str, update: dict[str, Any], *, guard: Callable[[dict[str, Any]], bool]
@@ -91,7 +140,8 @@ class RoutingStore:
 
     async def parked(self, limit: int = 500) -> list[dict[str, Any]]:
         """Dossiers waiting for a competent office."""
-        return await self.routes.find({"parked": True}).limit(limit).to_list(limit)
+        docs: list[dict[str, Any]] = await self.routes.find({"parked": True}).limit(limit).to_list(limit)
+        return docs
 
     async def open_counts(self) -> dict[str, int]:
         """Open dossiers per office (the load), from the route documents."""

@@ -97,7 +97,8 @@ class RouteOut(BaseModel):
 
 
 def _router(request: Request) -> Router:
-    return request.app.state.router
+    router: Router = request.app.state.router
+    return router
 
 
 def operator(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+from motor.motor_asyncio import AsyncIOMotorClient
 
 from services.routing.bootstrap import bootstrap
 from services.routing.settings import RoutingSettings
@@ -237,7 +238,21 @@ async def test_volume_each_dossier_gets_exactly_one_decision(
     elapsed = time.monotonic() - started
     decided = [e.data["dossier_id"] for e in events]
     assert len(decided) == n and set(decided) == ids, "every dossier exactly one decision"
+    assert len({e.data["decision_id"] for e in events}) == n
     print(f"routed {n} dossiers through the real broker in {elapsed:.1f}s")
+    with pytest.raises(AssertionError):  # and nothing more than one event each
+        await collect_events(
+            settings.kafka_bootstrap_servers, settings.topic(Topics.DOSSIER_ROUTED), count=n + 1, timeout=3
+        )
+    client_db: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(settings.mongodb_url)
+    try:
+        routes = client_db[settings.mongodb_database]["routes"]
+        stored = [d async for d in routes.find({}, {"_id": 1, "decisions.decision_id": 1})]
+    finally:
+        client_db.close()
+    assert len(stored) == n and {d["_id"] for d in stored} == ids
+    assert all(len(d["decisions"]) == 1 for d in stored), "one decision per dossier in the store too"
+    assert {d["decisions"][0]["decision_id"] for d in stored} == {e.data["decision_id"] for e in events}
 
 
 async def test_status_events_keep_load_and_handoffs(client: httpx.AsyncClient, settings: RoutingSettings) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import uuid
 from collections import Counter
@@ -45,6 +46,9 @@ class FakeRoutingStore:
         self.routes: dict[str, dict[str, Any]] = {}
         self.status: dict[str, str] = {}
         self.parked_scans = 0
+        self.written: dict[str, dict[str, dict[str, Any]]] = {}
+        self.noted: dict[str, str] = {}
+        self.published_log: dict[str, str] = {}
 
     async def ensure_indexes(self) -> None:
         """Nothing to create in memory."""
@@ -55,6 +59,7 @@ class FakeRoutingStore:
         if doc["_id"] in self.routes:
             return False
         self.routes[doc["_id"]] = copy.deepcopy(doc)
+        self._record(doc)
         return True
 
     async def route(self, dossier_id: str) -> dict[str, Any] | None:
@@ -71,6 +76,7 @@ class FakeRoutingStore:
         if doc is None or not guard(copy.deepcopy(doc)):
             return False
         _apply(doc, update)
+        self._record(doc)
         return True
 
     async def parked(self, limit: int = 500) -> list[dict[str, Any]]:
@@ -90,9 +96,39 @@ class FakeRoutingStore:
         """Record an operator status."""
         self.status[office_code] = status
 
+    def mark_published(self, event_id: str, dossier_id: str) -> None:
+        """Note a publication; ``flush_published`` writes it to the log."""
+        self.noted[event_id] = dossier_id
+
+    async def flush_published(self) -> int:
+        """Move noted publications to the log."""
+        batch, self.noted = self.noted, {}
+        self.published_log.update(batch)
+        return len(batch)
+
+    async def is_published(self, event_id: str) -> bool:
+        """True when noted or logged."""
+        return event_id in self.noted or event_id in self.published_log
+
+    async def unpublished_first_decisions(self) -> list[str]:
+        """Routes whose first event is in the outbox and neither noted nor logged."""
+        return [
+            doc["_id"]
+            for doc in self.routes.values()
+            if doc["first_event_id"] in doc["outbox"] and not await self.is_published(doc["first_event_id"])
+        ]
+
+    def lock(self, dossier_id: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """The document lock (one process, no contention in these tests)."""
+        return contextlib.nullcontext()
+
+    def _record(self, doc: dict[str, Any]) -> None:
+        for event_id, entry in doc.get("outbox", {}).items():
+            self.written.setdefault(doc["_id"], {})[event_id] = copy.deepcopy(entry)
+
     def events(self, dossier_id: str) -> list[dict[str, Any]]:
-        """The ``dossier.routed.v1`` payloads waiting in a route's outbox, in write order."""
-        entries = sorted(self.routes[dossier_id]["outbox"].values(), key=lambda e: e["seq"])
+        """Every ``dossier.routed.v1`` payload ever written to a route's outbox, in write order."""
+        entries = sorted(self.written.get(dossier_id, {}).values(), key=lambda e: e["seq"])
         return [e["event"]["data"] for e in entries]
 
 
@@ -101,17 +137,27 @@ class FakePublisher:
 
     source = "/lienthong/routing"
 
+    def __init__(self, *, fail: bool = False) -> None:
+        self.sent: list[tuple[str, CloudEvent]] = []
+        self.fail = fail
+
+    async def publish(self, topic: str, event: CloudEvent, *, key: str) -> None:
+        """Record the event, or fail like an unreachable broker."""
+        if self.fail:
+            raise ConnectionError("broker unreachable")
+        self.sent.append((topic, event))
+
     def new_event(self, topic: str, *, subject: str | None, data: dict[str, Any], **extra: Any) -> CloudEvent:
         """A routing event for ``topic``."""
         return CloudEvent(source=self.source, type=event_type_of(topic), subject=subject, data=data, **extra)
 
 
-async def make_router() -> tuple[Router, FakeRoutingStore]:
+async def make_router(publisher: FakePublisher | None = None) -> tuple[Router, FakeRoutingStore]:
     """A started Router over fakes, the real registry and the real catalogue."""
     store = FakeRoutingStore()
     router = Router(
         store=store,  # type: ignore[arg-type]
-        publisher=FakePublisher(),  # type: ignore[arg-type]
+        publisher=publisher or FakePublisher(),  # type: ignore[arg-type]
         catalogue=load_catalogue(),
         registry=build_registry(),
     )

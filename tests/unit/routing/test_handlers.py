@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from services.routing.handlers import Router
@@ -171,3 +173,92 @@ async def test_unknown_office_status_change_is_refused() -> None:
     router, _ = await make_router()
     with pytest.raises(KeyError):
         await router.set_office_status("99999.UBND", "closed")
+
+
+class RecordingRelay:
+    """Records the route ids the router asks the relay to publish."""
+
+    def __init__(self) -> None:
+        self.kicked: list[str] = []
+
+    def kick(self, doc_id: str | None = None) -> None:
+        """Remember the kick."""
+        if doc_id is not None:
+            self.kicked.append(doc_id)
+
+
+async def test_first_decision_is_published_directly_and_logged() -> None:
+    """The first event goes out at once, is logged as published, and a later transfer drops it from the outbox."""
+    publisher = FakePublisher()
+    router, store = await make_router(publisher)
+    data = received()
+    await router.on_received("r1", data)
+    doc = store.routes[data.dossier_id]
+    ((topic, event),) = publisher.sent
+    assert topic == "dossier.routed.v1" and event.id == doc["first_event_id"] and doc["outbox_pending"] == 0
+    assert await store.unpublished_first_decisions() == []
+    await store.flush_published()
+    assert store.published_log == {event.id: data.dossier_id}
+    await router.on_status("t1", status(data, "00070.UBND", DossierStatus.TRANSFERRED))
+    doc = store.routes[data.dossier_id]
+    assert event.id not in doc["outbox"] and len(doc["outbox"]) == 1 and doc["outbox_pending"] == 1
+
+
+async def test_unpublished_first_decision_is_left_to_the_relay_and_resent_after_restart() -> None:
+    """Broker down: the decision is kept with its event in the outbox, the relay is kicked, a restart kicks again."""
+    router, store = await make_router(FakePublisher(fail=True))
+    relay = RecordingRelay()
+    router.relay = relay  # type: ignore[assignment]
+    data = received()
+    await router.on_received("r1", data)
+    assert relay.kicked == [data.dossier_id]
+    assert await store.unpublished_first_decisions() == [data.dossier_id]
+    again = RecordingRelay()
+    restarted = Router(
+        store=store,  # type: ignore[arg-type]
+        publisher=FakePublisher(),  # type: ignore[arg-type]
+        catalogue=router.catalogue,
+        registry=router.registry,
+        relay=again,  # type: ignore[arg-type]
+    )
+    await restarted.start()
+    assert again.kicked == [data.dossier_id]
+
+
+async def test_redelivery_resends_the_first_event_only_if_it_never_went_out() -> None:
+    """A duplicate of a published dossier kicks nothing; a duplicate of an unpublished one hands it to the relay."""
+    publisher = FakePublisher()
+    router, _ = await make_router(publisher)
+    relay = RecordingRelay()
+    router.relay = relay  # type: ignore[assignment]
+    data = received()
+    await router.on_received("r1", data)
+    await router.on_received("r1", data)
+    assert relay.kicked == [] and len(publisher.sent) == 1
+    publisher.fail = True
+    lost = received()
+    await router.on_received("r2", lost)
+    await router.on_received("r2", lost)
+    assert relay.kicked == [lost.dossier_id, lost.dossier_id]
+
+
+async def test_a_stale_status_reload_does_not_undo_an_operator_change() -> None:
+    """An operator closes an office while the periodic reload is reading: the closure stands."""
+    router, store = await make_router()
+    read_started, release = asyncio.Event(), asyncio.Event()
+    real_statuses = store.statuses
+
+    async def slow_statuses() -> dict[str, str]:
+        snapshot = await real_statuses()
+        read_started.set()
+        await release.wait()
+        return snapshot
+
+    store.statuses = slow_statuses  # type: ignore[method-assign]
+    reload = asyncio.create_task(router.refresh_and_retry())
+    await read_started.wait()
+    store.statuses = real_statuses  # type: ignore[method-assign]
+    await router.set_office_status("00070.UBND", "closed")
+    release.set()
+    await reload
+    assert router.statuses["00070.UBND"] == "closed"

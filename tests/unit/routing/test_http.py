@@ -38,7 +38,7 @@ async def test_offices_are_filtered_and_paged(wired: tuple[httpx.AsyncClient, Ro
     assert everything["total"] == 13522 and len(everything["items"]) == 1
     departments = (await client.get("/v1/offices", params={"province_code": "01", "level": "province"})).json()
     assert departments["total"] == 7 and {o["province_code"] for o in departments["items"]} == {"01"}
-    params = {"province_code": "01", "kind": "commune_police", "limit": 50, "offset": 100}
+    params: dict[str, str | int] = {"province_code": "01", "kind": "commune_police", "limit": 50, "offset": 100}
     police = (await client.get("/v1/offices", params=params)).json()
     assert police["total"] == 126 and len(police["items"]) == 26
     assert all(o["code"].endswith(".CA") for o in police["items"])
