@@ -52,8 +52,8 @@ lint: install ## ruff (lint + format check) and import-linter (services stay ind
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 
-typecheck: install ## mypy --strict on shared/
-	$(VENV)/bin/mypy shared
+typecheck: install ## mypy: --strict on shared/, the project's settings on services/
+	$(VENV)/bin/mypy shared services
 
 fmt: install ## Format and auto-fix
 	$(VENV)/bin/ruff format .

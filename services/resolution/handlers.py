@@ -212,32 +212,9 @@ class Resolution:
         )
         return update, transition.target
 
-    async def _transition(
-        self,
-        case: dict[str, Any],
-        action: str,
-        *,
-        actor: str,
-        roles: frozenset[str],
-        now: datetime,
-        system: bool = False,
-        reason: str | None = None,
-        extra_set: dict[str, Any] | None = None,
-        event_extra: dict[str, Any] | None = None,
-        seen_event: str | None = None,
-    ) -> dict[str, Any]:
-        update, target = self._prepare(
-            case,
-            action,
-            actor=actor,
-            roles=roles,
-            now=now,
-            system=system,
-            reason=reason,
-            extra_set=extra_set,
-            event_extra=event_extra,
-            seen_event=seen_event,
-        )
+    async def _transition(self, case: dict[str, Any], action: str, **options: Any) -> dict[str, Any]:
+        """Apply ``action`` to ``case`` in one guarded write (see ``_prepare`` for the options)."""
+        update, target = self._prepare(case, action, **options)
         expected = case["version"]
         updated = await self.store.update_case(case["_id"], update, guard=lambda c: c["version"] == expected)
         if updated is None:
