@@ -9,8 +9,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import aiokafka
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import OutOfOrderSequenceNumber, ProducerFenced, TopicAlreadyExistsError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -48,6 +49,59 @@ def make_broker(settings: BaseServiceSettings, *, registry: CollectorRegistry) -
         ],
         logger=None,
     )
+
+
+#: errors after which aiokafka's sender task is dead and the producer will never send again
+_FATAL_PRODUCER_ERRORS = (OutOfOrderSequenceNumber, ProducerFenced)
+
+_RESET_LOCKS: dict[int, asyncio.Lock] = {}
+
+
+def _producer_is_dead(broker: KafkaBroker) -> bool:
+    """True when the broker's aiokafka producer lost its sender task (it fails every send from now on)."""
+    real = getattr(broker.config.producer, "_producer", None)
+    sender = getattr(getattr(real, "producer", None), "_sender", None)
+    task = getattr(sender, "sender_task", None)
+    return task is not None and task.done()
+
+
+async def reset_producer(broker: KafkaBroker, failed: Any) -> bool:
+    """Replace a dead idempotent producer with a new one (new producer id, fresh sequence numbers).
+
+    After a broker restart aiokafka's idempotent producer can meet ``OutOfOrderSequenceNumber``;
+    its sender task then ends and every later send fails with the same error. Only a new producer
+    recovers. ``failed`` is the producer state that failed, so concurrent callers reset it once.
+    """
+    lock = _RESET_LOCKS.setdefault(id(broker), asyncio.Lock())
+    fast = broker.config.producer
+    async with lock:
+        if getattr(fast, "_producer", None) is not failed:
+            return True  # another publisher already replaced it
+        log.warning("kafka_producer_reset")
+        with contextlib.suppress(Exception):
+            await fast.disconnect()  # type: ignore[attr-defined]
+        config = broker.config.broker_config
+        await fast.connect(  # type: ignore[attr-defined]
+            aiokafka.AIOKafkaProducer(**broker._connection_kwargs),
+            serializer=config.fd_config._serializer,
+            codec=config.broker_codec,
+        )
+        return True
+
+
+async def publish_raw(broker: KafkaBroker, message: Any, **options: Any) -> None:
+    """``broker.publish`` that survives a dead producer: replace it once and send again.
+
+    A resend may duplicate a message the dead producer did deliver; consumers dedupe by ``ce_id``.
+    """
+    state = getattr(broker.config.producer, "_producer", None)
+    try:
+        await broker.publish(message, **options)
+    except Exception as exc:
+        if not (isinstance(exc, _FATAL_PRODUCER_ERRORS) or _producer_is_dead(broker)):
+            raise
+        await reset_producer(broker, state)
+        await broker.publish(message, **options)
 
 
 async def ensure_topics(
@@ -91,8 +145,12 @@ class EventPublisher:
         """Send one event and wait for the broker's acknowledgement (all in-sync replicas)."""
         token = otel_context.attach(propagate.extract(event.trace_carrier())) if event.traceparent else None
         try:
-            await self._broker.publish(
-                event.value(), topic=self._settings.topic(topic), key=key.encode(), headers=event.headers()
+            await publish_raw(
+                self._broker,
+                event.value(),
+                topic=self._settings.topic(topic),
+                key=key.encode(),
+                headers=event.headers(),
             )
         finally:
             if token is not None:
@@ -138,7 +196,7 @@ class DeadLetters:
                 f"{DLQ_HEADER_PREFIX}failed-at": datetime.now(UTC).isoformat(),
             }
         )
-        await self._broker.publish(record.value, topic=dlq_of(record.topic), key=record.key, headers=headers)
+        await publish_raw(self._broker, record.value, topic=dlq_of(record.topic), key=record.key, headers=headers)
         if self._counter is not None:
             self._counter.labels(topic=record.topic).inc()
 

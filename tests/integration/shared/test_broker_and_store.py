@@ -62,6 +62,35 @@ async def test_envelope_round_trip_through_the_broker(settings: BaseServiceSetti
     assert parsed.traceparent is not None and parsed.traceparent.split("-")[1] == trace_id
 
 
+async def test_publisher_replaces_a_dead_idempotent_producer(settings: BaseServiceSettings) -> None:
+    """After OutOfOrderSequenceNumber aiokafka's producer fails every send; the publisher must start a new one.
+
+    A Kafka restart caused exactly this in the fault test: one service's outbox could no longer publish.
+    The producer is poisoned the way aiokafka's own sender does it (``fail_all`` on the accumulator).
+    """
+    from aiokafka.errors import OutOfOrderSequenceNumber
+
+    broker = make_broker(settings, registry=CollectorRegistry())
+    await broker.start()
+    try:
+        publisher = EventPublisher(broker, settings)
+        first = publisher.new_event(Topics.DOSSIER_RECEIVED, subject="a", data={"n": 1})
+        await publisher.publish(Topics.DOSSIER_RECEIVED, first, key="k")
+        dead = broker.config.producer._producer.producer  # type: ignore[attr-defined]
+        dead._message_accumulator.fail_all(OutOfOrderSequenceNumber())
+        with pytest.raises(OutOfOrderSequenceNumber):
+            await broker.publish(b"x", topic=settings.topic(Topics.DOSSIER_RECEIVED), key=b"k")
+        second = publisher.new_event(Topics.DOSSIER_RECEIVED, subject="b", data={"n": 2})
+        await publisher.publish(Topics.DOSSIER_RECEIVED, second, key="k")
+        assert broker.config.producer._producer.producer is not dead  # type: ignore[attr-defined]
+    finally:
+        await broker.stop()
+    records = await collect(
+        settings.kafka_bootstrap_servers, settings.topic(Topics.DOSSIER_RECEIVED), count=2, group_id="g-reset"
+    )
+    assert [CloudEvent.from_kafka(r.headers, r.value).id for r in records] == [first.id, second.id]
+
+
 async def test_poison_message_goes_to_dlq_and_next_message_flows(settings: BaseServiceSettings) -> None:
     """Poison lands in the DLQ with its error, the next record is still handled; replay re-drives it once."""
     handled: list[CloudEvent] = []
