@@ -80,3 +80,7 @@ _register_service_commands()
 def main() -> None:
     """Entry point of the ``lienthong`` console script."""
     app()
+
+
+if __name__ == "__main__":
+    main()
