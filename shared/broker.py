@@ -255,6 +255,16 @@ async def process_record(
             await sleep(_backoff(attempt))
 
 
+async def _raw_body(message: Any) -> Any:
+    """Keep the body as bytes: the envelope is parsed by ``process_record``.
+
+    FastStream's default decoder parses a JSON body before any handler runs; a record whose
+    ``content-type`` says JSON but whose body is not would fail there, be NACKed and redelivered
+    forever, blocking its partition instead of reaching the DLQ.
+    """
+    return message.body
+
+
 def subscribe(
     broker: KafkaBroker,
     settings: BaseServiceSettings,
@@ -285,6 +295,7 @@ def subscribe(
         settings.topic(topic),
         group_id=group_id,
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=_raw_body,
         auto_offset_reset="earliest",
         **options,
     )

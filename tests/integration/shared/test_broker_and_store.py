@@ -105,21 +105,30 @@ async def test_poison_message_goes_to_dlq_and_next_message_flows(settings: BaseS
     good = CloudEvent(source="/lienthong/test", type="vn.lienthong.dossier.routed.v1", subject="C", data={"ok": 1})
     try:
         await produce_raw(settings.kafka_bootstrap_servers, topic, b"\x00not an event", key=b"d1")
+        # says JSON, is not: must not stop in the framework's decoder (that would block the partition)
+        await produce_raw(
+            settings.kafka_bootstrap_servers,
+            topic,
+            b"{not json",
+            key=b"d1",
+            headers={"content-type": "application/json"},
+        )
         await produce_event(settings.kafka_bootstrap_servers, topic, good, key="d1")
         await eventually(lambda: _result(handled), until=lambda h: len(h) == 1)
     finally:
         await broker.stop()
     assert handled[0].id == good.id
     letters = await list_dead_letters(settings, Topics.DOSSIER_ROUTED)
-    assert len(letters) == 1
-    assert "ce_specversion" in letters[0].error and letters[0].error_type == "EnvelopeError"
+    assert len(letters) == 2
+    assert all("ce_specversion" in letter.error and letter.error_type == "EnvelopeError" for letter in letters)
     assert letters[0].original_topic == topic and letters[0].value == b"\x00not an event"
+    assert letters[1].value == b"{not json"
 
     replayed = await replay_dead_letters(settings, Topics.DOSSIER_ROUTED)
-    assert len(replayed) == 1
+    assert len(replayed) == 2
     assert await replay_dead_letters(settings, Topics.DOSSIER_ROUTED) == [], "a second replay must not re-drive"
-    records = await collect(settings.kafka_bootstrap_servers, topic, count=3)
-    assert records[-1].value == b"\x00not an event"
+    records = await collect(settings.kafka_bootstrap_servers, topic, count=5)
+    assert [r.value for r in records[-2:]] == [b"\x00not an event", b"{not json"]
     assert not any(k.startswith("x-dlq-") for k, _ in records[-1].headers)
 
 
