@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -192,3 +193,37 @@ async def _office_of(http: httpx.AsyncClient, system: System, filed: dict[str, A
         timeout=60,
     )
     return str(r.json()["current_office_code"])
+
+
+async def test_citizen_app_gets_live_updates_over_sse(system: System) -> None:
+    """The citizen's app holds the SSE stream: a snapshot first, then the official's action arrives as an update."""
+    async with httpx.AsyncClient(timeout=30) as http:
+        filed = await _file(http, system, "LT-HT-001")
+        code = filed["code"]
+        await _case(http, system, code, "00070.UBND")
+        await _timeline(http, system, filed, until=lambda kinds: "routed" in kinds)
+        url = f"{system['notify'].url}/v1/track/{code}/stream"
+        events: list[tuple[str, dict[str, Any]]] = []
+
+        async def listen() -> None:
+            name = ""
+            async with http.stream("GET", url, params={"token": filed["tracking_token"]}) as r:
+                assert r.status_code == 200
+                async for line in r.aiter_lines():
+                    if line.startswith("event:"):
+                        name = line.split(":", 1)[1].strip()
+                    elif line.startswith("data:"):
+                        events.append((name, json.loads(line.split(":", 1)[1])))
+                        if name == "update":
+                            return
+
+        listener = asyncio.create_task(listen())
+        await eventually(lambda: _now(events), until=lambda e: any(n == "snapshot" for n, _ in e), timeout=30)
+        await _act(http, system, code, "00070.UBND", ("accept", "clerk"))
+        await asyncio.wait_for(listener, timeout=30)
+        (snapshot,) = [d for n, d in events if n == "snapshot"]
+        kinds = (
+            [e["kind"] for e in snapshot["timeline"]] if isinstance(snapshot, dict) else [e["kind"] for e in snapshot]
+        )
+        assert kinds[:2] == ["received", "routed"]
+        assert events[-1][0] == "update" and events[-1][1]["kind"] == "accepted"
