@@ -9,8 +9,10 @@ STAMP := $(VENV)/.installed
 INFRA := deploy/local/infra.sh
 SERVICES := deploy/local/services.sh
 PYTEST_ARGS ?=
+BENCH_SCALE ?= full
+BENCH_ARGS ?=
 
-.PHONY: help install infra-up infra-down topics run up down status test test-unit lint typecheck fmt clean
+.PHONY: help install infra-up infra-down topics run up down status test test-unit lint typecheck fmt bench clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -18,7 +20,7 @@ help: ## Show this help
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -U pip setuptools wheel
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,bench]'
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create the virtualenv and install the project (with the `lienthong` command)
@@ -64,6 +66,9 @@ test-unit: install ## Unit tests only (no infrastructure needed)
 
 test: install infra-up topics lint typecheck ## Full suite against real Kafka and FerretDB (what CI runs)
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+
+bench: install infra-up topics ## Benchmarks against same-run baselines (BENCH_SCALE=small|full; results in bench/results/)
+	$(PY) -m bench --scale $(BENCH_SCALE) $(BENCH_ARGS)
 
 clean: down ## Stop everything and remove local data (keeps the download cache)
 	rm -rf .data

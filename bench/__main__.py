@@ -1,0 +1,504 @@
+"""``python -m bench`` (``make bench``): each figure next to its baseline measured in the same run.
+
+Benchmarks: footprint, intake, pipeline, scaling, recovery. Every one starts what it needs as real
+processes against the real Kafka and store (isolated by a topic prefix and databases), and stops it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bench.relay import run_relay
+from tests.support.infra import KAFKA, MONGO, REPO
+from tests.support.processes import SERVICES, ServiceProcess, System, free_port, running_system, system_env
+
+RESULTS = REPO / "bench" / "results"
+console = Console()
+app = typer.Typer(add_completion=False, help=__doc__)
+
+SCALES: dict[str, dict[str, float]] = {
+    # seconds of measured load, dossiers per pipeline run, events for the scaling run
+    "small": {"duration": 5, "pipeline": 150, "scaling": 300, "recovery": 25, "rate": 20},
+    "full": {"duration": 15, "pipeline": 600, "scaling": 2000, "recovery": 40, "rate": 40},
+}
+
+
+def pct(values: list[float], q: float) -> float | None:
+    """The q-th percentile (0–100) of ``values``; None when empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1))))
+    return round(ordered[k], 1)
+
+
+def ratio(ours: float | None, baseline: float | None) -> float | None:
+    return round(ours / baseline, 3) if ours and baseline else None
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size of ``pid`` from /proc, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def wait_for(seconds: float, label: str) -> None:
+    with progress() as bar:
+        task = bar.add_task(label, total=int(seconds))
+        for _ in range(int(seconds)):
+            time.sleep(1)
+            bar.advance(task)
+
+
+@contextmanager
+def system(extra: dict[str, str] | None = None) -> Iterator[System]:
+    prefix = f"b{uuid.uuid4().hex[:8]}"
+    workdir = REPO / ".data" / "bench" / prefix
+    with running_system(prefix, workdir, extra) as sys_:
+        yield sys_
+
+
+async def new_key(sys_: System, office: str = "00070.TTHCC") -> str:
+    from tests.e2e.conftest import api_key
+
+    return await api_key(sys_, office)
+
+
+@contextmanager
+def baseline_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The bare FastAPI + one insert endpoint, under uvicorn like the services."""
+    port = free_port()
+    env = {**os.environ, "MONGODB_URL": MONGO, "BASELINE_DATABASE": f"bench_{uuid.uuid4().hex[:6]}"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "bench.baseline_app:app", "--port", str(port), "--log-level", "warning"],
+        cwd=REPO,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        yield url, proc
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def load(
+    url: str, key: str, *, mode: str, scale: dict[str, float], rate: float = 0, concurrency: int = 32
+) -> dict[str, Any]:
+    """Run bench/load.py as a separate process and summarise its output."""
+    args = [
+        sys.executable,
+        "-m",
+        "bench.load",
+        "--url",
+        f"{url}/v1/dossiers",
+        "--key",
+        key,
+        "--mode",
+        mode,
+        "--rate",
+        str(rate or 1),
+        "--concurrency",
+        str(concurrency),
+        "--duration",
+        str(scale["duration"]),
+        "--warmup",
+        "2",
+    ]
+    with progress() as bar:
+        task = bar.add_task(f"load {mode} {url}", total=int(scale["duration"] + 2))
+        proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE)
+        while proc.poll() is None:
+            time.sleep(1)
+            bar.advance(task)
+        out = json.loads(proc.stdout.read() if proc.stdout else b"{}")
+    lat = out["latencies_ms"]
+    ok = sum(v for k, v in out["statuses"].items() if str(k).startswith("2"))
+    return {
+        "throughput_rps": round(ok / scale["duration"], 1),
+        "p50_ms": pct(lat, 50),
+        "p95_ms": pct(lat, 95),
+        "p99_ms": pct(lat, 99),
+        "statuses": out["statuses"],
+        "errors": out["errors"],
+    }
+
+
+# -- benchmarks ----------------------------------------------------------------------------------
+def bench_footprint(scale: dict[str, float]) -> dict[str, Any]:
+    """Start-to-ready time and idle RSS of each service alone, and of the bare FastAPI baseline."""
+    out: dict[str, Any] = {}
+    prefix = f"b{uuid.uuid4().hex[:8]}"
+    workdir = REPO / ".data" / "bench" / prefix
+    workdir.mkdir(parents=True, exist_ok=True)
+    ports = {name: free_port() for name in SERVICES}
+    env = system_env(prefix, workdir, ports)
+    for name in SERVICES:
+        proc = ServiceProcess(name, ports[name], env, workdir / f"{name}.log")
+        t0 = time.monotonic()
+        proc.start()
+        proc.wait_ready(60)
+        ready = time.monotonic() - t0
+        wait_for(3, f"{name} idle")
+        assert proc.proc is not None
+        out[name] = {"ready_s": round(ready, 2), "idle_rss_mb": rss_mb(proc.proc.pid)}
+        proc.stop()
+    t0 = time.monotonic()
+    with baseline_server() as (_, bproc):
+        ready = time.monotonic() - t0
+        wait_for(3, "baseline idle")
+        out["baseline_fastapi"] = {"ready_s": round(ready, 2), "idle_rss_mb": rss_mb(bproc.pid)}
+    return out
+
+
+def bench_intake(scale: dict[str, float]) -> dict[str, Any]:
+    """POST /v1/dossiers at a fixed offered rate and at saturation, against the bare FastAPI + insert."""
+    out: dict[str, Any] = {}
+    with system() as sys_:
+        key = asyncio.run(new_key(sys_))
+        # the rate limit must not be what is measured
+        out["ours_saturation"] = load(sys_["intake"].url, key, mode="saturate", scale=scale)
+        fixed = max(5.0, round(out["ours_saturation"]["throughput_rps"] * 0.5))
+        key2 = asyncio.run(new_key(sys_))
+        out["ours_fixed"] = load(sys_["intake"].url, key2, mode="rate", rate=fixed, scale=scale)
+    with baseline_server() as (url, _):
+        out["baseline_saturation"] = load(url, "", mode="saturate", scale=scale)
+        out["baseline_fixed"] = load(url, "", mode="rate", rate=fixed, scale=scale)
+    out["offered_fixed_rps"] = fixed
+    out["ratio_saturation"] = ratio(
+        out["ours_saturation"]["throughput_rps"], out["baseline_saturation"]["throughput_rps"]
+    )
+    return out
+
+
+async def _post_many(url: str, key: str, n: int, concurrency: int, rate: float | None = None) -> dict[str, datetime]:
+    """Post ``n`` dossiers; return code → received_at (from the receipts)."""
+    sent: dict[str, datetime] = {}
+    body = __import__("bench.load", fromlist=["dossier"]).dossier()
+    headers = {"Authorization": f"Bearer {key}"}
+    gate = asyncio.Semaphore(concurrency)
+    start = time.perf_counter()
+
+    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=concurrency)) as http:
+
+        async def one(i: int) -> None:
+            if rate:
+                await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+            async with gate:
+                r = await http.post(f"{url}/v1/dossiers", json=body, headers=headers)
+                if r.status_code == 201:
+                    sent[r.json()["code"]] = datetime.fromisoformat(r.json()["received_at"])
+
+        await asyncio.gather(*(one(i) for i in range(n)))
+    return sent
+
+
+def _completions(sys_: System, codes: set[str], kinds_needed: int = 3) -> dict[str, datetime]:
+    """code → time of the citizen's ``kinds_needed``-th SMS (received, routed, accepted)."""
+    seen: dict[str, list[datetime]] = {}
+    if sys_.sms_outbox.exists():
+        for line in sys_.sms_outbox.read_text("utf-8").splitlines():
+            row = json.loads(line)
+            if row["dossier_code"] in codes:
+                seen.setdefault(row["dossier_code"], []).append(datetime.fromisoformat(row["sent_at"]))
+    return {c: sorted(ts)[kinds_needed - 1] for c, ts in seen.items() if len(ts) >= kinds_needed}
+
+
+def _track(sys_: System, sent: dict[str, datetime], timeout: float, label: str) -> dict[str, datetime]:
+    done: dict[str, datetime] = {}
+    with progress() as bar:
+        task = bar.add_task(label, total=len(sent))
+        deadline = time.monotonic() + timeout
+        while len(done) < len(sent) and time.monotonic() < deadline:
+            time.sleep(0.5)
+            done = _completions(sys_, set(sent))
+            bar.update(task, completed=len(done))
+    return done
+
+
+def _series(times: list[datetime], origin: datetime) -> list[int]:
+    """Completions per second since ``origin``."""
+    if not times:
+        return []
+    buckets = [0] * (int((max(times) - origin).total_seconds()) + 1)
+    for t in times:
+        buckets[max(0, int((t - origin).total_seconds()))] += 1
+    return buckets
+
+
+def bench_pipeline(scale: dict[str, float]) -> dict[str, Any]:
+    """Dossiers per second from intake to the citizen's third SMS (accepted), against a raw 3-hop relay."""
+    n = int(scale["pipeline"])
+    with system({"RESOLUTION_AUTO_ACCEPT_OFFICES": "*", "INTAKE_RATE_LIMIT": "100000/minute"}) as sys_:
+        key = asyncio.run(new_key(sys_))
+        t0 = datetime.now(UTC)
+        sent = asyncio.run(_post_many(sys_["intake"].url, key, n, 32))
+        done = _track(sys_, sent, 600, "pipeline: dossiers notified")
+    lat = [(done[c] - sent[c]).total_seconds() * 1000 for c in done]
+    first = min(sent.values())
+    elapsed = (max(done.values()) - first).total_seconds() if done else None
+    ours = round(len(done) / elapsed, 1) if elapsed else None
+    baseline = run_relay(KAFKA, MONGO, n=n, hops=3, on_progress=None)
+    return {
+        "dossiers": n,
+        "accepted_by_intake": len(sent),
+        "completed": len(done),
+        "throughput_dps": ours,
+        "p50_ms": pct(lat, 50),
+        "p95_ms": pct(lat, 95),
+        "p99_ms": pct(lat, 99),
+        "baseline_relay": baseline,
+        "ratio": ratio(ours, baseline["throughput_mps"]),
+        "series_per_s": _series(list(done.values()), t0),
+    }
+
+
+def bench_scaling(scale: dict[str, float]) -> dict[str, Any]:
+    """Routing throughput with one and with two instances in one consumer group."""
+    from shared.topics import Topics
+    from tests.integration.routing.test_routing import as_event, received
+    from tests.support.kafka import collect
+
+    out: dict[str, Any] = {}
+    n = int(scale["scaling"])
+    for instances in (1, 2):
+        prefix = f"b{uuid.uuid4().hex[:8]}"
+        workdir = REPO / ".data" / "bench" / prefix
+        workdir.mkdir(parents=True, exist_ok=True)
+        ports = {f"routing{i}": free_port() for i in range(instances)}
+        env = system_env(prefix, workdir, {"routing": 0})
+        procs = []
+        for i in range(instances):
+            penv = {**env, "ROUTING_PORT": str(ports[f"routing{i}"])}
+            p = ServiceProcess("routing", ports[f"routing{i}"], penv, workdir / f"routing{i}.log")
+            p.start()
+            procs.append(p)
+        try:
+            for p in procs:
+                p.wait_ready(90)
+            wait_for(5, f"{instances} instance(s): group rebalance")
+
+            async def feed(prefix: str) -> float:
+                from aiokafka import AIOKafkaProducer
+
+                producer = AIOKafkaProducer(bootstrap_servers=KAFKA, enable_idempotence=True, acks="all", linger_ms=20)
+                await producer.start()
+                try:
+                    topic = f"{prefix}.{Topics.DOSSIER_RECEIVED}"
+                    for _ in range(n):
+                        data = received(receiving_ward="00070", applicant_ward="00070")
+                        event = as_event(data, Topics.DOSSIER_RECEIVED)
+                        await producer.send(
+                            topic,
+                            event.value(),
+                            key=data.dossier_id.encode(),
+                            headers=[(k, v.encode()) for k, v in event.headers().items()],
+                        )
+                    await producer.flush()
+                finally:
+                    await producer.stop()
+                t0 = time.monotonic()
+                await collect(KAFKA, f"{prefix}.{Topics.DOSSIER_ROUTED}", count=n, timeout=900)
+                return time.monotonic() - t0
+
+            t_start = time.monotonic()
+            asyncio.run(feed(prefix))
+            elapsed = time.monotonic() - t_start
+            out[f"instances_{instances}"] = {"events": n, "seconds": round(elapsed, 1), "per_s": round(n / elapsed, 1)}
+        finally:
+            for p in procs:
+                p.stop()
+    out["ratio_2_to_1"] = ratio(out["instances_2"]["per_s"], out["instances_1"]["per_s"])
+    return out
+
+
+def bench_recovery(scale: dict[str, float]) -> dict[str, Any]:
+    """Steady offered load; kill -9 routing mid-run and restart it; time until completions are steady again."""
+    rate = scale["rate"]
+    seconds = scale["recovery"]
+    n = int(rate * seconds)
+    kill_at = seconds / 3
+    with system({"RESOLUTION_AUTO_ACCEPT_OFFICES": "*", "INTAKE_RATE_LIMIT": "100000/minute"}) as sys_:
+        key = asyncio.run(new_key(sys_))
+        t0 = datetime.now(UTC)
+
+        async def run() -> dict[str, datetime]:
+            posting = asyncio.create_task(_post_many(sys_["intake"].url, key, n, 32, rate=rate))
+            await asyncio.sleep(kill_at)
+            sys_["routing"].kill()
+            sys_["routing"].start()
+            return await posting
+
+        killed = t0.timestamp() + kill_at
+        sent = asyncio.run(run())
+        done = _track(sys_, sent, 300, "recovery: dossiers notified")
+    series = _series(list(done.values()), t0)
+    k = int(kill_at)
+    steady = statistics.mean(series[1:k]) if k > 1 else rate
+    recovered_at = None
+    for s in range(k, len(series) - 1):
+        window = series[s : s + 2]
+        if s > k and statistics.mean(window) >= 0.8 * steady:
+            recovered_at = s
+            break
+    return {
+        "offered_rps": rate,
+        "steady_before_per_s": round(steady, 1),
+        "killed_at_s": round(killed - t0.timestamp(), 1),
+        "recovered_s": round(recovered_at - kill_at, 1) if recovered_at is not None else None,
+        "completed": len(done),
+        "posted": len(sent),
+        "series_per_s": series,
+    }
+
+
+BENCHMARKS: dict[str, Callable[[dict[str, float]], dict[str, Any]]] = {
+    "footprint": bench_footprint,
+    "intake": bench_intake,
+    "pipeline": bench_pipeline,
+    "scaling": bench_scaling,
+    "recovery": bench_recovery,
+}
+
+
+def plot(results: dict[str, Any], path: Path) -> Path | None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for name, label in (("pipeline", "pipeline (saturation)"), ("recovery", "recovery (routing killed)")):
+        series = results.get(name, {}).get("series_per_s")
+        if series:
+            ax.plot(range(len(series)), series, label=label)
+    if "recovery" in results:
+        ax.axvline(results["recovery"]["killed_at_s"], color="red", linestyle="--", label="kill -9 routing")
+    ax.set_xlabel("seconds since start")
+    ax.set_ylabel("dossiers notified per second")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def table(results: dict[str, Any]) -> Table:
+    t = Table(title="LienThong benchmarks (ours vs baseline, same run, same machine)")
+    for col in ("benchmark", "ours", "baseline", "ratio", "goal"):
+        t.add_column(col)
+    if "intake" in results:
+        r = results["intake"]
+        t.add_row(
+            "intake saturation (req/s)",
+            str(r["ours_saturation"]["throughput_rps"]),
+            str(r["baseline_saturation"]["throughput_rps"]),
+            str(r["ratio_saturation"]),
+            "≥ 0.8×",
+        )
+        t.add_row(
+            f"intake p99 at {r['offered_fixed_rps']} req/s (ms)",
+            str(r["ours_fixed"]["p99_ms"]),
+            str(r["baseline_fixed"]["p99_ms"]),
+            str(ratio(r["ours_fixed"]["p99_ms"], r["baseline_fixed"]["p99_ms"])),
+            "< 100 ms",
+        )
+    if "pipeline" in results:
+        r = results["pipeline"]
+        t.add_row(
+            "pipeline (dossiers/s)",
+            str(r["throughput_dps"]),
+            str(r["baseline_relay"]["throughput_mps"]),
+            str(r["ratio"]),
+            "≥ 500/s, ≥ 0.5×",
+        )
+        t.add_row("pipeline p99 (ms)", str(r["p99_ms"]), str(r["baseline_relay"]["p99_ms"]), "", "≤ 1000 ms")
+    if "scaling" in results:
+        r = results["scaling"]
+        t.add_row(
+            "routing 2 vs 1 instance (events/s)",
+            str(r["instances_2"]["per_s"]),
+            str(r["instances_1"]["per_s"]),
+            str(r["ratio_2_to_1"]),
+            "> 1×",
+        )
+    if "recovery" in results:
+        r = results["recovery"]
+        t.add_row("recovery after kill -9 routing (s)", str(r["recovered_s"]), "", "", "≤ 10 s")
+    if "footprint" in results:
+        base = results["footprint"]["baseline_fastapi"]
+        for name in SERVICES:
+            f = results["footprint"][name]
+            t.add_row(
+                f"{name} ready s / idle RSS MB",
+                f"{f['ready_s']} / {f['idle_rss_mb']}",
+                f"{base['ready_s']} / {base['idle_rss_mb']}",
+                f"{ratio(f['ready_s'], base['ready_s'])} / {ratio(f['idle_rss_mb'], base['idle_rss_mb'])}",
+                "≤ 3 s / ≤ 120 MB",
+            )
+    return t
+
+
+@app.command()
+def main(
+    scale: str = typer.Option(os.environ.get("BENCH_SCALE", "full"), help="small (smoke, ~3 min) or full (~10 min)"),
+    only: list[str] = typer.Option([], help="Run only these benchmarks (repeatable)"),
+) -> None:
+    """Run the benchmarks, print the table, write bench/results/<date>.json and the throughput plot."""
+    if scale not in SCALES:
+        raise typer.BadParameter(f"scale must be one of {', '.join(SCALES)}")
+    chosen = only or list(BENCHMARKS)
+    results: dict[str, Any] = {}
+    for name in chosen:
+        console.rule(name)
+        results[name] = BENCHMARKS[name](SCALES[scale])
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M")
+    meta = {"scale": scale, "at": stamp, "machine": platform.platform(), "cpus": os.cpu_count()}
+    path = RESULTS / f"{stamp}-{scale}.json"
+    path.write_text(json.dumps({"meta": meta, **results}, indent=1, default=str))
+    png = plot(results, RESULTS / f"{stamp}-{scale}.png") if {"pipeline", "recovery"} & set(results) else None
+    console.print(table(results))
+    console.print(f"results: {path.relative_to(REPO)}" + (f", plot: {png.relative_to(REPO)}" if png else ""))
+
+
+if __name__ == "__main__":
+    app()
