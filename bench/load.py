@@ -39,7 +39,7 @@ def dossier() -> dict[str, Any]:
 async def run(
     url: str, key: str, mode: str, rate: float, concurrency: int, duration: float, warmup: float
 ) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {key}"}
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
     body = dossier()
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
