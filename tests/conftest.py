@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,3 +35,22 @@ def isolation() -> str:
 def base_settings(isolation: str) -> dict[str, str]:
     """Environment-like settings pointing at the real local infrastructure, isolated by prefix."""
     return infra_settings(prefix=isolation)
+
+
+#: personal data the suite's dossiers carry (tests/e2e/test_journey.py::body, bench/load.py)
+PERSONAL_DATA = ("001303012345", "0912345678")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def service_logs_hold_no_personal_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """After the whole suite: no log of any service process started by any test shows a citizen ID or phone."""
+    yield
+    base = tmp_path_factory.getbasetemp()
+    logs = list(base.rglob("*.log"))
+    leaks = [
+        f"{path.relative_to(base)}: {secret}"
+        for path in logs
+        for secret in PERSONAL_DATA
+        if secret in path.read_text("utf-8", errors="replace")
+    ]
+    assert not leaks, f"personal data in service logs: {leaks}"
