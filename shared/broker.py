@@ -22,7 +22,7 @@ from opentelemetry import propagate
 from prometheus_client import CollectorRegistry, Counter
 
 from shared.envelope import CloudEvent
-from shared.errors import INFRASTRUCTURE_ERRORS, PERMANENT_ERRORS
+from shared.errors import INFRASTRUCTURE_ERRORS, PERMANENT_ERRORS, PermanentError
 from shared.logging import get_logger
 from shared.settings import BaseServiceSettings
 from shared.topics import Topics, dlq_of, event_type_of
@@ -283,8 +283,15 @@ def subscribe(
     dead_letters = DeadLetters(broker, group_id=group_id, registry=registry)
     attempts = max(settings.kafka_consumer_retries, 1)
 
+    expected_type = event_type_of(topic)
+
+    async def checked(event: CloudEvent) -> None:
+        if event.type != expected_type:  # an unknown or misplaced event: the contract says one type per topic
+            raise PermanentError(f"event type {event.type!r} does not belong on {topic} (expected {expected_type!r})")
+        await handler(event)
+
     async def consume(message: KafkaMessage) -> None:
-        await process_record(message.raw_message, handler, dead_letters=dead_letters, max_attempts=attempts)
+        await process_record(message.raw_message, checked, dead_letters=dead_letters, max_attempts=attempts)
 
     options: dict[str, Any] = {}
     workers = max_workers if max_workers is not None else settings.kafka_consumer_workers

@@ -58,11 +58,16 @@ def _settings(system: System) -> BaseServiceSettings:
 
 
 def _poison(topic: str) -> list[tuple[bytes, dict[str, str]]]:
-    """Not a CloudEvent at all; and a well-formed CloudEvent whose data breaks the topic's contract."""
+    """Not a CloudEvent at all; a CloudEvent whose data breaks the topic's contract; an unknown event type."""
     bad_data = CloudEvent(
         source="/lienthong/attacker", type=f"vn.lienthong.{topic}", subject="x", data={"dossier_id": 42}
     )
-    return [(b"\x00\xffnot an event", {"content-type": "application/json"}), (bad_data.value(), bad_data.headers())]
+    unknown = CloudEvent(source="/lienthong/attacker", type="vn.lienthong.unknown.v1", subject="x", data={})
+    return [
+        (b"\x00\xffnot an event", {"content-type": "application/json"}),
+        (bad_data.value(), bad_data.headers()),
+        (unknown.value(), unknown.headers()),
+    ]
 
 
 async def _timeline(http: httpx.AsyncClient, system: System, filed: dict[str, str]) -> list[str]:
@@ -71,7 +76,7 @@ async def _timeline(http: httpx.AsyncClient, system: System, filed: dict[str, st
 
 
 async def test_poison_on_every_topic_is_dead_lettered_while_dossiers_flow(system: System) -> None:
-    """Two kinds of poison on each consumed topic reach its DLQ once per consuming service; a dossier still flows."""
+    """Three kinds of poison on each consumed topic reach its DLQ once per consuming service; a dossier still flows."""
     settings = _settings(system)
     for topic in CONSUMED:
         for value, headers in _poison(topic):
@@ -97,11 +102,11 @@ async def test_poison_on_every_topic_is_dead_lettered_while_dossiers_flow(system
         async def letters(topic: str = topic) -> list[object]:
             return list(await list_dead_letters(settings, topic))
 
-        found = await eventually(letters, until=lambda ls, n=2 * len(groups): len(ls) >= n, timeout=60)
+        found = await eventually(letters, until=lambda ls, n=3 * len(groups): len(ls) >= n, timeout=60)
         by_group = Counter(letter.headers[f"{DLQ_HEADER_PREFIX}consumer-group"].split(".")[-2] for letter in found)  # type: ignore[attr-defined]
-        assert by_group == {g: 2 for g in groups}, (topic, by_group)
+        assert by_group == {g: 3 for g in groups}, (topic, by_group)
         types = sorted(letter.error_type for letter in found)  # type: ignore[attr-defined]
-        assert types == sorted(["EnvelopeError", "ValidationError"] * len(groups)), (topic, types)
+        assert types == sorted(["EnvelopeError", "ValidationError", "PermanentError"] * len(groups)), (topic, types)
         assert all(letter.headers[f"{DLQ_HEADER_PREFIX}retryable"] == "false" for letter in found)  # type: ignore[attr-defined]
 
 
