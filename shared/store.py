@@ -7,7 +7,8 @@ made atomic on the local FerretDB by the revision trigger of ``deploy/local/post
 (FerretDB applies an update as read → modify → write by ``_id``; the trigger refuses a write whose
 ``_rev`` is not the stored one + 1, which FerretDB reports as an error carrying SQLSTATE 40001).
 Either way a write that lost its race is retried from a fresh read, a bounded number of times, and a
-guard that no longer holds on the fresh read means "not applied". Correct with any number of processes: nothing here is held in memory between calls.
+guard that no longer holds on the fresh read means "not applied". Correct with any number of
+processes: nothing here is held in memory between calls.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import OperationFailure
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
+from shared.errors import WriteConflict
 from shared.settings import BaseServiceSettings
 
 #: the store-owned revision of every document (docs/adr/0003)
@@ -29,10 +31,6 @@ REVISION_FIELD = "_rev"
 WRITE_ATTEMPTS = 30
 #: MongoDB's WriteConflict code (a concurrent writer inside MongoDB; retried the same way)
 _MONGO_WRITE_CONFLICT = 112
-
-
-class WriteConflict(Exception):
-    """A conditional write lost its race more often than :data:`WRITE_ATTEMPTS` allows."""
 
 
 class _LostRace(Exception):
