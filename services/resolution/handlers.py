@@ -21,9 +21,9 @@ from services.resolution.domain.case import (
     CLOCK_RUNNING,
     LEADER,
     OPEN,
-    OPERATIONS,
     check,
     metrics,
+    require_reason,
     resume_after_supplement,
 )
 from services.resolution.settings import ResolutionSettings
@@ -175,6 +175,8 @@ class Resolution:
         """The single-document update (state, history, outbox event) for ``action``; raises if not allowed."""
         current = DossierStatus(case["status"])
         transition = check(action, current=current, roles=roles, system=system)
+        if not system:
+            require_reason(action, reason)
         version = int(case["version"]) + 1
         new = {**case, **(extra_set or {}), "status": transition.target.value, "version": version}
         if transition.target in {DossierStatus.RESULT_READY, DossierStatus.REFUSED}:
@@ -251,7 +253,7 @@ class Resolution:
         """An official's action on a case of their office."""
         now = now or datetime.now(UTC)
         case = await self.case_for(dossier, office)
-        reason = body.get("reason")
+        reason = (body.get("reason") or "").strip() or None
         if action == "request_supplement":
             check(action, current=DossierStatus(case["status"]), roles=roles)
             procedure = self.catalogue.get(case["procedure_code"])
@@ -614,6 +616,3 @@ def service_index(f: dict[str, Any]) -> dict[str, float]:
     }
     parts["total"] = round(sum(parts.values()), 2)
     return parts
-
-
-OPERATIONS_ROLE = OPERATIONS

@@ -13,6 +13,8 @@ from shared.events import DossierStatus as S
 from shared.legal_clock import LegalClock
 
 CLERK, SPECIALIST, LEADER, OPERATIONS = "clerk", "specialist", "leader", "operations"
+#: Actions the law wants a written reason for (refusal notice, supplement request, transfer: Circular 01/2018).
+NEEDS_REASON = frozenset({"request_supplement", "transfer", "reject"})
 TERMINAL = frozenset({S.TRANSFERRED, S.REFUSED, S.RETURNED, S.WITHDRAWN})
 OPEN = frozenset(s for s in S if s not in TERMINAL and s not in {S.ROUTED, S.PARKED})
 # the clock stops counting once a result is ready; overdue is judged against that moment
@@ -73,6 +75,20 @@ class IllegalTransition(Exception):
 
 class Forbidden(Exception):
     """The official's roles do not allow the action."""
+
+
+class ReasonRequired(Exception):
+    """The action needs a written reason and none (or only punctuation) was given."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__(f"reason: {action} needs a written reason")
+        self.action = action
+
+
+def require_reason(action: str, reason: str | None) -> None:
+    """Raise ReasonRequired when ``action`` needs a reason and ``reason`` holds no letter or digit."""
+    if action in NEEDS_REASON and not any(c.isalnum() for c in reason or ""):
+        raise ReasonRequired(action)
 
 
 def check(action: str, *, current: S, roles: frozenset[str] | set[str], system: bool = False) -> Transition:

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from services.resolution.domain.case import OPEN, OPERATIONS, Forbidden, IllegalTransition
+from services.resolution.domain.case import OPEN, OPERATIONS, Forbidden, IllegalTransition, ReasonRequired
 from services.resolution.entrypoints.auth import CurrentOfficial
 from services.resolution.entrypoints.models import (
     ActionIn,
@@ -51,6 +51,8 @@ async def _guarded(coro: Awaitable[dict[str, Any]]) -> dict[str, Any]:
         raise ApiError(403, "forbidden", str(exc)) from None
     except PermissionError as exc:
         raise ApiError(403, "forbidden", str(exc)) from None
+    except ReasonRequired as exc:
+        raise ApiError(422, "reason_required", str(exc)) from None
     except IllegalTransition as exc:
         raise ApiError(409, "illegal_transition", str(exc), details=[{"current_status": exc.current.value}]) from None
     except Conflict as exc:

@@ -19,7 +19,8 @@ class ActionIn(BaseModel):
     reason: str | None = Field(
         default=None,
         max_length=2000,
-        description="Reason (expected for refusals, supplement requests and transfers; kept in the history).",
+        description="Reason, required (with at least one letter or digit) for refusals, supplement requests and "
+        "transfers; 422 reason_required without it. Kept in the history and told to the citizen.",
         examples=["Thiếu bản chính giấy chứng sinh"],
     )
     to_next_step: bool = Field(

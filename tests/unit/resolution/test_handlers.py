@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.resolution.adapters.signing import OfficeKeys, canonical
-from services.resolution.domain.case import Forbidden, IllegalTransition
+from services.resolution.domain.case import Forbidden, IllegalTransition, ReasonRequired
 from services.resolution.entrypoints.scheduler import MIN_WAIT, overdue_loop, seconds_until
 from services.resolution.handlers import CaseNotFound, Conflict, service_index
 from shared.events import DossierSupplemented, RouteOutcome
@@ -123,7 +123,13 @@ async def test_supplement_pause_moves_due_date_by_exactly_the_paused_working_hou
     data = routed(received_at=requested - timedelta(hours=1), due_at=old_due)
     await resolution.on_routed("ev", data)
     await resolution.act(
-        data.dossier_id, "request_supplement", office=OFFICE, actor="c", roles=CLERK, body={}, now=requested
+        data.dossier_id,
+        "request_supplement",
+        office=OFFICE,
+        actor="c",
+        roles=CLERK,
+        body={"reason": "thiếu bản vẽ"},
+        now=requested,
     )
     await resolution.on_supplemented("sup-1", supplied(data, supplied_at))
     await resolution.on_supplemented("sup-1", supplied(data, supplied_at + timedelta(days=1)))  # redelivery
@@ -137,12 +143,35 @@ async def test_supplement_pause_moves_due_date_by_exactly_the_paused_working_hou
     assert len(store.events(data.decision_id)) == 2
 
 
+@pytest.mark.parametrize(
+    ("action", "roles"),
+    [("reject", LEADER), ("transfer", LEADER), ("request_supplement", CLERK)],
+)
+@pytest.mark.parametrize("reason", [None, "", "   ", "-", " . "])
+async def test_refusal_supplement_request_and_transfer_need_a_written_reason(
+    action: str, roles: frozenset[str], reason: str | None
+) -> None:
+    """Without a reason holding a letter or digit the action is refused and the case stays as it was (no event)."""
+    resolution, store = make_resolution()
+    data = routed()
+    await resolution.on_routed("ev", data)
+    body = {} if reason is None else {"reason": reason}
+    with pytest.raises(ReasonRequired):
+        await resolution.act(data.dossier_id, action, office=OFFICE, actor="x", roles=roles, body=body)
+    case = store.cases[data.decision_id]
+    assert (case["status"], case["version"], store.events(data.decision_id)) == ("received", 1, [])
+    done = await resolution.act(
+        data.dossier_id, action, office=OFFICE, actor="x", roles=roles, body={"reason": "  Thiếu tờ khai "}
+    )
+    assert done["history"][-1]["reason"] == "Thiếu tờ khai" and store.events(data.decision_id)[-1]["reason"]
+
+
 async def test_supplement_limit_of_the_procedure() -> None:
     """A construction permit allows one supplement request; the second one is refused with supplement_limit."""
     resolution, _ = make_resolution()
     data = routed(procedure="LT-XD-001")
     await resolution.on_routed("ev", data)
-    args = {"office": OFFICE, "actor": "s", "roles": frozenset({"specialist", "leader"}), "body": {}}
+    args = {"office": OFFICE, "actor": "s", "roles": frozenset({"specialist", "leader"}), "body": {"reason": "thiếu"}}
     await resolution.act(data.dossier_id, "request_supplement", **args)  # type: ignore[arg-type]
     await resolution.on_supplemented("s1", supplied(data, datetime.now(UTC)))
     await resolution.act(data.dossier_id, "process", **args)  # type: ignore[arg-type]
@@ -159,8 +188,9 @@ async def test_overdue_is_flagged_once_and_never_while_paused_or_finished() -> N
     early = routed(due_at=now + timedelta(hours=1))
     for d in (late, paused, finished, early):
         await resolution.on_routed(f"ev-{d.decision_id}", d)
-    await resolution.act(paused.dossier_id, "request_supplement", office=OFFICE, actor="c", roles=CLERK, body={})
-    await resolution.act(finished.dossier_id, "reject", office=OFFICE, actor="l", roles=LEADER, body={})
+    why = {"reason": "thiếu giấy tờ"}
+    await resolution.act(paused.dossier_id, "request_supplement", office=OFFICE, actor="c", roles=CLERK, body=why)
+    await resolution.act(finished.dossier_id, "reject", office=OFFICE, actor="l", roles=LEADER, body=why)
     assert await resolution.flag_overdue(now=now) == 1
     assert await resolution.flag_overdue(now=now + timedelta(seconds=1)) == 0
     case = store.cases[late.decision_id]
