@@ -15,11 +15,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import INFRASTRUCTURE_ERRORS
+from shared.legal_clock import OutsideCalendar
 from shared.logging import get_logger
 
 log = get_logger(__name__)
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
+#: Largest ``offset`` (and other counters) a query accepts: beyond it a store's skip overflows its integer.
+MAX_OFFSET = 1_000_000
 
 
 class ErrorBody(BaseModel):
@@ -91,6 +94,8 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         first = details[0] if details else {"field": "body", "message": "invalid request"}
         code = "malformed_json" if any(d["type"] == "json_invalid" for d in details) else "validation_error"
+        if any(isinstance((err.get("ctx") or {}).get("error"), OutsideCalendar) for err in exc.errors()):
+            code = "date_out_of_range"
         return error_response(422, code, f"{first['field']}: {first['message']}", details)
 
     @app.exception_handler(StarletteHTTPException)
@@ -108,6 +113,11 @@ def install_error_handlers(app: FastAPI) -> None:
         response = error_response(503, "unavailable", "a dependency (store or broker) is unavailable; retry shortly")
         response.headers["Retry-After"] = "2"
         return response
+
+    @app.exception_handler(OutsideCalendar)
+    async def _outside_calendar(_: Request, exc: OutsideCalendar) -> JSONResponse:
+        # a date that passed validation but whose computation leaves the calendar (e.g. a due date after 2100)
+        return error_response(422, "date_out_of_range", str(exc))
 
     for error in INFRASTRUCTURE_ERRORS:
         app.add_exception_handler(error, _unavailable)

@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from limits import parse
@@ -27,7 +27,8 @@ from services.intake.entrypoints.models import (
     TicketIn,
     TicketOut,
 )
-from shared.http import ApiError, error_response, error_responses
+from shared.http import MAX_OFFSET, ApiError, error_response, error_responses
+from shared.legal_clock import CalendarDatetime
 from shared.procedures import Procedure
 
 bearer = HTTPBearer(auto_error=False, description="Front-office API key: `Authorization: Bearer lt_...`")
@@ -125,7 +126,10 @@ async def get_procedure(code: str, request: Request) -> dict[str, Any]:
 async def due_date(
     code: str,
     request: Request,
-    received_at: Annotated[datetime, Query(description="ISO 8601 with offset", examples=["2027-02-03T10:00:00+07:00"])],
+    received_at: Annotated[
+        CalendarDatetime,
+        Query(description="ISO 8601 with offset, years 2000–2100", examples=["2027-02-03T10:00:00+07:00"]),
+    ],
 ) -> dict[str, Any]:
     procedure = deps(request).catalogue.get(code)
     if procedure is None:
@@ -234,6 +238,8 @@ async def call_next(centre: str, body: CallIn, request: Request, office: Office)
     tags=["queue"],
     responses=error_responses(401, 403, 404),
 )
-async def no_show(centre: str, number: int, request: Request, office: Office) -> dict[str, Any]:
+async def no_show(
+    centre: str, number: Annotated[int, Path(ge=1, le=MAX_OFFSET)], request: Request, office: Office
+) -> dict[str, Any]:
     _centre(centre, office)
     return await handlers.mark_no_show(centre, number, store=deps(request).store, now=_now())

@@ -26,7 +26,7 @@ from services.resolution.entrypoints.models import (
 )
 from services.resolution.handlers import CaseNotFound, Conflict, Resolution
 from shared.events import DossierStatus
-from shared.http import ApiError, error_responses
+from shared.http import MAX_OFFSET, ApiError, error_responses
 
 router = APIRouter(prefix="/v1")
 
@@ -73,7 +73,7 @@ async def worklist(
         list[DossierStatus] | None, Query(description="Filter by status (repeatable); default: all open statuses")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200, description="Page size")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Cases to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Cases to skip")] = 0,
 ) -> dict[str, Any]:
     statuses = sorted(s.value for s in (status or OPEN))
     cases = await _res(request).store.worklist(official.office, statuses, limit, offset)

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events import DossierStatus
+from shared.legal_clock import CalendarDatetime
 
 EXAMPLE_TIME = "2026-11-23T09:15:00+07:00"
 
@@ -52,9 +53,10 @@ class ApologyIn(BaseModel):
     reason: str = Field(
         min_length=3, max_length=2000, description="Why the dossier is late.", examples=["Cần xác minh thêm thông tin"]
     )
-    new_due_at: datetime | None = Field(
+    new_due_at: CalendarDatetime | None = Field(
         default=None,
-        description="New appointment date with a time-zone offset; default: the procedure's legal time from now.",
+        description="New appointment date with a time-zone offset (years 2000–2100); default: the procedure's "
+        "legal time from now.",
         examples=["2026-12-01T16:00:00+07:00"],
     )
 

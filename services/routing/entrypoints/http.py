@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.routing.handlers import Router, office_view
 from shared.admin_units import get_province
-from shared.http import ApiError, error_responses
+from shared.http import MAX_OFFSET, ApiError, error_responses
 from shared.offices import OfficeKind
 
 bearer = HTTPBearer(auto_error=False, description="Operator token (ROUTING_ADMIN_TOKEN)")
@@ -132,7 +132,7 @@ async def list_offices(
         Literal["open", "closed", "over_capacity"] | None, Query(description="Operator status.", examples=["closed"])
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="Page size.", examples=[100])] = 100,
-    offset: Annotated[int, Query(ge=0, description="Offices to skip.", examples=[0])] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Offices to skip.", examples=[0])] = 0,
 ) -> dict[str, Any]:
     if kind is not None and kind not in OFFICE_KINDS:
         raise ApiError(422, "unknown_kind", f"kind must be one of {', '.join(sorted(OFFICE_KINDS))}")

@@ -606,3 +606,19 @@ async def test_refusal_supplement_request_and_transfer_without_reason_are_422(
     assert r.status_code == 200 and r.json()["status"] == "refused"
     [event] = await collect_events(settings.kafka_bootstrap_servers, settings.topic(Topics.DOSSIER_STATUS), count=1)
     assert (event.data["action"], event.data["reason"]) == ("reject", "Giấy chứng sinh không hợp lệ")
+
+
+async def test_out_of_range_offset_and_dates_are_422(client: httpx.AsyncClient, settings: ResolutionSettings) -> None:
+    """A worklist offset beyond the store's integers and an apology date outside the supported calendar are
+    422 naming the problem (they answered 500 before)."""
+    data = routed()
+    await feed(settings, data)
+    await opened(client, settings, data)
+    r = await client.get("/v1/worklist", params={"offset": "9223372036854775808"}, headers=tok(settings, "clerk"))
+    assert (r.status_code, r.json()["code"]) == (422, "validation_error") and r.json()["message"].startswith("offset")
+    r = await client.post(
+        f"/v1/dossiers/{data.dossier_id}/apology",
+        json={"reason": "cần xác minh", "new_due_at": "0256-07-16T05:47:13Z"},
+        headers=tok(settings, "leader"),
+    )
+    assert (r.status_code, r.json()["code"]) == (422, "date_out_of_range"), r.text

@@ -228,3 +228,27 @@ async def test_openapi_documents_every_field_with_an_example(client: httpx.Async
     paths = spec["paths"]
     assert "Idempotency-Key" in {p["name"] for p in paths["/v1/dossiers"]["post"]["parameters"]}
     assert {"401", "409", "413", "422", "429"} <= set(paths["/v1/dossiers"]["post"]["responses"])
+
+
+@pytest.mark.parametrize(
+    "received_at",
+    [
+        "0256-07-16T05:47:13Z",  # seen answering 500 against the running system
+        "0001-01-01T00:00:00+14:00",  # converting it to Vietnam time overflows
+        "1999-12-31T10:00:00+07:00",
+        "9999-12-31T23:59:59-12:00",
+        "2101-01-02T10:00:00+07:00",
+        "2100-12-31T10:00:00+07:00",  # valid itself, but three working days later is beyond the calendar
+    ],
+)
+async def test_due_date_outside_the_supported_calendar_is_422(client: httpx.AsyncClient, received_at: str) -> None:
+    """A receipt time the legal clock has no day-off data for is a clear 422 date_out_of_range, never a 500."""
+    r = await client.get("/v1/procedures/LT-KD-001/due-date", params={"received_at": received_at})
+    assert (r.status_code, r.json()["code"]) == (422, "date_out_of_range"), r.text
+    assert "calendar" in r.json()["message"]
+
+
+async def test_ticket_number_out_of_range_is_422(client: httpx.AsyncClient, api_key: str) -> None:
+    """A ticket number beyond any integer the store takes is 422, not a 500."""
+    r = await client.post(f"/v1/centres/{OFFICE}/tickets/9223372036854775808/no-show", headers=auth(api_key))
+    assert (r.status_code, r.json()["code"]) == (422, "validation_error"), r.text

@@ -91,3 +91,13 @@ async def test_route_history_explains_each_decision(
     assert decision["rule_id"] == "R10-subject-location-commune" and "00004" in decision["reason"]
     assert route["handoffs"][0]["office_code"] == "00004.UBND" and route["handoffs"][0]["received_at"] is None
     assert (await client.get("/v1/offices/00004.UBND")).json()["load"] == 1
+
+
+@pytest.mark.parametrize("offset", ["9223372036854775808", "-1", "1000001"])
+async def test_offset_out_of_range_is_422(
+    wired: tuple[httpx.AsyncClient, Router, FakeRoutingStore], offset: str
+) -> None:
+    """Paging offsets beyond what a store's skip takes (or negative) are a 422 naming the parameter."""
+    client, _, _ = wired
+    r = await client.get("/v1/offices", params={"offset": offset})
+    assert (r.status_code, r.json()["code"]) == (422, "validation_error") and r.json()["message"].startswith("offset")
