@@ -22,7 +22,6 @@ from shared.topics import Topics
 log = get_logger(__name__)
 
 LEAVES_OFFICE = {DossierStatus.REFUSED, DossierStatus.RETURNED, DossierStatus.WITHDRAWN}
-OFFICE_STATUSES = ("open", "closed", "over_capacity")
 
 
 class Router:
@@ -102,7 +101,8 @@ class Router:
             outcome=RouteOutcome.PARKED if decision.parked else RouteOutcome.ROUTED,
             office_code=decision.office.code if decision.office else None,
             office_name=decision.office.name if decision.office else None,
-            province_code=received.province_code,
+            # the competent office's province (a parcel elsewhere is that province's case and figures)
+            province_code=decision.office.province_code if decision.office else received.province_code,
             procedure_code=procedure.code,
             procedure_name=procedure.name,
             rule_id=decision.rule_id,

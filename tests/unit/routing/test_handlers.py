@@ -262,3 +262,18 @@ async def test_a_stale_status_reload_does_not_undo_an_operator_change() -> None:
     release.set()
     await reload
     assert router.statuses["00070.UBND"] == "closed"
+
+
+async def test_land_transfer_for_a_parcel_in_quang_ninh_filed_in_ha_noi_goes_to_quang_ninh() -> None:
+    """The defect seen live: LT-DD-002 filed at Hoàn Kiếm for land in Quảng Ninh went to Hà Nội's department.
+    It goes to Quảng Ninh's, and the decision's province is Quảng Ninh (its operations centre counts it)."""
+    router, store = await make_router()
+    data = received("LT-DD-002", subject="07090")  # Phường An Sinh, Quảng Ninh
+    await router.on_received("e1", data)
+    [event] = store.events(data.dossier_id)
+    assert (event["office_code"], event["province_code"], event["rule_id"]) == (
+        "P22.SNNMT",
+        "22",
+        "R40-subject-location-province",
+    )
+    assert "Quảng Ninh" in event["reason"]
