@@ -19,9 +19,12 @@ from shared.broker import EventPublisher
 from shared.events import (
     ContactPoint,
     DossierReceived,
+    DossierRouted,
+    DossierStatus,
     DossierStatusChanged,
     DossierSupplemented,
     NotifyPreferences,
+    RouteOutcome,
 )
 from shared.http import ApiError
 from shared.legal_clock import VIETNAM_TZ
@@ -274,50 +277,128 @@ async def submit_supplement(
     return {"supplement_id": supplement_id, "code": code, "received_at": now}
 
 
-def _is_news(event_id: str, change: DossierStatusChanged) -> Callable[[dict[str, Any]], bool]:
-    """Guard: the event is not a redelivery and not older than what the view already shows."""
+#: Attempts of a read-then-guarded-write of the view before the consumer retries the message.
+_VIEW_WRITE_ATTEMPTS = 5
 
-    def guard(doc: dict[str, Any]) -> bool:
-        if event_id in doc.get("seen_events", []):
+
+def _is_news(event_id: str, change: DossierStatusChanged, doc: dict[str, Any]) -> bool:
+    """The event is not a redelivery and not older than what the view already shows of that office."""
+    if event_id in doc.get("seen_events", []):
+        return False
+    last = doc.get("last_status") or {}
+    # versions increase per dossier at one office; a transfer starts a new office's sequence
+    return bool(last.get("office_code") != change.office_code or change.version > last.get("version", 0))
+
+
+def _superseded(doc: dict[str, Any], office_code: str, at: datetime) -> bool:
+    """True when routing moved the dossier to another office after ``at`` (news of an office it has left)."""
+    route = doc.get("route") or {}
+    return bool(route.get("routed_at") and route.get("office_code") != office_code and at < route["routed_at"])
+
+
+def _unchanged(doc: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
+    """Guard: nobody wrote the view since ``doc`` was read (each write increments ``version``)."""
+    version = doc.get("version")
+    return lambda current: current.get("version") == version
+
+
+async def _write_view(
+    store: IntakeStore,
+    dossier_id: str,
+    code: str,
+    compute: Callable[[dict[str, Any]], dict[str, Any] | None],
+) -> bool:
+    """Read the view, let ``compute`` build the update (None = nothing to do), write it unless changed meanwhile."""
+    for _ in range(_VIEW_WRITE_ATTEMPTS):
+        doc = await store.dossier_by_code(code)
+        if doc is None or doc["_id"] != dossier_id:
             return False
-        last = doc.get("last_status") or {}
-        # versions increase per dossier at one office; a transfer starts a new office's sequence
-        return bool(last.get("office_code") != change.office_code or change.version > last.get("version", 0))
-
-    return guard
+        update = compute(doc)
+        if update is None:
+            return False
+        if await store.update_dossier(dossier_id, update, guard=_unchanged(doc)):
+            return True
+    raise ConnectionError(f"dossier view {dossier_id} kept changing; the event is redelivered")
 
 
 async def apply_status(event_id: str, change: DossierStatusChanged, *, store: IntakeStore) -> bool:
     """Keep the filing office's view current from ``dossier.status.v1``; False for duplicates and stale events."""
-    update: dict[str, Any] = {
-        "$set": {
+
+    def compute(doc: dict[str, Any]) -> dict[str, Any] | None:
+        if not _is_news(event_id, change, doc):
+            return None
+        entry = {
             "status": change.status.value,
-            "current_office_code": change.office_code,
-            "last_status": {"office_code": change.office_code, "version": change.version},
-        },
-        "$push": {
-            "seen_events": event_id,
-            "history": {
-                "status": change.status.value,
-                "action": change.action,
-                "at": change.occurred_at,
-                "office_code": change.office_code,
-                "reason": change.reason,
+            "action": change.action,
+            "at": change.occurred_at,
+            "office_code": change.office_code,
+            "reason": change.reason,
+        }
+        update: dict[str, Any] = {
+            "$set": {
+                "last_status": {"office_code": change.office_code, "version": change.version, "at": change.occurred_at}
             },
-        },
-        "$inc": {"version": 1},
-    }
-    if change.due_at is not None:
-        update["$set"]["due_at"] = change.due_at
-    if change.status.value == "supplement_requested":
-        update["$set"]["awaiting_supplement"] = True
-    elif change.action != "overdue":
-        update["$set"]["awaiting_supplement"] = False
-    applied = await store.update_dossier(change.dossier_id, update, guard=_is_news(event_id, change))
+            "$push": {"seen_events": event_id, "history": entry},
+            "$inc": {"version": 1},
+        }
+        if _superseded(doc, change.office_code, change.occurred_at):
+            return update  # on the timeline, but the dossier is elsewhere now: status and office stay
+        update["$set"] |= {"status": change.status.value, "current_office_code": change.office_code}
+        if change.due_at is not None:
+            update["$set"]["due_at"] = change.due_at
+        if change.status.value == "supplement_requested":
+            update["$set"]["awaiting_supplement"] = True
+        elif change.action != "overdue":
+            update["$set"]["awaiting_supplement"] = False
+        return update
+
+    applied = await _write_view(store, change.dossier_id, change.dossier_code, compute)
     if applied:
         log.info("dossier_view_updated", dossier_id=change.dossier_id, status=change.status.value, action=change.action)
     else:
         log.info("status_event_skipped", dossier_id=change.dossier_id, event_id=event_id, version=change.version)
+    return applied
+
+
+async def apply_routed(event_id: str, routed: DossierRouted, *, store: IntakeStore) -> bool:
+    """Follow ``dossier.routed.v1``: the competent office now holding it (or parked, waiting for one)."""
+    parked = routed.outcome is RouteOutcome.PARKED
+    status = DossierStatus.PARKED if parked else DossierStatus.ROUTED
+
+    def compute(doc: dict[str, Any]) -> dict[str, Any] | None:
+        route = doc.get("route") or {}
+        if event_id in doc.get("seen_events", []) or (route.get("routed_at") and routed.routed_at < route["routed_at"]):
+            return None  # a redelivery, or a decision older than the one the view shows
+        sets: dict[str, Any] = {
+            "route": {
+                "decision_id": routed.decision_id,
+                "office_code": routed.office_code,
+                "office_name": routed.office_name,
+                "routed_at": routed.routed_at,
+                "chain_step": routed.chain_step,
+            }
+        }
+        last = doc.get("last_status") or {}
+        # status events travel on another topic and may overtake the decision: the office's own news wins
+        acted = bool(routed.office_code and last.get("office_code") == routed.office_code)
+        if not (acted and last.get("at") and last["at"] >= routed.routed_at):
+            sets |= {"status": status.value, "current_office_code": routed.office_code, "awaiting_supplement": False}
+        entry = {
+            "status": status.value,
+            "action": "park" if parked else "route",
+            "at": routed.routed_at,
+            "office_code": routed.office_code,
+            "reason": routed.reason if parked else None,
+        }
+        return {"$set": sets, "$push": {"seen_events": event_id, "history": entry}, "$inc": {"version": 1}}
+
+    applied = await _write_view(store, routed.dossier_id, routed.dossier_code, compute)
+    log.info(
+        "dossier_view_routed" if applied else "routed_event_skipped",
+        dossier_id=routed.dossier_id,
+        office=routed.office_code,
+        parked=parked,
+    )
     return applied
 
 

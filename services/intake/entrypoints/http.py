@@ -183,7 +183,9 @@ async def get_dossier(code: str, request: Request, office: Office) -> dict[str, 
     doc = await deps(request).store.dossier_by_code(code)
     if doc is None or doc["office_code"] != office.code:
         raise ApiError(404, "not_found", f"no dossier {code!r} filed at this office")
-    return {**doc, "id": doc["_id"]}
+    route = doc.get("route") or {}
+    name = route.get("office_name") if route.get("office_code") == doc.get("current_office_code") else None
+    return {**doc, "id": doc["_id"], "current_office_name": name}
 
 
 @router.post(

@@ -165,11 +165,19 @@ class DossierView(BaseModel):
     id: str = Field(description="Dossier id.", examples=["3f0c1c1e-8d6b-4b7e-9a57-3e2f4d1c2b10"])
     code: str = Field(description="Dossier code.", examples=["00070.TTHCC-261122-0001"])
     procedure_code: str = Field(description="Procedure.", examples=["LT-HT-001"])
-    status: str = Field(description="Current status.", examples=["in_process"])
+    status: str = Field(
+        description="Current status: received, routed, parked (no competent office open yet), accepted, ...",
+        examples=["in_process"],
+    )
     awaiting_supplement: bool = Field(description="True while a supplement is requested.", examples=[False])
     received_at: datetime = Field(description="When it was received.", examples=[_NOW])
     due_at: datetime = Field(description="Current due date (moves later after a supplement pause).", examples=[_DUE])
-    current_office_code: str | None = Field(description="Office now handling it.", examples=["00070.UBND"])
+    current_office_code: str | None = Field(
+        description="Office now handling it (null while parked or before routing).", examples=["00070.UBND"]
+    )
+    current_office_name: str | None = Field(
+        default=None, description="Name of that office.", examples=["Ủy ban nhân dân Phường Hoàn Kiếm"]
+    )
     history: list[HistoryEntry] = Field(
         description="Timeline, oldest first.",
         examples=[[{"status": "received", "action": None, "at": _NOW, "office_code": "00070.TTHCC", "reason": None}]],
