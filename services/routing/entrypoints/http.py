@@ -174,17 +174,18 @@ async def set_status(code: str, body: StatusIn, request: Request) -> dict[str, A
 
 
 @router.get(
-    "/dossiers/{dossier_id}/route",
+    "/dossiers/{dossier}/route",
     response_model=RouteOut,
     tags=["routes"],
     dependencies=[Depends(operator)],
-    summary="Routing decisions of a dossier, with rule and reason",
+    summary="Routing decisions of a dossier (by dossier id or dossier code), with rule and reason",
     responses=error_responses(401, 404),
 )
-async def get_route(dossier_id: str, request: Request) -> dict[str, Any]:
-    doc = await _router(request).store.route(dossier_id)
+async def get_route(dossier: str, request: Request) -> dict[str, Any]:
+    store = _router(request).store
+    doc = await store.route(dossier) or await store.route_by_code(dossier)
     if doc is None:
-        raise ApiError(404, "not_found", f"no route for dossier {dossier_id!r}")
+        raise ApiError(404, "not_found", f"no route for dossier {dossier!r}")
     return {
         "dossier_id": doc["_id"],
         "dossier_code": doc["code"],

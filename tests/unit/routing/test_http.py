@@ -101,3 +101,17 @@ async def test_offset_out_of_range_is_422(
     client, _, _ = wired
     r = await client.get("/v1/offices", params={"offset": offset})
     assert (r.status_code, r.json()["code"]) == (422, "validation_error") and r.json()["message"].startswith("offset")
+
+
+async def test_route_look_up_accepts_the_dossier_code_too(
+    wired: tuple[httpx.AsyncClient, Router, FakeRoutingStore],
+) -> None:
+    """Like every other API, the route look-up takes the dossier code as well as its id; an unknown one is 404."""
+    client, router, _ = wired
+    data = received("LT-DD-001", subject="00004")
+    await router.on_received("r1", data)
+    by_id = (await client.get(f"/v1/dossiers/{data.dossier_id}/route", headers=ADMIN)).json()
+    by_code = await client.get(f"/v1/dossiers/{data.dossier_code}/route", headers=ADMIN)
+    assert by_code.status_code == 200 and by_code.json() == by_id and by_id["dossier_code"] == data.dossier_code
+    missing = await client.get(f"/v1/dossiers/{data.dossier_code}-9/route", headers=ADMIN)
+    assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
