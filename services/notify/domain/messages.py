@@ -8,14 +8,15 @@ from typing import Any
 
 from shared.events import DossierReceived, DossierRouted, DossierStatusChanged, RouteOutcome
 from shared.legal_clock import VIETNAM_TZ
+from shared.offices import office_name
+from shared.procedures import load_catalogue
 
-#: Variables every template may use; the template-set build renders with exactly these keys.
-CONTEXT_KEYS = ("code", "procedure", "office", "due_at", "reason")
+#: Variables every template may use; the template-set build renders with exactly these keys. Names come in
+#: both languages (``procedure_en``, ``office_en``) so an English message never shows a Vietnamese name.
+CONTEXT_KEYS = ("code", "procedure", "procedure_en", "office", "office_en", "due_at", "reason")
 
 #: Status-event actions that are told with their own template rather than by the new status.
 _ACTION_KINDS = {"overdue": "overdue", "apology": "apology"}
-#: Actions the citizen is not messaged about (they still appear on the timeline).
-_SILENT_ACTIONS = frozenset({"rate"})
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,6 @@ class Change:
     kind: str  # template kind, also the label on the tracking timeline
     at: datetime
     context: dict[str, str]
-    notify: bool = True  # False: timeline only, no message
     status: str | None = None
     office: str | None = None
     due_at: datetime | None = None
@@ -58,12 +58,25 @@ def local_time(value: datetime | None) -> str:
 
 
 def _context(
-    code: str, procedure: str | None, office: str | None, due_at: datetime | None, reason: str | None
+    code: str,
+    procedure_code: str | None,
+    office_code: str | None,
+    due_at: datetime | None,
+    reason: str | None,
+    *,
+    procedure_name: str | None = None,
+    office_label: str | None = None,
 ) -> dict[str, str]:
+    """Message variables: procedure and office by name in each language (the event's own name, else the code)."""
+    procedure = load_catalogue().get(procedure_code) if procedure_code else None
+    vi_procedure = procedure.name if procedure else procedure_name or procedure_code or ""
+    vi_office = (office_name(office_code) if office_code else None) or office_label or office_code or ""
     return {
         "code": code,
-        "procedure": procedure or "",
-        "office": office or "",
+        "procedure": vi_procedure,
+        "procedure_en": procedure.name_en if procedure else vi_procedure,
+        "office": vi_office,
+        "office_en": (office_name(office_code, "en") if office_code else None) or vi_office,
         "due_at": local_time(due_at),
         "reason": reason or "-",
     }
@@ -77,7 +90,7 @@ def from_received(event_id: str, e: DossierReceived) -> Change:
         code=e.dossier_code,
         kind="received",
         at=e.received_at,
-        context=_context(e.dossier_code, e.procedure_name or e.procedure_code, None, e.due_at, None),
+        context=_context(e.dossier_code, e.procedure_code, None, e.due_at, None, procedure_name=e.procedure_name),
         status="received",
         office=e.receiving_office_code,
         due_at=e.due_at,
@@ -97,7 +110,15 @@ def from_routed(event_id: str, e: DossierRouted) -> Change:
         code=e.dossier_code,
         kind="parked" if parked else "routed",
         at=e.routed_at,
-        context=_context(e.dossier_code, e.procedure_name or e.procedure_code, office, e.due_at, e.reason),
+        context=_context(
+            e.dossier_code,
+            e.procedure_code,
+            e.office_code,
+            e.due_at,
+            e.reason,
+            procedure_name=e.procedure_name,
+            office_label=e.office_name,
+        ),
         status="parked" if parked else "routed",
         office=office,
         due_at=e.due_at,
@@ -116,7 +137,6 @@ def from_status(event_id: str, e: DossierStatusChanged) -> Change:
         kind=kind,
         at=e.occurred_at,
         context=_context(e.dossier_code, e.procedure_code, e.office_code, e.due_at, e.reason),
-        notify=e.action not in _SILENT_ACTIONS,
         status=e.status.value,
         office=e.office_code,
         due_at=e.due_at,
