@@ -262,7 +262,7 @@ class Notifier:
                     "dossier_code": change.code,
                     "event_id": change.event_id,
                     "channel": channel,
-                    "kind": change.kind,
+                    "kind": change.message_kind,
                     "context": change.context,
                     "template_version": self.templates.version,
                     "status": S.CREATED.value,

@@ -125,6 +125,8 @@ class Resolution:
             "rating": None,
             "finished_at": None,
             "tracking_token_sha256": routed.tracking_token_sha256,
+            "chain": list(routed.chain),
+            "chain_step": routed.chain_step,
             "history": [
                 {"status": "received", "action": "routed", "at": now, "by": "routing", "reason": routed.reason}
             ],
@@ -199,6 +201,7 @@ class Resolution:
             overdue=bool(new.get("overdue")),
             actor_role=",".join(sorted(roles)) or "system",
             occurred_at=now,
+            **_step_of(case),
             **(event_extra or {}),
         )
         event = self.publisher.new_event(
@@ -281,6 +284,13 @@ class Resolution:
                     "transfer_to_next_step": bool(body.get("to_next_step")),
                     "exclude_offices": list(body.get("exclude_offices") or []),
                 },
+            )
+        if action == "return" and _step_of(case)["chain_step"] + 1 < len(_step_of(case)["chain"]):
+            check(action, current=DossierStatus(case["status"]), roles=roles)
+            raise Conflict(
+                "chain_continues",
+                f"step {case['chain_step'] + 1} of {len(case['chain'])}: its result goes on to the next office of "
+                "the inter-agency chain; the citizen gets the result once, after the last step",
             )
         if action == "approve":
             check(action, current=DossierStatus(case["status"]), roles=roles)
@@ -395,6 +405,7 @@ class Resolution:
                 overdue=True,
                 actor_role="system",
                 occurred_at=now,
+                **_step_of(case),
             )
             event = self.publisher.new_event(
                 Topics.DOSSIER_STATUS, subject=case["dossier_code"], data=change.model_dump(mode="json")
@@ -481,6 +492,7 @@ class Resolution:
             overdue=False,
             actor_role="leader",
             occurred_at=now,
+            **_step_of(case),
         )
         event = self.publisher.new_event(
             Topics.DOSSIER_STATUS, subject=case["dossier_code"], data=change.model_dump(mode="json")
@@ -557,6 +569,15 @@ class Resolution:
                 (_figures(r) for r in await self.store.stats("applicant_ward_code", match)), key=lambda r: str(r["key"])
             ),
         }
+
+
+def _step_of(case: dict[str, Any]) -> dict[str, Any]:
+    """The case's place in an inter-agency chain and its office's name, carried on every status event."""
+    return {
+        "chain_step": int(case.get("chain_step") or 0),
+        "chain": list(case.get("chain") or []),
+        "office_name": case.get("office_name"),
+    }
 
 
 def _unchanged_and_unflagged(version: int) -> Callable[[dict[str, Any]], bool]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shared.events import DossierReceived, DossierRouted, DossierStatusChanged, RouteOutcome
+from shared.events import DossierReceived, DossierRouted, DossierStatus, DossierStatusChanged, RouteOutcome
 from shared.legal_clock import VIETNAM_TZ
 from shared.offices import office_name
 from shared.procedures import load_catalogue
@@ -29,6 +29,9 @@ class Change:
     kind: str  # template kind, also the label on the tracking timeline
     at: datetime
     context: dict[str, str]
+    template: str | None = None  # the message's template kind when it differs from the timeline label
+    chain_step: int | None = None  # 1-based step of an inter-agency chain, with the number of steps
+    chain_steps: int | None = None
     status: str | None = None
     office: str | None = None
     due_at: datetime | None = None
@@ -49,7 +52,14 @@ class Change:
             "due_at": self.due_at.isoformat() if self.due_at else None,
             "reason": self.reason,
             "at": self.at.isoformat(),
+            "chain_step": self.chain_step,
+            "chain_steps": self.chain_steps,
         }
+
+    @property
+    def message_kind(self) -> str:
+        """The template kind of the message about this change."""
+        return self.template or self.kind
 
 
 def local_time(value: datetime | None) -> str:
@@ -130,13 +140,20 @@ def from_routed(event_id: str, e: DossierRouted) -> Change:
 def from_status(event_id: str, e: DossierStatusChanged) -> Change:
     """A case changed state at an office (or was flagged overdue, or got an apology with a new date)."""
     kind = _ACTION_KINDS.get(e.action, e.status.value)
+    # a chain step's result goes on to the next office: tell it as such, not as "come and collect it"
+    step_done = e.status is DossierStatus.RESULT_READY and e.chain_continues
     return Change(
         event_id=event_id,
         dossier_id=e.dossier_id,
         code=e.dossier_code,
         kind=kind,
+        template="step_result_ready" if step_done else None,
+        chain_step=e.chain_step + 1 if e.chain else None,
+        chain_steps=len(e.chain) or None,
         at=e.occurred_at,
-        context=_context(e.dossier_code, e.procedure_code, e.office_code, e.due_at, e.reason),
+        context=_context(
+            e.dossier_code, e.procedure_code, e.office_code, e.due_at, e.reason, office_label=e.office_name
+        ),
         status=e.status.value,
         office=e.office_code,
         due_at=e.due_at,

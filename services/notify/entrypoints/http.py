@@ -42,6 +42,12 @@ class TimelineEntry(BaseModel):
         default=None, description="Reason given (refusal, supplement, parking).", examples=["Thiếu giấy chứng sinh"]
     )
     at: datetime = Field(description="When the change happened.", examples=["2026-11-22T09:15:00+07:00"])
+    chain_step: int | None = Field(
+        default=None, description="Step (from 1) of an inter-agency chain the change belongs to.", examples=[1]
+    )
+    chain_steps: int | None = Field(
+        default=None, description="Steps of that chain; the result is returned once, after the last.", examples=[3]
+    )
 
 
 class Preferences(BaseModel):

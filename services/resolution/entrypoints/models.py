@@ -166,6 +166,16 @@ class CaseOut(BaseModel):
     result: ResultOut | None = Field(default=None, description="Signed result, once approved.")
     rating: RatingOut | None = Field(default=None, description="Citizen's rating, once given.")
     finished_at: datetime | None = Field(default=None, description="When approved or refused.", examples=[None])
+    chain: list[str] = Field(
+        default_factory=list,
+        description="Procedures of the inter-agency chain this case is a step of (empty: no chain).",
+        examples=[["LT-HT-001", "LT-CT-001", "LT-BH-001"]],
+    )
+    chain_step: int = Field(
+        default=0,
+        description="This case's step in the chain (0 = first); only the last step returns the result.",
+        examples=[0],
+    )
     history: list[HistoryEntry] = Field(description="Append-only history, oldest first.")
 
 

@@ -232,3 +232,27 @@ def test_status_sms_name_the_office_and_english_sms_the_english_procedure() -> N
     assert "Birth registration" in _sms("received", "en", receipt)
     assert "Đăng ký khai sinh" not in _sms("received", "en", receipt)
     assert "Đăng ký khai sinh" in _sms("received", "vi", receipt)
+
+
+def test_an_intermediate_chain_result_is_told_as_a_step_and_the_last_as_the_result() -> None:
+    """A chain step's result goes on to the next office: its message says so (no "come and collect"), the
+    timeline marks it step 1 of 3; the last step's result is told as the citizen's result."""
+    r = received()
+    chain = ["LT-HT-001", "LT-CT-001", "LT-BH-001"]
+    first = from_status("e1", status_changed(r, "result_ready", 4, action="approve", chain=chain, chain_step=0))
+    last = from_status("e3", status_changed(r, "result_ready", 4, action="approve", chain=chain, chain_step=2))
+    alone = from_status("e4", status_changed(r, "result_ready", 4, action="approve"))
+    assert (first.kind, first.message_kind, first.timeline_entry()["chain_step"]) == (
+        "result_ready",
+        "step_result_ready",
+        1,
+    )
+    assert first.timeline_entry()["chain_steps"] == 3
+    assert (last.message_kind, alone.message_kind, alone.timeline_entry()["chain_steps"]) == (
+        "result_ready",
+        "result_ready",
+        None,
+    )
+    step_sms = _sms(first.message_kind, "vi", first.context)
+    assert "chuyển tiếp" in step_sms and "Mời nhận" not in step_sms
+    assert "Mời nhận" in _sms(last.message_kind, "vi", last.context)

@@ -359,3 +359,32 @@ async def test_scheduler_wakes_for_a_new_early_due_date_long_before_its_maximum_
 
 async def _flagged(store: object, case_id: str) -> bool:
     return bool(store.cases[case_id]["overdue"])  # type: ignore[attr-defined]
+
+
+async def test_a_chain_step_is_not_returned_to_the_citizen_only_the_last_one_is() -> None:
+    """Birth registration → residence → insurance: an intermediate step's result goes on to the next office, so
+    returning it is 409 chain_continues; the last step's case is returned and can then be rated."""
+    resolution, store = make_resolution()
+    chain = ["LT-HT-001", "LT-CT-001", "LT-BH-001"]
+    first = routed(procedure="LT-HT-001").model_copy(update={"chain": chain, "chain_step": 0})
+    await resolution.on_routed("ev1", first)
+    everyone = frozenset({"clerk", "specialist", "leader"})
+    args = {"office": OFFICE, "actor": "x", "roles": everyone, "body": {}}
+    for action in ("accept", "process", "approve"):
+        await resolution.act(first.dossier_id, action, **args)  # type: ignore[arg-type]
+    ready = store.events(first.decision_id)[-1]
+    assert (ready["status"], ready["chain_step"], ready["chain"]) == ("result_ready", 0, chain)
+    with pytest.raises(Conflict) as info:
+        await resolution.act(first.dossier_id, "return", **args)  # type: ignore[arg-type]
+    assert info.value.code == "chain_continues"
+    with pytest.raises(Conflict) as rated:
+        await resolution.rate(first.dossier_code, "citizen-token", 5, None)
+    assert rated.value.code == "not_returned"
+    last = first.model_copy(update={"decision_id": "last", "office_code": OTHER, "chain_step": 2})
+    last = last.model_copy(update={"routed_at": first.routed_at + timedelta(minutes=1)})
+    await resolution.on_routed("ev3", last)
+    other = {**args, "office": OTHER}
+    for action in ("accept", "process", "approve", "return"):
+        await resolution.act(last.dossier_id, action, **other)  # type: ignore[arg-type]
+    assert store.cases["last"]["status"] == "returned"
+    assert (await resolution.rate(first.dossier_code, "citizen-token", 5, None))["score"] == 5
