@@ -108,6 +108,9 @@ class DossierRouted(EventData):
     chain_step: int = 0
     chain: list[str] = Field(default_factory=list)
     previous_office_code: str | None = None
+    transfer_reason: str | None = Field(
+        default=None, description="Why the previous office transferred it (shown to the new office)."
+    )
     tried_offices: list[str] = Field(default_factory=list)
     tracking_token_sha256: str | None = None
     routed_at: datetime

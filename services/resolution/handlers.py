@@ -38,6 +38,7 @@ from shared.events import (
 )
 from shared.legal_clock import VIETNAM_TZ, LegalClock
 from shared.logging import get_logger
+from shared.offices import office_name
 from shared.outbox import OutboxRelay, outbox_entry, with_outbox
 from shared.procedures import Catalogue
 from shared.topics import Topics
@@ -49,6 +50,14 @@ OVERDUE_BATCH = 200
 
 class CaseNotFound(Exception):
     """No case of that dossier at the official's office."""
+
+
+class InvalidInput(Exception):
+    """The request names something that does not exist or cannot be used (answered 422)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class Conflict(Exception):
@@ -127,6 +136,11 @@ class Resolution:
             "tracking_token_sha256": routed.tracking_token_sha256,
             "chain": list(routed.chain),
             "chain_step": routed.chain_step,
+            "transferred_from": (
+                {"office_code": routed.previous_office_code, "reason": routed.transfer_reason}
+                if routed.transfer_reason
+                else None
+            ),
             "history": [
                 {"status": "received", "action": "routed", "at": now, "by": "routing", "reason": routed.reason}
             ],
@@ -273,6 +287,13 @@ class Resolution:
                 extra_set={"paused_at": now, "supplement_requests": case["supplement_requests"] + 1},
             )
         if action == "transfer":
+            check(action, current=DossierStatus(case["status"]), roles=roles)
+            target = body.get("to_office")
+            if target is not None and (office_name(target) is None or target == case["office_code"]):
+                raise InvalidInput(
+                    "unknown_office",
+                    f"to_office: {target!r} is not another office (office code such as 00073.UBND)",
+                )
             return await self._transition(
                 case,
                 action,
@@ -281,6 +302,7 @@ class Resolution:
                 now=now,
                 reason=reason,
                 event_extra={
+                    "transfer_to_office": target,
                     "transfer_to_next_step": bool(body.get("to_next_step")),
                     "exclude_offices": list(body.get("exclude_offices") or []),
                 },

@@ -24,7 +24,7 @@ from services.resolution.entrypoints.models import (
     VerifyOut,
     WorklistOut,
 )
-from services.resolution.handlers import CaseNotFound, Conflict, Resolution
+from services.resolution.handlers import CaseNotFound, Conflict, InvalidInput, Resolution
 from shared.events import DossierStatus
 from shared.http import MAX_OFFSET, ApiError, error_responses
 
@@ -57,6 +57,8 @@ async def _guarded(coro: Awaitable[dict[str, Any]]) -> dict[str, Any]:
         raise ApiError(409, "illegal_transition", str(exc), details=[{"current_status": exc.current.value}]) from None
     except Conflict as exc:
         raise ApiError(409, exc.code, str(exc)) from None
+    except InvalidInput as exc:
+        raise ApiError(422, exc.code, str(exc)) from None
 
 
 @router.get(

@@ -29,6 +29,13 @@ class ActionIn(BaseModel):
         description="Transfer: hand over to the next office of an inter-agency chain (not a wrong-office transfer).",
         examples=[False],
     )
+    to_office: str | None = Field(
+        default=None,
+        max_length=32,
+        description="Transfer: the office to hand it to (office code); routing sends it there when it is open, "
+        "otherwise chooses by the jurisdiction rules.",
+        examples=["00073.UBND"],
+    )
     exclude_offices: list[str] = Field(
         default_factory=list,
         max_length=50,
@@ -135,6 +142,13 @@ class RatingOut(BaseModel):
     at: datetime = Field(description="When it was given.", examples=[EXAMPLE_TIME])
 
 
+class TransferredFrom(BaseModel):
+    """The office that transferred the dossier here, with its reason (lý do chuyển)."""
+
+    office_code: str | None = Field(description="Transferring office.", examples=["00070.UBND"])
+    reason: str | None = Field(description="Its reason.", examples=["Sai thẩm quyền: thửa đất thuộc phường khác"])
+
+
 class CaseOut(BaseModel):
     """One dossier's case at the official's office."""
 
@@ -166,6 +180,9 @@ class CaseOut(BaseModel):
     result: ResultOut | None = Field(default=None, description="Signed result, once approved.")
     rating: RatingOut | None = Field(default=None, description="Citizen's rating, once given.")
     finished_at: datetime | None = Field(default=None, description="When approved or refused.", examples=[None])
+    transferred_from: TransferredFrom | None = Field(
+        default=None, description="When another office transferred it here: which, and why."
+    )
     chain: list[str] = Field(
         default_factory=list,
         description="Procedures of the inter-agency chain this case is a step of (empty: no chain).",

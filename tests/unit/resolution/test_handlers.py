@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from services.resolution.adapters.signing import OfficeKeys, canonical
 from services.resolution.domain.case import Forbidden, IllegalTransition, ReasonRequired
 from services.resolution.entrypoints.scheduler import MIN_WAIT, overdue_loop, seconds_until
-from services.resolution.handlers import CaseNotFound, Conflict, service_index
+from services.resolution.handlers import CaseNotFound, Conflict, InvalidInput, service_index
 from shared.events import DossierSupplemented, RouteOutcome
 from shared.legal_clock import VIETNAM_TZ
 from tests.support.waiting import eventually
@@ -388,3 +388,29 @@ async def test_a_chain_step_is_not_returned_to_the_citizen_only_the_last_one_is(
         await resolution.act(last.dossier_id, action, **other)  # type: ignore[arg-type]
     assert store.cases["last"]["status"] == "returned"
     assert (await resolution.rate(first.dossier_code, "citizen-token", 5, None))["score"] == 5
+
+
+async def test_transfer_names_an_existing_other_office_and_the_new_office_sees_why() -> None:
+    """to_office must be another real office (422 unknown_office otherwise) and travels on the transfer event; a
+    case opened from a transfer shows the transferring office and its reason."""
+    resolution, store = make_resolution()
+    data = routed()
+    await resolution.on_routed("ev", data)
+    args = {"office": OFFICE, "actor": "l", "roles": LEADER}
+    for bad in ("99999.UBND", "nonsense", OFFICE):
+        with pytest.raises(InvalidInput) as info:
+            await resolution.act(data.dossier_id, "transfer", body={"reason": "sai", "to_office": bad}, **args)  # type: ignore[arg-type]
+        assert info.value.code == "unknown_office"
+    assert store.events(data.decision_id) == []
+    await resolution.act(data.dossier_id, "transfer", body={"reason": "sai thẩm quyền", "to_office": OTHER}, **args)  # type: ignore[arg-type]
+    assert store.events(data.decision_id)[-1]["transfer_to_office"] == OTHER
+    arrived = data.model_copy(
+        update={
+            "decision_id": "second",
+            "office_code": OTHER,
+            "previous_office_code": OFFICE,
+            "transfer_reason": "sai thẩm quyền",
+        }
+    )
+    await resolution.on_routed("ev2", arrived)
+    assert store.cases["second"]["transferred_from"] == {"office_code": OFFICE, "reason": "sai thẩm quyền"}
