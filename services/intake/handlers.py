@@ -69,8 +69,21 @@ class IntakeStore(Protocol):
     async def insert_ticket(self, doc: dict[str, Any]) -> None:
         """Store a queue ticket."""
 
-    async def call_next_ticket(self, centre: str, day: str, counter: str, at: datetime) -> dict[str, Any] | None:
-        """Hand the oldest waiting ticket of the day to a counter."""
+    async def call_next_ticket(
+        self, centre: str, day: str, counter: str, at: datetime, service: str | None = None
+    ) -> dict[str, Any] | None:
+        """Hand the oldest waiting ticket of the day (of one service's queue, if given) to a counter."""
+
+    async def tickets_of(
+        self, centre: str, day: str, *, service: str | None, statuses: list[str], limit: int
+    ) -> list[dict[str, Any]]:
+        """A day's tickets of a centre, in number order."""
+
+    async def ticket(self, centre: str, day: str, number: int) -> dict[str, Any] | None:
+        """One ticket of the day."""
+
+    async def link_ticket(self, centre: str, day: str, number: int, dossier_code: str, at: datetime) -> bool:
+        """Record the dossier filed for a called ticket's holder."""
 
     async def mark_no_show(self, centre: str, day: str, number: int, at: datetime) -> dict[str, Any] | None:
         """Mark a called ticket as no-show."""
@@ -132,7 +145,7 @@ async def receive_dossier(
     body_hash = _body_hash(body)
     idem = f"{office.code}:{idempotency_key}" if idempotency_key else None
     if idem is not None and (existing := await store.dossier_by_idempotency(idem)) is not None:
-        return _replay(existing, body_hash)
+        return await _replay(existing, body_hash, store=store, now=now)
 
     procedure = catalogue.get(body["procedure_code"])
     if procedure is None:
@@ -157,6 +170,9 @@ async def receive_dossier(
             f"{first.field}: {first.message}",
             details=[{"code": p.code, "field": p.field, "message": p.message} for p in problems],
         )
+    ticket = body.get("queue_ticket")
+    if ticket is not None:
+        await check_ticket(office, ticket, store=store, now=now)
     applicant_ward = get_ward(applicant["address"]["ward_code"])
     subject = get_ward(subject_ward) if subject_ward else None
     assert applicant_ward is not None  # checked above
@@ -198,6 +214,7 @@ async def receive_dossier(
         "channel": body["channel"],
         "applicant": {**applicant, "phone": phone},
         "subject": body.get("subject"),
+        "queue_ticket": ticket,
         "documents": body["documents"],
         "notify": prefs,
         "status": "received",
@@ -220,18 +237,26 @@ async def receive_dossier(
         existing = await store.dossier_by_idempotency(idem) if idem else None
         if existing is None:
             raise
-        return _replay(existing, body_hash)
+        return await _replay(existing, body_hash, store=store, now=now)
     if relay is not None:
         relay.kick(dossier_id)
+    if ticket is not None:
+        # after the insert: the dossier is what counts; a lost link is set again by a retried request
+        await store.link_ticket(office.code, queue_day(now), ticket, code, now)
     log.info("dossier_received", dossier_id=dossier_id, code=code, procedure=procedure.code, office=office.code)
     return receipt(doc, token), True
 
 
-def _replay(existing: dict[str, Any], body_hash: str) -> tuple[dict[str, Any], bool]:
+async def _replay(
+    existing: dict[str, Any], body_hash: str, *, store: IntakeStore, now: datetime
+) -> tuple[dict[str, Any], bool]:
     if existing["body_sha256"] != body_hash:
         raise ApiError(
             409, "idempotency_key_reused", "this Idempotency-Key was already used with a different request body"
         )
+    if existing.get("queue_ticket") is not None:  # a retry after a lost ticket link sets it again
+        day = queue_day(existing["received_at"])
+        await store.link_ticket(existing["office_code"], day, existing["queue_ticket"], existing["code"], now)
     return receipt(existing, None), False
 
 
@@ -427,7 +452,7 @@ async def authenticate(key: str, *, store: IntakeStore) -> Office | None:
 
 async def take_ticket(centre: str, service: str, *, store: IntakeStore, now: datetime) -> dict[str, Any]:
     """A numbered queue ticket; numbers restart every day per centre."""
-    day = _queue_day(now)
+    day = queue_day(now)
     number = await store.next_sequence(f"queue:{centre}:{day}")
     ticket = {
         "_id": f"{centre}:{day}:{number}",
@@ -442,21 +467,45 @@ async def take_ticket(centre: str, service: str, *, store: IntakeStore, now: dat
     return ticket
 
 
-def _queue_day(now: datetime) -> str:
+def queue_day(now: datetime) -> str:
+    """The queue day (Vietnam date) of ``now``."""
     return f"{now.astimezone(VIETNAM_TZ).date():%Y-%m-%d}"
 
 
-async def call_next_ticket(centre: str, counter: str, *, store: IntakeStore, now: datetime) -> dict[str, Any]:
-    """Give ``counter`` the oldest waiting ticket of today (atomic: two counters never get the same one)."""
-    ticket = await store.call_next_ticket(centre, _queue_day(now), counter, now)
+async def call_next_ticket(
+    centre: str, counter: str, *, service: str | None = None, store: IntakeStore, now: datetime
+) -> dict[str, Any]:
+    """Give ``counter`` the oldest waiting ticket of today, of one service's queue when ``service`` is given
+    (atomic: two counters never get the same one)."""
+    ticket = await store.call_next_ticket(centre, queue_day(now), counter, now, service)
     if ticket is None:
-        raise ApiError(404, "queue_empty", "no ticket is waiting")
+        raise ApiError(404, "queue_empty", f"no ticket is waiting{f' for {service}' if service else ''}")
     return ticket
+
+
+#: Ticket statuses a display board shows by default: who waits, and who was called to which counter.
+BOARD_STATUSES = ["waiting", "called"]
+
+
+async def list_tickets(
+    centre: str, *, service: str | None, statuses: list[str] | None, store: IntakeStore, now: datetime, limit: int
+) -> list[dict[str, Any]]:
+    """Today's tickets of a centre for its display board (one service's queue when given), in number order."""
+    return await store.tickets_of(
+        centre, queue_day(now), service=service, statuses=statuses or BOARD_STATUSES, limit=limit
+    )
+
+
+async def check_ticket(office: Office, number: int, *, store: IntakeStore, now: datetime) -> None:
+    """The ticket a dossier is filed for must be one this centre called today; 422 unknown_ticket otherwise."""
+    ticket = await store.ticket(office.code, queue_day(now), number)
+    if ticket is None or ticket["status"] not in ("called", "served"):
+        raise ApiError(422, "unknown_ticket", f"queue_ticket: no ticket {number} called today at {office.code}")
 
 
 async def mark_no_show(centre: str, number: int, *, store: IntakeStore, now: datetime) -> dict[str, Any]:
     """Record that the holder of called ticket ``number`` did not come to the counter."""
-    ticket = await store.mark_no_show(centre, _queue_day(now), number, now)
+    ticket = await store.mark_no_show(centre, queue_day(now), number, now)
     if ticket is None:
         raise ApiError(404, "not_found", f"no called ticket {number} today")
     return ticket

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -25,6 +25,7 @@ from services.intake.entrypoints.models import (
     SupplementIn,
     SupplementOut,
     TicketIn,
+    TicketList,
     TicketOut,
 )
 from shared.http import MAX_OFFSET, ApiError, error_response, error_responses
@@ -231,7 +232,35 @@ async def take_ticket(centre: str, body: TicketIn, request: Request, office: Off
 )
 async def call_next(centre: str, body: CallIn, request: Request, office: Office) -> dict[str, Any]:
     _centre(centre, office)
-    return await handlers.call_next_ticket(centre, body.counter, store=deps(request).store, now=_now())
+    return await handlers.call_next_ticket(
+        centre, body.counter, service=body.service, store=deps(request).store, now=_now()
+    )
+
+
+@router.get(
+    "/centres/{centre}/tickets",
+    response_model=TicketList,
+    tags=["queue"],
+    summary="Today's queue for the display board (waiting and called by default)",
+    responses=error_responses(401, 403, 422),
+)
+async def list_tickets(
+    centre: str,
+    request: Request,
+    office: Office,
+    service: Annotated[str | None, Query(min_length=1, max_length=64, description="One service's queue.")] = None,
+    status: Annotated[
+        list[Literal["waiting", "called", "served", "no_show"]] | None,
+        Query(description="Statuses to list (repeatable); default waiting and called."),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="Most tickets listed.")] = 200,
+) -> dict[str, Any]:
+    _centre(centre, office)
+    now = _now()
+    items = await handlers.list_tickets(
+        centre, service=service, statuses=list(status or []), store=deps(request).store, now=now, limit=limit
+    )
+    return {"centre": centre, "day": handlers.queue_day(now), "items": items}
 
 
 @router.post(

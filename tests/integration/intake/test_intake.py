@@ -279,3 +279,39 @@ async def test_filing_office_view_follows_routing_decisions(
     assert routed["current_office_code"] == "00070.UBND"
     assert routed["current_office_name"] == "Ủy ban nhân dân Phường Hoàn Kiếm"
     assert [h["status"] for h in routed["history"]] == ["received", "parked", "routed"]
+
+
+async def test_queue_per_service_display_board_and_ticket_linked_to_its_dossier(intake: Client, api_key: str) -> None:
+    """A centre runs one queue per service: a counter calls the next ticket of its own service (this answered 422),
+    the display board lists today's waiting and called tickets, and filing a dossier for a called ticket marks it
+    served with the dossier code; a ticket not called today is refused with 422 unknown_ticket."""
+    client, _ = intake
+    headers = auth(api_key)
+    url = f"/v1/centres/{OFFICE}"
+    services = ["ho-tich", "dat-dai", "ho-tich", "dat-dai", "ho-tich"]
+    taken = [(await client.post(f"{url}/tickets", json={"service": s}, headers=headers)).json() for s in services]
+    assert [t["number"] for t in taken] == [1, 2, 3, 4, 5]
+    land = await client.post(f"{url}/calls", json={"counter": "7", "service": "dat-dai"}, headers=headers)
+    assert land.status_code == 200, land.text
+    assert (land.json()["number"], land.json()["service"], land.json()["counter"]) == (2, "dat-dai", "7")
+    civil = (await client.post(f"{url}/calls", json={"counter": "3", "service": "ho-tich"}, headers=headers)).json()
+    assert civil["number"] == 1
+    board = (await client.get(f"{url}/tickets", headers=headers)).json()
+    assert [(t["number"], t["status"]) for t in board["items"]] == [
+        (1, "called"),
+        (2, "called"),
+        (3, "waiting"),
+        (4, "waiting"),
+        (5, "waiting"),
+    ]
+    only_land = (await client.get(f"{url}/tickets", params={"service": "dat-dai"}, headers=headers)).json()
+    assert [t["number"] for t in only_land["items"]] == [2, 4]
+
+    filed = await client.post("/v1/dossiers", json=dossier_body(queue_ticket=1), headers=headers)
+    assert filed.status_code == 201, filed.text
+    served = (await client.get(f"{url}/tickets", params={"status": "served"}, headers=headers)).json()["items"]
+    assert [(t["number"], t["dossier_code"]) for t in served] == [(1, filed.json()["code"])]
+    waiting = await client.post("/v1/dossiers", json=dossier_body(queue_ticket=3), headers=headers)
+    assert (waiting.status_code, waiting.json()["code"]) == (422, "unknown_ticket")
+    other = await client.get("/v1/centres/00073.TTHCC/tickets", headers=headers)
+    assert other.status_code == 403
