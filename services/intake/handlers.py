@@ -149,7 +149,12 @@ async def receive_dossier(
 
     procedure = catalogue.get(body["procedure_code"])
     if procedure is None:
-        raise ApiError(422, "unknown_procedure", f"procedure_code: no procedure {body['procedure_code']!r}")
+        raise ApiError(
+            422,
+            "unknown_procedure",
+            f"procedure_code: no procedure {body['procedure_code']!r}",
+            vi=f"procedure_code: không có thủ tục {body['procedure_code']!r}",
+        )
     applicant = body["applicant"]
     subject_ward = (body.get("subject") or {}).get("ward_code")
     problems = dossier_problems(
@@ -169,6 +174,7 @@ async def receive_dossier(
             first.code,
             f"{first.field}: {first.message}",
             details=[{"code": p.code, "field": p.field, "message": p.message} for p in problems],
+            vi=f"{first.field}: {first.message_vi}",
         )
     ticket = body.get("queue_ticket")
     if ticket is not None:
@@ -274,7 +280,12 @@ async def submit_supplement(
     """Record the citizen's supplement and emit ``dossier.supplemented.v1`` (only while one is awaited)."""
     doc = await store.dossier_by_code(code)
     if doc is None or doc["office_code"] != office.code:
-        raise ApiError(404, "not_found", f"no dossier {code!r} filed at this office")
+        raise ApiError(
+            404,
+            "not_found",
+            f"no dossier {code!r} filed at this office",
+            vi=f"không có hồ sơ {code!r} nộp tại đơn vị này",
+        )
     supplement_id = str(uuid.uuid4())
     data = DossierSupplemented(
         dossier_id=doc["_id"], dossier_code=code, supplement_id=supplement_id, documents=len(documents), received_at=now
@@ -294,7 +305,10 @@ async def submit_supplement(
     )
     if not matched:
         raise ApiError(
-            409, "not_awaiting_supplement", f"dossier {code} is {doc['status']}; no supplement has been requested"
+            409,
+            "not_awaiting_supplement",
+            f"dossier {code} is {doc['status']}; no supplement has been requested",
+            vi=f"hồ sơ {code} không có yêu cầu bổ sung nào đang chờ",
         )
     if relay is not None:
         relay.kick(doc["_id"])
@@ -479,7 +493,12 @@ async def call_next_ticket(
     (atomic: two counters never get the same one)."""
     ticket = await store.call_next_ticket(centre, queue_day(now), counter, now, service)
     if ticket is None:
-        raise ApiError(404, "queue_empty", f"no ticket is waiting{f' for {service}' if service else ''}")
+        raise ApiError(
+            404,
+            "queue_empty",
+            f"no ticket is waiting{f' for {service}' if service else ''}",
+            vi=f"không còn ai đang chờ{f' ở quầy {service}' if service else ''}",
+        )
     return ticket
 
 
@@ -500,12 +519,17 @@ async def check_ticket(office: Office, number: int, *, store: IntakeStore, now: 
     """The ticket a dossier is filed for must be one this centre called today; 422 unknown_ticket otherwise."""
     ticket = await store.ticket(office.code, queue_day(now), number)
     if ticket is None or ticket["status"] not in ("called", "served"):
-        raise ApiError(422, "unknown_ticket", f"queue_ticket: no ticket {number} called today at {office.code}")
+        raise ApiError(
+            422,
+            "unknown_ticket",
+            f"queue_ticket: no ticket {number} called today at {office.code}",
+            vi=f"queue_ticket: số {number} chưa được gọi hôm nay tại {office.code}",
+        )
 
 
 async def mark_no_show(centre: str, number: int, *, store: IntakeStore, now: datetime) -> dict[str, Any]:
     """Record that the holder of called ticket ``number`` did not come to the counter."""
     ticket = await store.mark_no_show(centre, queue_day(now), number, now)
     if ticket is None:
-        raise ApiError(404, "not_found", f"no called ticket {number} today")
+        raise ApiError(404, "not_found", f"no called ticket {number} today", vi=f"hôm nay chưa gọi số {number}")
     return ticket

@@ -113,7 +113,7 @@ async def list_procedures(request: Request) -> list[dict[str, Any]]:
 async def get_procedure(code: str, request: Request) -> dict[str, Any]:
     procedure: Procedure | None = deps(request).catalogue.get(code)
     if procedure is None:
-        raise ApiError(404, "unknown_procedure", f"no procedure {code!r}")
+        raise ApiError(404, "unknown_procedure", f"no procedure {code!r}", vi=f"không có thủ tục {code!r}")
     return procedure.model_dump(mode="json")
 
 
@@ -134,7 +134,7 @@ async def due_date(
 ) -> dict[str, Any]:
     procedure = deps(request).catalogue.get(code)
     if procedure is None:
-        raise ApiError(404, "unknown_procedure", f"no procedure {code!r}")
+        raise ApiError(404, "unknown_procedure", f"no procedure {code!r}", vi=f"không có thủ tục {code!r}")
     if received_at.tzinfo is None:
         raise ApiError(422, "naive_datetime", "received_at: give a time zone offset, e.g. +07:00")
     return {"procedure_code": code, "received_at": received_at, "due_at": procedure.due_at(received_at)}
@@ -183,7 +183,12 @@ async def post_dossier(
 async def get_dossier(code: str, request: Request, office: Office) -> dict[str, Any]:
     doc = await deps(request).store.dossier_by_code(code)
     if doc is None or doc["office_code"] != office.code:
-        raise ApiError(404, "not_found", f"no dossier {code!r} filed at this office")
+        raise ApiError(
+            404,
+            "not_found",
+            f"no dossier {code!r} filed at this office",
+            vi=f"không có hồ sơ {code!r} nộp tại đơn vị này",
+        )
     route = doc.get("route") or {}
     name = route.get("office_name") if route.get("office_code") == doc.get("current_office_code") else None
     return {**doc, "id": doc["_id"], "current_office_name": name}
@@ -212,7 +217,12 @@ async def post_supplement(code: str, body: SupplementIn, request: Request, offic
 
 def _centre(centre: str, office: handlers.Office) -> None:
     if centre != office.code:
-        raise ApiError(403, "forbidden", "a key may only manage the queue of its own centre")
+        raise ApiError(
+            403,
+            "forbidden",
+            "a key may only manage the queue of its own centre",
+            vi="khóa truy cập chỉ quản lý được hàng đợi của trung tâm mình",
+        )
 
 
 @router.post(

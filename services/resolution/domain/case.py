@@ -64,6 +64,34 @@ TRANSITIONS: dict[str, Transition] = {
 }
 
 
+#: How officials call each action and status in Vietnamese (error messages).
+ACTION_VI = {
+    "accept": "tiếp nhận",
+    "process": "xử lý",
+    "request_supplement": "yêu cầu bổ sung",
+    "supplement_received": "nhận bổ sung",
+    "transfer": "chuyển xử lý",
+    "reject": "từ chối",
+    "approve": "phê duyệt",
+    "return": "trả kết quả",
+    "withdraw": "rút hồ sơ",
+}
+STATUS_VI = {
+    S.RECEIVED: "mới tiếp nhận",
+    S.ROUTED: "đã chuyển đến cơ quan",
+    S.PARKED: "chờ cơ quan có thẩm quyền",
+    S.ACCEPTED: "đã tiếp nhận",
+    S.IN_PROCESS: "đang xử lý",
+    S.SUPPLEMENT_REQUESTED: "chờ bổ sung",
+    S.SUPPLEMENT_RECEIVED: "đã nhận bổ sung",
+    S.TRANSFERRED: "đã chuyển xử lý",
+    S.REFUSED: "đã từ chối",
+    S.RESULT_READY: "đã có kết quả",
+    S.RETURNED: "đã trả kết quả",
+    S.WITHDRAWN: "đã rút",
+}
+
+
 class IllegalTransition(Exception):
     """The action is not allowed from the case's current status."""
 
@@ -71,10 +99,15 @@ class IllegalTransition(Exception):
         super().__init__(f"cannot {action} a dossier that is {current.value}")
         self.action = action
         self.current = current
+        self.vi = f"không thể {ACTION_VI.get(action, action)} hồ sơ đang ở trạng thái {STATUS_VI[current]}"
 
 
 class Forbidden(Exception):
     """The official's roles do not allow the action."""
+
+    def __init__(self, message: str, *, vi: str | None = None) -> None:
+        super().__init__(message)
+        self.vi = vi
 
 
 class ReasonRequired(Exception):
@@ -83,6 +116,7 @@ class ReasonRequired(Exception):
     def __init__(self, action: str) -> None:
         super().__init__(f"reason: {action} needs a written reason")
         self.action = action
+        self.vi = f"reason: cần ghi rõ lý do để {ACTION_VI.get(action, action)}"
 
 
 def require_reason(action: str, reason: str | None) -> None:
@@ -95,7 +129,11 @@ def check(action: str, *, current: S, roles: frozenset[str] | set[str], system: 
     """The transition for ``action`` from ``current`` if ``roles`` may take it; raises otherwise."""
     transition = TRANSITIONS[action]
     if not system and not (transition.roles & set(roles)):
-        raise Forbidden(f"{action} needs one of the roles: {', '.join(sorted(transition.roles))}")
+        roles_needed = ", ".join(sorted(transition.roles))
+        raise Forbidden(
+            f"{action} needs one of the roles: {roles_needed}",
+            vi=f"thao tác {ACTION_VI.get(action, action)} cần một trong các vai trò: {roles_needed}",
+        )
     if current not in transition.sources:
         raise IllegalTransition(action, current)
     return transition

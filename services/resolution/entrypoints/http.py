@@ -46,15 +46,18 @@ async def _guarded(coro: Awaitable[dict[str, Any]]) -> dict[str, Any]:
     try:
         return await coro
     except CaseNotFound:
-        raise ApiError(404, "not_found", "no such dossier at your office") from None
+        raise ApiError(
+            404, "not_found", "no such dossier at your office", vi="không có hồ sơ này tại cơ quan của Ông/Bà"
+        ) from None
     except Forbidden as exc:
-        raise ApiError(403, "forbidden", str(exc)) from None
+        raise ApiError(403, "forbidden", str(exc), vi=exc.vi) from None
     except PermissionError as exc:
         raise ApiError(403, "forbidden", str(exc)) from None
     except ReasonRequired as exc:
-        raise ApiError(422, "reason_required", str(exc)) from None
+        raise ApiError(422, "reason_required", str(exc), vi=exc.vi) from None
     except IllegalTransition as exc:
-        raise ApiError(409, "illegal_transition", str(exc), details=[{"current_status": exc.current.value}]) from None
+        details = [{"current_status": exc.current.value}]
+        raise ApiError(409, "illegal_transition", str(exc), details=details, vi=exc.vi) from None
     except Conflict as exc:
         raise ApiError(409, exc.code, str(exc)) from None
     except InvalidInput as exc:
