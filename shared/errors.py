@@ -1,4 +1,4 @@
-"""Failure classes that decide what a consumer does with a message (ARCHITECTURE.md, "Failures")."""
+"""Failure classes that decide what a consumer does with a message (docs/delivery-guarantees.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The legal clock (thời hạn giải quyết): working hours, Vietnamese days off, due dates and pauses.
 
-Rule (DOMAIN.md): office hours 07:30–11:30 and 13:00–17:00 Asia/Ho_Chi_Minh, Monday–Friday; days off
+Rule (docs/domain.md): office hours 07:30–11:30 and 13:00–17:00 Asia/Ho_Chi_Minh, Monday–Friday; days off
 are ``holidays.Vietnam`` plus a per-year override file ``reference/holiday_overrides/<year>.json``;
 ``due_at = received_at + N × 8 working hours``; a receipt outside office hours starts counting at the
 next opening; a supplement request pauses the clock and the due date moves later by the paused working hours.

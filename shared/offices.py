@@ -4,7 +4,7 @@ An office code is ``<unit code>.<kind suffix>``: the official code of the commun
 (from ``vietnam-provinces``) and a suffix for the kind of office, e.g. ``00004.UBND`` (People's
 Committee of ward 00004), ``00004.TTHCC`` (its service centre), ``P01.STP`` (Hà Nội Department of
 Justice). Province units carry a ``P`` before their code so commune and province codes never collide.
-Dossier codes are ``<office code>-<yyMMdd>-<seq>`` (DOMAIN.md).
+Dossier codes are ``<office code>-<yyMMdd>-<seq>`` (docs/domain.md).
 """
 
 from __future__ import annotations
