@@ -102,7 +102,7 @@ def from_received(event_id: str, e: DossierReceived) -> Change:
         at=e.received_at,
         context=_context(e.dossier_code, e.procedure_code, None, e.due_at, None, procedure_name=e.procedure_name),
         status="received",
-        office=e.receiving_office_code,
+        office=office_name(e.receiving_office_code) or e.receiving_office_code,  # citizens read names, not codes
         due_at=e.due_at,
         contact=e.contact.model_dump(),
         preferences=e.notify.model_dump(),
@@ -113,7 +113,7 @@ def from_received(event_id: str, e: DossierReceived) -> Change:
 def from_routed(event_id: str, e: DossierRouted) -> Change:
     """Routing chose the competent office, or parked the dossier with a reason."""
     parked = e.outcome is RouteOutcome.PARKED
-    office = e.office_name or e.office_code
+    office = (office_name(e.office_code) if e.office_code else None) or e.office_name or e.office_code
     return Change(
         event_id=event_id,
         dossier_id=e.dossier_id,
@@ -155,7 +155,7 @@ def from_status(event_id: str, e: DossierStatusChanged) -> Change:
             e.dossier_code, e.procedure_code, e.office_code, e.due_at, e.reason, office_label=e.office_name
         ),
         status=e.status.value,
-        office=e.office_code,
+        office=(office_name(e.office_code) or e.office_name or e.office_code),
         due_at=e.due_at,
         reason=e.reason,
         office_code=e.office_code,

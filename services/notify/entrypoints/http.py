@@ -36,7 +36,9 @@ class TimelineEntry(BaseModel):
     event_id: str = Field(description="Id of the event that made the change.", examples=["0b6f1c3e-…"])
     kind: str = Field(description="What happened (template kind).", examples=["accepted"])
     status: str | None = Field(default=None, description="Dossier status after the change.", examples=["accepted"])
-    office: str | None = Field(default=None, description="Office concerned.", examples=["00070.UBND"])
+    office: str | None = Field(
+        default=None, description="Name of the office concerned.", examples=["Ủy ban nhân dân Phường Hoàn Kiếm"]
+    )
     due_at: datetime | None = Field(default=None, description="Appointment date (hẹn trả kết quả), if known.")
     reason: str | None = Field(
         default=None, description="Reason given (refusal, supplement, parking).", examples=["Thiếu giấy chứng sinh"]
