@@ -480,8 +480,8 @@ class Resolution:
         if not case["overdue"] or DossierStatus(case["status"]) not in OPEN:
             raise Conflict("not_overdue", f"dossier {case['dossier_code']} is not overdue")
         procedure = self.catalogue.get(case["procedure_code"])
-        new_due = new_due_at or self.clock.due_at(
-            now, working_days=max(1, (procedure.processing_days if procedure else 1))
+        new_due = stored_precision(
+            new_due_at or self.clock.due_at(now, working_days=max(1, (procedure.processing_days if procedure else 1)))
         )
         if new_due <= now:
             raise Conflict("invalid_due_date", "the new appointment date must be in the future")
@@ -591,6 +591,12 @@ class Resolution:
                 (_figures(r) for r in await self.store.stats("applicant_ward_code", match)), key=lambda r: str(r["key"])
             ),
         }
+
+
+def stored_precision(moment: datetime) -> datetime:
+    """``moment`` to the millisecond, as the store keeps it: the event then tells the citizen the very date the
+    case document holds (a microsecond more on the event made the two disagree)."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def _step_of(case: dict[str, Any]) -> dict[str, Any]:

@@ -241,6 +241,21 @@ async def test_apology_letter_sets_a_new_appointment() -> None:
     assert await resolution.flag_overdue(now=now) == 0  # the new date has not passed
 
 
+async def test_apology_date_on_the_event_is_the_date_the_case_keeps() -> None:
+    """The store keeps milliseconds: the new appointment is cut to them, so the citizen's event and the case agree."""
+    resolution, store = make_resolution()
+    now = datetime.now(UTC)
+    data = routed(due_at=now - timedelta(hours=1))
+    await resolution.on_routed("ev", data)
+    await resolution.flag_overdue(now=now)
+    case = await resolution.apologise(
+        data.dossier_id, office=OFFICE, actor="l", roles=LEADER, reason="cần xác minh", new_due_at=None
+    )
+    event = store.events(data.decision_id)[-1]
+    assert case["due_at"].microsecond % 1000 == 0
+    assert datetime.fromisoformat(event["due_at"]) == case["due_at"] == case["apology"]["new_due_at"]
+
+
 async def _approved(resolution: object, data: object) -> dict[str, object]:
     for action, roles in (("accept", CLERK), ("process", SPECIALIST), ("approve", LEADER)):
         case = await resolution.act(  # type: ignore[attr-defined]
