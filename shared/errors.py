@@ -45,6 +45,7 @@ MESSAGES_VI: dict[str, str] = {
     "method_not_allowed": "Phương thức không được hỗ trợ cho địa chỉ này.",
     "conflict": "Xung đột với trạng thái hiện tại.",
     "payload_too_large": "Dữ liệu gửi lên vượt quá giới hạn cho phép.",
+    "nul_character": "Dữ liệu gửi lên chứa ký tự NUL, không trường nào chấp nhận ký tự này.",
     "unsupported_media_type": "Kiểu dữ liệu không được hỗ trợ.",
     "rate_limited": "Quá nhiều yêu cầu; vui lòng thử lại sau ít phút.",
     "validation_error": "Dữ liệu không hợp lệ.",
