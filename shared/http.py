@@ -272,10 +272,6 @@ class _TooLarge(Exception):
     pass
 
 
-class _NulCharacter(Exception):
-    pass
-
-
 _JSON_NUL = b"\\u0000"
 
 
@@ -300,22 +296,22 @@ class RefuseNulCharacters:
         if b"json" not in content_type.lower():
             await self.app(scope, receive, send)
             return
-        tail = b""
-
-        async def checked_receive() -> Message:
-            nonlocal tail
+        # a JSON body is small (BodySizeLimit, outside this one, bounds it): read it whole, check, replay
+        messages: list[Message] = []
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                chunk = tail + message.get("body", b"")
-                if _JSON_NUL in chunk or b"\x00" in chunk:
-                    raise _NulCharacter
-                tail = chunk[-(len(_JSON_NUL) - 1) :]
-            return message
-
-        try:
-            await self.app(scope, checked_receive, send)
-        except _NulCharacter:
+            messages.append(message)
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+        body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
+        if _JSON_NUL in body or b"\x00" in body:
             await self._reject(send, scope)
+            return
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
 
     async def _reject(self, send: Send, scope: Scope) -> None:
         accept = dict(scope.get("headers") or []).get(b"accept-language", b"").decode("latin-1")

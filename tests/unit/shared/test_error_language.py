@@ -7,11 +7,18 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI, Query
+from fastapi import FastAPI, Query, Request
 from pydantic import BaseModel, Field
 
 from shared.errors import MESSAGES_VI
-from shared.http import _HTTP_CODES, ApiError, BodySizeLimit, install_error_handlers, negotiate_language
+from shared.http import (
+    _HTTP_CODES,
+    ApiError,
+    BodySizeLimit,
+    RefuseNulCharacters,
+    install_error_handlers,
+    negotiate_language,
+)
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -109,10 +116,6 @@ async def test_errors_answer_in_vietnamese_unless_english_is_asked(client: httpx
 
 async def test_a_nul_character_is_refused_before_any_route() -> None:
     """A NUL in a JSON string or the query string is 422 nul_character; other bodies (files) pass through."""
-    from fastapi import Request
-
-    from shared.http import RefuseNulCharacters
-
     app = FastAPI()
     install_error_handlers(app)
 
