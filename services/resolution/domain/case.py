@@ -13,6 +13,7 @@ from shared.events import DossierStatus as S
 from shared.legal_clock import LegalClock
 
 CLERK, SPECIALIST, LEADER, OPERATIONS = "clerk", "specialist", "leader", "operations"
+NATIONAL = "national"  # national monitoring: sees every province's figures, acts on no case
 TERMINAL = frozenset({S.TRANSFERRED, S.REFUSED, S.RETURNED, S.WITHDRAWN})
 OPEN = frozenset(s for s in S if s not in TERMINAL and s not in {S.ROUTED, S.PARKED})
 # the clock stops counting once a result is ready; overdue is judged against that moment
