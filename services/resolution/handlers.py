@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -49,6 +50,8 @@ from shared.topics import Topics
 log = get_logger(__name__)
 
 OVERDUE_BATCH = 200
+REPORT_REUSE_SECONDS = 1.0
+REPORT_CACHE_SIZE = 256
 
 
 class CaseNotFound(Exception):
@@ -97,6 +100,7 @@ class Resolution:
         self.due_changed = asyncio.Event()
         self.planned_wake: datetime | None = None
         self.changes = ChangeSignal()
+        self._reports: dict[tuple[Scope, Period], tuple[int, float, dict[str, Any]]] = {}
         self.business = business
 
     # -- opening cases --------------------------------------------------------------------------
@@ -567,8 +571,25 @@ class Resolution:
             self.business.resolved(province, late=late, refused=status is DossierStatus.REFUSED)
 
     async def operations(self, *, scope: Scope, period: Period, now: datetime | None = None) -> dict[str, Any]:
-        """The operations-centre report of ``scope`` for ``period`` (docs/operations-centre.md)."""
-        now = now or datetime.now(UTC)
+        """The operations-centre report of ``scope`` for ``period`` (docs/operations-centre.md).
+
+        Dashboards watching the same scope share one computation: a report is reused while no case of this
+        process changed and it is younger than REPORT_REUSE_SECONDS (changes by other instances show after that).
+        """
+        key = (scope, period)
+        cached = self._reports.get(key)
+        if now is None and cached is not None:
+            generation, made, report = cached
+            if generation == self.changes.generation and time.monotonic() - made < REPORT_REUSE_SECONDS:
+                return report
+        generation = self.changes.generation
+        report = await self._operations(scope=scope, period=period, now=now or datetime.now(UTC))
+        if len(self._reports) > REPORT_CACHE_SIZE:
+            self._reports.clear()
+        self._reports[key] = (generation, time.monotonic(), report)
+        return report
+
+    async def _operations(self, *, scope: Scope, period: Period, now: datetime) -> dict[str, Any]:
         cases = await self.store.operations_cases(
             province_code=scope.province_code if scope.kind == "province" else None,
             office_code=scope.office_code,
@@ -590,6 +611,11 @@ class Resolution:
         for row in report["by_commune"]:
             ward = get_ward(row["key"])
             row["name"] = ward.name if ward else row["key"]
+        for row in [*report["by_procedure"], *report["overdue"], *report["near_due"]]:
+            key = "key" if "key" in row else "procedure_code"
+            name = "name" if "key" in row else "procedure_name"
+            procedure = self.catalogue.get(row[key])
+            row[name] = procedure.name if procedure else row[name]
         report["scope"] = {"kind": scope.kind, "province_code": scope.province_code, "office_code": scope.office_code}
         report["period"] = {"from": period.first, "to": period.last, "timezone": str(VIETNAM_TZ)}
         report["as_of"] = now
@@ -626,6 +652,7 @@ class ChangeSignal:
 
     def __init__(self) -> None:
         self._listeners: set[asyncio.Event] = set()
+        self.generation = 0
 
     def listen(self) -> asyncio.Event:
         """An event set at the next change (the listener clears it)."""
@@ -639,6 +666,7 @@ class ChangeSignal:
 
     def notify(self) -> None:
         """Wake every listener."""
+        self.generation += 1
         for event in self._listeners:
             event.set()
 

@@ -24,11 +24,18 @@ from services.resolution.domain.service_index import CRITERIA, GROUPS
 from services.resolution.entrypoints.auth import CurrentOfficial
 from services.resolution.entrypoints.models import StatsOut
 from services.resolution.handlers import Resolution
-from shared.admin_units import normalise_province_code
+from shared.admin_units import normalise_province_code, provinces
 from shared.http import ApiError, error_responses
 from shared.offices import parse_office_code
 
 router = APIRouter()
+SHORT = {
+    "transparency": "Công khai",
+    "progress": "Tiến độ",
+    "digitisation": "Số hóa",
+    "online": "Trực tuyến",
+    "satisfaction": "Hài lòng",
+}
 MAX_DAYS = 366
 DEFAULT_DAYS = 30
 
@@ -162,5 +169,9 @@ def _templates() -> jinja2.Environment:
 @router.get("/operations", response_class=HTMLResponse, tags=["operations"], summary="Operations-centre dashboard")
 async def dashboard() -> HTMLResponse:
     """The dashboard page (Vietnamese); it asks for the official's token and reads the figures above."""
-    html = _templates().get_template("operations.html.j2").render(criteria=CRITERIA, groups=GROUPS)
+    html = (
+        _templates()
+        .get_template("operations.html.j2")
+        .render(criteria=CRITERIA, groups=GROUPS, group_keys=list(GROUPS), short=SHORT, provinces=provinces())
+    )
     return HTMLResponse(html, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
