@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+from prometheus_client.parser import text_string_to_metric_families
 
 from services.resolution.bootstrap import bootstrap
 from services.resolution.domain.case import TRANSITIONS
@@ -30,7 +31,12 @@ OFFICE, OTHER = "00070.UBND", "00073.UBND"
 
 @pytest.fixture
 def settings(base_settings: dict[str, str], isolation: str) -> ResolutionSettings:
-    return ResolutionSettings(**base_settings, mongodb_database=f"{isolation}_resolution", overdue_check_interval=0.3)
+    return ResolutionSettings(
+        **base_settings,
+        mongodb_database=f"{isolation}_resolution",
+        overdue_check_interval=0.3,
+        metrics_refresh_interval=0.3,
+    )
 
 
 @pytest.fixture
@@ -575,6 +581,36 @@ async def test_stats_match_a_hand_count(client: httpx.AsyncClient, settings: Res
     assert offices[B]["service_index"]["ranked"] is False
     assert [i["dossier_code"] for i in stats["overdue"]] == [plan[5]["data"].dossier_code]
     assert sum(d["received"] for d in stats["by_day"]) == 13
+
+
+def sample(text: str, name: str, **labels: str) -> float | None:
+    """The value of one Prometheus sample in an exposition text (None when absent)."""
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name == name and s.labels == labels:
+                return float(s.value)
+    return None
+
+
+async def test_business_metrics_on_metrics_match_the_figures(
+    client: httpx.AsyncClient, settings: ResolutionSettings
+) -> None:
+    """/metrics carries the business figures next to the technical ones: dossiers received (a transferred
+    dossier once), resolved on time / late per outcome, and the overdue gauge, per competent province."""
+    await seed_operations(client, settings)
+
+    async def metrics() -> str:
+        return (await client.get("/metrics")).text
+
+    text = await eventually(metrics, until=lambda t: sample(t, "lienthong_dossiers_overdue", province="01") == 1.0)
+    assert sample(text, "lienthong_dossiers_received_total", province="01") == 12
+    assert sample(text, "lienthong_dossiers_received_total", province="79") == 1
+    resolved = "lienthong_dossiers_resolved_total"
+    assert sample(text, resolved, province="01", timeliness="on_time", outcome="result") == 4  # 0 1 2 11
+    assert sample(text, resolved, province="01", timeliness="on_time", outcome="refused") == 1  # 7
+    assert sample(text, resolved, province="01", timeliness="late", outcome="result") == 1  # 6
+    assert sample(text, resolved, province="79", timeliness="on_time", outcome="result") == 1  # 12
+    assert "lienthong_http_requests_total" in text  # the technical ones are still there
 
 
 async def test_stats_scopes_and_period_validation(client: httpx.AsyncClient, settings: ResolutionSettings) -> None:
