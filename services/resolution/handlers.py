@@ -594,6 +594,8 @@ class Resolution:
             province_code=scope.province_code if scope.kind == "province" else None,
             office_code=scope.office_code,
             fields=CASE_FIELDS,
+            since=period.start(),
+            open_statuses=sorted(s.value for s in OPEN),
         )
         report = compute(cases, period=period, now=now, clock=self.clock, online_level=self._online_level)
         sample = self.settings.ranking_min_sample

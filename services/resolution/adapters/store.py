@@ -25,6 +25,10 @@ class ResolutionStore:
         await self.cases.create_index([("dossier_id", ASCENDING)], name="dossier_id")
         await self.cases.create_index([("dossier_code", ASCENDING)], name="dossier_code")
         await self.cases.create_index([("office_province_code", ASCENDING)], name="office_province")
+        # the operations report reads only cases touching its period (and open ones): on MongoDB each
+        # branch of its $or uses one of these
+        await self.cases.create_index([("received_at", ASCENDING)], name="received_at")
+        await self.cases.create_index([("finished_at", ASCENDING)], name="finished_at")
 
     async def insert_case(self, doc: dict[str, Any]) -> None:
         """Open a case (DuplicateKeyError when this routing decision already opened one)."""
@@ -75,14 +79,30 @@ class ResolutionStore:
         return found[0]["due_at"] if found else None
 
     async def operations_cases(
-        self, *, province_code: str | None, office_code: str | None, fields: tuple[str, ...]
+        self,
+        *,
+        province_code: str | None,
+        office_code: str | None,
+        fields: tuple[str, ...],
+        since: datetime,
+        open_statuses: list[str],
     ) -> list[dict[str, Any]]:
-        """The cases of one office, one (competent office's) province, or all, with only ``fields``.
+        """Cases of one office, one (competent office's) province, or all, that matter for a period from
+        ``since``: received, finished, flagged, apologised or rated since then, or still open; only ``fields``.
 
         Summed in Python rather than with ``$group``: FerretDB 1.24 computes only the first accumulator of a
-        ``$group`` stage and returns 0 for the others (docs/adr/0002).
+        ``$group`` stage and returns 0 for the others (docs/adr/0002). Older closed cases are never read.
         """
-        query: dict[str, Any] = {}
+        query: dict[str, Any] = {
+            "$or": [
+                {"received_at": {"$gte": since}},
+                {"finished_at": {"$gte": since}},
+                {"overdue_at": {"$gte": since}},
+                {"apology.issued_at": {"$gte": since}},
+                {"rating.at": {"$gte": since}},
+                {"status": {"$in": open_statuses}},
+            ]
+        }
         if office_code is not None:
             query["office_code"] = office_code
         elif province_code is not None:

@@ -11,7 +11,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from shared.admin_units import get_ward
@@ -86,6 +86,10 @@ class Period:
 
     def __contains__(self, moment: object) -> bool:
         return isinstance(moment, datetime) and self.first <= local_day(moment) <= self.last
+
+    def start(self) -> datetime:
+        """The first moment of the period (local midnight of its first day)."""
+        return datetime.combine(self.first, time(0), tzinfo=VIETNAM_TZ)
 
     def days(self) -> list[date]:
         """Every day of the period, in order."""
@@ -205,6 +209,19 @@ def compute(
     or ``none``): a dossier filed online for a fully-online procedure is fully online, otherwise partly.
     """
     cases = list(cases)
+    levels: dict[str, str | None] = {}
+    provinces: dict[str, str] = {}
+
+    def level_of(procedure: str) -> str | None:
+        if procedure not in levels:
+            levels[procedure] = online_level(procedure)
+        return levels[procedure]
+
+    def province_of(office: str) -> str:
+        if office not in provinces:
+            provinces[office] = office_province(office) or "??"
+        return provinces[office]
+
     by_dossier: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for case in cases:
         by_dossier[case["dossier_id"]].append(case)
@@ -221,7 +238,7 @@ def compute(
     for dossier_id, dossier_cases in by_dossier.items():
         dossier_cases.sort(key=lambda c: c.get("routed_at") or c["received_at"])
         # the procedure filed (first case) decides whether the dossier as a whole was fully online
-        filed_level = online_level(dossier_cases[0]["procedure_code"])
+        filed_level = level_of(dossier_cases[0]["procedure_code"])
         ever_late = any(_late(c) for c in dossier_cases)
         paused = sum(float(c.get("paused_hours") or 0.0) for c in dossier_cases)
         received_in_period = dossier_cases[0]["received_at"] in period
@@ -234,13 +251,13 @@ def compute(
             names["office"][office] = case.get("office_name") or office
             names["procedure"][procedure] = case.get("procedure_name") or procedure
             keys = {
-                "province": office_province(office) or "??",
+                "province": province_of(office),
                 "commune": case.get("applicant_ward_code") or "??",
                 "office": office,
                 "procedure": procedure,
             }
             targets = [("total", total), *((kind, groups[kind][key]) for kind, key in keys.items())]
-            case_level = online_level(procedure)
+            case_level = level_of(procedure)
             finished_at: datetime | None = case.get("finished_at")
             resolved_in_period = status in FINISHED and finished_at in period
             own_late = _late(case)
@@ -270,18 +287,23 @@ def compute(
             if is_near:
                 near_due.append({**item, "working_hours_left": round(clock.working_hours_between(now, due_at), 1)})
             rating = case.get("rating") or {}
-            apology = case.get("apology") or {}
+            score = rating.get("score") if rating.get("at") in period else None
+            apologised_in_period = (case.get("apology") or {}).get("issued_at") in period
+            flagged_in_period = case.get("overdue_at") in period
+            has_apology = case.get("apology") is not None
             reason = (case.get("refusal_reason") or "").strip()
             requests = int(case.get("supplement_requests") or 0)
+            online = case.get("channel") == "online"
+            legal_hours = float(case.get("processing_days") or 0) * 8
+            is_open, refused, signed = status not in CLOSED, status is S.REFUSED, case.get("result") is not None
             for kind, group in targets:
-                late = own_late if kind == "office" else dossier_late
-                level = case_level if kind in {"office", "procedure"} else filed_level
                 group.procedures.add(procedure)
                 if case_level == "full":
                     group.procedures_full_online.add(procedure)
                 if received_in_period:
                     group.received.add(dossier_id)
-                    if case.get("channel") == "online":
+                    if online:
+                        level = case_level if kind in {"office", "procedure"} else filed_level
                         (group.online_full if level == "full" else group.online_partial).add(dossier_id)
                     group.supplement_requests += requests
                     if requests:
@@ -289,21 +311,22 @@ def compute(
                     if requests > 1:
                         group.repeat_supplement.add(dossier_id)
                 if resolved_in_period:
+                    late = own_late if kind == "office" else dossier_late
                     group.resolved[dossier_id] = late
                     group.hours[dossier_id] = hours
-                    group.legal_hours[dossier_id] = float(case.get("processing_days") or 0) * 8
-                    if case.get("channel") == "online":
+                    group.legal_hours[dossier_id] = legal_hours
+                    if online:
                         group.online_on_time[dossier_id] = late
-                    if status is S.REFUSED:
+                    if refused:
                         group.refused.add(dossier_id)
                         if reason:
                             group.refused_with_reason.add(dossier_id)
                             group.reasons[reason] += 1
                     else:
                         group.approved.add(dossier_id)
-                        if case.get("result") is not None:
+                        if signed:
                             group.signed_results.add(dossier_id)
-                if status not in CLOSED:
+                if is_open:
                     group.open.add(dossier_id)
                 if running:
                     group.running.add(dossier_id)
@@ -311,14 +334,14 @@ def compute(
                     group.overdue_now.add(dossier_id)
                 if is_near:
                     group.near_due.add(dossier_id)
-                if case.get("overdue_at") in period:
+                if flagged_in_period:
                     group.ever_late.add(dossier_id)
-                    if case.get("apology") is not None:
+                    if has_apology:
                         group.apologised.add(dossier_id)
-                if apology.get("issued_at") in period:
+                if apologised_in_period:
                     group.apologies += 1
-                if rating.get("at") in period and rating.get("score") is not None:
-                    group.scores[dossier_id] = int(rating["score"])
+                if score is not None:
+                    group.scores[dossier_id] = int(score)
 
     def rows(kind: str) -> list[dict[str, Any]]:
         out = []

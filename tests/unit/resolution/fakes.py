@@ -92,14 +92,27 @@ class FakeStore:
         return min(dues, default=None)
 
     async def operations_cases(
-        self, *, province_code: str | None, office_code: str | None, fields: tuple[str, ...]
+        self,
+        *,
+        province_code: str | None,
+        office_code: str | None,
+        fields: tuple[str, ...],
+        since: datetime,
+        open_statuses: list[str],
     ) -> list[dict[str, Any]]:
-        """Cases of one office, one competent province, or all (whole documents: the figures ignore the rest)."""
+        """Cases of one office, one competent province, or all, touching the period or open (whole documents)."""
+
+        def touches(c: dict[str, Any]) -> bool:
+            moments = [c["received_at"], c.get("finished_at"), c.get("overdue_at")]
+            moments += [(c.get("apology") or {}).get("issued_at"), (c.get("rating") or {}).get("at")]
+            return c["status"] in open_statuses or any(m is not None and m >= since for m in moments)
+
         return [
             copy.deepcopy(c)
             for c in self.cases.values()
             if (office_code is None or c["office_code"] == office_code)
             and (office_code is not None or province_code is None or c["office_province_code"] == province_code)
+            and touches(c)
         ]
 
     async def overdue_by_province(self, statuses: list[str], now: datetime) -> dict[str, int]:
