@@ -122,6 +122,8 @@ class Resolution:
             # the competent office's province: what operations figures are filtered by (not the receiving one)
             "office_province_code": office_province(routed.office_code),
             "first_case": routed.chain_step == 0 and routed.previous_office_code is None,
+            # the last step of an inter-agency chain (or no chain): its result is the dossier's result
+            "last_step": routed.chain_step >= len(routed.chain) - 1,
             "applicant_ward_code": routed.applicant_ward_code,
             "channel": routed.channel.value,
             "status": DossierStatus.RECEIVED.value,
@@ -564,7 +566,10 @@ class Resolution:
         if opened and case.get("first_case"):
             self.business.received(province)
         status = DossierStatus(case["status"])
-        if case.get("finished_at") is not None and status in {DossierStatus.RESULT_READY, DossierStatus.REFUSED}:
+        ends_dossier = status is DossierStatus.REFUSED or (
+            status is DossierStatus.RESULT_READY and case.get("last_step", True)
+        )
+        if case.get("finished_at") is not None and ends_dossier:
             late = (
                 bool(case.get("overdue")) or case.get("overdue_at") is not None or case["finished_at"] > case["due_at"]
             )

@@ -17,7 +17,7 @@ class BusinessMetrics:
         )
         self._resolved = Counter(
             "lienthong_dossiers_resolved",
-            "Cases finished with a result or a refusal, by timeliness against their due date",
+            "Dossiers finished with a result (last step of a chain) or a refusal, by timeliness against the due date",
             ["province", "timeliness", "outcome"],
             registry=registry,
         )

@@ -259,14 +259,19 @@ def compute(
             targets = [("total", total), *((kind, groups[kind][key]) for kind, key in keys.items())]
             case_level = level_of(procedure)
             finished_at: datetime | None = case.get("finished_at")
-            resolved_in_period = status in FINISHED and finished_at in period
+            # a case is resolved at its office when it finishes; the dossier only when its latest case does
+            # (an inter-agency chain finishes a case at every step, a transfer closes without finishing)
+            case_resolved = status in FINISHED and finished_at in period
+            dossier_resolved = case_resolved and case is dossier_cases[-1]
             own_late = _late(case)
-            # the dossier is late for the province, commune and procedure if any office was late with it;
-            # an office is judged by its own case only
+            # an office is judged by its own case, a procedure by the dossier's cases of that procedure, and
+            # the province and commune by the whole dossier (late if any office was late with it)
+            procedure_late = any(_late(c) for c in dossier_cases if c["procedure_code"] == procedure)
             dossier_late = own_late or ever_late
             hours = 0.0
-            if resolved_in_period and finished_at is not None:
+            if case_resolved and finished_at is not None:
                 hours = max(0.0, clock.working_hours_between(case["received_at"], finished_at) - paused)
+            if dossier_resolved and finished_at is not None:
                 daily[local_day(finished_at)]["resolved_late" if dossier_late else "resolved_on_time"] += 1
             due_at = case["due_at"]
             running = status in RUNNING and case.get("paused_at") is None
@@ -310,8 +315,8 @@ def compute(
                         group.with_supplement.add(dossier_id)
                     if requests > 1:
                         group.repeat_supplement.add(dossier_id)
-                if resolved_in_period:
-                    late = own_late if kind == "office" else dossier_late
+                if case_resolved if kind in {"office", "procedure"} else dossier_resolved:
+                    late = {"office": own_late, "procedure": procedure_late}.get(kind, dossier_late)
                     group.resolved[dossier_id] = late
                     group.hours[dossier_id] = hours
                     group.legal_hours[dossier_id] = legal_hours

@@ -295,6 +295,25 @@ async def test_operations_figures_through_the_use_cases() -> None:
     labels = {"province": "01", "timeliness": "on_time", "outcome": "refused"}
     assert registry.get_sample_value("lienthong_dossiers_resolved_total", labels) == 2
 
+    # an inter-agency chain: a result at each step, but the dossier is resolved once, at its last step
+    chain = ["LT-HT-001", "LT-CT-001"]
+    step = routed().model_copy(update={"chain": chain, "chain_step": 0})
+    await resolution.on_routed("ev-chain-0", step)
+    result = {"province": "01", "timeliness": "on_time", "outcome": "result"}
+    steps = [(step, OFFICE)]
+    second = step.model_copy(update={"decision_id": "chain-1", "chain_step": 1, "office_code": OTHER})
+    steps.append((second, OTHER))
+    for number, (data, office) in enumerate(steps):
+        if number:
+            await resolution.on_routed("ev-chain-1", data)
+        for action, roles in (("accept", CLERK), ("process", SPECIALIST), ("approve", LEADER)):
+            await resolution.act(data.dossier_id, action, office=office, actor="x", roles=roles, body={})
+        assert registry.get_sample_value("lienthong_dossiers_resolved_total", result) == (1 if number else None)
+    report = await resolution.operations(scope=Scope("national"), period=Period(today, today))
+    assert report["totals"]["received"] == 6 and report["totals"]["resolved"] == 3  # 2 refusals + the chain
+    offices = {r["key"]: r["resolved"] for r in report["by_office"]}
+    assert offices[OFFICE] == 3 and offices[OTHER] == 1  # each step is a result at its office
+
 
 def test_scheduler_wakes_at_the_next_due_date_within_bounds() -> None:
     """Sleep until the next due date, never longer than the maximum nor shorter than the floor."""
