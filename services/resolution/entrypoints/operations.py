@@ -7,13 +7,14 @@ import contextlib
 import hashlib
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
 from importlib import resources
 from typing import Annotated, Any
 
 import jinja2
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse
 from sse_starlette.sse import EventSourceResponse
@@ -88,6 +89,35 @@ async def _report(request: Request, scope: Scope, period: Period) -> dict[str, A
     return report
 
 
+@dataclass(frozen=True)
+class StatsQuery:
+    """What an official asked for: the scope their token allows and the period's bounds as given."""
+
+    scope: Scope
+    first: date | None
+    last: date | None
+
+    def period(self) -> Period:
+        """The period as of today (a stream left open over midnight moves its default end with the day)."""
+        return period_of(self.first, self.last, today=local_day(datetime.now().astimezone()))
+
+
+async def stats_query(
+    official: CurrentOfficial,
+    first: From = None,
+    last: To = None,
+    province_code: Province = None,
+    office_code: Office = None,
+) -> StatsQuery:
+    """FastAPI dependency: the checked scope and period bounds of a figures request."""
+    query = StatsQuery(_scope(official, province_code, office_code), first, last)
+    query.period()  # a bad period is refused before any stream starts
+    return query
+
+
+FiguresRequest = Annotated[StatsQuery, Depends(stats_query)]
+
+
 @router.get(
     "/v1/stats",
     response_model=StatsOut,
@@ -95,18 +125,9 @@ async def _report(request: Request, scope: Scope, period: Period) -> dict[str, A
     summary="Operations-centre figures and the Decision 766 service index",
     responses=error_responses(401, 403, 422),
 )
-async def stats(
-    request: Request,
-    official: CurrentOfficial,
-    first: From = None,
-    last: To = None,
-    province_code: Province = None,
-    office_code: Office = None,
-) -> dict[str, Any]:
+async def stats(request: Request, query: FiguresRequest) -> dict[str, Any]:
     """Figures of the official's scope (national / their province / their office) for a period of local days."""
-    scope = _scope(official, province_code, office_code)
-    period = period_of(first, last, today=local_day(datetime.now().astimezone()))
-    return await _report(request, scope, period)
+    return await _report(request, query.scope, query.period())
 
 
 @router.get(
@@ -118,17 +139,8 @@ async def stats(
         **error_responses(401, 403, 422),
     },
 )
-async def stats_stream(
-    request: Request,
-    official: CurrentOfficial,
-    first: From = None,
-    last: To = None,
-    province_code: Province = None,
-    office_code: Office = None,
-) -> EventSourceResponse:
+async def stats_stream(request: Request, query: FiguresRequest) -> EventSourceResponse:
     """The report now, then again whenever a case of this process changes (or at most every refresh interval)."""
-    scope = _scope(official, province_code, office_code)
-    fixed_last = last
     resolution = _res(request)
     refresh = resolution.settings.dashboard_refresh_interval
 
@@ -138,8 +150,7 @@ async def stats_stream(
         try:
             while True:
                 woken.clear()
-                today = local_day(datetime.now().astimezone())
-                report = await _report(request, scope, period_of(first, fixed_last, today=today))
+                report = await _report(request, query.scope, query.period())
                 encoded = jsonable_encoder(StatsOut.model_validate(report), by_alias=True)
                 body = json.dumps(encoded, ensure_ascii=False)
                 # as_of changes every time: send only when the figures themselves changed
