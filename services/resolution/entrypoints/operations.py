@@ -38,6 +38,7 @@ SHORT = {
     "satisfaction": "Hài lòng",
 }
 MAX_DAYS = 366
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)  # beyond these no dossier exists (and UTC would overflow)
 DEFAULT_DAYS = 30
 
 From = Annotated[
@@ -57,6 +58,9 @@ def _res(request: Request) -> Resolution:
 
 def period_of(first: date | None, last: date | None, *, today: date) -> Period:
     """The reporting period; 422 when it is reversed or longer than a year."""
+    for name, day in (("from", first), ("to", last)):
+        if day is not None and not EARLIEST <= day <= LATEST:
+            raise ApiError(422, "invalid_date", f"{name} must lie between {EARLIEST} and {LATEST}")
     last = last or today
     first = first or last - timedelta(days=DEFAULT_DAYS - 1)
     if first > last:

@@ -644,6 +644,7 @@ async def test_stats_scopes_and_period_validation(client: httpx.AsyncClient, set
         ({"from": "2026-12-05", "to": "2026-12-01"}, "invalid_range"),
         ({"from": "2024-01-01", "to": "2026-01-01"}, "range_too_long"),
         ({"from": "yesterday"}, "validation_error"),
+        ({"from": "0001-01-01", "to": "0001-01-02"}, "invalid_date"),
         ({"province_code": "x1"}, "invalid_province"),
         ({"office_code": "nonsense"}, "invalid_office"),
     ):

@@ -337,3 +337,21 @@ def test_scopes_refused(office: str, roles: set[str], province: str | None, aske
     """Asking outside one's scope is refused, never silently widened or narrowed."""
     with pytest.raises(ScopeRefused):
         scope_for(office=office, roles=frozenset(roles), province_code=province, office_code=asked_office)
+
+
+def test_period_bounds_are_checked() -> None:
+    """Reversed, over-long and out-of-range periods are refused with a code naming the problem."""
+    from services.resolution.entrypoints.operations import period_of
+    from shared.http import ApiError
+
+    today = date(2026, 12, 2)
+    assert period_of(None, None, today=today) == Period(date(2026, 11, 3), today)
+    for first, last, code in (
+        (date(2026, 12, 5), date(2026, 12, 1), "invalid_range"),
+        (date(2024, 1, 1), date(2026, 1, 1), "range_too_long"),
+        (date(1, 1, 1), date(1, 1, 2), "invalid_date"),
+        (None, date(9999, 12, 31), "invalid_date"),
+    ):
+        with pytest.raises(ApiError) as refused:
+            period_of(first, last, today=today)
+        assert refused.value.code == code and refused.value.status == 422
