@@ -662,7 +662,8 @@ def _ranking_row(row: dict[str, Any]) -> dict[str, Any]:
         "not_ranked_reason": index["not_ranked_reason"],
         "resolved": row["resolved"],
         "on_time_rate": row["on_time_rate"],
-        "groups": {k: v["score"] for k, v in index["groups"].items()},
+        # a group with nothing measurable has no score (not 0, which would read as failing it)
+        "groups": {k: (v["score"] if v["attainable"] else None) for k, v in index["groups"].items()},
     }
 
 

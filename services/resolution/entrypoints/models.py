@@ -334,7 +334,7 @@ class RankingRow(BaseModel):
     not_ranked_reason: str | None = _f("Why not ranked.", None)
     resolved: int = _f("Resolved in the period.", 80)
     on_time_rate: float | None = _f("On-time rate.", 0.975)
-    groups: dict[str, float] = Field(description="Points per group.")
+    groups: dict[str, float | None] = Field(description="Points per group (null: nothing measurable in it).")
 
 
 class Ranking(BaseModel):
