@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -38,6 +39,8 @@ SHORT = {
     "satisfaction": "Hài lòng",
 }
 MAX_DAYS = 366
+SETTLE_SECONDS = 0.2
+BUSY_FACTOR = 2.0  # a stream waits at least twice as long as its last report took: at most a third of the time
 EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)  # beyond these no dossier exists (and UTC would overflow)
 DEFAULT_DAYS = 30
 
@@ -154,7 +157,9 @@ async def stats_stream(request: Request, query: FiguresRequest) -> EventSourceRe
         try:
             while True:
                 woken.clear()
+                started = time.monotonic()
                 report = await _report(request, query.scope, query.period())
+                elapsed = time.monotonic() - started
                 encoded = jsonable_encoder(StatsOut.model_validate(report), by_alias=True)
                 body = json.dumps(encoded, ensure_ascii=False)
                 # as_of changes every time: send only when the figures themselves changed
@@ -165,8 +170,9 @@ async def stats_stream(request: Request, query: FiguresRequest) -> EventSourceRe
                     yield {"event": "figures", "data": body}
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(woken.wait(), timeout=refresh)
-                # let a burst of changes settle into one recomputation
-                await asyncio.sleep(0.2)
+                # let a burst of changes settle into one recomputation, and keep a large scope's report
+                # (seconds to compute under a steady flow of changes) from taking the whole process
+                await asyncio.sleep(max(SETTLE_SECONDS, BUSY_FACTOR * elapsed))
         finally:
             resolution.changes.stop(woken)
 
