@@ -195,6 +195,21 @@ def _late(case: Mapping[str, Any]) -> bool:
     return finished_at is not None and finished_at > case["due_at"]
 
 
+def _day_row(day: date, c: Counter[str], hours: float) -> dict[str, Any]:
+    resolved = c["resolved_on_time"] + c["resolved_late"]
+    return {
+        "day": day.isoformat(),
+        "received": c["received"],
+        "online_full": c["online_full"],
+        "online_partial": c["online_partial"],
+        "resolved_on_time": c["resolved_on_time"],
+        "resolved_late": c["resolved_late"],
+        "refused": c["refused"],
+        "apologies": c["apologies"],
+        "avg_resolution_hours": round(hours / resolved, 2) if resolved else None,
+    }
+
+
 def compute(
     cases: Iterable[Mapping[str, Any]],
     *,
@@ -231,6 +246,7 @@ def compute(
     groups["procedure"] = defaultdict(_Group)
     total = _Group()
     daily: dict[date, Counter[str]] = {day: Counter() for day in period.days()}
+    day_hours: dict[date, float] = defaultdict(float)
     names: dict[str, dict[str, str]] = {"office": {}, "procedure": {}}
     near_due: list[dict[str, Any]] = []
     overdue: list[dict[str, Any]] = []
@@ -243,7 +259,10 @@ def compute(
         paused = sum(float(c.get("paused_hours") or 0.0) for c in dossier_cases)
         received_in_period = dossier_cases[0]["received_at"] in period
         if received_in_period:
-            daily[local_day(dossier_cases[0]["received_at"])]["received"] += 1
+            day = daily[local_day(dossier_cases[0]["received_at"])]
+            day["received"] += 1
+            if dossier_cases[0].get("channel") == "online":
+                day["online_full" if filed_level == "full" else "online_partial"] += 1
         for case in dossier_cases:
             status = S(case["status"])
             office = case["office_code"]
@@ -272,7 +291,10 @@ def compute(
             if case_resolved and finished_at is not None:
                 hours = max(0.0, clock.working_hours_between(case["received_at"], finished_at) - paused)
             if dossier_resolved and finished_at is not None:
-                daily[local_day(finished_at)]["resolved_late" if dossier_late else "resolved_on_time"] += 1
+                day = daily[local_day(finished_at)]
+                day["resolved_late" if dossier_late else "resolved_on_time"] += 1
+                day["refused"] += status is S.REFUSED
+                day_hours[local_day(finished_at)] += hours
             due_at = case["due_at"]
             running = status in RUNNING and case.get("paused_at") is None
             is_overdue = running and due_at <= now
@@ -294,6 +316,8 @@ def compute(
             rating = case.get("rating") or {}
             score = rating.get("score") if rating.get("at") in period else None
             apologised_in_period = (case.get("apology") or {}).get("issued_at") in period
+            if apologised_in_period:
+                daily[local_day(case["apology"]["issued_at"])]["apologies"] += 1
             flagged_in_period = case.get("overdue_at") in period
             has_apology = case.get("apology") is not None
             reason = (case.get("refusal_reason") or "").strip()
@@ -365,15 +389,7 @@ def compute(
         "by_commune": rows("commune"),
         "by_office": rows("office"),
         "by_procedure": rows("procedure"),
-        "by_day": [
-            {
-                "day": day.isoformat(),
-                "received": c["received"],
-                "resolved_on_time": c["resolved_on_time"],
-                "resolved_late": c["resolved_late"],
-            }
-            for day, c in sorted(daily.items())
-        ],
+        "by_day": [_day_row(day, c, day_hours[day]) for day, c in sorted(daily.items())],
         "overdue": overdue[:LIST_LIMIT],
         "near_due": near_due[:LIST_LIMIT],
         "not_measured": [{"figure": k, "why": v} for k, v in NOT_MEASURED.items()],

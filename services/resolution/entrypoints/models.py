@@ -304,8 +304,13 @@ class DayFigures(BaseModel):
 
     day: str = _f("Local date (Asia/Ho_Chi_Minh).", "2026-11-23")
     received: int = _f("Dossiers received that day.", 12)
-    resolved_on_time: int = _f("Resolved on time that day.", 9)
-    resolved_late: int = _f("Resolved late that day.", 1)
+    online_full: int = _f("... of which filed fully online.", 7)
+    online_partial: int = _f("... of which filed partly online.", 2)
+    resolved_on_time: int = _f("Dossiers resolved on time that day.", 9)
+    resolved_late: int = _f("Dossiers resolved late that day.", 1)
+    refused: int = _f("... of the resolved, refusals.", 1)
+    apologies: int = _f("Apology letters issued that day.", 0)
+    avg_resolution_hours: float | None = _f("Mean working hours receipt → result of that day's resolved.", 14.5)
 
 
 class DueItem(BaseModel):

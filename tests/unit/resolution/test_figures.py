@@ -233,10 +233,17 @@ def test_groups_count_a_transferred_dossier_once_per_group_and_use_the_competent
 def test_daily_series_and_lists() -> None:
     """Received by receipt day, resolved by finishing day; overdue and near-due lists name the dossiers."""
     r = report()
+    day = {"online_full": 0, "online_partial": 0, "refused": 0, "apologies": 0}
     assert r["by_day"] == [
-        {"day": "2026-11-30", "received": 5, "resolved_on_time": 1, "resolved_late": 0},
-        {"day": "2026-12-01", "received": 4, "resolved_on_time": 4, "resolved_late": 0},
-        {"day": "2026-12-02", "received": 1, "resolved_on_time": 0, "resolved_late": 1},
+        # received D1 D2 D3 D4 D7 (D1 D7 fully online, D2 partly); resolved D9 (8.0 h)
+        {**day, "day": "2026-11-30", "received": 5, "online_full": 2, "online_partial": 1}
+        | {"resolved_on_time": 1, "resolved_late": 0, "avg_resolution_hours": 8.0},
+        # received D5 D8 D10 D11 (D5 online); resolved D1 D3 D4 D7 (9 + 5.5 + 10 + 13.5) / 4; D2's apology
+        {**day, "day": "2026-12-01", "received": 4, "online_full": 1, "refused": 2, "apologies": 1}
+        | {"resolved_on_time": 4, "resolved_late": 0, "avg_resolution_hours": 9.5},
+        # received D6; resolved D2 late (14.5 h)
+        {**day, "day": "2026-12-02", "received": 1, "resolved_on_time": 0, "resolved_late": 1}
+        | {"avg_resolution_hours": 14.5},
     ]
     assert [(i["dossier_code"][-2:], i["working_hours_late"]) for i in r["overdue"]] == [("D5", 1.0)]
     assert [(i["dossier_code"][-2:], i["working_hours_left"]) for i in r["near_due"]] == [("D6", 3.5)]
