@@ -16,7 +16,7 @@ from typing import Any
 import jinja2
 from pymongo.errors import DuplicateKeyError
 
-from services.resolution.adapters.metrics import BusinessMetrics
+from services.resolution.adapters.business_metrics import BusinessMetrics
 from services.resolution.adapters.signing import OfficeKeys, canonical
 from services.resolution.adapters.store import ResolutionStore
 from services.resolution.domain.case import (

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
-from services.resolution.adapters.metrics import BusinessMetrics
+from services.resolution.adapters.business_metrics import BusinessMetrics
 
 DASHBOARD = Path(__file__).resolve().parents[3] / "deploy" / "grafana" / "operations-centre.json"
 TECHNICAL = {"lienthong_http_requests_total", "lienthong_http_request_seconds_bucket"}  # shared/http.py

@@ -264,7 +264,7 @@ async def test_operations_figures_through_the_use_cases() -> None:
     (and its event's) reason, the province is the competent office's, and the business counters move."""
     from prometheus_client import CollectorRegistry
 
-    from services.resolution.adapters.metrics import BusinessMetrics
+    from services.resolution.adapters.business_metrics import BusinessMetrics
     from services.resolution.domain.figures import Period, local_day
     from services.resolution.domain.scope import Scope
 
