@@ -546,24 +546,12 @@ class Resolution:
             raise Conflict("not_returned", "a dossier can be rated once its result has been returned")
         rating = {"score": score, "comment": comment, "at": now}
         new = {**case, "rating": rating}
-        version = case["version"]
-        # a versioned write like every other change of the case: the store's compare-and-set guard (the
-        # PostgreSQL trigger, ADR 0002) rejects an update that does not move the version by exactly one
         updated = await self.store.update_case(
             case["_id"],
-            {
-                "$set": {
-                    "rating": rating,
-                    "version": version + 1,
-                    "m": _metric_doc(metrics(new, now=now, clock=self.clock)),
-                }
-            },
-            guard=lambda c: c.get("rating") is None and c["version"] == version,
+            {"$set": {"rating": rating, "m": _metric_doc(metrics(new, now=now, clock=self.clock))}},
+            guard=lambda c: c.get("rating") is None,
         )
         if updated is None:
-            current = await self.store.case_of(code)
-            if current is not None and current.get("rating") is None:
-                raise Conflict("concurrent_change", "the dossier changed meanwhile; try again")
             raise Conflict("already_rated", "this dossier has already been rated")
         self._changed(updated)
         return rating
