@@ -324,7 +324,10 @@ def compute(
             requests = int(case.get("supplement_requests") or 0)
             online = case.get("channel") == "online"
             legal_hours = float(case.get("processing_days") or 0) * 8
-            is_open, refused, signed = status not in CLOSED, status is S.REFUSED, case.get("result") is not None
+            # a chain step's result handed on to the next office is done at its office, though never "returned"
+            handed_on = status is S.RESULT_READY and case is not dossier_cases[-1]
+            is_open = status not in CLOSED and not handed_on
+            refused, signed = status is S.REFUSED, case.get("result") is not None
             for kind, group in targets:
                 group.procedures.add(procedure)
                 if case_level == "full":
