@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import jinja2
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from sse_starlette.sse import EventSourceResponse
 
 from services.resolution.domain.figures import Period, local_day
@@ -185,6 +185,12 @@ def _templates() -> jinja2.Environment:
         lambda name: (resources.files("services.resolution") / "templates" / name).read_text("utf-8")
     )
     return jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, autoescape=True)
+
+
+@router.get("/", include_in_schema=False)
+async def home() -> RedirectResponse:
+    """Someone typing the service's address lands on the dashboard."""
+    return RedirectResponse("/operations", status_code=307)
 
 
 @router.get("/operations", response_class=HTMLResponse, tags=["operations"], summary="Operations-centre dashboard")

@@ -75,7 +75,8 @@ async def test_dashboard_shows_the_api_figures_and_updates_live(
             await page.call(
                 "Emulation.setDeviceMetricsOverride", width=1440, height=900, deviceScaleFactor=1, mobile=False
             )
-            await page.call("Page.navigate", url=f"{url}/operations")
+            await page.call("Page.navigate", url=f"{url}/")  # the bare address leads to the dashboard
+            await eventually(lambda: page.js("location.pathname"), until=lambda p: p == "/operations")
             await eventually(lambda: page.js("document.readyState"), until=lambda s: s == "complete")
             assert await page.js("document.documentElement.lang") == "vi"
             assert await page.js("!document.getElementById('login').classList.contains('hidden')")
