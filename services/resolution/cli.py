@@ -10,7 +10,9 @@ from services.resolution.settings import ResolutionSettings
 
 def token(
     office: str = typer.Option(..., "--office", help="Office code, e.g. 00070.UBND"),
-    role: list[str] = typer.Option(..., "--role", help="clerk, specialist, leader or operations (repeatable)"),
+    role: list[str] = typer.Option(
+        ..., "--role", help="clerk, specialist, leader, operations or national (repeatable)"
+    ),
     sub: str = typer.Option("dev-official", "--sub", help="Official's user id"),
     hours: int = typer.Option(12, "--hours", help="Validity in hours"),
 ) -> None:

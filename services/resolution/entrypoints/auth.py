@@ -10,12 +10,12 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from services.resolution.domain.case import CLERK, LEADER, OPERATIONS, SPECIALIST
+from services.resolution.domain.case import CLERK, LEADER, NATIONAL, OPERATIONS, SPECIALIST
 from services.resolution.settings import ResolutionSettings
 from shared.http import ApiError
 from shared.offices import parse_office_code
 
-ROLES = frozenset({CLERK, SPECIALIST, LEADER, OPERATIONS})
+ROLES = frozenset({CLERK, SPECIALIST, LEADER, OPERATIONS, NATIONAL})
 bearer = HTTPBearer(auto_error=False, description="Official's JWT: `Authorization: Bearer <token>`")
 
 
@@ -49,7 +49,7 @@ def verify_token(token: str, settings: ResolutionSettings) -> Official:
         raise ValueError(f"invalid token: {exc}") from exc
     roles = claims.get("roles")
     if not isinstance(roles, list) or not roles or not set(roles) <= ROLES:
-        raise ValueError("claim roles must be a non-empty list of clerk, specialist, leader, operations")
+        raise ValueError("claim roles must be a non-empty list of clerk, specialist, leader, operations, national")
     try:
         parse_office_code(str(claims.get("office", "")))
     except ValueError as exc:
