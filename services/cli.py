@@ -55,9 +55,11 @@ def dlq_replay(topic: str = typer.Argument(..., help="Logical topic, e.g. dossie
 
 @topics_app.command("create")
 def topics_create(
-    replication_factor: int = typer.Option(1, help="Replication factor for new topics (3 in production)."),
+    replication_factor: int | None = typer.Option(
+        None, help="Replication factor for new topics (default KAFKA_TOPIC_REPLICATION_FACTOR; 3 in production)."
+    ),
 ) -> None:
-    """Create every topic and its DLQ if missing (partitions from KAFKA_TOPIC_PARTITIONS)."""
+    """Create every topic and its DLQ if missing (partitions, replication and retention from the settings)."""
     settings = BaseServiceSettings()
     asyncio.run(ensure_topics(settings, replication_factor=replication_factor))
     console.print(f"topics ready on {settings.kafka_bootstrap_servers}: {', '.join(Topics.ALL)} (+ .dlq)")
