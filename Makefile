@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 BENCH_SCALE ?= full
 BENCH_ARGS ?=
 
-.PHONY: help install infra-up infra-down topics run up down status test test-unit lint typecheck fmt bench clean
+.PHONY: help install infra-up infra-down topics run up down status test test-unit lint typecheck fmt bench chart clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -69,6 +69,11 @@ test: install infra-up topics lint typecheck ## Full suite against real Kafka an
 
 bench: install infra-up topics ## Benchmarks against same-run baselines (BENCH_SCALE=small|full; results in bench/results/)
 	$(PY) -m bench --scale $(BENCH_SCALE) $(BENCH_ARGS)
+
+chart: ## Build helm once into the cache, lint and render the Helm chart (deploy/helm/lienthong)
+	@HELM=$$(bash deploy/helm/install-helm.sh) && $$HELM lint --strict deploy/helm/lienthong \
+	  -f deploy/helm/lienthong/examples/existing-kafka-mongo.yaml && \
+	  $$HELM template lienthong deploy/helm/lienthong -f deploy/helm/lienthong/examples/existing-kafka-mongo.yaml >/dev/null
 
 clean: down ## Stop everything and remove local data (keeps the download cache)
 	rm -rf .data
