@@ -188,13 +188,25 @@ def install_http_metrics(app: FastAPI, registry: CollectorRegistry, *, service: 
         return response
 
 
-def probes_router(checks: Mapping[str, ReadinessCheck], registry: CollectorRegistry) -> APIRouter:
-    """``/healthz`` (alive), ``/readyz`` (every dependency answers) and ``/metrics`` (Prometheus)."""
+def probes_router(
+    checks: Mapping[str, ReadinessCheck],
+    registry: CollectorRegistry,
+    *,
+    liveness: Callable[[], list[str]] | None = None,
+) -> APIRouter:
+    """``/healthz`` (alive: no background work died), ``/readyz`` (every dependency answers), ``/metrics``."""
     router = APIRouter(tags=["operations"])
 
-    @router.get("/healthz", summary="Liveness: the process answers")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    @router.get(
+        "/healthz",
+        summary="Liveness: the process answers and no relay, consumer or scheduler loop has died",
+        responses={503: {"description": "a background task died; restart the process"}},
+    )
+    async def healthz() -> JSONResponse:
+        dead = liveness() if liveness is not None else []
+        if dead:
+            return JSONResponse(status_code=503, content={"status": "unhealthy", "dead": dead})
+        return JSONResponse(status_code=200, content={"status": "ok"})
 
     @router.get(
         "/readyz",

@@ -42,6 +42,7 @@ class ServiceRuntime:
         self._shutdown: list[Hook] = []
         self._loops: list[Loop] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._started = False
 
     def relay(self, collection: Any) -> OutboxRelay:
         """An outbox relay for ``collection``, started and stopped with the service."""
@@ -98,13 +99,37 @@ class ServiceRuntime:
         for relay in self.relays:
             await relay.ensure_indexes()
         await self._wait_for("kafka", self.broker.start)
-        for relay in self.relays:
-            relay.start()
-        self._tasks = [asyncio.create_task(loop(), name=getattr(loop, "__name__", "loop")) for loop in self._loops]
+        # the runtime owns the relay tasks (not relay.start()) so that /healthz sees one that died
+        self._tasks = [
+            self._supervised(relay.run(), f"outbox-relay:{_collection_name(relay)}") for relay in self.relays
+        ]
+        self._tasks += [self._supervised(loop(), getattr(loop, "__name__", "loop")) for loop in self._loops]
+        self._started = True
         log.info("service_started", service=self.settings.service_name)
+
+    def _supervised(self, coroutine: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        task = asyncio.create_task(coroutine, name=name)
+        task.add_done_callback(_log_death)
+        return task
+
+    def dead_tasks(self) -> list[str]:
+        """Names of background work that stopped while the service runs: relays, loops and Kafka consumers.
+
+        A loop or relay is dead when its task ended (they run for ever); a consumer is dead when, for any of its
+        tasks (the consume loop, the worker queue), no live copy is left: FastStream restarts one that raised, but
+        not one that was cancelled or whose consumer stopped.
+        """
+        if not self._started:
+            return []
+        dead = [task.get_name() for task in self._tasks if task.done()]
+        for subscriber in self.broker.subscribers:
+            if not _subscriber_alive(subscriber):
+                dead.append(f"consumer:{_subscriber_name(subscriber)}")
+        return dead
 
     async def stop(self) -> None:
         """Graceful stop: loops and relays first (pending events stay stored), then consumers, then clients."""
+        self._started = False
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -155,12 +180,56 @@ class ServiceRuntime:
         install_error_handlers(app)
         install_http_metrics(app, self.registry, service=self.settings.service_name)
         app.add_middleware(BodySizeLimit, max_bytes=self.settings.max_body_bytes)
-        app.include_router(probes_router({"kafka": self.kafka_ready, "mongodb": self.store_ready}, self.registry))
+        app.include_router(
+            probes_router(
+                {"kafka": self.kafka_ready, "mongodb": self.store_ready}, self.registry, liveness=self.dead_tasks
+            )
+        )
         for router in routers:
             app.include_router(router)
         instrument_fastapi(app)
         app.state.runtime = self
         return app
+
+
+def _collection_name(relay: OutboxRelay) -> str:
+    return str(getattr(getattr(relay, "_collection", None), "name", "outbox"))
+
+
+def _log_death(task: asyncio.Task[None]) -> None:
+    """A background task must never end while the service runs: say so at once (healthz turns 503)."""
+    if task.cancelled():
+        return
+    error = task.exception()
+    log.error(
+        "background_task_died",
+        task=task.get_name(),
+        error_type=type(error).__name__ if error else None,
+        error=str(error) if error else "returned",
+    )
+
+
+def _subscriber_name(subscriber: Any) -> str:
+    topics = ",".join(getattr(t, "name", str(t)) for t in getattr(subscriber, "topics", None) or ())
+    group = getattr(subscriber, "group_id", None)
+    return f"{topics}@{group}" if group else topics or repr(subscriber)
+
+
+def _subscriber_alive(subscriber: Any) -> bool:
+    """Each kind of task of the subscriber (by coroutine) still runs as many copies as it needs.
+
+    A subscriber with several workers has one consume loop per member of its consumer subgroup; a restarted
+    task is a new live copy next to the dead one, so live copies are counted rather than dead ones.
+    """
+    tasks: list[asyncio.Task[Any]] = list(getattr(subscriber, "tasks", []))
+    if not tasks:
+        return False
+    live: dict[str, int] = {}
+    for task in tasks:
+        kind = task.get_coro().__qualname__  # type: ignore[union-attr]
+        live[kind] = live.get(kind, 0) + (0 if task.done() else 1)
+    loops = len(getattr(subscriber, "consumer_subgroup", None) or ()) or 1
+    return all(count >= (loops if kind.endswith("_run_consume_loop") else 1) for kind, count in live.items())
 
 
 async def _shutdown_tracing() -> None:

@@ -189,7 +189,7 @@ async def test_outbox_relay_publishes_in_order_and_clears_entries(settings: Base
 
 
 async def test_topics_are_created_with_explicit_retention(settings: BaseServiceSettings) -> None:
-    """ensure_topics gives the broker retention.ms for event topics and a longer one for DLQs (not the 7-day default)."""
+    """ensure_topics sets retention.ms on event topics and a longer one on DLQs (not the broker's 7-day default)."""
     from aiokafka.admin import AIOKafkaAdminClient
     from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
