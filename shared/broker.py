@@ -79,6 +79,9 @@ def make_broker(settings: BaseServiceSettings, *, registry: CollectorRegistry) -
         acks="all",
         request_timeout_ms=15_000,
         graceful_timeout=10.0,
+        # topics are created by ensure_topics / `lienthong topics create` with the configured replication and
+        # retention; FastStream's own creation would make replication-factor-1 topics
+        allow_auto_create_topics=False,
         middlewares=[
             KafkaTelemetryMiddleware(),
             KafkaPrometheusMiddleware(registry=registry, app_name=f"lienthong_{settings.service_name}"),
@@ -332,6 +335,8 @@ def subscribe(
     """
     group_id = f"{settings.kafka_topic_prefix}lienthong.{settings.service_name}.{group}"
     dead_letters = DeadLetters(broker, group_id=group_id, registry=registry)
+    if registry is not None:  # the series exists from the start, so rate() and alerts see the first one
+        _dead_letter_counter(registry).labels(topic=settings.topic(topic))
     attempts = max(settings.kafka_consumer_retries, 1)
 
     expected_type = event_type_of(topic)

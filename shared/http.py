@@ -193,6 +193,7 @@ def probes_router(
     registry: CollectorRegistry,
     *,
     liveness: Callable[[], list[str]] | None = None,
+    refresh: Callable[[], Awaitable[None]] | None = None,
 ) -> APIRouter:
     """``/healthz`` (alive: no background work died), ``/readyz`` (every dependency answers), ``/metrics``."""
     router = APIRouter(tags=["operations"])
@@ -223,6 +224,8 @@ def probes_router(
 
     @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
     async def metrics() -> Response:
+        if refresh is not None:
+            await refresh()
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return router

@@ -8,17 +8,19 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Seque
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Gauge
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from shared.broker import EventPublisher, ensure_topics, make_broker
 from shared.errors import INFRASTRUCTURE_ERRORS
 from shared.http import BodySizeLimit, install_error_handlers, install_http_metrics, probes_router
 from shared.logging import configure_logging, get_logger
+from shared.metrics import Dependencies, KafkaOffsets, OperationalMetrics, OutboxBacklog, register_process_metrics
 from shared.outbox import OutboxRelay
 from shared.settings import BaseServiceSettings
 from shared.store import make_mongo_client, ping, service_database
 from shared.telemetry import instrument_fastapi, setup_tracing, shutdown_tracing
+from shared.topics import dlq_of
 
 log = get_logger(__name__)
 
@@ -43,6 +45,38 @@ class ServiceRuntime:
         self._loops: list[Loop] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
+        self.metrics = self._operational_metrics()
+
+    def _operational_metrics(self) -> OperationalMetrics:
+        """Process metrics plus the scrape-time gauges every service has (alerts in deploy/prometheus/)."""
+        register_process_metrics(self.registry)
+        metrics = OperationalMetrics(self.registry)
+        self.outbox_backlog = OutboxBacklog(self.registry)
+        self.kafka_offsets = KafkaOffsets(
+            self.settings,
+            self.registry,
+            subscriptions=self.subscriptions,
+            dead_letter_topics=lambda: sorted({dlq_of(topic) for topic, _ in self.subscriptions()}),
+        )
+        dependencies = Dependencies(self.registry, {"kafka": self.kafka_ready, "mongodb": self.store_ready})
+        metrics.add("dependencies", dependencies.refresh)
+        metrics.add("outbox", self.outbox_backlog.refresh)
+        metrics.add("kafka_offsets", self.kafka_offsets.refresh)
+        Gauge(
+            "lienthong_background_tasks_dead",
+            "Relays, consumers and loops of this process that stopped (healthz answers 503 then)",
+            registry=self.registry,
+        ).set_function(lambda: len(self.dead_tasks()))
+        return metrics
+
+    def subscriptions(self) -> list[tuple[str, str]]:
+        """(physical topic, consumer group) of every Kafka consumer of this service."""
+        found: list[tuple[str, str]] = []
+        for subscriber in self.broker.subscribers:
+            group = getattr(subscriber, "group_id", None)
+            if group:
+                found += [(topic, str(group)) for topic in getattr(subscriber, "topic_names", ())]
+        return found
 
     def relay(self, collection: Any) -> OutboxRelay:
         """An outbox relay for ``collection``, started and stopped with the service."""
@@ -53,6 +87,7 @@ class ServiceRuntime:
             sweep_interval=self.settings.outbox_sweep_interval,
         )
         self.relays.append(relay)
+        self.outbox_backlog.watch(collection)
         return relay
 
     def on_startup(self, hook: Hook) -> None:
@@ -142,6 +177,8 @@ class ServiceRuntime:
             with contextlib.suppress(Exception):
                 await hook()
         with contextlib.suppress(Exception):
+            await self.kafka_offsets.close()
+        with contextlib.suppress(Exception):
             await self.broker.stop()
         self.mongo.close()
         log.info("service_stopped", service=self.settings.service_name)
@@ -182,7 +219,10 @@ class ServiceRuntime:
         app.add_middleware(BodySizeLimit, max_bytes=self.settings.max_body_bytes)
         app.include_router(
             probes_router(
-                {"kafka": self.kafka_ready, "mongodb": self.store_ready}, self.registry, liveness=self.dead_tasks
+                {"kafka": self.kafka_ready, "mongodb": self.store_ready},
+                self.registry,
+                liveness=self.dead_tasks,
+                refresh=self.metrics.refresh,
             )
         )
         for router in routers:

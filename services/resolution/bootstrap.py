@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.resolution.adapters.metrics import OverdueMetrics
 from services.resolution.adapters.signing import OfficeKeys
 from services.resolution.adapters.store import ResolutionStore
 from services.resolution.entrypoints import consumers
@@ -45,6 +46,7 @@ def bootstrap(
         relay=runtime.relay(store.cases),
     )
     runtime.on_startup(store.ensure_indexes)
+    runtime.metrics.add("overdue", OverdueMetrics(runtime.registry, store).refresh)
     consumers.register(runtime, resolution)
 
     async def overdue_scheduler() -> None:
