@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 BENCH_SCALE ?= full
 BENCH_ARGS ?=
 
-.PHONY: help install lock audit infra-up infra-down topics run up down status test test-unit lint typecheck fmt bench chart clean
+.PHONY: help install lock audit contract infra-up infra-down topics run up down status test test-unit lint typecheck fmt bench chart clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -84,6 +84,9 @@ test: install audit infra-up topics lint typecheck ## Full suite against real Ka
 
 bench: install infra-up topics ## Benchmarks against same-run baselines (BENCH_SCALE=small|full; results in bench/results/)
 	$(PY) -m bench --scale $(BENCH_SCALE) $(BENCH_ARGS)
+
+contract: install ## Regenerate docs/asyncapi/*.json (AsyncAPI 3) and docs/openapi/*.json from the code
+	$(VENV)/bin/lienthong contract write
 
 chart: ## Build helm once into the cache, lint and render the Helm chart (deploy/helm/lienthong)
 	@HELM=$$(bash deploy/helm/install-helm.sh) && $$HELM lint --strict deploy/helm/lienthong \

@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry, Gauge
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
+from shared.asyncapi import asyncapi_document
 from shared.broker import EventPublisher, ensure_topics, make_broker
 from shared.errors import INFRASTRUCTURE_ERRORS
 from shared.http import BodySizeLimit, install_error_handlers, install_http_metrics, install_local_docs, probes_router
@@ -20,7 +21,7 @@ from shared.outbox import OutboxRelay
 from shared.settings import BaseServiceSettings
 from shared.store import make_mongo_client, ping, service_database
 from shared.telemetry import instrument_fastapi, setup_tracing, shutdown_tracing
-from shared.topics import dlq_of
+from shared.topics import Topics, dlq_of
 
 log = get_logger(__name__)
 
@@ -45,6 +46,8 @@ class ServiceRuntime:
         self._loops: list[Loop] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
+        self.produced: set[str] = set()
+        self.title, self.description = f"LienThong {settings.service_name}", ""
         self.metrics = self._operational_metrics()
 
     def _operational_metrics(self) -> OperationalMetrics:
@@ -68,6 +71,25 @@ class ServiceRuntime:
             registry=self.registry,
         ).set_function(lambda: len(self.dead_tasks()))
         return metrics
+
+    def produces(self, *topics: str) -> None:
+        """Declare the topics this service publishes (logical names; documented in its AsyncAPI)."""
+        unknown = set(topics) - set(Topics.ALL)
+        if unknown:
+            raise ValueError(f"not topics of the contract: {sorted(unknown)}")
+        self.produced.update(topics)
+
+    def asyncapi(self) -> dict[str, Any]:
+        """This service's AsyncAPI 3 document: what it consumes (topic, group) and produces, with payloads."""
+        prefix = self.settings.kafka_topic_prefix
+        consumes = [(t.removeprefix(prefix), g.removeprefix(prefix)) for t, g in self.subscriptions()]
+        return asyncapi_document(
+            service=self.settings.service_name,
+            title=f"{self.title} events",
+            description=self.description,
+            consumes=consumes,
+            produces=self.produced,
+        )
 
     def subscriptions(self) -> list[tuple[str, str]]:
         """(physical topic, consumer group) of every Kafka consumer of this service."""
@@ -202,6 +224,7 @@ class ServiceRuntime:
         openapi_tags: list[dict[str, Any]] | None = None,
     ) -> FastAPI:
         """The FastAPI app with the common error shape, probes, metrics, tracing and body limit."""
+        self.title, self.description = title, description
         configure_logging(
             service=self.settings.service_name, level=self.settings.log_level, fmt=self.settings.log_format
         )

@@ -17,6 +17,7 @@ from services.notify.entrypoints.http import router
 from services.notify.handlers import EmailSender, Notifier, SmsSender, WebhookClient
 from services.notify.settings import NotifySettings
 from shared.runtime import ServiceRuntime
+from shared.topics import Topics
 
 
 def bootstrap(
@@ -31,6 +32,7 @@ def bootstrap(
     settings = settings or NotifySettings()
     templates = (templates or TemplateSet()).build()
     runtime = ServiceRuntime(settings)
+    runtime.produces(Topics.NOTIFICATION_DELIVERY)
     store = MongoNotifyStore(runtime.db)
     http = httpx.AsyncClient(headers={"user-agent": "lienthong-notify"})
     if sms is None:

@@ -15,6 +15,7 @@ from services.resolution.settings import ResolutionSettings
 from shared.legal_clock import LegalClock, default_clock
 from shared.procedures import Catalogue, load_catalogue
 from shared.runtime import ServiceRuntime
+from shared.topics import Topics
 
 
 def bootstrap(
@@ -31,6 +32,7 @@ def bootstrap(
     if settings.environment == "production" and not settings.jwt_public_key and settings.jwt_secret is None:
         raise ValueError("production needs RESOLUTION_JWT_PUBLIC_KEY or RESOLUTION_JWT_SECRET")
     runtime = ServiceRuntime(settings)
+    runtime.produces(Topics.DOSSIER_STATUS)
     store = ResolutionStore(runtime.db)
     resolution = Resolution(
         store=store,
