@@ -20,7 +20,7 @@ from shared.metrics import Dependencies, KafkaOffsets, OperationalMetrics, Outbo
 from shared.outbox import OutboxRelay
 from shared.settings import BaseServiceSettings
 from shared.store import make_mongo_client, ping, service_database
-from shared.telemetry import instrument_fastapi, setup_tracing, shutdown_tracing
+from shared.telemetry import instrument_clients, instrument_fastapi, setup_tracing, shutdown_tracing
 from shared.topics import Topics, dlq_of
 
 log = get_logger(__name__)
@@ -36,6 +36,7 @@ class ServiceRuntime:
         self.settings = settings
         self.startup_timeout = startup_timeout
         self.registry = CollectorRegistry()
+        instrument_clients()  # before the store client exists: pymongo attaches its listener per client
         self.broker = make_broker(settings, registry=self.registry)
         self.mongo = make_mongo_client(settings)
         self.db = service_database(self.mongo, settings)
