@@ -6,21 +6,9 @@ from prometheus_client import CollectorRegistry
 
 from services.notify.adapters.metrics import NotifyMetrics
 from services.notify.adapters.sms import FailoverSender, SmsMessage
-from services.notify.domain.messages import from_received
-from services.notify.domain.templates import TemplateSet
-from services.notify.handlers import Notifier
-from services.notify.settings import NotifySettings
-from tests.unit.notify.builders import PHONE, RECEIVED, cloud_event, received
-from tests.unit.notify.fakes import (
-    Clock,
-    FakeEmail,
-    FakeLive,
-    FakeOutbox,
-    FakeProvider,
-    FakeSms,
-    FakeStore,
-    FakeWebhooks,
-)
+from tests.unit.notify.builders import PHONE, received
+from tests.unit.notify.fakes import FakeProvider, FakeSms
+from tests.unit.notify.test_handlers import World
 
 
 def _value(registry: CollectorRegistry, name: str, **labels: str) -> float:
@@ -29,39 +17,18 @@ def _value(registry: CollectorRegistry, name: str, **labels: str) -> float:
     return value
 
 
-def _notifier(metrics: NotifyMetrics, sms: FakeSms, clock: Clock) -> Notifier:
-    return Notifier(
-        store=FakeStore(),
-        templates=TemplateSet().build(),
-        sms=sms,
-        email=FakeEmail(),
-        webhook_client=FakeWebhooks(None),
-        live=FakeLive(),
-        settings=NotifySettings(send_retry_backoff=[30]),
-        notifications_outbox=FakeOutbox(),
-        deliveries_outbox=FakeOutbox(),
-        clock=clock,
-        outcomes=metrics,
-    )
-
-
 async def test_sent_and_failed_notifications_are_counted_by_channel_and_provider() -> None:
     """An SMS that goes out counts sent for its provider; when every try fails it counts failed with no provider."""
     registry = CollectorRegistry()
-    metrics = NotifyMetrics(registry, sms=None, smtp=False)
-    sms, clock = FakeSms(), Clock()
-    notifier = _notifier(metrics, sms, clock)
-    r = received()
-    event = cloud_event(RECEIVED, r)
-    await notifier.on_change(from_received(event.id, r), event=event)
+    sms = FakeSms()
+    w = World(sms=sms, outcomes=NotifyMetrics(registry, sms=None, smtp=False), send_retry_backoff=[30])
+    await w.feed(received())
     assert _value(registry, "lienthong_notifications_total", channel="sms", provider="fake", outcome="sent") == 1
 
     sms.failing = True
-    other = received()
-    event = cloud_event(RECEIVED, other)
-    await notifier.on_change(from_received(event.id, other), event=event)
-    clock.advance(seconds=30)
-    await notifier.run_workers()
+    await w.feed(received())
+    w.clock.advance(seconds=30)
+    await w.notifier.run_workers()
     assert _value(registry, "lienthong_notifications_total", channel="sms", provider="none", outcome="failed") == 1
     assert _value(registry, "lienthong_notifications_total", channel="sms", provider="fake", outcome="sent") == 1
 
