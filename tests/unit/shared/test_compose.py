@@ -242,6 +242,8 @@ def test_generated_secret_files_load_into_the_settings(tmp_path: Path, monkeypat
     (tmp_path / "NOTIFY_RECEIPT_SECRET").write_text("receipt-secret-from-file")
     (tmp_path / "MONGODB_URL").write_text("mongodb://lienthong_notify:pw@mongo:27017/lienthong_notify")
     monkeypatch.setenv(SECRETS_DIR_VARIABLE, str(tmp_path))
+    for name in ("NOTIFY_SMS_PROVIDERS", "NOTIFY_RECEIPT_SECRET", "MONGODB_URL"):
+        monkeypatch.delenv(name, raising=False)  # the environment would win over the files (as it should)
     settings = NotifySettings()
     assert [p.kind for p in settings.sms_providers] == ["http"]
     assert settings.receipt_secret.get_secret_value() == "receipt-secret-from-file"

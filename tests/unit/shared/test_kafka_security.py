@@ -100,6 +100,8 @@ def test_secret_files_from_secrets_dir(tmp_path: Path, monkeypatch: pytest.Monke
     """With SECRETS_DIR set, a file named like a variable is that setting (Docker/Kubernetes secrets)."""
     (tmp_path / "PII_HASH_KEY").write_text("from-a-secret-file")
     (tmp_path / "KAFKA_SASL_PASSWORD").write_text("kafka-pw")
+    monkeypatch.delenv("PII_HASH_KEY", raising=False)
+    monkeypatch.delenv("KAFKA_SASL_PASSWORD", raising=False)
     monkeypatch.setenv("SECRETS_DIR", str(tmp_path))
     monkeypatch.setenv("KAFKA_SASL_USERNAME", "svc")
     monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
