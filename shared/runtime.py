@@ -14,7 +14,14 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, w
 from shared.asyncapi import asyncapi_document
 from shared.broker import EventPublisher, ensure_topics, make_broker
 from shared.errors import INFRASTRUCTURE_ERRORS
-from shared.http import BodySizeLimit, install_error_handlers, install_http_metrics, install_local_docs, probes_router
+from shared.http import (
+    BodySizeLimit,
+    RefuseNulCharacters,
+    install_error_handlers,
+    install_http_metrics,
+    install_local_docs,
+    probes_router,
+)
 from shared.logging import configure_logging, get_logger
 from shared.metrics import Dependencies, KafkaOffsets, OperationalMetrics, OutboxBacklog, register_process_metrics
 from shared.outbox import OutboxRelay
@@ -243,6 +250,7 @@ class ServiceRuntime:
         install_local_docs(app, title=title)
         install_error_handlers(app)
         install_http_metrics(app, self.registry, service=self.settings.service_name)
+        app.add_middleware(RefuseNulCharacters)
         app.add_middleware(BodySizeLimit, max_bytes=self.settings.max_body_bytes)
         app.include_router(
             probes_router(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from services.notify.adapters.sms import FailoverSender
-from services.notify.domain.notifications import FINAL, NotificationStatus
+from shared.events import DeliveryStatus
 
-#: outcomes counted (a notification ends in one of FINAL, possibly after "sent")
-OUTCOMES = sorted({NotificationStatus.SENT.value, *(s.value for s in FINAL)})
+#: outcomes counted: the ones notification.delivery.v1 publishes (sent, delivered, failed, suppressed)
+OUTCOMES = sorted(s.value for s in DeliveryStatus)
 #: provider label when no provider took the message (suppressed, or every provider failed)
 NO_PROVIDER = "none"
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 from pymongo import ASCENDING
 from pymongo.errors import BulkWriteError
 
-from shared.locks import document_lock
 from shared.outbox import PENDING_FIELD
 from shared.store import update_document
 
@@ -115,21 +113,23 @@ class RoutingStore:
         return [dossier_id for event_id, dossier_id in waiting.items() if event_id not in logged]
 
     async def ensure_indexes(self) -> None:
-        """Parked dossiers and open dossiers per office are looked up by index."""
+        """Parked dossiers, open dossiers per office and dossier codes are looked up by index."""
         await self.routes.create_index([("parked", ASCENDING)], name="parked")
         await self.routes.create_index([("open_at", ASCENDING)], name="open_at")
+        await self.routes.create_index([("code", ASCENDING)], name="code")
 
     async def insert_route(self, doc: dict[str, Any]) -> bool:
         """First decision of a dossier, batched with concurrent ones; False when it was already routed."""
         return await self._inserts.submit(doc)
 
-    def lock(self, dossier_id: str) -> contextlib.AbstractAsyncContextManager[None]:
-        """The in-process write lock of one route document (shared with the outbox relay)."""
-        return document_lock(self.routes, dossier_id)
-
     async def route(self, dossier_id: str) -> dict[str, Any] | None:
         """The route document of a dossier."""
         doc: dict[str, Any] | None = await self.routes.find_one({"_id": dossier_id})
+        return doc
+
+    async def route_by_code(self, code: str) -> dict[str, Any] | None:
+        """The route document of a dossier by its code (mã hồ sơ)."""
+        doc: dict[str, Any] | None = await self.routes.find_one({"code": code})
         return doc
 
     async def update_route(

@@ -32,8 +32,11 @@ def _logged() -> tuple[dict[str, set[str]], list[tuple[str, str, str]]]:
                 continue
             first = node.args[0]
             level = "error" if node.func.attr == "exception" else node.func.attr
-            if isinstance(first, ast.Constant) and isinstance(first.value, str):
-                constant.setdefault(first.value, set()).add(level)
+            # a conditional between two literal names counts as both ("a" if applied else "b")
+            choices = [first.body, first.orelse] if isinstance(first, ast.IfExp) else [first]
+            if all(isinstance(c, ast.Constant) and isinstance(c.value, str) for c in choices):
+                for choice in choices:
+                    constant.setdefault(choice.value, set()).add(level)  # type: ignore[attr-defined]
             else:
                 computed.append((str(path.relative_to(REPO)), ast.unparse(first), level))
     return constant, computed
