@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
@@ -17,6 +18,8 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.kafka.security import parse_security
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
 from prometheus_client import CollectorRegistry, Counter
@@ -25,7 +28,7 @@ from shared.envelope import CloudEvent
 from shared.errors import INFRASTRUCTURE_ERRORS, PERMANENT_ERRORS, PermanentError
 from shared.logging import get_logger
 from shared.settings import BaseServiceSettings
-from shared.topics import Topics, dlq_of, event_type_of
+from shared.topics import DLQ_SUFFIX, Topics, dlq_of, event_type_of
 
 log = get_logger(__name__)
 
@@ -34,15 +37,51 @@ EventHandler = Callable[[CloudEvent], Awaitable[None]]
 DLQ_HEADER_PREFIX = "x-dlq-"
 
 
+_SASL = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
+
+
+def kafka_ssl_context(settings: BaseServiceSettings) -> ssl.SSLContext:
+    """TLS context for the brokers: the given CA (else the system's), an optional client certificate."""
+    context = ssl.create_default_context(cafile=settings.kafka_ssl_cafile)
+    context.check_hostname = settings.kafka_ssl_check_hostname
+    if settings.kafka_ssl_certfile and settings.kafka_ssl_keyfile:
+        context.load_cert_chain(settings.kafka_ssl_certfile, settings.kafka_ssl_keyfile)
+    return context
+
+
+def kafka_security(settings: BaseServiceSettings) -> BaseSecurity | None:
+    """FastStream security object for ``KAFKA_SECURITY_PROTOCOL`` (None = plaintext without SASL)."""
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return None
+    use_ssl = protocol.endswith("SSL")
+    context = kafka_ssl_context(settings) if use_ssl else None
+    if protocol.startswith("SASL_"):
+        password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
+        return _SASL[settings.kafka_sasl_mechanism](
+            settings.kafka_sasl_username or "", password, ssl_context=context, use_ssl=use_ssl
+        )
+    return BaseSecurity(ssl_context=context, use_ssl=True)
+
+
+def kafka_client_options(settings: BaseServiceSettings) -> dict[str, Any]:
+    """Keyword arguments for any aiokafka client (producer, consumer, admin): servers and security."""
+    return {"bootstrap_servers": settings.kafka_bootstrap_servers, **parse_security(kafka_security(settings))}
+
+
 def make_broker(settings: BaseServiceSettings, *, registry: CollectorRegistry) -> KafkaBroker:
     """A FastStream Kafka broker whose producer is idempotent with ``acks=all``, traced and metered."""
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
+        security=kafka_security(settings),
         client_id=f"lienthong-{settings.service_name}",
         enable_idempotence=True,
         acks="all",
         request_timeout_ms=15_000,
         graceful_timeout=10.0,
+        # topics are created by ensure_topics / `lienthong topics create` with the configured replication and
+        # retention; FastStream's own creation would make replication-factor-1 topics
+        allow_auto_create_topics=False,
         middlewares=[
             KafkaTelemetryMiddleware(),
             KafkaPrometheusMiddleware(registry=registry, app_name=f"lienthong_{settings.service_name}"),
@@ -104,12 +143,26 @@ async def publish_raw(broker: KafkaBroker, message: Any, **options: Any) -> None
         await broker.publish(message, **options)
 
 
+def topic_configs(settings: BaseServiceSettings, *, dead_letters: bool, replication_factor: int) -> dict[str, str]:
+    """Broker configs of a new topic: explicit retention (long for DLQs) and min ISR 2 when replicated 3+."""
+    retention = settings.kafka_dlq_retention_ms if dead_letters else settings.kafka_topic_retention_ms
+    return {
+        "retention.ms": str(retention),
+        "min.insync.replicas": "2" if replication_factor >= 3 else "1",
+        "cleanup.policy": "delete",
+    }
+
+
 async def ensure_topics(
-    settings: BaseServiceSettings, topics: Sequence[str] = Topics.ALL, *, replication_factor: int = 1
+    settings: BaseServiceSettings, topics: Sequence[str] = Topics.ALL, *, replication_factor: int | None = None
 ) -> None:
-    """Create ``topics`` and their DLQs (prefixed) if missing; existing topics are left as they are."""
+    """Create ``topics`` and their DLQs (prefixed) if missing; existing topics are left as they are.
+
+    Replication factor and retention come from the settings unless ``replication_factor`` is given.
+    """
+    factor = replication_factor if replication_factor is not None else settings.kafka_topic_replication_factor
     names = [settings.topic(t) for t in topics] + [settings.topic(dlq_of(t)) for t in topics]
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin = AIOKafkaAdminClient(**kafka_client_options(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -118,8 +171,9 @@ async def ensure_topics(
             new = [
                 NewTopic(
                     n,
-                    num_partitions=1 if n.endswith(".dlq") else settings.kafka_topic_partitions,
-                    replication_factor=replication_factor,
+                    num_partitions=1 if (dlq := n.endswith(DLQ_SUFFIX)) else settings.kafka_topic_partitions,
+                    replication_factor=factor,
+                    topic_configs=topic_configs(settings, dead_letters=dlq, replication_factor=factor),
                 )
                 for n in missing
             ]
@@ -281,6 +335,8 @@ def subscribe(
     """
     group_id = f"{settings.kafka_topic_prefix}lienthong.{settings.service_name}.{group}"
     dead_letters = DeadLetters(broker, group_id=group_id, registry=registry)
+    if registry is not None:  # the series exists from the start, so rate() and alerts see the first one
+        _dead_letter_counter(registry).labels(topic=settings.topic(topic))
     attempts = max(settings.kafka_consumer_retries, 1)
 
     expected_type = event_type_of(topic)

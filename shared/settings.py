@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SecretsSettingsSource, SettingsConfigDict
+
+#: environment variable naming a directory of secret files (one file per setting, named like its variable)
+SECRETS_DIR_VARIABLE = "SECRETS_DIR"
+
+DAY_MS = 86_400_000
 
 
 class BaseServiceSettings(BaseSettings):
@@ -29,6 +36,34 @@ class BaseServiceSettings(BaseSettings):
     kafka_topic_partitions: int = Field(default=6, ge=1, description="Partitions for topics this service creates.")
     kafka_consumer_retries: int = Field(
         default=3, ge=0, description="Attempts for a failing message before it goes to the DLQ."
+    )
+
+    kafka_topic_replication_factor: int = Field(
+        default=1, ge=1, description="Replication factor of topics created here (3 in production, min ISR 2)."
+    )
+    kafka_topic_retention_ms: int = Field(
+        default=7 * DAY_MS, ge=-1, description="retention.ms of the event topics (-1 = keep for ever)."
+    )
+    kafka_dlq_retention_ms: int = Field(
+        default=90 * DAY_MS,
+        ge=-1,
+        description="retention.ms of the dead-letter topics: long enough for someone to see and replay them.",
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="How every Kafka client connects (SASL_SSL in production)."
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        default="SCRAM-SHA-512", description="SASL mechanism when the protocol is SASL_*."
+    )
+    kafka_sasl_username: str | None = Field(default=None, description="SASL user of this service.")
+    kafka_sasl_password: SecretStr | None = Field(default=None, description="SASL password of this service.")
+    kafka_ssl_cafile: str | None = Field(
+        default=None, description="PEM file of the CA that signed the brokers' certificates (system CAs if unset)."
+    )
+    kafka_ssl_certfile: str | None = Field(default=None, description="Client certificate (PEM) for mutual TLS.")
+    kafka_ssl_keyfile: str | None = Field(default=None, description="Private key (PEM) of the client certificate.")
+    kafka_ssl_check_hostname: bool = Field(
+        default=True, description="Verify that a broker's certificate names the host connected to."
     )
 
     kafka_consumer_workers: int = Field(
@@ -59,6 +94,35 @@ class BaseServiceSettings(BaseSettings):
         "(a sweep also runs at start and after every failure).",
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest accepted request body.")
+
+    @model_validator(mode="after")
+    def _kafka_security_complete(self) -> BaseServiceSettings:
+        if self.kafka_security_protocol.startswith("SASL_") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                f"KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs KAFKA_SASL_USERNAME and "
+                "KAFKA_SASL_PASSWORD"
+            )
+        if bool(self.kafka_ssl_certfile) != bool(self.kafka_ssl_keyfile):
+            raise ValueError("KAFKA_SSL_CERTFILE and KAFKA_SSL_KEYFILE go together (mutual TLS)")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment first, then secret files from ``SECRETS_DIR`` (Docker/Kubernetes secrets) when it is set."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        secrets_dir = os.environ.get(SECRETS_DIR_VARIABLE)
+        if secrets_dir and Path(secrets_dir).is_dir():
+            sources.append(SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir))
+        return tuple(sources)
 
     def topic(self, name: str) -> str:
         """Physical topic name for a logical topic constant."""

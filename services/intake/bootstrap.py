@@ -16,6 +16,7 @@ from shared.broker import EventPublisher
 from shared.outbox import OutboxRelay
 from shared.procedures import Catalogue, load_catalogue
 from shared.runtime import ServiceRuntime
+from shared.topics import Topics
 
 
 @dataclass
@@ -42,6 +43,7 @@ def bootstrap(
     """
     settings = settings or IntakeSettings()
     runtime = ServiceRuntime(settings)
+    runtime.produces(Topics.DOSSIER_RECEIVED, Topics.DOSSIER_SUPPLEMENTED)
     if store is None:
         mongo_store = IntakeStore(runtime.db)
         runtime.on_startup(mongo_store.ensure_indexes)

@@ -7,7 +7,8 @@ from fastapi import FastAPI
 
 from services.notify.adapters.email import SmtpSender
 from services.notify.adapters.live import LiveUpdates
-from services.notify.adapters.sms import build_sender
+from services.notify.adapters.metrics import NotifyMetrics
+from services.notify.adapters.sms import FailoverSender, build_sender
 from services.notify.adapters.store import MongoNotifyStore
 from services.notify.adapters.webhooks import HttpWebhookClient
 from services.notify.domain.templates import TemplateSet
@@ -16,6 +17,7 @@ from services.notify.entrypoints.http import router
 from services.notify.handlers import EmailSender, Notifier, SmsSender, WebhookClient
 from services.notify.settings import NotifySettings
 from shared.runtime import ServiceRuntime
+from shared.topics import Topics
 
 
 def bootstrap(
@@ -30,6 +32,7 @@ def bootstrap(
     settings = settings or NotifySettings()
     templates = (templates or TemplateSet()).build()
     runtime = ServiceRuntime(settings)
+    runtime.produces(Topics.NOTIFICATION_DELIVERY)
     store = MongoNotifyStore(runtime.db)
     http = httpx.AsyncClient(headers={"user-agent": "lienthong-notify"})
     if sms is None:
@@ -41,6 +44,12 @@ def bootstrap(
         )
     if email is None and settings.smtp_host:
         email = SmtpSender(host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_sender)
+    metrics = NotifyMetrics(
+        runtime.registry, sms=sms if isinstance(sms, FailoverSender) else None, smtp=email is not None
+    )
+    if isinstance(sms, FailoverSender):
+        sms.observer = metrics.provider_attempt
+    runtime.metrics.add("sms_providers", metrics.refresh)
     live = LiveUpdates()
     notifier = Notifier(
         store=store,
@@ -52,6 +61,7 @@ def bootstrap(
         settings=settings,
         notifications_outbox=runtime.relay(store.notifications),
         deliveries_outbox=runtime.relay(store.deliveries),
+        outcomes=metrics,
     )
     runtime.on_startup(store.ensure_indexes)
     runtime.on_shutdown(http.aclose)

@@ -146,6 +146,14 @@ class LiveFeed(Protocol):
         """Push a timeline entry to the dossier's live listeners."""
 
 
+class OutcomeCounter(Protocol):
+    """Counts notification outcomes (adapters.metrics.NotifyMetrics)."""
+
+    def outcome(self, *, channel: str, provider: str | None, outcome: str) -> None:
+        """Count one outcome."""
+        ...
+
+
 def utcnow() -> datetime:
     """The current time (UTC); tests pass their own clock."""
     return datetime.now(UTC)
@@ -174,12 +182,14 @@ class Notifier:
         notifications_outbox: Outbox | None = None,
         deliveries_outbox: Outbox | None = None,
         clock: Callable[[], datetime] = utcnow,
+        outcomes: OutcomeCounter | None = None,
     ) -> None:
         if not templates.built:
             raise ValueError("build the template set first (TemplateSet().build()) so bad templates stop start-up")
         self.store, self.templates, self.sms, self.email = store, templates, sms, email
         self.webhook_client, self.live, self.settings, self.clock = webhook_client, live, settings, clock
         self._notifications_outbox, self._deliveries_outbox = notifications_outbox, deliveries_outbox
+        self._outcomes = outcomes
         self.source = f"/lienthong/{settings.service_name}"
         self.wake = asyncio.Event()
         # scans read whole collections on FerretDB: run them only when work can exist (see run_workers)
@@ -434,6 +444,8 @@ class Notifier:
             return None
         if self._notifications_outbox is not None:
             self._notifications_outbox.kick(notification["_id"])
+        if self._outcomes is not None:
+            self._outcomes.outcome(channel=notification["channel"], provider=provider, outcome=status.value)
         log.info(
             f"notification_{status.value}",
             notification_id=notification["_id"],
@@ -688,6 +700,8 @@ class Notifier:
         )
         if updated is not None and final is not None and self._deliveries_outbox is not None:
             self._deliveries_outbox.kick(delivery["_id"])
+        if updated is not None and final is not None and self._outcomes is not None:
+            self._outcomes.outcome(channel="webhook", provider="webhook", outcome=final)
         name = {"delivered": "webhook_delivered", "failed": "webhook_failed"}.get(
             final or "", "webhook_retry_scheduled"
         )

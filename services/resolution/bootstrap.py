@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from services.resolution.adapters.business_metrics import BusinessMetrics
+from services.resolution.adapters.metrics import OverdueMetrics
 from services.resolution.adapters.signing import OfficeKeys
 from services.resolution.adapters.store import ResolutionStore
 from services.resolution.entrypoints import consumers, operations
@@ -18,6 +19,7 @@ from services.resolution.settings import ResolutionSettings
 from shared.legal_clock import LegalClock, default_clock
 from shared.procedures import Catalogue, load_catalogue
 from shared.runtime import ServiceRuntime
+from shared.topics import Topics
 
 
 def bootstrap(
@@ -34,6 +36,7 @@ def bootstrap(
     if settings.environment == "production" and not settings.jwt_public_key and settings.jwt_secret is None:
         raise ValueError("production needs RESOLUTION_JWT_PUBLIC_KEY or RESOLUTION_JWT_SECRET")
     runtime = ServiceRuntime(settings)
+    runtime.produces(Topics.DOSSIER_STATUS)
     store = ResolutionStore(runtime.db)
     resolution = Resolution(
         store=store,
@@ -50,6 +53,7 @@ def bootstrap(
         business=BusinessMetrics(runtime.registry),
     )
     runtime.on_startup(store.ensure_indexes)
+    runtime.metrics.add("overdue", OverdueMetrics(runtime.registry, store).refresh)
     consumers.register(runtime, resolution)
 
     async def overdue_scheduler() -> None:

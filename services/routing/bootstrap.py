@@ -15,6 +15,7 @@ from services.routing.settings import RoutingSettings
 from shared.logging import get_logger
 from shared.procedures import load_catalogue
 from shared.runtime import ServiceRuntime
+from shared.topics import Topics
 
 log = get_logger(__name__)
 
@@ -23,6 +24,7 @@ def bootstrap(settings: RoutingSettings | None = None) -> FastAPI:
     """Build the routing app."""
     settings = settings or RoutingSettings()
     runtime = ServiceRuntime(settings)
+    runtime.produces(Topics.DOSSIER_ROUTED)
     store = RoutingStore(runtime.db)
     router = Router(
         store=store,

@@ -121,7 +121,12 @@ class FailoverSender:
     """Tries providers by priority; a failing one is demoted for ``cooldown`` seconds, then recovers."""
 
     def __init__(
-        self, providers: list[SmsProvider], *, cooldown: float, monotonic: Callable[[], float] = time.monotonic
+        self,
+        providers: list[SmsProvider],
+        *,
+        cooldown: float,
+        monotonic: Callable[[], float] = time.monotonic,
+        observer: Callable[[str, bool], None] | None = None,
     ) -> None:
         if not providers:
             raise ValueError("at least one SMS provider is needed")
@@ -129,6 +134,8 @@ class FailoverSender:
         self.cooldown = cooldown
         self._monotonic = monotonic
         self._demoted_until: dict[str, float] = {}
+        # told (provider, accepted) after every hand-off: the metrics of provider health
+        self.observer = observer
 
     def order(self) -> list[SmsProvider]:
         """Providers to try: healthy ones by priority, then demoted ones (soonest to recover first)."""
@@ -152,6 +159,8 @@ class FailoverSender:
             try:
                 accepted = await provider.send(message)
             except SmsError as exc:
+                if self.observer is not None:
+                    self.observer(provider.name, False)
                 # GOV.UK Notify style: a failing provider drops to the back of the queue for a while
                 self._demoted_until[provider.name] = self._monotonic() + self.cooldown
                 log.warning(
@@ -162,6 +171,8 @@ class FailoverSender:
                 )
                 errors.append(str(exc))
                 continue
+            if self.observer is not None:
+                self.observer(provider.name, True)
             if self._demoted_until.pop(provider.name, None) is not None:
                 log.info("sms_provider_recovered", provider=provider.name)
             return accepted

@@ -33,7 +33,14 @@ TEMPLATES = TemplateSet().build()
 class World:
     """A notifier wired to fakes, with helpers to feed it events."""
 
-    def __init__(self, *, sms: FakeSms | None = None, webhook_plan: list[int] | None = None, **settings: Any) -> None:
+    def __init__(
+        self,
+        *,
+        sms: FakeSms | None = None,
+        webhook_plan: list[int] | None = None,
+        outcomes: Any = None,
+        **settings: Any,
+    ) -> None:
         self.store, self.sms, self.email = FakeStore(), sms or FakeSms(), FakeEmail()
         self.webhooks, self.live, self.clock = FakeWebhooks(webhook_plan), FakeLive(), Clock()
         self.outbox, self.delivery_outbox = FakeOutbox(), FakeOutbox()
@@ -48,6 +55,7 @@ class World:
             notifications_outbox=self.outbox,
             deliveries_outbox=self.delivery_outbox,
             clock=self.clock,
+            outcomes=outcomes,
         )
 
     async def feed(self, data: Any, *, event_id: str | None = None) -> str:
