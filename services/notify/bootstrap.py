@@ -15,6 +15,8 @@ from services.notify.entrypoints import consumers
 from services.notify.entrypoints.http import router
 from services.notify.handlers import EmailSender, Notifier, SmsSender, WebhookClient
 from services.notify.settings import NotifySettings
+from shared.audit import AuditTrail, audit_router
+from shared.identity import TokenVerifier
 from shared.runtime import ServiceRuntime
 
 
@@ -29,6 +31,7 @@ def bootstrap(
     """Build the notify app; the template set is built here, so a bad template stops start-up."""
     settings = settings or NotifySettings()
     templates = (templates or TemplateSet()).build()
+    verifier = TokenVerifier.from_settings(settings)
     runtime = ServiceRuntime(settings)
     store = MongoNotifyStore(runtime.db)
     http = httpx.AsyncClient(headers={"user-agent": "lienthong-notify"})
@@ -53,7 +56,9 @@ def bootstrap(
         notifications_outbox=runtime.relay(store.notifications),
         deliveries_outbox=runtime.relay(store.deliveries),
     )
+    audit = AuditTrail(runtime.db, service="notify")
     runtime.on_startup(store.ensure_indexes)
+    runtime.on_startup(audit.ensure_indexes)
     runtime.on_shutdown(http.aclose)
     consumers.register(runtime, notifier)
     runtime.background(notifier.work_forever)
@@ -61,7 +66,7 @@ def bootstrap(
         title="LienThong notify",
         description="Tells citizens of every status change: SMS with provider failover and receipts, live app "
         "updates (Server-Sent Events), signed webhooks for app back ends, e-mail, and a tracking page at /track.",
-        routers=[router],
+        routers=[router, audit_router("notify")],
         openapi_tags=[
             {"name": "citizens", "description": "Tracking a dossier with its code and tracking token."},
             {"name": "providers", "description": "Callbacks from SMS gateways."},
@@ -70,4 +75,6 @@ def bootstrap(
     )
     app.state.notifier = notifier
     app.state.live = live
+    app.state.audit = audit
+    app.state.verifier = verifier
     return app

@@ -113,11 +113,6 @@ class NotifySettings(BaseServiceSettings):
         validation_alias=AliasChoices("NOTIFY_SMTP_SENDER"),
         description="From address of e-mails.",
     )
-    admin_token: SecretStr | None = Field(
-        default=None,
-        validation_alias=AliasChoices("NOTIFY_ADMIN_TOKEN"),
-        description="Bearer token for subscriptions and re-sends; unset = those endpoints refuse all.",
-    )
     webhook_backoff: list[float] = Field(
         default_factory=lambda: list(DEFAULT_BACKOFF),
         min_length=1,
@@ -148,6 +143,15 @@ class NotifySettings(BaseServiceSettings):
         validation_alias=AliasChoices("NOTIFY_STREAM_POLL_INTERVAL"),
         description="Seconds an idle live stream waits before re-reading the store (changes seen by another instance).",
     )
+
+    def secret_values(self) -> dict[str, str | None]:
+        """The base secrets, the receipt secret and the keys of personal data."""
+        return {
+            **super().secret_values(),
+            "NOTIFY_RECEIPT_SECRET": self.receipt_secret.get_secret_value(),
+            "PII_ENCRYPTION_KEY": self.pii_encryption_key.get_secret_value(),
+            "CONTACT_SEALING_KEY": self.contact_sealing_key.get_secret_value(),
+        }
 
     @field_validator("quiet_hours")
     @classmethod

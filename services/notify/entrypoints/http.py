@@ -12,16 +12,16 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 from sse_starlette.sse import EventSourceResponse
 
 from services.notify.handlers import Notifier
+from shared.audit import AuditTrail
 from shared.http import ApiError, error_responses
+from shared.identity import OPERATOR, Principal, require_role
 from shared.topics import Topics, event_type_of
 
 router = APIRouter()
-bearer = HTTPBearer(auto_error=False, description="Operator token (NOTIFY_ADMIN_TOKEN)")
 NOT_FOUND = "no dossier with this code and token"
 #: Event types an app back end may subscribe to.
 SUBSCRIBABLE = tuple(event_type_of(t) for t in (Topics.DOSSIER_RECEIVED, Topics.DOSSIER_ROUTED, Topics.DOSSIER_STATUS))
@@ -177,20 +177,22 @@ def _notifier(request: Request) -> Notifier:
 
 
 NotifierDep = Annotated[Notifier, Depends(_notifier)]
+
+
+def _audit(request: Request) -> AuditTrail:
+    trail: AuditTrail = request.app.state.audit
+    return trail
+
+
+AuditDep = Annotated[AuditTrail, Depends(_audit)]
 Code = Annotated[str, Path(min_length=1, max_length=80, description="Dossier code", examples=[CODE_EXAMPLE])]
 Token = Annotated[
     str, Query(min_length=8, max_length=200, description="Tracking token printed on the receipt (giấy tiếp nhận)")
 ]
 
 
-def operator(
-    notifier: NotifierDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> None:
-    """Require the operators' bearer token."""
-    token = notifier.settings.admin_token
-    given = credentials.credentials if credentials else ""
-    if token is None or not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
-        raise ApiError(401, "unauthorized", "operator token required (Authorization: Bearer <NOTIFY_ADMIN_TOKEN>)")
+#: operators: a JWT with the operator role (the same identity scheme as officials)
+Operator = Annotated[Principal, require_role(OPERATOR, service="notify")]
 
 
 async def _tracked(notifier: Notifier, code: str, token: str) -> dict[str, Any]:
@@ -314,12 +316,14 @@ async def receipt(
     tags=["webhooks"],
     summary="Register an app back end",
     response_model=SubscriptionOut,
-    dependencies=[Depends(operator)],
-    responses=error_responses(401, 422),
+    responses=error_responses(401, 403, 422),
 )
-async def subscribe(body: SubscriptionIn, notifier: NotifierDep) -> SubscriptionOut:
+async def subscribe(
+    body: SubscriptionIn, notifier: NotifierDep, operator: Operator, audit: AuditDep
+) -> SubscriptionOut:
     """Deliveries: POST, `X-LienThong-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`."""
     doc = await notifier.subscribe(url=str(body.url), events=body.events, secret=body.secret)
+    await audit.record(operator, "subscription.create", doc["_id"], details={"events": body.events})
     return SubscriptionOut(id=doc["_id"], url=doc["url"], events=doc["events"], secret=doc["secret"], active=True)
 
 
@@ -335,13 +339,13 @@ async def _subscription(notifier: Notifier, sub_id: str) -> dict[str, Any]:
     status_code=204,
     tags=["webhooks"],
     summary="Stop deliveries to a subscription",
-    dependencies=[Depends(operator)],
-    responses=error_responses(401, 404),
+    responses=error_responses(401, 403, 404),
 )
-async def unsubscribe(sub_id: str, notifier: NotifierDep) -> Response:
+async def unsubscribe(sub_id: str, notifier: NotifierDep, operator: Operator, audit: AuditDep) -> Response:
     """Deactivate; pending deliveries are cancelled at their next attempt."""
     await _subscription(notifier, sub_id)
     await notifier.unsubscribe(sub_id)
+    await audit.record(operator, "subscription.delete", sub_id)
     return Response(status_code=204)
 
 
@@ -350,12 +354,13 @@ async def unsubscribe(sub_id: str, notifier: NotifierDep) -> Response:
     tags=["webhooks"],
     summary="Deliveries of a subscription",
     response_model=DeliveryList,
-    dependencies=[Depends(operator)],
-    responses=error_responses(401, 404, 422),
+    responses=error_responses(401, 403, 404, 422),
 )
 async def deliveries(
     sub_id: str,
     notifier: NotifierDep,
+    operator: Operator,
+    audit: AuditDep,
     status: Annotated[
         Literal["pending", "delivered", "failed", "cancelled"] | None,
         Query(description="Only this status (failed = permanently failed, re-sendable)"),
@@ -363,6 +368,7 @@ async def deliveries(
 ) -> DeliveryList:
     """Deliveries with every attempt; `status=failed` lists those an operator may re-send."""
     await _subscription(notifier, sub_id)
+    await audit.record(operator, "deliveries.read", sub_id, details={"status": status})
     return DeliveryList(items=[_delivery(d) for d in await notifier.store.deliveries_of(sub_id, status)])
 
 
@@ -371,16 +377,18 @@ async def deliveries(
     tags=["webhooks"],
     summary="Re-send a permanently failed delivery",
     response_model=DeliveryOut,
-    dependencies=[Depends(operator)],
-    responses=error_responses(401, 404, 409),
+    responses=error_responses(401, 403, 404, 409),
 )
-async def resend(sub_id: str, delivery_id: str, notifier: NotifierDep) -> DeliveryOut:
+async def resend(
+    sub_id: str, delivery_id: str, notifier: NotifierDep, operator: Operator, audit: AuditDep
+) -> DeliveryOut:
     """Queue it again for a fresh run through the backoff table."""
     await _subscription(notifier, sub_id)
     found = await notifier.store.delivery(delivery_id)
     if found is None or found["subscription_id"] != sub_id:
         raise ApiError(404, "not_found", f"no delivery {delivery_id!r} for subscription {sub_id!r}")
     updated = await notifier.resend(sub_id, delivery_id)
+    await audit.record(operator, "delivery.resend", delivery_id, outcome="ok" if updated is not None else "not_failed")
     if updated is None:
         raise ApiError(
             409, "not_failed", f"delivery {delivery_id!r} is {found['status']}; only failed ones are re-sent"

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 
 from services.resolution.domain.case import OPEN, OPERATIONS, Forbidden, IllegalTransition
-from services.resolution.entrypoints.auth import CurrentOfficial
+from services.resolution.entrypoints.auth import CurrentOfficial, Official
 from services.resolution.entrypoints.models import (
     ActionIn,
     ApologyIn,
@@ -25,6 +25,7 @@ from services.resolution.entrypoints.models import (
     WorklistOut,
 )
 from services.resolution.handlers import CaseNotFound, Conflict, Resolution
+from shared.audit import AuditTrail
 from shared.events import DossierStatus
 from shared.http import ApiError, error_responses
 
@@ -40,6 +41,20 @@ def view(case: dict[str, Any]) -> dict[str, Any]:
     """A case as officials see it (no outbox, no bookkeeping)."""
     hidden = {"outbox", "outbox_pending", "seen_events", "m", "tracking_token_sha256"}
     return {("id" if k == "_id" else k): v for k, v in case.items() if k not in hidden}
+
+
+async def _audited(
+    request: Request, official: Official, action: str, dossier: str, coro: Awaitable[dict[str, Any]]
+) -> dict[str, Any]:
+    """Run an official's action and write its audit record, whether it succeeded or was refused."""
+    audit: AuditTrail = request.app.state.audit
+    try:
+        case = await _guarded(coro)
+    except ApiError as exc:
+        await audit.record(official, f"case.{action}", dossier, outcome=exc.code)
+        raise
+    await audit.record(official, f"case.{action}", dossier, details={"status": case.get("status")})
+    return case
 
 
 async def _guarded(coro: Awaitable[dict[str, Any]]) -> dict[str, Any]:
@@ -99,7 +114,11 @@ async def get_case(dossier: str, request: Request, official: CurrentOfficial) ->
 async def apology(dossier: str, body: ApologyIn, request: Request, official: CurrentOfficial) -> dict[str, Any]:
     if body.new_due_at is not None and body.new_due_at.tzinfo is None:
         raise ApiError(422, "naive_datetime", "new_due_at: give a time zone offset")
-    case = await _guarded(
+    case = await _audited(
+        request,
+        official,
+        "apology",
+        dossier,
         _res(request).apologise(
             dossier,
             office=official.office,
@@ -107,7 +126,7 @@ async def apology(dossier: str, body: ApologyIn, request: Request, official: Cur
             roles=official.roles,
             reason=body.reason,
             new_due_at=body.new_due_at,
-        )
+        ),
     )
     return view(case)
 
@@ -212,9 +231,13 @@ async def act(
     body: ActionIn | None = None,
 ) -> dict[str, Any]:
     payload = (body or ActionIn()).model_dump()
-    case = await _guarded(
+    case = await _audited(
+        request,
+        official,
+        ACTIONS[action],
+        dossier,
         _res(request).act(
             dossier, ACTIONS[action], office=official.office, actor=official.sub, roles=official.roles, body=payload
-        )
+        ),
     )
     return view(case)

@@ -21,12 +21,13 @@ from shared.envelope import CloudEvent
 from shared.events import DossierReceived, DossierStatus, DossierStatusChanged
 from shared.topics import Topics
 from tests.support.http_server import Recorder, serve
+from tests.support.identity import bearer
 from tests.support.kafka import collect, collect_events, produce_event
 from tests.support.service import drop_databases, running
 from tests.support.waiting import eventually
 
 TOKEN = "citizen-tracking-token"
-ADMIN = {"Authorization": "Bearer notify-operator"}
+ADMIN = bearer("P01.TTPVHCC", "operator")
 
 
 @pytest.fixture
@@ -35,7 +36,6 @@ def settings(base_settings: dict[str, str], isolation: str, tmp_path: Path) -> N
         **base_settings,
         mongodb_database=f"{isolation}_notify",
         sms_outbox_path=str(tmp_path / "sms.jsonl"),
-        admin_token="notify-operator",
         worker_interval=0.1,
         webhook_backoff=[0.2, 0.2, 0.2],
     )
