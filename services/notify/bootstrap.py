@@ -34,7 +34,7 @@ def bootstrap(
     verifier = TokenVerifier.from_settings(settings)
     runtime = ServiceRuntime(settings)
     store = MongoNotifyStore(runtime.db)
-    http = httpx.AsyncClient(headers={"user-agent": "lienthong-notify"})
+    http = httpx.AsyncClient(headers={"user-agent": "lienthong-notify"}, follow_redirects=False)
     if sms is None:
         sms = build_sender(
             settings.sms_providers,
@@ -58,8 +58,9 @@ def bootstrap(
     )
     audit = AuditTrail(runtime.db, service="notify")
     runtime.on_startup(store.ensure_indexes)
-    runtime.on_startup(audit.ensure_indexes)
+    runtime.on_shutdown(notifier.drain)  # before the HTTP client closes: sends under way still need it
     runtime.on_shutdown(http.aclose)
+    runtime.on_startup(audit.ensure_indexes)
     consumers.register(runtime, notifier)
     runtime.background(notifier.work_forever)
     app = runtime.create_app(

@@ -62,6 +62,9 @@ class NotifyStore(Protocol):
     async def notification(self, notification_id: str) -> dict[str, Any] | None:
         """One notification."""
 
+    async def notification_by_reference(self, reference: str) -> dict[str, Any] | None:
+        """The notification with this provider reference."""
+
     async def update_notification(
         self, notification_id: str, update: dict[str, Any], *, guard: Guard
     ) -> dict[str, Any] | None:
@@ -186,6 +189,21 @@ class Notifier:
         self._next_sweep = datetime.min.replace(tzinfo=UTC)
         self._next_deferred: datetime | None = None
         self._receipts_possible = any(p.receipts for p in settings.sms_providers)
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._stopping = False
+
+    async def drain(self) -> None:
+        """Shutdown: start no new send, let those under way finish, hand back what does not finish in time."""
+        self._stopping = True
+        pending = set(self._inflight)
+        if not pending:
+            return
+        log.info("notify_draining", sends=len(pending))
+        _, late = await asyncio.wait(pending, timeout=self.settings.shutdown_grace)
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late, timeout=5)
 
     # -- consuming dossier events ----------------------------------------------------------------
     async def on_change(self, change: Change, *, event: CloudEvent) -> None:
@@ -315,9 +333,38 @@ class Notifier:
             self._expect_deferred(resume)
             log.info("sms_deferred_quiet_hours", notification_id=notification_id, send_after=resume.isoformat())
             return
+        if self._stopping:
+            return  # shutting down: left as it is, the next start (or another instance) sends it
         claimed = await self._claim(notification)
         if claimed is None:
             return
+        # shielded: a shutdown that cancels the caller lets the send finish (drain) or hands it back
+        task = asyncio.create_task(self._deliver(claimed, contact, address, now))
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+        await asyncio.shield(task)
+
+    async def _deliver(self, claimed: dict[str, Any], contact: dict[str, Any], address: str, now: datetime) -> None:
+        """The side effect of one claimed notification, and its outcome."""
+        notification_id, channel = claimed["_id"], claimed["channel"]
+        try:
+            await self._deliver_claimed(claimed, contact, address, now)
+        except asyncio.CancelledError:
+            # the drain ran out of time: hand the send back; the reference keeps a re-send idempotent
+            await asyncio.shield(
+                self.store.update_notification(
+                    notification_id,
+                    {"$set": {"status": S.DEFERRED.value, "send_after": now, "deferred_for": "shutdown"}},
+                    guard=lambda n: n["status"] == S.SENDING,
+                )
+            )
+            log.warning("notification_handed_back", notification_id=notification_id, channel=channel)
+            raise
+
+    async def _deliver_claimed(
+        self, claimed: dict[str, Any], contact: dict[str, Any], address: str, now: datetime
+    ) -> None:
+        notification_id, channel = claimed["_id"], claimed["channel"]
         locale = contact.get("locale") or "vi"
         rendered = self.templates.render(claimed["kind"], locale, channel, claimed["context"])
         try:
@@ -331,6 +378,7 @@ class Notifier:
                         dossier_code=claimed["dossier_code"],
                         event_id=claimed["event_id"],
                         notification_id=notification_id,
+                        reference=claimed["reference"],
                     )
                 )
                 self._receipts_possible |= accepted.awaits_receipt
@@ -360,9 +408,15 @@ class Notifier:
         stale_before = now - timedelta(seconds=self.settings.claim_stale_after)
         if not await self.store.claim(f"{notification['_id']}#{attempt}", now, stale_before=stale_before):
             return None
+        # the reference is random (receipts cannot be forged from the event id on the timeline) and
+        # kept across attempts: it is the provider's idempotency key, so a re-send after a crash is safe
+        reference = notification.get("reference") or secrets.token_urlsafe(24)
         return await self.store.update_notification(
             notification["_id"],
-            {"$set": {"status": S.SENDING.value, "claimed_at": now}, "$inc": {"attempts": 1}},
+            {
+                "$set": {"status": S.SENDING.value, "claimed_at": now, "reference": reference},
+                "$inc": {"attempts": 1},
+            },
             guard=lambda n: can_claim(n) and n["attempts"] == attempt - 1,
         )
 
@@ -453,9 +507,9 @@ class Notifier:
             data=delivery.model_dump(mode="json"),
         )
 
-    async def on_receipt(self, notification_id: str, *, delivered: bool, detail: str | None = None) -> bool:
-        """A provider's delivery receipt; False when unknown or not awaiting one (already final)."""
-        notification = await self.store.notification(notification_id)
+    async def on_receipt(self, reference: str, *, delivered: bool, detail: str | None = None) -> bool:
+        """A provider's delivery receipt by our reference; False when unknown or not awaiting one (already final)."""
+        notification = await self.store.notification_by_reference(reference)
         if notification is None or not awaits_receipt(notification):
             return False
         status = S.DELIVERED if delivered else S.FAILED
@@ -521,7 +575,14 @@ class Notifier:
                 sending_timeout=self.settings.sending_timeout,
                 receipt_timeout=self.settings.receipt_timeout,
             )
-            if why is not None:
+            if why is None:
+                continue
+            if candidate["status"] == S.SENDING:
+                # the process died mid-send: the outcome is unknown, so send again with the same reference
+                # (the provider's idempotency key drops a duplicate), by the backoff table, never silently
+                log.warning("notification_send_recovered", notification_id=candidate["_id"])
+                await self._attempt_failed(candidate, RuntimeError(why))
+            else:
                 await self._finish(candidate, S.FAILED, detail=why, extra={"awaiting_receipt": False})
 
     async def work_forever(self) -> None:

@@ -113,6 +113,12 @@ class NotifySettings(BaseServiceSettings):
         validation_alias=AliasChoices("NOTIFY_SMTP_SENDER"),
         description="From address of e-mails.",
     )
+    shutdown_grace: float = Field(
+        default=10.0,
+        gt=0,
+        validation_alias=AliasChoices("NOTIFY_SHUTDOWN_GRACE"),
+        description="Seconds a stopping process lets sends under way finish before handing them back.",
+    )
     webhook_backoff: list[float] = Field(
         default_factory=lambda: list(DEFAULT_BACKOFF),
         min_length=1,

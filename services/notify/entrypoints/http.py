@@ -76,8 +76,8 @@ class ReceiptIn(BaseModel):
     notification_id: str = Field(
         min_length=1,
         max_length=200,
-        description="Our notification id, sent to the gateway as `reference`.",
-        examples=["0b6f1c3e-2a8e-4f5c-9d0e-5a1d2b3c4d5e:sms"],
+        description="The `reference` we sent the gateway with the SMS (random, different for every SMS).",
+        examples=["q3Jx0b6f1c3e2a8e4f5c9d0e5a1d2b3c"],
     )
     status: Literal["delivered", "failed"] = Field(description="Outcome on the handset.", examples=["delivered"])
     detail: str | None = Field(
@@ -88,7 +88,7 @@ class ReceiptIn(BaseModel):
 class ReceiptOut(BaseModel):
     """The receipt was applied."""
 
-    notification_id: str = Field(description="Notification updated.", examples=["0b6f1c3e-…:sms"])
+    notification_id: str = Field(description="The reference of the SMS updated.", examples=["q3Jx0b6f1c3e…"])
     status: str = Field(description="Its new status.", examples=["delivered"])
 
 

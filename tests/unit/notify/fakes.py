@@ -90,6 +90,10 @@ class FakeStore:
     async def notification(self, notification_id: str) -> dict[str, Any] | None:
         return self.notifications.get(notification_id)
 
+    async def notification_by_reference(self, reference: str) -> dict[str, Any] | None:
+        found = [n for n in self.notifications.docs.values() if n.get("reference") == reference]
+        return copy.deepcopy(found[0]) if found else None
+
     async def update_notification(
         self, notification_id: str, update: dict[str, Any], *, guard: Guard
     ) -> dict[str, Any] | None:
