@@ -50,7 +50,13 @@ def bootstrap(
         templates=templates,
         sms=sms,
         email=email,
-        webhook_client=webhook_client or HttpWebhookClient(http, timeout=settings.webhook_timeout),
+        webhook_client=webhook_client
+        or HttpWebhookClient(
+            http,
+            timeout=settings.webhook_timeout,
+            production=settings.environment == "production",
+            allowed_networks=settings.allowed_networks(),
+        ),
         live=live,
         settings=settings,
         notifications_outbox=runtime.relay(store.notifications),

@@ -134,6 +134,9 @@ class WebhookClient(Protocol):
     async def post(self, url: str, *, body: bytes, headers: dict[str, str]) -> int:
         """POST one delivery; the HTTP status, or raise when unreachable."""
 
+    async def check(self, url: str) -> str:
+        """The address ``url`` may be delivered to now; ValueError with the reason when it may not."""
+
 
 class Outbox(Protocol):
     """The outbox relay of a collection (shared.outbox.OutboxRelay)."""
@@ -621,7 +624,8 @@ class Notifier:
 
     # -- webhooks --------------------------------------------------------------------------------
     async def subscribe(self, *, url: str, events: list[str], secret: str | None) -> dict[str, Any]:
-        """Register an app back end; deliveries are signed with the returned secret."""
+        """Register an app back end; deliveries are signed with the returned secret (ValueError: unsafe URL)."""
+        await self.webhook_client.check(url)  # checked again at every delivery (DNS may change)
         doc = {
             "_id": f"sub_{secrets.token_hex(8)}",
             "url": url,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -125,6 +126,12 @@ class NotifySettings(BaseServiceSettings):
         validation_alias=AliasChoices("NOTIFY_WEBHOOK_BACKOFF"),
         description="Seconds before each webhook retry; after the last, the delivery fails permanently.",
     )
+    webhook_allowed_networks: list[str] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("NOTIFY_WEBHOOK_ALLOWED_NETWORKS"),
+        description='JSON list of CIDRs webhooks may reach although not public, e.g. ["10.20.0.0/16"]; '
+        "default none (private, loopback, link-local, metadata and reserved addresses are refused).",
+    )
     webhook_timeout: float = Field(
         default=10.0,
         gt=0,
@@ -164,6 +171,17 @@ class NotifySettings(BaseServiceSettings):
     def _quiet_hours_shape(cls, value: str) -> str:
         parse_window(value)
         return value.strip()
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            ipaddress.ip_network(cidr, strict=False)
+        return value
+
+    def allowed_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """NOTIFY_WEBHOOK_ALLOWED_NETWORKS parsed."""
+        return tuple(ipaddress.ip_network(c, strict=False) for c in self.webhook_allowed_networks)
 
     @field_validator("webhook_backoff", "send_retry_backoff")
     @classmethod

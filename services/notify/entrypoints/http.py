@@ -9,12 +9,14 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from importlib import resources
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 from sse_starlette.sse import EventSourceResponse
 
+from services.notify.domain.webhooks import numeric_host_form
 from services.notify.handlers import Notifier
 from shared.audit import AuditTrail
 from shared.http import ApiError, error_responses
@@ -112,6 +114,15 @@ class SubscriptionIn(BaseModel):
         description="HMAC-SHA256 secret; generated and returned when omitted.",
         examples=["a-long-random-shared-secret"],
     )
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _no_numeric_host(cls, value: Any) -> Any:
+        # checked on the raw text: URL parsing turns 0x7f000001 into 127.0.0.1
+        host = urlsplit(value).hostname if isinstance(value, str) else None
+        if host and numeric_host_form(host):
+            raise ValueError("numeric, hexadecimal or octal host forms are not accepted")
+        return value
 
     @field_validator("events")
     @classmethod
@@ -322,7 +333,11 @@ async def subscribe(
     body: SubscriptionIn, notifier: NotifierDep, operator: Operator, audit: AuditDep
 ) -> SubscriptionOut:
     """Deliveries: POST, `X-LienThong-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`."""
-    doc = await notifier.subscribe(url=str(body.url), events=body.events, secret=body.secret)
+    try:
+        doc = await notifier.subscribe(url=str(body.url), events=body.events, secret=body.secret)
+    except ValueError as exc:
+        await audit.record(operator, "subscription.create", str(body.url), outcome="unsafe_webhook_url")
+        raise ApiError(422, "unsafe_webhook_url", f"url: {exc}") from None
     await audit.record(operator, "subscription.create", doc["_id"], details={"events": body.events})
     return SubscriptionOut(id=doc["_id"], url=doc["url"], events=doc["events"], secret=doc["secret"], active=True)
 

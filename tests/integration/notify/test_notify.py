@@ -38,6 +38,7 @@ def settings(base_settings: dict[str, str], isolation: str, tmp_path: Path) -> N
         sms_outbox_path=str(tmp_path / "sms.jsonl"),
         worker_interval=0.1,
         webhook_backoff=[0.2, 0.2, 0.2],
+        webhook_allowed_networks=["127.0.0.1/32"],  # the test's own subscriber on loopback
     )
 
 
@@ -261,6 +262,8 @@ async def test_webhook_fails_twice_then_succeeds_once(client: httpx.AsyncClient,
         assert (await client.post("/v1/subscriptions", json={"url": url + "/"})).status_code == 401
         bad = await client.post("/v1/subscriptions", json={"url": url, "events": ["dossier.nope"]}, headers=ADMIN)
         assert bad.status_code == 422 and "unknown event types" in bad.text and bad.json()["code"]
+        mongo = await client.post("/v1/subscriptions", json={"url": "http://127.0.0.2:27017/"}, headers=ADMIN)
+        assert mongo.status_code == 422 and mongo.json()["code"] == "unsafe_webhook_url", mongo.text
         sub = (
             await client.post(
                 "/v1/subscriptions",

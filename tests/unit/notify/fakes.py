@@ -224,6 +224,9 @@ class FakeWebhooks:
         self.plan = list(plan or [])
         self.calls: list[dict[str, Any]] = []
 
+    async def check(self, url: str) -> str:
+        return "203.0.113.10"
+
     async def post(self, url: str, *, body: bytes, headers: dict[str, str]) -> int:
         status = self.plan.pop(0) if self.plan else 200
         self.calls.append({"url": url, "body": body, "headers": headers, "status": status})
