@@ -147,10 +147,25 @@ class BodySizeLimit:
                     raise _TooLarge
             return message
 
+        started = False
+
+        async def guarded_send(message: Message) -> None:
+            # a streamed (chunked) body over the limit surfaces inside the route as a parse error
+            # (FastAPI answers 400): whatever the app answers then, the client gets the 413
+            nonlocal started
+            if too_large:
+                if not started:
+                    started = True
+                    await self._reject(send)
+                return
+            started = True
+            await send(message)
+
         try:
-            await self.app(scope, limited_receive, send)
+            await self.app(scope, limited_receive, guarded_send)
         except _TooLarge:
-            await self._reject(send)
+            if not started:
+                await self._reject(send)
 
     async def _reject(self, send: Send) -> None:
         response = error_response(413, "payload_too_large", f"request body exceeds the limit of {self.max_bytes} bytes")

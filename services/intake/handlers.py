@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from pymongo.errors import DuplicateKeyError
@@ -33,12 +34,22 @@ from shared.topics import Topics
 
 log = get_logger(__name__)
 
+#: seconds after which a claimed idempotency key whose dossier never came is taken over (the request died)
+IDEMPOTENCY_STALE_AFTER = 60.0
+#: polls (50 ms apart) a concurrent duplicate waits for the first request's dossier
+IDEMPOTENCY_WAIT_STEPS = 100
+
 
 class IntakeStore(Protocol):
     """What the use cases need from intake's database (adapters.store.IntakeStore, or a fake in tests)."""
 
     async def next_sequence(self, counter_id: str) -> int:
         """Claim the next number of a counter, race-free."""
+
+    async def claim_idempotency(
+        self, key: str, *, body_sha256: str, at: datetime, stale_before: datetime
+    ) -> dict[str, Any] | None:
+        """Claim an idempotency key (None = ours); the holder's claim when another request has it."""
 
     async def insert_dossier(self, doc: dict[str, Any]) -> None:
         """Insert a dossier with its outbox; DuplicateKeyError on a reused idempotency key or code."""
@@ -157,6 +168,13 @@ async def receive_dossier(
     applicant_ward = get_ward(applicant["address"]["ward_code"])
     subject = get_ward(subject_ward) if subject_ward else None
     assert applicant_ward is not None  # checked above
+    if idem is not None:
+        # the key is claimed before a number is: concurrent retries of one request never burn numbers
+        holder = await store.claim_idempotency(
+            idem, body_sha256=body_hash, at=now, stale_before=now - timedelta(seconds=IDEMPOTENCY_STALE_AFTER)
+        )
+        if holder is not None:
+            return await _await_holder(store, idem, holder, body_hash)
     local_day = now.astimezone(VIETNAM_TZ).date()
     seq = await store.next_sequence(f"{office.code}-{local_day:%y%m%d}")
     dossier_id = str(uuid.uuid4())
@@ -222,6 +240,21 @@ async def receive_dossier(
         relay.kick(dossier_id)
     log.info("dossier_received", dossier_id=dossier_id, code=code, procedure=procedure.code, office=office.code)
     return receipt(doc, token), True
+
+
+async def _await_holder(
+    store: IntakeStore, idem: str, holder: dict[str, Any], body_hash: str
+) -> tuple[dict[str, Any], bool]:
+    """Another request holds the key: the same body gets its dossier once stored; another body is a 409."""
+    if holder["body_sha256"] != body_hash:
+        raise ApiError(
+            409, "idempotency_key_reused", "this Idempotency-Key was already used with a different request body"
+        )
+    for _ in range(IDEMPOTENCY_WAIT_STEPS):
+        if (existing := await store.dossier_by_idempotency(idem)) is not None:
+            return _replay(existing, body_hash)
+        await asyncio.sleep(0.05)
+    raise ApiError(409, "idempotency_in_progress", "a request with this Idempotency-Key is still being processed")
 
 
 def _replay(existing: dict[str, Any], body_hash: str) -> tuple[dict[str, Any], bool]:

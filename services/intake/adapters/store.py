@@ -21,6 +21,7 @@ class IntakeStore:
         self.counters = db["counters"]
         self.api_keys = db["api_keys"]
         self.tickets = db["queue_tickets"]
+        self.idempotency = db["idempotency_claims"]
         self._hints: dict[str, int] = {}
 
     async def ensure_indexes(self) -> None:
@@ -58,6 +59,29 @@ class IntakeStore:
     async def _last_claimed(self, counter_id: str) -> int:
         last = await self.counters.find({"counter": counter_id}).sort("n", DESCENDING).limit(1).to_list(1)
         return int(last[0]["n"]) if last else 0
+
+    async def claim_idempotency(
+        self, key: str, *, body_sha256: str, at: datetime, stale_before: datetime
+    ) -> dict[str, Any] | None:
+        """Claim an idempotency key before numbering (None = ours); the holder's claim when another has it.
+
+        A unique ``_id`` insert is atomic on every store. A claim older than ``stale_before`` whose dossier
+        never came belongs to a request that died: it is taken over (deleted by its exact time, one winner).
+        """
+        claim = {"_id": key, "body_sha256": body_sha256, "at": at}
+        for _ in range(2):
+            try:
+                await self.idempotency.insert_one(claim)
+                return None
+            except DuplicateKeyError:
+                holder: dict[str, Any] | None = await self.idempotency.find_one({"_id": key})
+                if holder is None:
+                    continue  # released meanwhile
+                if holder["at"] >= stale_before or await self.dossier_by_idempotency(key) is not None:
+                    return holder
+                await self.idempotency.delete_one({"_id": key, "at": holder["at"]})
+        last: dict[str, Any] | None = await self.idempotency.find_one({"_id": key})
+        return last
 
     async def insert_dossier(self, doc: dict[str, Any]) -> None:
         """Insert a dossier together with its outbox (raises DuplicateKeyError on a reused idempotency key)."""

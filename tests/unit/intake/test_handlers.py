@@ -129,6 +129,10 @@ async def test_racing_requests_with_one_idempotency_key_make_one_dossier() -> No
     assert len({r["code"] for r, _ in results}) == 1
     assert [created for _, created in results].count(True) == 1
     assert len(store.dossiers) == 1
+    assert list(store.counters.values()) == [1]  # no number was claimed for the duplicates
+    (code,) = {r["code"] for r, _ in results}
+    follow_up, _ = await receive(store, idempotency_key="other")
+    assert follow_up["code"][-4:] == "0002" and code[-4:] == "0001"  # no skipped numbers
 
 
 @pytest.mark.parametrize(

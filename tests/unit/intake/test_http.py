@@ -144,6 +144,14 @@ async def test_malformed_json_and_oversized_bodies(client: httpx.AsyncClient, ap
     huge = await client.post("/v1/dossiers", content=b"x" * 1_100_000, headers={"content-type": "application/json"})
     assert (huge.status_code, huge.json()["code"]) == (413, "payload_too_large")
 
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(20):
+            yield b"x" * 60_000  # no Content-Length: only the bytes received tell the size
+
+    chunked = await client.post("/v1/dossiers", content=chunks(), headers=headers)
+    assert "content-length" not in chunked.request.headers
+    assert (chunked.status_code, chunked.json()["code"]) == (413, "payload_too_large")
+
 
 @pytest.mark.parametrize("header", [None, "Bearer", "Basic abc", "Bearer lt_nope_nope"])
 async def test_requests_without_a_valid_key_are_unauthorized(client: httpx.AsyncClient, header: str | None) -> None:
