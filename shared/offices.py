@@ -12,6 +12,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import NamedTuple
 
+from shared.admin_units import get_province, get_ward
+
 
 class OfficeKind(StrEnum):
     """Kinds of office; the value is the code suffix."""
@@ -70,3 +72,18 @@ def parse_office_code(code: str) -> OfficeRef:
     if (kind.level == "province") != unit.startswith("P"):
         raise ValueError(f"office code {code!r}: {kind.level} office on the wrong kind of unit")
     return OfficeRef(unit, kind)
+
+
+def known_office(code: str) -> bool:
+    """True when ``code`` follows the scheme and names a real commune/ward or province (the registry's units)."""
+    if len(code) > 40:
+        return False
+    try:
+        ref = parse_office_code(code)
+    except ValueError:
+        return False
+    if ref.level == "commune":
+        ward = get_ward(ref.unit_code)
+        return ward is not None and ward.code == ref.unit_code
+    province = get_province(ref.unit_code.removeprefix("P"))
+    return province is not None and f"P{province.code}" == ref.unit_code

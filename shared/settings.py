@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Values that are public (in the source or the docs): refused everywhere but ENVIRONMENT=development.
@@ -103,7 +103,27 @@ class BaseServiceSettings(BaseSettings):
         description="Seconds between full sweeps for events a crash or outage left unpublished "
         "(a sweep also runs at start and after every failure).",
     )
+    abuse_client_limit: str = Field(
+        default="120/minute",
+        description="Requests one client may make to a public path (tracking, verify, ...); limits syntax.",
+    )
+    abuse_failure_limit: str = Field(
+        default="20/10 minutes",
+        description="Failed attempts (wrong token, secret or API key) one client may make before 429.",
+    )
+    abuse_target_failure_limit: str = Field(
+        default="50/hour",
+        description="Failed attempts on one target (a dossier code) from all clients before 429.",
+    )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest accepted request body.")
+
+    @field_validator("abuse_client_limit", "abuse_failure_limit", "abuse_target_failure_limit")
+    @classmethod
+    def _limit_syntax(cls, value: str) -> str:
+        from limits import parse
+
+        parse(value)
+        return value
 
     def secret_values(self) -> dict[str, str | None]:
         """Secrets this service uses, by environment variable (each service adds its own)."""

@@ -12,6 +12,7 @@ from services.intake.adapters.store import IntakeStore
 from services.intake.entrypoints import consumers
 from services.intake.entrypoints.http import RateLimit, install_validation_codes, router
 from services.intake.settings import IntakeSettings
+from shared.abuse import AbuseGuard
 from shared.broker import EventPublisher
 from shared.outbox import OutboxRelay
 from shared.procedures import Catalogue, load_catalogue
@@ -42,6 +43,7 @@ def bootstrap(
     """
     settings = settings or IntakeSettings()
     runtime = ServiceRuntime(settings)
+    faked = store is not None
     if store is None:
         mongo_store = IntakeStore(runtime.db)
         runtime.on_startup(mongo_store.ensure_indexes)
@@ -59,5 +61,8 @@ def bootstrap(
         routers=[router],
     )
     install_validation_codes(app)
+    # counters in the service's own database, shared by its instances (in memory with a fake store)
+    app.state.abuse = AbuseGuard.from_settings(None if faked else runtime.db, settings)
+    runtime.on_startup(app.state.abuse.ensure_indexes)
     app.state.intake = IntakeDeps(store, catalogue or load_catalogue(), runtime.publisher, relay, limiter, limiter.rate)
     return app

@@ -6,7 +6,7 @@ import httpx
 from fastapi import FastAPI
 
 from services.notify.adapters.email import SmtpSender
-from services.notify.adapters.live import LiveUpdates
+from services.notify.adapters.live import LiveUpdates, StreamSlots
 from services.notify.adapters.sms import build_sender
 from services.notify.adapters.store import MongoNotifyStore
 from services.notify.adapters.webhooks import HttpWebhookClient
@@ -15,6 +15,7 @@ from services.notify.entrypoints import consumers
 from services.notify.entrypoints.http import router
 from services.notify.handlers import EmailSender, Notifier, SmsSender, WebhookClient
 from services.notify.settings import NotifySettings
+from shared.abuse import AbuseGuard
 from shared.audit import AuditTrail, audit_router
 from shared.identity import TokenVerifier
 from shared.runtime import ServiceRuntime
@@ -83,5 +84,8 @@ def bootstrap(
     app.state.notifier = notifier
     app.state.live = live
     app.state.audit = audit
+    app.state.abuse = AbuseGuard.from_settings(runtime.db, settings)
+    runtime.on_startup(app.state.abuse.ensure_indexes)
+    app.state.streams = StreamSlots(per_dossier=settings.streams_per_dossier, per_client=settings.streams_per_client)
     app.state.verifier = verifier
     return app

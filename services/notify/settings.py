@@ -166,6 +166,19 @@ class NotifySettings(BaseServiceSettings):
             "CONTACT_SEALING_KEY": self.contact_sealing_key.get_secret_value(),
         }
 
+    streams_per_dossier: int = Field(
+        default=5,
+        ge=1,
+        validation_alias=AliasChoices("NOTIFY_STREAMS_PER_DOSSIER"),
+        description="Live (SSE) streams one dossier may have open on one instance.",
+    )
+    streams_per_client: int = Field(
+        default=10,
+        ge=1,
+        validation_alias=AliasChoices("NOTIFY_STREAMS_PER_CLIENT"),
+        description="Live (SSE) streams one client address may have open on one instance.",
+    )
+
     @field_validator("quiet_hours")
     @classmethod
     def _quiet_hours_shape(cls, value: str) -> str:

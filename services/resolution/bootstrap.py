@@ -11,6 +11,7 @@ from services.resolution.entrypoints.http import router
 from services.resolution.entrypoints.scheduler import overdue_loop
 from services.resolution.handlers import Resolution
 from services.resolution.settings import ResolutionSettings
+from shared.abuse import AbuseGuard
 from shared.audit import AuditTrail, audit_router
 from shared.identity import TokenVerifier
 from shared.legal_clock import LegalClock, default_clock
@@ -66,4 +67,6 @@ def bootstrap(
     app.state.settings = settings
     app.state.verifier = verifier
     app.state.audit = audit
+    app.state.abuse = AbuseGuard.from_settings(runtime.db, settings)
+    runtime.on_startup(app.state.abuse.ensure_indexes)
     return app

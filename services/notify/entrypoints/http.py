@@ -15,9 +15,12 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 from sse_starlette.sse import EventSourceResponse
+from starlette.background import BackgroundTask
 
+from services.notify.adapters.live import StreamSlots
 from services.notify.domain.webhooks import numeric_host_form
 from services.notify.handlers import Notifier
+from shared.abuse import AbuseGuard, client_key
 from shared.audit import AuditTrail
 from shared.http import ApiError, error_responses
 from shared.identity import OPERATOR, Principal, require_role
@@ -206,9 +209,12 @@ Token = Annotated[
 Operator = Annotated[Principal, require_role(OPERATOR, service="notify")]
 
 
-async def _tracked(notifier: Notifier, code: str, token: str) -> dict[str, Any]:
+async def _tracked(notifier: Notifier, code: str, token: str, request: Request) -> dict[str, Any]:
+    abuse: AbuseGuard = request.app.state.abuse
+    await abuse.admit(request, "track", target=code)
     dossier = await notifier.tracked(code, token)
     if dossier is None:
+        await abuse.failed(request, "track", target=code)
         raise ApiError(404, "not_found", NOT_FOUND)  # the same answer for a wrong token and an unknown code
     return dossier
 
@@ -223,11 +229,11 @@ def _timeline(dossier: dict[str, Any]) -> list[dict[str, Any]]:
     tags=["citizens"],
     summary="The dossier's timeline",
     response_model=Tracking,
-    responses=error_responses(404, 422),
+    responses=error_responses(404, 422, 429),
 )
-async def track(code: Code, token: Token, notifier: NotifierDep) -> Tracking:
+async def track(code: Code, token: Token, notifier: NotifierDep, request: Request) -> Tracking:
     """Every change of the dossier, for the holder of its tracking token."""
-    dossier = await _tracked(notifier, code, token)
+    dossier = await _tracked(notifier, code, token, request)
     prefs = dossier.get("preferences")
     return Tracking(
         code=dossier["code"],
@@ -242,12 +248,14 @@ async def track(code: Code, token: Token, notifier: NotifierDep) -> Tracking:
     summary="Live updates (Server-Sent Events)",
     responses={
         200: {"description": "`snapshot` event with the timeline, then one `update` event per change."},
-        **error_responses(404, 422),
+        **error_responses(404, 422, 429),
     },
 )
 async def track_stream(code: Code, token: Token, request: Request, notifier: NotifierDep) -> EventSourceResponse:
     """A `snapshot` event, then an `update` event for each change as it happens."""
-    dossier = await _tracked(notifier, code, token)
+    dossier = await _tracked(notifier, code, token, request)
+    streams: StreamSlots = request.app.state.streams
+    slot = streams.take(dossier["_id"], client_key(request))
     live = request.app.state.live
     queue = live.listen(dossier["_id"])
     poll = notifier.settings.stream_poll_interval
@@ -270,8 +278,9 @@ async def track_stream(code: Code, token: Token, request: Request, notifier: Not
                         yield {"event": "update", "id": entry["event_id"], "data": _json(entry)}
         finally:
             live.stop(dossier["_id"], queue)
+            streams.release(slot)
 
-    return EventSourceResponse(events(), ping=15)
+    return EventSourceResponse(events(), ping=15, background=BackgroundTask(streams.release, slot))
 
 
 def _json(value: Any) -> str:
@@ -283,11 +292,13 @@ def _json(value: Any) -> str:
     tags=["citizens"],
     summary="Choose channels or opt out",
     response_model=Preferences,
-    responses=error_responses(404, 422),
+    responses=error_responses(404, 422, 429),
 )
-async def preferences(code: Code, token: Token, body: PreferencesIn, notifier: NotifierDep) -> Preferences:
+async def preferences(
+    code: Code, token: Token, body: PreferencesIn, notifier: NotifierDep, request: Request
+) -> Preferences:
     """Change the channels the citizen is told on; pending messages of a dropped channel are not sent."""
-    dossier = await _tracked(notifier, code, token)
+    dossier = await _tracked(notifier, code, token, request)
     changes = body.model_dump(exclude_none=True)
     return Preferences(**await notifier.set_preferences(dossier["_id"], changes))
 
@@ -304,18 +315,23 @@ async def tracking_page() -> HTMLResponse:
     tags=["providers"],
     summary="SMS delivery receipt",
     response_model=ReceiptOut,
-    responses=error_responses(401, 404, 422),
+    responses=error_responses(401, 404, 422, 429),
 )
 async def receipt(
     body: ReceiptIn,
     notifier: NotifierDep,
+    request: Request,
     x_receipt_secret: Annotated[str, Header(description="Shared secret (NOTIFY_RECEIPT_SECRET)")] = "",
 ) -> ReceiptOut:
     """Matched by our notification id; marks a sent SMS delivered or failed."""
+    abuse: AbuseGuard = request.app.state.abuse
+    await abuse.admit(request, "receipts")
     expected = notifier.settings.receipt_secret.get_secret_value().encode()
     if not hmac.compare_digest(x_receipt_secret.encode(), expected):
+        await abuse.failed(request, "receipts")
         raise ApiError(401, "unauthorized", "missing or wrong X-Receipt-Secret header")
     if not await notifier.on_receipt(body.notification_id, delivered=body.status == "delivered", detail=body.detail):
+        await abuse.failed(request, "receipts")
         raise ApiError(404, "not_found", "no notification awaiting a receipt with that id")
     return ReceiptOut(notification_id=body.notification_id, status=body.status)
 

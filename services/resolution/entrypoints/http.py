@@ -25,6 +25,7 @@ from services.resolution.entrypoints.models import (
     WorklistOut,
 )
 from services.resolution.handlers import CaseNotFound, Conflict, Resolution
+from shared.abuse import AbuseGuard
 from shared.audit import AuditTrail
 from shared.events import DossierStatus
 from shared.http import ApiError, error_responses
@@ -136,7 +137,7 @@ async def apology(dossier: str, body: ApologyIn, request: Request, official: Cur
     response_model=RatingOut,
     tags=["citizens"],
     summary="Citizen's satisfaction rating",
-    responses=error_responses(404, 409),
+    responses=error_responses(404, 409, 429),
 )
 async def rate(
     code: str,
@@ -144,7 +145,14 @@ async def rate(
     request: Request,
     token: Annotated[str, Query(min_length=8, max_length=200, description="The citizen's tracking token")],
 ) -> dict[str, Any]:
-    return await _guarded(_res(request).rate(code, token, body.score, body.comment))
+    abuse: AbuseGuard = request.app.state.abuse
+    await abuse.admit(request, "rating", target=code)
+    try:
+        return await _guarded(_res(request).rate(code, token, body.score, body.comment))
+    except ApiError as exc:
+        if exc.status == 404:  # a wrong token looks like an unknown code, and counts as a failed attempt
+            await abuse.failed(request, "rating", target=code)
+        raise
 
 
 @router.get(
@@ -177,9 +185,10 @@ async def get_result(document_id: str, request: Request) -> dict[str, Any]:
     response_model=VerifyOut,
     tags=["results"],
     summary="Check a result's signature",
-    responses=error_responses(422),
+    responses=error_responses(422, 429),
 )
 async def verify(body: VerifyIn, request: Request) -> dict[str, Any]:
+    await request.app.state.abuse.admit(request, "verify")
     return {"valid": _res(request).verify(body.document, body.signature)}
 
 

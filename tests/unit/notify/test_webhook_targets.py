@@ -108,3 +108,24 @@ async def test_allowed_networks_let_an_operator_reach_a_known_internal_subscribe
 
 async def _answer(addresses: list[str]) -> list[str]:
     return addresses
+
+
+def test_live_streams_are_capped_per_dossier_and_per_client() -> None:
+    """A dossier or a client at its cap gets 429; a closed stream frees its slot once (release is idempotent)."""
+    from services.notify.adapters.live import StreamSlots
+    from shared.http import ApiError
+
+    slots = StreamSlots(per_dossier=2, per_client=3)
+    first, _ = slots.take("d1", "c1"), slots.take("d1", "c2")
+    with pytest.raises(ApiError, match="this dossier") as refused:
+        slots.take("d1", "c3")
+    assert refused.value.status == 429 and refused.value.headers == {"Retry-After": "30"}
+    slots.take("d2", "c1"), slots.take("d3", "c1")
+    with pytest.raises(ApiError, match="this client"):
+        slots.take("d4", "c1")
+    slots.release(first)
+    slots.release(first)
+    slots.take("d1", "c4")
+    with pytest.raises(ApiError):
+        slots.take("d1", "c5")
+    assert slots.open_streams() == 4
