@@ -96,3 +96,30 @@ class FieldCipher:
         """The JSON object of ``seal``."""
         opened: dict[str, Any] = json.loads(self.decrypt(token))
         return opened
+
+
+class PersonalDataKeys:
+    """The keys of one service for personal data: keyed hashes, encryption at rest, contacts in events.
+
+    ``CONTACT_SEALING_KEY`` is shared by intake (seals) and notify (opens) only: other consumers of
+    ``dossier.received.v1`` (routing) and the broker's retained log see ciphertext and a keyed hash.
+    """
+
+    def __init__(self, *, hash_key: str, encryption_key: str, sealing_key: str, service: str) -> None:
+        self._hash_key = hash_key
+        self.at_rest = FieldCipher(encryption_key, purpose=f"{service}-at-rest")
+        self.contact = FieldCipher(sealing_key, purpose="contact-in-events")
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> PersonalDataKeys:
+        """The keys configured by PII_HASH_KEY, PII_ENCRYPTION_KEY and CONTACT_SEALING_KEY."""
+        return cls(
+            hash_key=settings.pii_hash_key.get_secret_value(),
+            encryption_key=settings.pii_encryption_key.get_secret_value(),
+            sealing_key=settings.contact_sealing_key.get_secret_value(),
+            service=settings.service_name,
+        )
+
+    def hash(self, value: str) -> str:
+        """Keyed hash for look-ups (equal values match; the value cannot be recovered)."""
+        return keyed_hash(value, key=self._hash_key)

@@ -15,6 +15,7 @@ from services.intake.settings import IntakeSettings
 from shared.abuse import AbuseGuard
 from shared.broker import EventPublisher
 from shared.outbox import OutboxRelay
+from shared.pii import PersonalDataKeys
 from shared.procedures import Catalogue, load_catalogue
 from shared.runtime import ServiceRuntime
 
@@ -62,6 +63,7 @@ def bootstrap(
     )
     install_validation_codes(app)
     # counters in the service's own database, shared by its instances (in memory with a fake store)
+    app.state.pii = PersonalDataKeys.from_settings(settings)
     app.state.abuse = AbuseGuard.from_settings(None if faked else runtime.db, settings)
     runtime.on_startup(app.state.abuse.ensure_indexes)
     app.state.intake = IntakeDeps(store, catalogue or load_catalogue(), runtime.publisher, relay, limiter, limiter.rate)

@@ -29,6 +29,7 @@ from shared.legal_clock import VIETNAM_TZ
 from shared.logging import get_logger
 from shared.offices import parse_office_code
 from shared.outbox import OutboxRelay, new_document_outbox, outbox_entry, with_outbox
+from shared.pii import PersonalDataKeys
 from shared.procedures import Catalogue
 from shared.topics import Topics
 
@@ -107,8 +108,9 @@ def office_of(code: str) -> Office:
     return Office(code, province.code, None)
 
 
-def _body_hash(body: dict[str, Any]) -> str:
-    return sha256_hex(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str))
+def _body_hash(body: dict[str, Any], pii: PersonalDataKeys) -> str:
+    # keyed: the stored hash of a body holding a citizen ID must not be a dictionary-attack target
+    return pii.hash(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str))
 
 
 def receipt(doc: dict[str, Any], tracking_token: str | None) -> dict[str, Any]:
@@ -135,9 +137,10 @@ async def receive_dossier(
     publisher: EventPublisher,
     relay: OutboxRelay | None,
     now: datetime,
+    pii: PersonalDataKeys,
 ) -> tuple[dict[str, Any], bool]:
     """Check, number and store a dossier with its ``dossier.received.v1`` event; (receipt, created)."""
-    body_hash = _body_hash(body)
+    body_hash = _body_hash(body, pii)
     idem = f"{office.code}:{idempotency_key}" if idempotency_key else None
     if idem is not None and (existing := await store.dossier_by_idempotency(idem)) is not None:
         return _replay(existing, body_hash)
@@ -200,7 +203,11 @@ async def receive_dossier(
         documents=len(body["documents"]),
         tracking_token_sha256=sha256_hex(token),
         notify=NotifyPreferences(**prefs),
-        contact=ContactPoint(phone=phone, email=applicant.get("email"), locale=body.get("locale", "vi")),
+        contact=ContactPoint(
+            sealed=pii.contact.seal({"phone": phone, "email": applicant.get("email")}),
+            phone_hash=pii.hash(phone or ""),
+            locale=body.get("locale", "vi"),
+        ),
     )
     event = publisher.new_event(Topics.DOSSIER_RECEIVED, subject=code, data=event_data.model_dump(mode="json"))
     doc = {
@@ -211,7 +218,7 @@ async def receive_dossier(
         "province_code": office.province_code,
         "procedure_code": procedure.code,
         "channel": body["channel"],
-        "applicant": {**applicant, "phone": phone},
+        "applicant": applicant_at_rest(applicant, phone or "", pii),
         "subject": body.get("subject"),
         "documents": body["documents"],
         "notify": prefs,
@@ -255,6 +262,29 @@ async def _await_holder(
             return _replay(existing, body_hash)
         await asyncio.sleep(0.05)
     raise ApiError(409, "idempotency_in_progress", "a request with this Idempotency-Key is still being processed")
+
+
+def applicant_at_rest(applicant: dict[str, Any], phone: str, pii: PersonalDataKeys) -> dict[str, Any]:
+    """The applicant as stored: citizen ID, phone and e-mail encrypted, with keyed hashes to search by."""
+    stored = {k: v for k, v in applicant.items() if k not in ("citizen_id", "phone", "email")}
+    stored |= {
+        "citizen_id_enc": pii.at_rest.encrypt(applicant["citizen_id"]),
+        "citizen_id_hash": pii.hash(applicant["citizen_id"]),
+        "phone_enc": pii.at_rest.encrypt(phone),
+        "phone_hash": pii.hash(phone),
+    }
+    if applicant.get("email"):
+        stored["email_enc"] = pii.at_rest.encrypt(applicant["email"])
+    return stored
+
+
+def applicant_in_clear(stored: dict[str, Any], pii: PersonalDataKeys) -> dict[str, Any]:
+    """The applicant with citizen ID, phone and e-mail decrypted (for the filing office only)."""
+    clear = {k: v for k, v in stored.items() if not k.endswith(("_enc", "_hash"))}
+    for field in ("citizen_id", "phone", "email"):
+        if f"{field}_enc" in stored:
+            clear[field] = pii.at_rest.decrypt(stored[f"{field}_enc"])
+    return clear
 
 
 def _replay(existing: dict[str, Any], body_hash: str) -> tuple[dict[str, Any], bool]:

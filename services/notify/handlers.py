@@ -33,6 +33,7 @@ from shared.envelope import CloudEvent
 from shared.events import NotificationDelivery
 from shared.logging import get_logger
 from shared.outbox import outbox_entry, with_outbox
+from shared.pii import PersonalDataKeys
 from shared.topics import Topics, event_type_of
 
 log = get_logger(__name__)
@@ -192,6 +193,7 @@ class Notifier:
         self._next_sweep = datetime.min.replace(tzinfo=UTC)
         self._next_deferred: datetime | None = None
         self._receipts_possible = any(p.receipts for p in settings.sms_providers)
+        self.pii = PersonalDataKeys.from_settings(settings)
         self._inflight: set[asyncio.Task[None]] = set()
         self._stopping = False
 
@@ -242,7 +244,7 @@ class Notifier:
         )
         sets: dict[str, Any] = {}
         if change.contact is not None:
-            sets["contact"] = change.contact
+            sets["contact"] = self._contact_at_rest(change.contact)
             sets["preferences"] = change.preferences
         if change.token_sha256:
             sets["token_sha256"] = change.token_sha256
@@ -270,6 +272,28 @@ class Notifier:
             return None
         # a redelivery: carry on idempotently, a crash may have stopped the first run before sending
         return await self.store.dossier(change.dossier_id)
+
+    def _contact_at_rest(self, contact: dict[str, Any]) -> dict[str, Any]:
+        """Open the contact sealed for notify in the receipt event; keep it encrypted with notify's own key."""
+        clear = {"phone": contact.get("phone"), "email": contact.get("email")}  # events before sealing
+        if contact.get("sealed"):
+            clear = self.pii.contact.open(contact["sealed"])
+        stored: dict[str, Any] = {"locale": contact.get("locale") or "vi"}
+        for field in ("phone", "email"):
+            if clear.get(field):
+                stored[f"{field}_enc"] = self.pii.at_rest.encrypt(str(clear[field]))
+                stored[f"{field}_hash"] = self.pii.hash(str(clear[field]))
+        return stored
+
+    def _contact_in_clear(self, stored: dict[str, Any]) -> dict[str, Any]:
+        """Phone and e-mail decrypted, only at the moment of sending."""
+        clear: dict[str, Any] = {"locale": stored.get("locale") or "vi"}
+        for field in ("phone", "email"):
+            if f"{field}_enc" in stored:
+                clear[field] = self.pii.at_rest.decrypt(stored[f"{field}_enc"])
+            elif stored.get(field):  # a view stored before encryption at rest
+                clear[field] = stored[field]
+        return clear
 
     async def _notify(self, dossier: dict[str, Any], change: Change) -> None:
         contact_known = dossier.get("contact") is not None
@@ -306,7 +330,8 @@ class Notifier:
         if notification["status"] == S.DEFERRED and notification["send_after"] > self.clock():
             return
         dossier = await self.store.dossier(notification["dossier_id"])  # fresh: the contact may just have come
-        contact = (dossier or {}).get("contact")
+        stored_contact = (dossier or {}).get("contact")
+        contact = self._contact_in_clear(stored_contact) if stored_contact is not None else None
         now = self.clock()
         if contact is None:
             await self.store.update_notification(
@@ -342,7 +367,7 @@ class Notifier:
         if claimed is None:
             return
         # shielded: a shutdown that cancels the caller lets the send finish (drain) or hands it back
-        task = asyncio.create_task(self._deliver(claimed, contact, address, now))
+        task = asyncio.create_task(self._deliver(claimed, contact, str(address), now))
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
         await asyncio.shield(task)

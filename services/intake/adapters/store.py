@@ -28,6 +28,7 @@ class IntakeStore:
         """Unique dossier codes and idempotency keys; key lookup by hash; tickets by centre/day."""
         await self.dossiers.create_index("code", unique=True, name="code")
         await self.dossiers.create_index("idempotency_key", unique=True, name="idempotency_key")
+        await self.dossiers.create_index("applicant.citizen_id_hash", name="citizen_id_hash")
         await self.api_keys.create_index("secret_sha256", unique=True, name="secret_sha256")
         await self.counters.create_index([("counter", ASCENDING), ("n", DESCENDING)], name="counter_n")
         await self.tickets.create_index(

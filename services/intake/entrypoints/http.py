@@ -173,6 +173,7 @@ async def post_dossier(
         publisher=d.publisher,
         relay=d.relay,
         now=_now(),
+        pii=request.app.state.pii,
     )
     response.status_code = 201 if created else 200
     return result

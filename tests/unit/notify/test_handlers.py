@@ -465,3 +465,19 @@ async def test_file_provider_writes_one_line_per_idempotency_key(tmp_path: Any) 
     await provider.send(message)
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert [line["idempotency_key"] for line in lines] == ["r1", "r2"]
+
+
+async def test_a_sealed_contact_is_opened_and_kept_encrypted() -> None:
+    """Intake seals the contact for notify: notify sends to the phone, but its store holds only ciphertext
+    and keyed hashes; the old clear contact of earlier events is kept encrypted the same way."""
+    w = World()
+    sealing = w.notifier.pii.contact
+    r = received(contact={"sealed": sealing.seal({"phone": PHONE, "email": None}), "phone_hash": "h", "locale": "vi"})
+    await w.feed(r)
+    assert [m.to for m in w.sms.sent] == [PHONE]
+    stored = w.store.dossiers.docs[r.dossier_id]["contact"]
+    assert PHONE not in str(w.store.dossiers.docs) and PHONE not in str(w.store.notifications.docs)
+    assert stored["phone_hash"] == w.notifier.pii.hash(PHONE) and stored["phone_enc"].startswith("v1.")
+    old_style = received()  # phone in clear, as events before sealing carried it
+    await w.feed(old_style)
+    assert PHONE not in str(w.store.dossiers.docs) and len(w.sms.sent) == 2
