@@ -58,6 +58,9 @@ class IntakeStore(Protocol):
     async def dossier_by_idempotency(self, key: str) -> dict[str, Any] | None:
         """The dossier created with an office-scoped idempotency key."""
 
+    async def dossiers_of_citizen(self, citizen_id_hash: str, office_code: str, limit: int) -> list[dict[str, Any]]:
+        """An office's dossiers of one citizen, by keyed hash."""
+
     async def dossier_by_code(self, code: str) -> dict[str, Any] | None:
         """A dossier by its code."""
 

@@ -93,6 +93,12 @@ class IntakeStore:
         found: dict[str, Any] | None = await self.dossiers.find_one({"idempotency_key": key})
         return found
 
+    async def dossiers_of_citizen(self, citizen_id_hash: str, office_code: str, limit: int) -> list[dict[str, Any]]:
+        """An office's dossiers of one citizen, by the keyed hash of the citizen ID (newest first)."""
+        cursor = self.dossiers.find({"applicant.citizen_id_hash": citizen_id_hash, "office_code": office_code})
+        found: list[dict[str, Any]] = await cursor.sort("received_at", DESCENDING).limit(limit).to_list(limit)
+        return found
+
     async def dossier_by_code(self, code: str) -> dict[str, Any] | None:
         """A dossier by its code."""
         found: dict[str, Any] | None = await self.dossiers.find_one({"code": code})

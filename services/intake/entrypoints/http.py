@@ -179,6 +179,24 @@ async def post_dossier(
     return result
 
 
+@router.get(
+    "/dossiers",
+    response_model=list[DossierView],
+    tags=["dossiers"],
+    summary="This office's dossiers of one citizen (found by keyed hash; IDs are stored encrypted)",
+    responses=error_responses(401, 422),
+)
+async def dossiers_of_citizen(
+    request: Request,
+    office: Office,
+    citizen_id: Annotated[str, Query(pattern=r"^[0-9]{12}$", description="12-digit citizen ID (CCCD).")],
+    limit: Annotated[int, Query(ge=1, le=100, description="Most dossiers returned, newest first.")] = 20,
+) -> list[dict[str, Any]]:
+    digest = request.app.state.pii.hash(citizen_id)
+    docs = await deps(request).store.dossiers_of_citizen(digest, office.code, limit)
+    return [{**doc, "id": doc["_id"]} for doc in docs]
+
+
 @router.get("/dossiers/{code}", response_model=DossierView, tags=["dossiers"], responses=error_responses(401, 404))
 async def get_dossier(code: str, request: Request, office: Office) -> dict[str, Any]:
     doc = await deps(request).store.dossier_by_code(code)

@@ -64,6 +64,15 @@ class FakeIntakeStore:
         self.idempotency[key] = {"_id": key, "body_sha256": body_sha256, "at": at}
         return None
 
+    async def dossiers_of_citizen(self, citizen_id_hash: str, office_code: str, limit: int) -> list[dict[str, Any]]:
+        """Matching dossiers, newest first."""
+        found = [
+            copy.deepcopy(d)
+            for d in self.dossiers.values()
+            if d["applicant"].get("citizen_id_hash") == citizen_id_hash and d["office_code"] == office_code
+        ]
+        return sorted(found, key=lambda d: d["received_at"], reverse=True)[:limit]
+
     async def insert_dossier(self, doc: dict[str, Any]) -> None:
         """Insert, enforcing unique _id, code and idempotency key."""
         await asyncio.sleep(0)

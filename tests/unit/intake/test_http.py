@@ -236,3 +236,20 @@ async def test_openapi_documents_every_field_with_an_example(client: httpx.Async
     paths = spec["paths"]
     assert "Idempotency-Key" in {p["name"] for p in paths["/v1/dossiers"]["post"]["parameters"]}
     assert {"401", "409", "413", "422", "429"} <= set(paths["/v1/dossiers"]["post"]["responses"])
+
+
+async def test_an_office_finds_a_citizens_dossiers_by_keyed_hash(
+    client: httpx.AsyncClient, api_key: str, store: FakeIntakeStore
+) -> None:
+    """IDs are stored encrypted, yet the filing office finds them by citizen ID; another ID finds nothing;
+    a Unicode-digit ID is refused with 422."""
+    filed = await client.post("/v1/dossiers", json=dossier(), headers=auth(api_key))
+    assert filed.status_code == 201, filed.text
+    citizen_id = dossier()["applicant"]["citizen_id"]
+    assert citizen_id not in str(store.dossiers)
+    found = await client.get("/v1/dossiers", params={"citizen_id": citizen_id}, headers=auth(api_key))
+    assert [d["code"] for d in found.json()] == [filed.json()["code"]]
+    other = await client.get("/v1/dossiers", params={"citizen_id": "079090012345"}, headers=auth(api_key))
+    assert other.json() == []
+    wide = await client.get("/v1/dossiers", params={"citizen_id": "００１２０３０１２３４５"}, headers=auth(api_key))
+    assert wide.status_code == 422
