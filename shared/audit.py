@@ -101,11 +101,11 @@ def audit_router(service: str) -> APIRouter:
     )
     async def audit(
         request: Request,
-        _auditor: Annotated[Principal, require_role(AUDITOR, service=service, description="Auditor's JWT")],
         actor: Annotated[str | None, Query(max_length=200, description="Only this actor.")] = None,
         action: Annotated[str | None, Query(max_length=100, description="Only this action.")] = None,
         limit: Annotated[int, Query(ge=1, le=500, description="Page size.")] = 100,
         offset: Annotated[int, Query(ge=0, le=100_000, description="Records to skip.")] = 0,
+        _auditor: Principal = require_role(AUDITOR, service=service, description="Auditor's JWT"),
     ) -> dict[str, Any]:
         trail: AuditTrail = request.app.state.audit
         rows = await trail.records(actor=actor, action=action, limit=limit, offset=offset)

@@ -285,7 +285,7 @@ class TokenVerifier:
 
 
 #: The one answer to every bad token (which check failed is logged, never told to the caller).
-UNAUTHORIZED_MESSAGE = "missing, invalid or expired bearer token"
+UNAUTHORIZED_MESSAGE = "missing or invalid bearer token"
 
 
 async def authenticate(verifier: TokenVerifier, authorization: str | None, *, service: str) -> Principal | None:

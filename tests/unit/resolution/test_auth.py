@@ -127,3 +127,18 @@ def test_a_key_rotated_into_the_jwks_file_verifies_at_once(tmp_path: Path) -> No
     verifier._set._loaded_at -= 5  # type: ignore[union-attr]  # the re-read is rate-limited to once a second
     assert verifier.verify_sync(new_token).office == "00070.UBND"
     assert verifier.verify_sync(old_token).office == "00070.UBND"
+
+
+def test_the_signing_key_cache_is_bounded_and_unknown_offices_open_no_file(tmp_path: Path) -> None:
+    """Any number of office codes keeps at most KEY_CACHE_SIZE keys; a crafted code never names a file."""
+    from services.resolution.adapters import signing
+
+    keys = signing.OfficeKeys(keys_dir=None, dev_seed="x" * 40)
+    for n in range(signing.KEY_CACHE_SIZE + 50):
+        keys.private_key(f"{n:05d}.UBND")
+    assert len(keys._cache) == signing.KEY_CACHE_SIZE
+    (tmp_path / "secret.pem").write_text("not a key")
+    from_dir = signing.OfficeKeys(keys_dir=str(tmp_path), dev_seed=None)
+    for crafted in ("../secret", "secret", "0" * 500 + ".UBND"):
+        with pytest.raises(KeyError, match="no office"):
+            from_dir.private_key(crafted)
