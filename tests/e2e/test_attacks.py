@@ -94,17 +94,7 @@ async def _notified(system: System, code: str) -> dict[str, Any]:
 
 # -- 1. development secrets and tokens ---------------------------------------------------------------
 def _claims(**changes: Any) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    base = {
-        "sub": "attacker",
-        "office": "00070.UBND",
-        "roles": ["leader"],
-        "iss": identity.ISSUER,
-        "aud": identity.AUDIENCE,
-        "iat": now,
-        "exp": now + timedelta(hours=1),
-    }
-    return base | changes
+    return identity.claims(sub="attacker", roles=["leader"]) | changes
 
 
 async def test_forged_and_overlong_tokens_get_one_uninformative_401(

@@ -29,5 +29,7 @@ class MemoryAudit(AuditTrail):
 
     async def records(self, *, actor: str | None, action: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
         """Records, newest first."""
-        rows = [r for r in reversed(self.rows) if actor in (None, r["actor"]) and action in (None, r["action"])]
+        rows: list[dict[str, Any]] = [
+            r for r in reversed(self.rows) if actor in (None, r["actor"]) and action in (None, r["action"])
+        ]
         return rows[offset : offset + limit]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -28,6 +29,22 @@ TEST_SECRETS = {
     # the suite polls tracking from one address; the attack tests set low limits of their own
     "ABUSE_CLIENT_LIMIT": "100000/minute",
 }
+
+
+def claims(**changes: Any) -> dict[str, Any]:
+    """Valid claims of the suite's identity provider, with ``changes`` applied (None removes a claim)."""
+    now = datetime.now(UTC)
+    base = {
+        "sub": "can-bo-1",
+        "office": "00070.UBND",
+        "roles": ["clerk"],
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "iat": now,
+        "exp": now + timedelta(hours=1),
+    }
+    base.update(changes)
+    return {k: v for k, v in base.items() if v is not None}
 
 
 def token(office: str, *roles: str, sub: str | None = None, lifetime: timedelta = timedelta(hours=1)) -> str:

@@ -24,23 +24,8 @@ from shared.identity import (
 from tests.support import identity
 
 SETTINGS = ResolutionSettings(environment="test")
+claims = identity.claims
 VERIFIER = TokenVerifier.from_settings(SETTINGS)
-
-
-def claims(**changes: Any) -> dict[str, Any]:
-    """Valid claims of the suite's identity provider, with ``changes`` applied (None removes a claim)."""
-    now = datetime.now(UTC)
-    base = {
-        "sub": "can-bo-1",
-        "office": "00070.UBND",
-        "roles": ["clerk"],
-        "iss": identity.ISSUER,
-        "aud": identity.AUDIENCE,
-        "iat": now,
-        "exp": now + timedelta(hours=1),
-    }
-    base.update(changes)
-    return {k: v for k, v in base.items() if v is not None}
 
 
 def signed(payload: dict[str, Any], *, key: Any = identity.KEY, kid: str = identity.KID, alg: str = "EdDSA") -> str:
