@@ -325,12 +325,11 @@ async def test_verify_floods_are_limited_and_huge_office_codes_cost_nothing(
 
 
 async def test_guessing_api_keys_is_limited(target: System, attacker: httpx.AsyncClient) -> None:
-    """Invalid API keys: 401 until the failure limit, then 429 for this client (even with a valid key)."""
-    valid = await api_key(target, "00070.TTHCC")
+    """Invalid API keys: 401 until the failure limit, then 429 for this client (300 went unlimited before)."""
     url = f"{target['intake'].url}/v1/dossiers/00070.TTHCC-261122-0001"
-    codes = [(await attacker.get(url, headers=_key(f"lt_guess_{i:04d}"))).status_code for i in range(FAILURES)]
-    assert codes == [401] * FAILURES
-    blocked = await attacker.get(url, headers=_key(valid))
+    codes = [(await attacker.get(url, headers=_key(f"lt_guess_{i:04d}"))).status_code for i in range(FAILURES + 2)]
+    assert codes == [401] * (FAILURES - 1) + [429] * 3, codes
+    blocked = await attacker.get(url, headers=_key("lt_guess_last"))
     assert blocked.status_code == 429 and blocked.headers["retry-after"], blocked.text
 
 

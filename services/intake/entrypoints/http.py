@@ -46,11 +46,12 @@ async def office(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise ApiError(401, "unauthorized", "missing API key (Authorization: Bearer <key>)")
     d = deps(request)
-    abuse: AbuseGuard = request.app.state.abuse
-    await abuse.admit(request, "api-key", count=False)  # a client that keeps guessing keys is stopped
     found = await handlers.authenticate(credentials.credentials, store=d.store)
     if found is None:
+        # a client that keeps guessing keys gets 429 (valid keys pay no extra look-up)
+        abuse: AbuseGuard = request.app.state.abuse
         await abuse.failed(request, "api-key")
+        await abuse.admit(request, "api-key", count=False)
         raise ApiError(401, "unauthorized", "unknown or revoked API key")
     if request.method != "GET" and not d.limiter.hit(d.rate, found.code, credentials.credentials[-8:]):
         raise ApiError(429, "rate_limited", f"rate limit {d.rate} exceeded for this key")
