@@ -407,3 +407,24 @@ async def test_personal_data_stays_where_it_is_owned(target: System, attacker: h
         return sms()
 
     assert {s["to"] for s in await eventually(sent, timeout=60)} == {PHONE}  # one SMS per change, to the phone
+
+
+async def test_key_management_on_the_command_line_is_audited(target: System, attacker: httpx.AsyncClient) -> None:
+    """`lienthong api-key create|revoke` writes intake audit records (actor cli:<user>) an auditor reads."""
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "MONGODB_"))}, **target["intake"].env}
+
+    def cli(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "services.cli", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    key_id = cli("api-key", "create", "--office", "00070.TTHCC").split("key id: ")[1].split()[0]
+    cli("api-key", "revoke", key_id)
+    auditor = identity.bearer("P01.TTPVHCC", "auditor")
+    items = (await attacker.get(f"{target['intake'].url}/v1/audit", headers=auditor)).json()["items"]
+    mine = [(i["action"], i["actor"].startswith("cli:")) for i in items if key_id in i["target"]]
+    assert mine == [("api_key.revoke", True), ("api_key.create", True)], items
+    clerk = await attacker.get(f"{target['intake'].url}/v1/audit", headers=official("00070.UBND", "clerk"))
+    assert clerk.status_code == 403
