@@ -29,6 +29,7 @@ from shared.abuse import AbuseGuard
 from shared.audit import AuditTrail
 from shared.events import DossierStatus
 from shared.http import ApiError, error_responses
+from shared.store import REVISION_FIELD
 
 router = APIRouter(prefix="/v1")
 
@@ -40,7 +41,7 @@ def _res(request: Request) -> Resolution:
 
 def view(case: dict[str, Any]) -> dict[str, Any]:
     """A case as officials see it (no outbox, no bookkeeping)."""
-    hidden = {"outbox", "outbox_pending", "seen_events", "m", "tracking_token_sha256"}
+    hidden = {"outbox", "outbox_pending", "seen_events", "m", "tracking_token_sha256", REVISION_FIELD}
     return {("id" if k == "_id" else k): v for k, v in case.items() if k not in hidden}
 
 
