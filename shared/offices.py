@@ -9,6 +9,7 @@ Dossier codes are ``<office code>-<yyMMdd>-<seq>`` (DOMAIN.md).
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -53,6 +54,9 @@ class OfficeRef(NamedTuple):
         return office_code(self.unit_code, self.kind)
 
 
+_UNIT = re.compile(r"P[0-9]{2}|[0-9]{5}")
+
+
 def office_code(unit_code: str, kind: OfficeKind) -> str:
     """Office code for ``kind`` at a commune (ward code) or province (``P`` + province code)."""
     if kind.level == "province" and not unit_code.startswith("P"):
@@ -71,6 +75,9 @@ def parse_office_code(code: str) -> OfficeRef:
         raise ValueError(f"office code {code!r} has an unknown kind {suffix!r}") from exc
     if (kind.level == "province") != unit.startswith("P"):
         raise ValueError(f"office code {code!r}: {kind.level} office on the wrong kind of unit")
+    if not _UNIT.fullmatch(unit):
+        # only digits (and the province P): codes name key files and come from unauthenticated callers
+        raise ValueError(f"office code {code[:60]!r}: the unit must be a 5-digit ward or P + 2-digit province code")
     return OfficeRef(unit, kind)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +11,6 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-from shared.offices import known_office
-
-#: offices whose keys are kept in memory (least recently used ones are dropped beyond it)
-KEY_CACHE_SIZE = 1024
 
 
 def canonical(document: dict[str, Any]) -> bytes:
@@ -30,23 +24,16 @@ class OfficeKeys:
     def __init__(self, *, keys_dir: str | None, dev_seed: str | None) -> None:
         self._dir = Path(keys_dir) if keys_dir else None
         self._seed = dev_seed
-        self._cache: OrderedDict[str, Ed25519PrivateKey] = OrderedDict()
+        self._cache: dict[str, Ed25519PrivateKey] = {}
 
     def private_key(self, office_code: str) -> Ed25519PrivateKey:
         """The office's private key; KeyError when none is configured."""
-        if office_code in self._cache:
-            self._cache.move_to_end(office_code)
-            return self._cache[office_code]
-        key = self._load(office_code)
-        self._cache[office_code] = key
-        if len(self._cache) > KEY_CACHE_SIZE:  # bounded: callers may bring any office code
-            self._cache.popitem(last=False)
-        return key
+        if office_code not in self._cache:
+            self._cache[office_code] = self._load(office_code)
+        return self._cache[office_code]
 
     def _load(self, office_code: str) -> Ed25519PrivateKey:
         if self._dir is not None:
-            if not known_office(office_code):  # never a path built from an unknown or crafted code
-                raise KeyError(f"no office {office_code[:40]!r}")
             path = self._dir / f"{office_code}.pem"
             if not path.is_file():
                 raise KeyError(f"no signing key for office {office_code}")

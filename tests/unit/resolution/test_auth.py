@@ -114,16 +114,13 @@ def test_a_key_rotated_into_the_jwks_file_verifies_at_once(tmp_path: Path) -> No
     assert verifier.verify_sync(old_token).office == "00070.UBND"
 
 
-def test_the_signing_key_cache_is_bounded_and_unknown_offices_open_no_file(tmp_path: Path) -> None:
-    """Any number of office codes keeps at most KEY_CACHE_SIZE keys; a crafted code never names a file."""
-    from services.resolution.adapters import signing
+def test_crafted_office_codes_are_refused_before_any_key_or_file_look_up() -> None:
+    """Office codes from unauthenticated callers: path pieces and huge codes are not office codes, and only
+    real offices of the registry count (so the key cache holds at most the registry's offices)."""
+    from shared.offices import known_office, parse_office_code
 
-    keys = signing.OfficeKeys(keys_dir=None, dev_seed="x" * 40)
-    for n in range(signing.KEY_CACHE_SIZE + 50):
-        keys.private_key(f"{n:05d}.UBND")
-    assert len(keys._cache) == signing.KEY_CACHE_SIZE
-    (tmp_path / "secret.pem").write_text("not a key")
-    from_dir = signing.OfficeKeys(keys_dir=str(tmp_path), dev_seed=None)
-    for crafted in ("../secret", "secret", "0" * 500 + ".UBND"):
-        with pytest.raises(KeyError, match="no office"):
-            from_dir.private_key(crafted)
+    for crafted in ("../secret.UBND", "00070/../../x.UBND", "P01/../x.STP", "0" * 500 + ".UBND", "٠٠٠٧٠.UBND"):
+        with pytest.raises(ValueError):
+            parse_office_code(crafted)
+        assert not known_office(crafted)
+    assert known_office("00070.UBND") and known_office("P01.STP") and not known_office("99999.UBND")
