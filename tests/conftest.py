@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -10,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.identity import TEST_SECRETS
-from tests.support.infra import infra_settings
+from tests.support.infra import delete_session_topics, infra_settings
 
 # Outside ENVIRONMENT=development every service refuses public secrets: the suite brings its own
 # (in-process settings read them from here, and service processes inherit them).
@@ -61,3 +63,11 @@ def service_logs_hold_no_personal_data(tmp_path_factory: pytest.TempPathFactory)
         if secret in path.read_text("utf-8", errors="replace")
     ]
     assert not leaks, f"personal data in service logs: {leaks}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def topics_of_the_session_are_deleted() -> Iterator[None]:
+    """After the whole suite: delete the topics this session created (best effort: the broker may be down)."""
+    yield
+    with contextlib.suppress(Exception):
+        asyncio.run(delete_session_topics())

@@ -304,7 +304,7 @@ PROPS
   # TieredStopAtLevel=1 (C1 JIT only) halves the start-up time on a busy machine, which is what tests
   # that stop and start Kafka wait for; KAFKA_JVM_OPTS=-XX:TieredStopAtLevel=4 restores the full JIT.
   # shellcheck disable=SC2086
-  setsid nohup "$JAVA" -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:TieredStopAtLevel=1 \
+  setsid nohup "$JAVA" -Xms256m -Xmx${KAFKA_HEAP_MAX:-1536m} -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:TieredStopAtLevel=1 \
     -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true -Dlog4j2.shutdownHookEnabled=false \
     -Dlog4j2.configurationFile="$HERE/kafka/log4j2.xml" ${KAFKA_JVM_OPTS:-} \
     -cp "$KAFKA_HOME/lib/*" kafka.Kafka "$props" \

@@ -41,12 +41,20 @@ class TimelineEntry(BaseModel):
     event_id: str = Field(description="Id of the event that made the change.", examples=["0b6f1c3e-…"])
     kind: str = Field(description="What happened (template kind).", examples=["accepted"])
     status: str | None = Field(default=None, description="Dossier status after the change.", examples=["accepted"])
-    office: str | None = Field(default=None, description="Office concerned.", examples=["00070.UBND"])
+    office: str | None = Field(
+        default=None, description="Name of the office concerned.", examples=["Ủy ban nhân dân Phường Hoàn Kiếm"]
+    )
     due_at: datetime | None = Field(default=None, description="Appointment date (hẹn trả kết quả), if known.")
     reason: str | None = Field(
         default=None, description="Reason given (refusal, supplement, parking).", examples=["Thiếu giấy chứng sinh"]
     )
     at: datetime = Field(description="When the change happened.", examples=["2026-11-22T09:15:00+07:00"])
+    chain_step: int | None = Field(
+        default=None, description="Step (from 1) of an inter-agency chain the change belongs to.", examples=[1]
+    )
+    chain_steps: int | None = Field(
+        default=None, description="Steps of that chain; the result is returned once, after the last.", examples=[3]
+    )
 
 
 class Preferences(BaseModel):

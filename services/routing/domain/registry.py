@@ -11,23 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from shared.admin_units import provinces, wards_of
-from shared.offices import OfficeKind, office_code
-
-_COMMUNE_NAMES = {
-    OfficeKind.COMMUNE_PEOPLE_COMMITTEE: "Ủy ban nhân dân {unit}",
-    OfficeKind.COMMUNE_SERVICE_CENTRE: "Trung tâm phục vụ hành chính công {unit}",
-    OfficeKind.COMMUNE_POLICE: "Công an {unit}",
-    OfficeKind.COMMUNE_BUSINESS_REGISTRATION: "Bộ phận đăng ký kinh doanh {unit}",
-}
-_PROVINCE_NAMES = {
-    OfficeKind.PROVINCE_SERVICE_CENTRE: "Trung tâm phục vụ hành chính công {unit}",
-    OfficeKind.PROVINCE_DEPARTMENT_JUSTICE: "Sở Tư pháp {unit}",
-    OfficeKind.PROVINCE_DEPARTMENT_CONSTRUCTION: "Sở Xây dựng {unit}",
-    OfficeKind.PROVINCE_DEPARTMENT_AGRICULTURE_ENVIRONMENT: "Sở Nông nghiệp và Môi trường {unit}",
-    OfficeKind.PROVINCE_DEPARTMENT_FINANCE: "Sở Tài chính {unit}",
-    OfficeKind.PROVINCE_POLICE: "Công an {unit}",
-    OfficeKind.PROVINCE_SOCIAL_INSURANCE: "Bảo hiểm xã hội {unit}",
-}
+from shared.offices import OfficeKind, name_of, office_code, province_unit_name
 
 
 @dataclass(frozen=True)
@@ -62,11 +46,10 @@ def build_registry() -> Registry:
     by_ward_kind: dict[tuple[str, OfficeKind], Office] = {}
     by_province_kind: dict[tuple[str, OfficeKind], list[Office]] = {}
     for province in provinces():
-        short = province.name.removeprefix("Thành phố ").removeprefix("Tỉnh ")
-        for kind, template in _PROVINCE_NAMES.items():
+        for kind in (k for k in OfficeKind if k.level == "province"):
             office = Office(
                 office_code(province.code, kind),
-                template.format(unit=f"tỉnh/thành phố {short}"),
+                name_of(kind, province_unit_name(province)),
                 kind,
                 "province",
                 province.code,
@@ -75,10 +58,10 @@ def build_registry() -> Registry:
             offices[office.code] = office
             by_province_kind.setdefault((province.code, kind), []).append(office)
         for ward in wards_of(province.code):
-            for kind, template in _COMMUNE_NAMES.items():
+            for kind in (k for k in OfficeKind if k.level == "commune"):
                 office = Office(
                     office_code(ward.code, kind),
-                    template.format(unit=ward.name),
+                    name_of(kind, ward.name),
                     kind,
                     "commune",
                     province.code,
