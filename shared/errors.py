@@ -45,6 +45,7 @@ MESSAGES_VI: dict[str, str] = {
     "method_not_allowed": "Phương thức không được hỗ trợ cho địa chỉ này.",
     "conflict": "Xung đột với trạng thái hiện tại.",
     "payload_too_large": "Dữ liệu gửi lên vượt quá giới hạn cho phép.",
+    "nul_character": "Dữ liệu gửi lên chứa ký tự NUL, không trường nào chấp nhận ký tự này.",
     "unsupported_media_type": "Kiểu dữ liệu không được hỗ trợ.",
     "rate_limited": "Quá nhiều yêu cầu; vui lòng thử lại sau ít phút.",
     "too_many_streams": "Quá nhiều luồng cập nhật trực tiếp đang mở; vui lòng thử lại sau.",
@@ -73,6 +74,11 @@ MESSAGES_VI: dict[str, str] = {
     "queue_empty": "Không còn ai đang chờ.",
     "illegal_transition": "Không thể thực hiện thao tác này ở trạng thái hiện tại của hồ sơ.",
     "reason_required": "Cần ghi rõ lý do (từ chối, yêu cầu bổ sung, chuyển xử lý).",
+    "invalid_date": "Ngày không hợp lệ hoặc nằm ngoài khoảng được hỗ trợ.",
+    "invalid_range": "Khoảng thời gian không hợp lệ: ngày bắt đầu sau ngày kết thúc.",
+    "range_too_long": "Khoảng thời gian quá dài cho một báo cáo.",
+    "invalid_province": "Mã tỉnh, thành phố không hợp lệ.",
+    "invalid_office": "Mã cơ quan không hợp lệ.",
     "chain_continues": (
         "Đây là một bước của quy trình liên thông: kết quả được chuyển tiếp đến cơ quan của bước sau "
         "và chỉ trả cho công dân một lần khi hoàn tất."

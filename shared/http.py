@@ -291,6 +291,59 @@ class _TooLarge(Exception):
     pass
 
 
+_JSON_NUL = b"\\u0000"
+
+
+class RefuseNulCharacters:
+    """ASGI middleware: 422 for a NUL character in a JSON body or the query string, before any route runs.
+
+    MongoDB stores a NUL inside a string; PostgreSQL's jsonb (under the local FerretDB) cannot. No text of
+    this domain has one, so it is refused at the edge, the same on every store (docs/adr/0003).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if b"%00" in scope.get("query_string", b"") or b"%00" in scope.get("raw_path", b""):
+            await self._reject(send, scope)
+            return
+        content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
+        if b"json" not in content_type.lower():
+            await self.app(scope, receive, send)
+            return
+        # a JSON body is small (BodySizeLimit, outside this one, bounds it): read it whole, check, replay
+        messages: list[Message] = []
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+        body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
+        if _JSON_NUL in body or b"\x00" in body:
+            await self._reject(send, scope)
+            return
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _reject(self, send: Send, scope: Scope) -> None:
+        accept = dict(scope.get("headers") or []).get(b"accept-language", b"").decode("latin-1")
+        language = negotiate_language(accept)
+        english = "the request contains a NUL character (\\u0000), which no field accepts"
+        vi = "Dữ liệu gửi lên chứa ký tự NUL (\\u0000), không trường nào chấp nhận ký tự này."
+        response = error_response(
+            422, "nul_character", localised(language, "nul_character", english, vi), language=language
+        )
+        await send({"type": "http.response.start", "status": 422, "headers": response.raw_headers})
+        await send({"type": "http.response.body", "body": response.body})
+
+
 def install_http_metrics(app: FastAPI, registry: CollectorRegistry, *, service: str) -> None:
     """Request counts and latency by route template (never by raw path, which may carry codes)."""
     requests = Counter(

@@ -33,9 +33,9 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 #: Every role a token may carry (each service checks the ones its endpoints need).
-CLERK, SPECIALIST, LEADER, OPERATIONS = "clerk", "specialist", "leader", "operations"
+CLERK, SPECIALIST, LEADER, OPERATIONS, NATIONAL = "clerk", "specialist", "leader", "operations", "national"
 OPERATOR, AUDITOR = "operator", "auditor"
-ROLES = frozenset({CLERK, SPECIALIST, LEADER, OPERATIONS, OPERATOR, AUDITOR})
+ROLES = frozenset({CLERK, SPECIALIST, LEADER, OPERATIONS, NATIONAL, OPERATOR, AUDITOR})
 
 #: Asymmetric algorithms only: a shared HS256 secret would let every verifier mint tokens.
 ALGORITHMS = ("EdDSA", "RS256", "PS256", "ES256")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from importlib import resources
 
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from services.resolution.adapters.business_metrics import BusinessMetrics
 from services.resolution.adapters.signing import OfficeKeys
 from services.resolution.adapters.store import ResolutionStore
-from services.resolution.entrypoints import consumers
+from services.resolution.entrypoints import consumers, operations
 from services.resolution.entrypoints.http import router
-from services.resolution.entrypoints.scheduler import overdue_loop
+from services.resolution.entrypoints.scheduler import business_metrics_loop, overdue_loop
 from services.resolution.handlers import Resolution
 from services.resolution.settings import ResolutionSettings
 from shared.abuse import AbuseGuard
@@ -46,6 +50,7 @@ def bootstrap(
         ),
         settings=settings,
         relay=runtime.relay(store.cases),
+        business=BusinessMetrics(runtime.registry),
     )
     audit = AuditTrail(runtime.db, service="resolution")
     runtime.on_startup(store.ensure_indexes)
@@ -55,14 +60,20 @@ def bootstrap(
     async def overdue_scheduler() -> None:
         await overdue_loop(resolution, max_wait=settings.overdue_check_interval)
 
+    async def business_metrics() -> None:
+        await business_metrics_loop(resolution, interval=settings.metrics_refresh_interval)
+
     runtime.background(overdue_scheduler)
+    runtime.background(business_metrics)
     app = runtime.create_app(
         title="LienThong resolution",
         description="Officials process dossiers: worklists, actions, the legal clock (paused during supplements), "
         "overdue flags and apology letters, digitally signed results, operations-centre figures. Officials "
         "authenticate with `Authorization: Bearer <JWT>` (claims sub, office, roles).",
-        routers=[router, audit_router("resolution")],
+        routers=[operations.router, router, audit_router("resolution")],
     )
+    static = resources.files("services.resolution") / "static"
+    app.mount("/operations/static", StaticFiles(directory=str(static)), name="operations-static")
     app.state.resolution = resolution
     app.state.settings = settings
     app.state.verifier = verifier

@@ -11,7 +11,7 @@ from services.resolution.settings import ResolutionSettings
 def token(
     office: str = typer.Option(..., "--office", help="Office code, e.g. 00070.UBND"),
     role: list[str] = typer.Option(
-        ..., "--role", help="clerk, specialist, leader, operations, operator or auditor (repeatable)"
+        ..., "--role", help="clerk, specialist, leader, operations, national, operator or auditor (repeatable)"
     ),
     sub: str = typer.Option("dev-official", "--sub", help="Official's user id"),
     hours: int = typer.Option(12, "--hours", help="Validity in hours"),

@@ -47,6 +47,25 @@ class ResolutionSettings(BaseServiceSettings):
         description="Base URL written into results' verification links.",
     )
 
+    ranking_min_sample: int = Field(
+        default=5,
+        ge=1,
+        validation_alias=AliasChoices("RESOLUTION_RANKING_MIN_SAMPLE"),
+        description="Resolved dossiers an office needs in the period to be ranked (below: not ranked).",
+    )
+    dashboard_refresh_interval: float = Field(
+        default=5.0,
+        gt=0,
+        validation_alias=AliasChoices("RESOLUTION_DASHBOARD_REFRESH_INTERVAL"),
+        description="Longest wait of a live dashboard stream before it recomputes (changes by other instances).",
+    )
+    metrics_refresh_interval: float = Field(
+        default=15.0,
+        gt=0,
+        validation_alias=AliasChoices("RESOLUTION_METRICS_REFRESH_INTERVAL"),
+        description="Seconds between refreshes of the overdue gauge on /metrics.",
+    )
+
     def secret_values(self) -> dict[str, str | None]:
         """The base secrets, plus the signing seed whenever no key directory replaces it."""
         values = super().secret_values()

@@ -1,4 +1,4 @@
-"""Resolution's HTTP routes: worklist, case actions, apology, results and verification, rating, stats.
+"""Resolution's HTTP routes: worklist, case actions, apology, results and verification, rating.
 
 The generic ``/dossiers/{dossier}/{action}`` route is registered last so the fixed paths win.
 """
@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from services.resolution.domain.case import OPEN, OPERATIONS, Forbidden, IllegalTransition, ReasonRequired
+from services.resolution.domain.case import OPEN, Forbidden, IllegalTransition, ReasonRequired
 from services.resolution.entrypoints.auth import CurrentOfficial, Official
 from services.resolution.entrypoints.models import (
     ActionIn,
@@ -19,7 +19,6 @@ from services.resolution.entrypoints.models import (
     RatingIn,
     RatingOut,
     SignedResultOut,
-    StatsOut,
     VerifyIn,
     VerifyOut,
     WorklistOut,
@@ -198,27 +197,6 @@ async def get_result(document_id: str, request: Request) -> dict[str, Any]:
 async def verify(body: VerifyIn, request: Request) -> dict[str, Any]:
     await request.app.state.abuse.admit(request, "verify")
     return {"valid": _res(request).verify(body.document, body.signature)}
-
-
-@router.get(
-    "/stats",
-    response_model=StatsOut,
-    tags=["operations"],
-    summary="Operations-centre figures and service index",
-    responses=error_responses(401, 403),
-)
-async def stats(
-    request: Request,
-    official: CurrentOfficial,
-    province_code: Annotated[
-        str | None, Query(min_length=2, max_length=2, description="Operations role: one province only")
-    ] = None,
-) -> dict[str, Any]:
-    if OPERATIONS in official.roles:
-        return await _res(request).stats(office=None, province=province_code)
-    if "leader" in official.roles:
-        return await _res(request).stats(office=official.office, province=None)
-    raise ApiError(403, "forbidden", "stats need the leader or operations role")
 
 
 ACTIONS = {

@@ -7,11 +7,18 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI, Query
+from fastapi import FastAPI, Query, Request
 from pydantic import BaseModel, Field
 
 from shared.errors import MESSAGES_VI
-from shared.http import _HTTP_CODES, ApiError, BodySizeLimit, install_error_handlers, negotiate_language
+from shared.http import (
+    _HTTP_CODES,
+    ApiError,
+    BodySizeLimit,
+    RefuseNulCharacters,
+    install_error_handlers,
+    negotiate_language,
+)
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -105,3 +112,25 @@ async def test_errors_answer_in_vietnamese_unless_english_is_asked(client: httpx
     assert (await client.get("/nowhere", headers=english)).json()["message"] == "Not Found"
     r = await client.post("/things", content=b"x" * 200, headers={"content-type": "application/json"})
     assert (r.status_code, r.json()["code"]) == (413, "payload_too_large") and "giới hạn" in r.json()["message"]
+
+
+async def test_a_nul_character_is_refused_before_any_route() -> None:
+    """A NUL in a JSON string or the query string is 422 nul_character; other bodies (files) pass through."""
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/echo")
+    async def echo(request: Request) -> dict[str, int]:
+        return {"bytes": len(await request.body())}
+
+    transport = httpx.ASGITransport(app=RefuseNulCharacters(app))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        bad = await client.post(
+            "/echo", content=b'{"secret": "a\\u0000b"}', headers={"content-type": "application/json"}
+        )
+        assert (bad.status_code, bad.json()["code"]) == (422, "nul_character")
+        assert (await client.post("/echo?q=%00", json={})).status_code == 422
+        ok = await client.post("/echo", json={"secret": "ab"})
+        assert ok.status_code == 200
+        binary = await client.post("/echo", content=b"%PDF\x00\x01", headers={"content-type": "application/pdf"})
+        assert binary.json() == {"bytes": 6}
