@@ -23,10 +23,12 @@ from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLS
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
 from prometheus_client import CollectorRegistry, Counter
+from pydantic import ValidationError
 
 from shared.envelope import CloudEvent
 from shared.errors import INFRASTRUCTURE_ERRORS, PERMANENT_ERRORS, PermanentError
 from shared.logging import get_logger
+from shared.pii import scrub
 from shared.settings import BaseServiceSettings
 from shared.topics import DLQ_SUFFIX, Topics, dlq_of, event_type_of
 
@@ -240,7 +242,7 @@ class DeadLetters:
         }
         headers.update(
             {
-                f"{DLQ_HEADER_PREFIX}error": str(error)[:2000] or type(error).__name__,
+                f"{DLQ_HEADER_PREFIX}error": describe_error(error)[:2000] or type(error).__name__,
                 f"{DLQ_HEADER_PREFIX}error-type": type(error).__name__,
                 f"{DLQ_HEADER_PREFIX}retryable": "true" if retryable else "false",
                 f"{DLQ_HEADER_PREFIX}original-topic": record.topic,
@@ -253,6 +255,18 @@ class DeadLetters:
         await publish_raw(self._broker, record.value, topic=dlq_of(record.topic), key=record.key, headers=headers)
         if self._counter is not None:
             self._counter.labels(topic=record.topic).inc()
+
+
+def describe_error(error: BaseException) -> str:
+    """The error without the input values it may quote (DLQ headers and logs must hold no personal data).
+
+    Pydantic's message repeats each invalid input (``input_value='0912…'``): only field, message and type are
+    kept; any other text is scrubbed of what looks like a citizen ID, phone number or e-mail.
+    """
+    if isinstance(error, ValidationError):
+        problems = error.errors(include_input=False, include_url=False, include_context=False)
+        return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in problems)
+    return scrub(str(error))
 
 
 def _backoff(attempt: int) -> float:
@@ -276,7 +290,7 @@ async def process_record(
     try:
         event = CloudEvent.from_kafka(record.headers or (), record.value)
     except PERMANENT_ERRORS as exc:
-        log.warning("event_rejected", topic=record.topic, offset=record.offset, error=str(exc))
+        log.warning("event_rejected", topic=record.topic, offset=record.offset, error=describe_error(exc))
         await dead_letters.send(record, exc, retryable=False)
         return
     attempt = 0
@@ -285,11 +299,13 @@ async def process_record(
             await handler(event)
             return
         except PERMANENT_ERRORS as exc:
-            log.warning("event_dead_lettered", topic=record.topic, event_id=event.id, error=str(exc))
+            log.warning("event_dead_lettered", topic=record.topic, event_id=event.id, error=describe_error(exc))
             await dead_letters.send(record, exc, retryable=False)
             return
         except INFRASTRUCTURE_ERRORS as exc:
-            log.warning("event_infrastructure_unavailable", topic=record.topic, event_id=event.id, error=str(exc))
+            log.warning(
+                "event_infrastructure_unavailable", topic=record.topic, event_id=event.id, error=describe_error(exc)
+            )
             await sleep(1.0)
             raise
         except Exception as exc:
@@ -300,12 +316,14 @@ async def process_record(
                     topic=record.topic,
                     event_id=event.id,
                     attempts=attempt,
-                    error=str(exc),
-                    trace="".join(traceback.format_exception(exc, limit=5)),
+                    error=describe_error(exc),
+                    trace="".join(traceback.format_tb(exc.__traceback__, limit=5)),  # frames, not the message
                 )
                 await dead_letters.send(record, exc, retryable=True)
                 return
-            log.warning("event_retry", topic=record.topic, event_id=event.id, attempt=attempt, error=str(exc))
+            log.warning(
+                "event_retry", topic=record.topic, event_id=event.id, attempt=attempt, error=describe_error(exc)
+            )
             await sleep(_backoff(attempt))
 
 

@@ -62,6 +62,7 @@ class ApiError(Exception):
         message: str,
         *,
         details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
         vi: str | None = None,
     ) -> None:
         super().__init__(message)
@@ -69,6 +70,7 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.details = details
+        self.headers = headers
         self.vi = vi
 
 
@@ -176,7 +178,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         language = request_language(request)
         message = localised(language, exc.code, exc.message, exc.vi)
-        return error_response(exc.status, exc.code, message, exc.details, language=language)
+        response = error_response(exc.status, exc.code, message, exc.details, language=language)
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -265,10 +269,25 @@ class BodySizeLimit:
                     raise _TooLarge
             return message
 
+        started = False
+
+        async def guarded_send(message: Message) -> None:
+            # a streamed (chunked) body over the limit surfaces inside the route as a parse error
+            # (FastAPI answers 400): whatever the app answers then, the client gets the 413
+            nonlocal started
+            if too_large:
+                if not started:
+                    started = True
+                    await self._reject(send, scope)
+                return
+            started = True
+            await send(message)
+
         try:
-            await self.app(scope, limited_receive, send)
+            await self.app(scope, limited_receive, guarded_send)
         except _TooLarge:
-            await self._reject(send, scope)
+            if not started:
+                await self._reject(send, scope)
 
     async def _reject(self, send: Send, scope: Scope) -> None:
         accept = dict(scope.get("headers") or []).get(b"accept-language", b"").decode("latin-1")

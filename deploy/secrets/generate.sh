@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Generate the secrets docker-compose.yml mounts (files under deploy/secrets/, git-ignored, mode 600).
 #
-#   deploy/secrets/generate.sh --idp-public-key idp.pem --sms-gateway-url https://sms.example.vn/send \
+#   deploy/secrets/generate.sh --sms-gateway-url https://sms.example.vn/send \
 #       --sms-gateway-key-file sms-key.txt [--sms-gateway-name viettel] [--offices 00070.UBND,00070.CA] [--out DIR]
 #
-# Random values (openssl rand) for: the PII hash key, the SMS receipt secret, both operator tokens,
-# the MongoDB root password and one MongoDB user + password per service (each service may use only
-# its own database). What cannot be invented is asked for: the province identity provider's public
-# key (officials' JWTs), the SMS gateway (production never uses the file provider, which writes phone
+# Random values (openssl rand) for: the PII hash key, the SMS receipt secret, the contact sealing key
+# (intake and notify), a personal-data encryption key per service, the MongoDB root password and one
+# MongoDB user + password per service (each service may use only its own database). Officials' and
+# operators' JWTs are verified against the identity provider's JWKS (JWT_JWKS_URL in the environment).
+# What cannot be invented is asked for: the SMS gateway (production never uses the file provider, which writes phone
 # numbers to disk) and, per office, the result-signing key from the province's signing provider
 # (`--offices` generates fresh Ed25519 keys for offices that have none yet, e.g. for a trial).
 # Existing files are kept, so a re-run never rotates a secret by accident; delete a file to rotate it.
@@ -15,7 +16,7 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 OUT="$HERE"
-IDP_KEY="" SMS_URL="" SMS_KEY_FILE="" SMS_NAME="gateway" OFFICES=""
+SMS_URL="" SMS_KEY_FILE="" SMS_NAME="gateway" OFFICES=""
 SERVICES=(intake routing resolution notify)
 
 usage() { sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
@@ -23,7 +24,6 @@ die() { echo "generate.sh: $*" >&2; exit 2; }
 
 while (($#)); do
   case "$1" in
-    --idp-public-key) IDP_KEY="$2"; shift 2 ;;
     --sms-gateway-url) SMS_URL="$2"; shift 2 ;;
     --sms-gateway-key-file) SMS_KEY_FILE="$2"; shift 2 ;;
     --sms-gateway-name) SMS_NAME="$2"; shift 2 ;;
@@ -44,22 +44,16 @@ write_once() { [[ -s "$1" ]] || printf '%s' "$2" >"$1"; }
 
 write_once "$OUT/PII_HASH_KEY" "$(random)"
 write_once "$OUT/NOTIFY_RECEIPT_SECRET" "$(random)"
-write_once "$OUT/ROUTING_ADMIN_TOKEN" "$(random)"
-write_once "$OUT/NOTIFY_ADMIN_TOKEN" "$(random)"
+write_once "$OUT/CONTACT_SEALING_KEY" "$(random)"
 write_once "$OUT/mongo_root_password" "$(random)"
 for svc in "${SERVICES[@]}"; do
   mkdir -p "$OUT/$svc"
   write_once "$OUT/$svc/mongodb_password" "$(random)"
+  write_once "$OUT/$svc/PII_ENCRYPTION_KEY" "$(random)"  # used by intake and notify (personal data at rest)
   # the service's connection string: its own user, authenticated against its own database
   write_once "$OUT/$svc/MONGODB_URL" \
     "mongodb://lienthong_$svc:$(cat "$OUT/$svc/mongodb_password")@mongo:27017/lienthong_$svc?authSource=lienthong_$svc"
 done
-
-if [[ ! -s "$OUT/RESOLUTION_JWT_PUBLIC_KEY" ]]; then
-  [[ -n "$IDP_KEY" ]] || die "--idp-public-key FILE is needed (the identity provider's PEM public key for officials' JWTs)"
-  grep -q 'BEGIN PUBLIC KEY' "$IDP_KEY" || die "$IDP_KEY is not a PEM public key"
-  cp "$IDP_KEY" "$OUT/RESOLUTION_JWT_PUBLIC_KEY"
-fi
 
 if [[ ! -s "$OUT/NOTIFY_SMS_PROVIDERS" ]]; then
   [[ -n "$SMS_URL" ]] || die "--sms-gateway-url URL is needed (production sends SMS through a gateway, never to a file)"

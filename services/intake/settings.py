@@ -27,3 +27,11 @@ class IntakeSettings(BaseServiceSettings):
         validation_alias=AliasChoices("INTAKE_RELAY_ENABLED"),
         description="Run the outbox relay in this process (off only to simulate a crash before publishing).",
     )
+
+    def secret_values(self) -> dict[str, str | None]:
+        """The base secrets and the keys of personal data."""
+        return {
+            **super().secret_values(),
+            "PII_ENCRYPTION_KEY": self.pii_encryption_key.get_secret_value(),
+            "CONTACT_SEALING_KEY": self.contact_sealing_key.get_secret_value(),
+        }

@@ -16,6 +16,9 @@ from services.resolution.entrypoints.http import router
 from services.resolution.entrypoints.scheduler import business_metrics_loop, overdue_loop
 from services.resolution.handlers import Resolution
 from services.resolution.settings import ResolutionSettings
+from shared.abuse import AbuseGuard
+from shared.audit import AuditTrail, audit_router
+from shared.identity import TokenVerifier
 from shared.legal_clock import LegalClock, default_clock
 from shared.procedures import Catalogue, load_catalogue
 from shared.runtime import ServiceRuntime
@@ -33,8 +36,7 @@ def bootstrap(
     settings = settings or ResolutionSettings()
     if settings.environment == "production" and settings.signing_keys_dir is None and keys is None:
         raise ValueError("production needs RESOLUTION_SIGNING_KEYS_DIR (development keys are refused)")
-    if settings.environment == "production" and not settings.jwt_public_key and settings.jwt_secret is None:
-        raise ValueError("production needs RESOLUTION_JWT_PUBLIC_KEY or RESOLUTION_JWT_SECRET")
+    verifier = TokenVerifier.from_settings(settings)
     runtime = ServiceRuntime(settings)
     runtime.produces(Topics.DOSSIER_STATUS)
     store = ResolutionStore(runtime.db)
@@ -46,14 +48,17 @@ def bootstrap(
         keys=keys
         or OfficeKeys(
             keys_dir=settings.signing_keys_dir,
+            # outside development the settings refuse the public seed; production takes no seed at all
             dev_seed=settings.signing_seed.get_secret_value() if settings.environment != "production" else None,
         ),
         settings=settings,
         relay=runtime.relay(store.cases),
         business=BusinessMetrics(runtime.registry),
     )
+    audit = AuditTrail(runtime.db, service="resolution")
     runtime.on_startup(store.ensure_indexes)
     runtime.metrics.add("overdue", OverdueMetrics(runtime.registry, store).refresh)
+    runtime.on_startup(audit.ensure_indexes)
     consumers.register(runtime, resolution)
 
     async def overdue_scheduler() -> None:
@@ -69,10 +74,14 @@ def bootstrap(
         description="Officials process dossiers: worklists, actions, the legal clock (paused during supplements), "
         "overdue flags and apology letters, digitally signed results, operations-centre figures. Officials "
         "authenticate with `Authorization: Bearer <JWT>` (claims sub, office, roles).",
-        routers=[operations.router, router],
+        routers=[operations.router, router, audit_router("resolution")],
     )
     static = resources.files("services.resolution") / "static"
     app.mount("/operations/static", StaticFiles(directory=str(static)), name="operations-static")
     app.state.resolution = resolution
     app.state.settings = settings
+    app.state.verifier = verifier
+    app.state.audit = audit
+    app.state.abuse = AbuseGuard.from_settings(runtime.db, settings)
+    runtime.on_startup(app.state.abuse.ensure_indexes)
     return app

@@ -44,7 +44,7 @@ from shared.events import (
 )
 from shared.legal_clock import VIETNAM_TZ, LegalClock
 from shared.logging import get_logger
-from shared.offices import office_name
+from shared.offices import known_office, office_name
 from shared.outbox import OutboxRelay, outbox_entry, with_outbox
 from shared.procedures import Catalogue
 from shared.topics import Topics
@@ -413,7 +413,8 @@ class Resolution:
     def verify(self, document: dict[str, Any], signature: str) -> bool:
         """True when ``signature`` is the issuing office's signature of exactly ``document``."""
         office = document.get("office_code")
-        return isinstance(office, str) and self.keys.verify(office, document, signature)
+        # only a real office's key is looked up (the code comes from an unauthenticated caller)
+        return isinstance(office, str) and known_office(office) and self.keys.verify(office, document, signature)
 
     # -- overdue and apology --------------------------------------------------------------------
     async def next_due(self) -> datetime | None:

@@ -28,6 +28,7 @@ from services.intake.entrypoints.models import (
     TicketList,
     TicketOut,
 )
+from shared.abuse import AbuseGuard
 from shared.http import MAX_OFFSET, ApiError, error_response, error_responses
 from shared.legal_clock import CalendarDatetime
 from shared.procedures import Procedure
@@ -49,6 +50,10 @@ async def office(
     d = deps(request)
     found = await handlers.authenticate(credentials.credentials, store=d.store)
     if found is None:
+        # a client that keeps guessing keys gets 429 (valid keys pay no extra look-up)
+        abuse: AbuseGuard = request.app.state.abuse
+        await abuse.failed(request, "api-key")
+        await abuse.admit(request, "api-key", count=False)
         raise ApiError(401, "unauthorized", "unknown or revoked API key")
     if request.method != "GET" and not d.limiter.hit(d.rate, found.code, credentials.credentials[-8:]):
         raise ApiError(429, "rate_limited", f"rate limit {d.rate} exceeded for this key")
@@ -174,9 +179,28 @@ async def post_dossier(
         publisher=d.publisher,
         relay=d.relay,
         now=_now(),
+        pii=request.app.state.pii,
     )
     response.status_code = 201 if created else 200
     return result
+
+
+@router.get(
+    "/dossiers",
+    response_model=list[DossierView],
+    tags=["dossiers"],
+    summary="This office's dossiers of one citizen (found by keyed hash; IDs are stored encrypted)",
+    responses=error_responses(401, 422),
+)
+async def dossiers_of_citizen(
+    request: Request,
+    office: Office,
+    citizen_id: Annotated[str, Query(pattern=r"^[0-9]{12}$", description="12-digit citizen ID (CCCD).")],
+    limit: Annotated[int, Query(ge=1, le=100, description="Most dossiers returned, newest first.")] = 20,
+) -> list[dict[str, Any]]:
+    digest = request.app.state.pii.hash(citizen_id)
+    docs = await deps(request).store.dossiers_of_citizen(digest, office.code, limit)
+    return [{**doc, "id": doc["_id"]} for doc in docs]
 
 
 @router.get("/dossiers/{code}", response_model=DossierView, tags=["dossiers"], responses=error_responses(401, 404))

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 
 from services.resolution.domain.case import OPEN, Forbidden, IllegalTransition, ReasonRequired
-from services.resolution.entrypoints.auth import CurrentOfficial
+from services.resolution.entrypoints.auth import CurrentOfficial, Official
 from services.resolution.entrypoints.models import (
     ActionIn,
     ApologyIn,
@@ -24,6 +24,8 @@ from services.resolution.entrypoints.models import (
     WorklistOut,
 )
 from services.resolution.handlers import CaseNotFound, Conflict, InvalidInput, Resolution
+from shared.abuse import AbuseGuard
+from shared.audit import AuditTrail
 from shared.events import DossierStatus
 from shared.http import MAX_OFFSET, ApiError, error_responses
 from shared.store import REVISION_FIELD
@@ -40,6 +42,20 @@ def view(case: dict[str, Any]) -> dict[str, Any]:
     """A case as officials see it (no outbox, no bookkeeping)."""
     hidden = {"outbox", "outbox_pending", "seen_events", "m", "tracking_token_sha256", REVISION_FIELD}
     return {("id" if k == "_id" else k): v for k, v in case.items() if k not in hidden}
+
+
+async def _audited(
+    request: Request, official: Official, action: str, dossier: str, coro: Awaitable[dict[str, Any]]
+) -> dict[str, Any]:
+    """Run an official's action and write its audit record, whether it succeeded or was refused."""
+    audit: AuditTrail = request.app.state.audit
+    try:
+        case = await _guarded(coro)
+    except ApiError as exc:
+        await audit.record(official, f"case.{action}", dossier, outcome=exc.code)
+        raise
+    await audit.record(official, f"case.{action}", dossier, details={"status": case.get("status")})
+    return case
 
 
 async def _guarded(coro: Awaitable[dict[str, Any]]) -> dict[str, Any]:
@@ -106,7 +122,11 @@ async def get_case(dossier: str, request: Request, official: CurrentOfficial) ->
 async def apology(dossier: str, body: ApologyIn, request: Request, official: CurrentOfficial) -> dict[str, Any]:
     if body.new_due_at is not None and body.new_due_at.tzinfo is None:
         raise ApiError(422, "naive_datetime", "new_due_at: give a time zone offset")
-    case = await _guarded(
+    case = await _audited(
+        request,
+        official,
+        "apology",
+        dossier,
         _res(request).apologise(
             dossier,
             office=official.office,
@@ -114,7 +134,7 @@ async def apology(dossier: str, body: ApologyIn, request: Request, official: Cur
             roles=official.roles,
             reason=body.reason,
             new_due_at=body.new_due_at,
-        )
+        ),
     )
     return view(case)
 
@@ -124,7 +144,7 @@ async def apology(dossier: str, body: ApologyIn, request: Request, official: Cur
     response_model=RatingOut,
     tags=["citizens"],
     summary="Citizen's satisfaction rating",
-    responses=error_responses(404, 409),
+    responses=error_responses(404, 409, 429),
 )
 async def rate(
     code: str,
@@ -132,7 +152,14 @@ async def rate(
     request: Request,
     token: Annotated[str, Query(min_length=8, max_length=200, description="The citizen's tracking token")],
 ) -> dict[str, Any]:
-    return await _guarded(_res(request).rate(code, token, body.score, body.comment))
+    abuse: AbuseGuard = request.app.state.abuse
+    await abuse.admit(request, "rating", target=code)
+    try:
+        return await _guarded(_res(request).rate(code, token, body.score, body.comment))
+    except ApiError as exc:
+        if exc.status == 404:  # a wrong token looks like an unknown code, and counts as a failed attempt
+            await abuse.failed(request, "rating", target=code)
+        raise
 
 
 @router.get(
@@ -165,9 +192,10 @@ async def get_result(document_id: str, request: Request) -> dict[str, Any]:
     response_model=VerifyOut,
     tags=["results"],
     summary="Check a result's signature",
-    responses=error_responses(422),
+    responses=error_responses(422, 429),
 )
 async def verify(body: VerifyIn, request: Request) -> dict[str, Any]:
+    await request.app.state.abuse.admit(request, "verify")
     return {"valid": _res(request).verify(body.document, body.signature)}
 
 
@@ -198,9 +226,13 @@ async def act(
     body: ActionIn | None = None,
 ) -> dict[str, Any]:
     payload = (body or ActionIn()).model_dump()
-    case = await _guarded(
+    case = await _audited(
+        request,
+        official,
+        ACTIONS[action],
+        dossier,
         _res(request).act(
             dossier, ACTIONS[action], office=official.office, actor=official.sub, roles=official.roles, body=payload
-        )
+        ),
     )
     return view(case)

@@ -16,12 +16,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.resolution.bootstrap import bootstrap
 from services.resolution.domain.case import TRANSITIONS
-from services.resolution.entrypoints.auth import mint_dev_token
 from services.resolution.settings import ResolutionSettings
 from shared.envelope import CloudEvent
 from shared.events import DossierRouted, DossierSupplemented
 from shared.legal_clock import default_clock
 from shared.topics import Topics
+from tests.support.identity import bearer
 from tests.support.kafka import collect_events, produce_event
 from tests.support.service import drop_databases, running
 from tests.support.waiting import eventually
@@ -47,7 +47,7 @@ async def client(settings: ResolutionSettings) -> AsyncIterator[httpx.AsyncClien
 
 
 def tok(settings: ResolutionSettings, *roles: str, office: str = OFFICE) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint_dev_token(settings, office=office, roles=list(roles), sub='test')}"}
+    return bearer(office, *roles, sub="test")
 
 
 def routed(

@@ -117,16 +117,18 @@ def test_secrets_come_from_secrets_never_inline(manifests: list[dict[str, Any]],
 
 
 def test_service_specific_secrets(manifests: list[dict[str, Any]]) -> None:
-    """Operator tokens, receipt secret, SMS providers and the identity provider's key come from Secrets."""
+    """Receipt secret, SMS providers and personal-data keys come from Secrets; JWTs are checked against a JWKS."""
     deployments = _of_kind(manifests, "Deployment")
     expected = {
-        "routing": {"ROUTING_ADMIN_TOKEN"},
-        "resolution": {"RESOLUTION_JWT_PUBLIC_KEY"},
-        "notify": {"NOTIFY_RECEIPT_SECRET", "NOTIFY_ADMIN_TOKEN", "NOTIFY_SMS_PROVIDERS"},
+        "intake": {"PII_ENCRYPTION_KEY", "CONTACT_SEALING_KEY"},
+        "notify": {"NOTIFY_RECEIPT_SECRET", "NOTIFY_SMS_PROVIDERS", "PII_ENCRYPTION_KEY", "CONTACT_SEALING_KEY"},
     }
     for service, names in expected.items():
         env = {e["name"]: e for e in _container(deployments[service])["env"]}
         assert all("secretKeyRef" in env[n]["valueFrom"] for n in names), service
+    for service in ("intake", "routing", "resolution", "notify"):
+        env = {e["name"]: e for e in _container(deployments[service])["env"]}
+        assert env["JWT_JWKS_URL"]["value"].startswith("https://"), service
     resolution = deployments["resolution"]
     mounts = {m["name"]: m for m in _container(resolution)["volumeMounts"]}
     assert mounts["signing-keys"]["readOnly"] is True

@@ -17,8 +17,6 @@ from typing import Any
 
 import pytest
 import yaml
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import AliasChoices
 
 from shared.settings import SECRETS_DIR_VARIABLE
@@ -168,10 +166,11 @@ def test_stop_grace_period_outlasts_the_graceful_shutdown(service: str) -> None:
 
 
 def test_resolution_verifies_the_identity_provider_and_signs_with_office_keys() -> None:
-    """Officials' tokens are checked against the provider's public key; results signed with mounted keys."""
-    spec = _compose()["services"]["resolution"]
+    """Officials' tokens are checked against the provider's JWKS; results signed with mounted keys."""
+    compose = _compose()
+    spec = compose["services"]["resolution"]
     targets = _secret_targets(spec)
-    assert "RESOLUTION_JWT_PUBLIC_KEY" in targets and "RESOLUTION_JWT_SECRET" not in targets
+    assert "JWT_JWKS_URL" in compose["x-service-env"] and "RESOLUTION_JWT_SECRET" not in targets
     assert targets["signing-keys"] == "signing_keys"
     assert spec["environment"]["RESOLUTION_SIGNING_KEYS_DIR"] == "/run/secrets/signing-keys"
 
@@ -179,12 +178,6 @@ def test_resolution_verifies_the_identity_provider_and_signs_with_office_keys() 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is needed to run deploy/secrets/generate.sh")
 def test_generator_writes_every_secret_file_compose_mounts(tmp_path: Path) -> None:
     """deploy/secrets/generate.sh produces each file compose mounts; the SMS provider is a gateway, not a file."""
-    idp = tmp_path / "idp.pem"
-    idp.write_bytes(
-        Ed25519PrivateKey.generate()
-        .public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    )
     key_file = tmp_path / "sms-key"
     key_file.write_text("gateway-key\n")
     out = tmp_path / "secrets"
@@ -194,8 +187,6 @@ def test_generator_writes_every_secret_file_compose_mounts(tmp_path: Path) -> No
             str(GENERATOR),
             "--out",
             str(out),
-            "--idp-public-key",
-            str(idp),
             "--sms-gateway-url",
             "https://sms.example.vn/send",
             "--sms-gateway-key-file",
@@ -223,10 +214,8 @@ def test_generator_writes_every_secret_file_compose_mounts(tmp_path: Path) -> No
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is needed to run deploy/secrets/generate.sh")
 def test_generator_refuses_without_an_sms_gateway(tmp_path: Path) -> None:
     """Without a gateway the generator stops with a clear message rather than falling back to the file provider."""
-    idp = tmp_path / "idp.pem"
-    idp.write_text("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
     result = subprocess.run(
-        ["bash", str(GENERATOR), "--out", str(tmp_path / "s"), "--idp-public-key", str(idp)],
+        ["bash", str(GENERATOR), "--out", str(tmp_path / "s")],
         capture_output=True,
         text=True,
     )
