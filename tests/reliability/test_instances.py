@@ -102,6 +102,10 @@ async def test_two_instances_of_every_service_lose_nothing_and_double_nothing(tm
         }
         assert Counter(accepts.values()) == Counter(dict.fromkeys(tokens, 1))
 
-        sms = [json.loads(line) for line in system.sms_outbox.read_text("utf-8").splitlines()]
-        per_dossier = Counter(line["dossier_code"] for line in sms if line["dossier_code"] in tokens)
-        assert per_dossier == Counter(dict.fromkeys(tokens, 3)), "exactly one SMS per status change"
+        async def sms_per_dossier() -> Counter[str]:
+            sms = [json.loads(line) for line in system.sms_outbox.read_text("utf-8").splitlines()]
+            return Counter(line["dossier_code"] for line in sms if line["dossier_code"] in tokens)
+
+        expected_sms = Counter(dict.fromkeys(tokens, 3))
+        per_dossier = await eventually(sms_per_dossier, until=lambda c: c == expected_sms, timeout=60, every=1)
+        assert per_dossier == expected_sms, "exactly one SMS per status change"
