@@ -12,6 +12,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import NamedTuple
 
+from shared.admin_units import get_province, get_ward
+
 
 class OfficeKind(StrEnum):
     """Kinds of office; the value is the code suffix."""
@@ -70,3 +72,76 @@ def parse_office_code(code: str) -> OfficeRef:
     if (kind.level == "province") != unit.startswith("P"):
         raise ValueError(f"office code {code!r}: {kind.level} office on the wrong kind of unit")
     return OfficeRef(unit, kind)
+
+
+#: How an office of each kind is named after its commune/ward or province (``{unit}``).
+COMMUNE_OFFICE_NAMES = {
+    OfficeKind.COMMUNE_PEOPLE_COMMITTEE: "Ủy ban nhân dân {unit}",
+    OfficeKind.COMMUNE_SERVICE_CENTRE: "Trung tâm phục vụ hành chính công {unit}",
+    OfficeKind.COMMUNE_POLICE: "Công an {unit}",
+    OfficeKind.COMMUNE_BUSINESS_REGISTRATION: "Bộ phận đăng ký kinh doanh {unit}",
+}
+PROVINCE_OFFICE_NAMES = {
+    OfficeKind.PROVINCE_SERVICE_CENTRE: "Trung tâm phục vụ hành chính công {unit}",
+    OfficeKind.PROVINCE_DEPARTMENT_JUSTICE: "Sở Tư pháp {unit}",
+    OfficeKind.PROVINCE_DEPARTMENT_CONSTRUCTION: "Sở Xây dựng {unit}",
+    OfficeKind.PROVINCE_DEPARTMENT_AGRICULTURE_ENVIRONMENT: "Sở Nông nghiệp và Môi trường {unit}",
+    OfficeKind.PROVINCE_DEPARTMENT_FINANCE: "Sở Tài chính {unit}",
+    OfficeKind.PROVINCE_POLICE: "Công an {unit}",
+    OfficeKind.PROVINCE_SOCIAL_INSURANCE: "Bảo hiểm xã hội {unit}",
+}
+
+
+def province_unit_name(province_name: str) -> str:
+    """``Thành phố Hà Nội`` → ``tỉnh/thành phố Hà Nội`` (the unit part of a province office's name)."""
+    short = province_name.removeprefix("Thành phố ").removeprefix("Tỉnh ")
+    return f"tỉnh/thành phố {short}"
+
+
+def office_name(code: str) -> str | None:
+    """The Vietnamese name of an office (``00070.UBND`` → ``Ủy ban nhân dân Phường Hoàn Kiếm``); None if unknown."""
+    try:
+        ref = parse_office_code(code)
+    except ValueError:
+        return None
+    if ref.level == "commune":
+        ward = get_ward(ref.unit_code)
+        if ward is None or ward.code != ref.unit_code:
+            return None
+        return COMMUNE_OFFICE_NAMES[ref.kind].format(unit=ward.name)
+    province = get_province(ref.unit_code.removeprefix("P"))
+    if province is None or f"P{province.code}" != ref.unit_code:
+        return None
+    return PROVINCE_OFFICE_NAMES[ref.kind].format(unit=province_unit_name(province.name))
+
+
+class Letterhead(NamedTuple):
+    """What the top-left block and the place line of an office's paper say."""
+
+    parent: str  # the unit above (the province), printed above the office's name
+    name: str  # the office's name
+    place: str  # the place in "<place>, ngày … tháng … năm …"
+
+
+_UNIT_PREFIXES = ("Thành phố ", "Tỉnh ", "Phường ", "Xã ", "Đặc khu ")
+
+
+def _short(name: str) -> str:
+    for prefix in _UNIT_PREFIXES:
+        if name.startswith(prefix):
+            return name.removeprefix(prefix)
+    return name
+
+
+def letterhead(code: str) -> Letterhead:
+    """The letterhead of an office (unknown codes print as themselves, never fail a print)."""
+    name = office_name(code) or code
+    try:
+        ref = parse_office_code(code)
+    except ValueError:
+        return Letterhead("", name, "")
+    ward = get_ward(ref.unit_code) if ref.level == "commune" else None
+    province = get_province(ward.province_code if ward else ref.unit_code.removeprefix("P"))
+    parent = province.name if province else ""
+    place = _short(ward.name) if ward else (_short(province.name) if province else "")
+    return Letterhead(parent, name, place)

@@ -28,6 +28,7 @@ class IntakeDeps:
     relay: OutboxRelay | None
     limiter: RateLimit
     rate: Any
+    tracking_page_url: str
 
 
 def bootstrap(
@@ -59,5 +60,13 @@ def bootstrap(
         routers=[router],
     )
     install_validation_codes(app)
-    app.state.intake = IntakeDeps(store, catalogue or load_catalogue(), runtime.publisher, relay, limiter, limiter.rate)
+    app.state.intake = IntakeDeps(
+        store,
+        catalogue or load_catalogue(),
+        runtime.publisher,
+        relay,
+        limiter,
+        limiter.rate,
+        settings.tracking_page_url,
+    )
     return app

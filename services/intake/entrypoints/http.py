@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import inspect
 import json
 from datetime import UTC, datetime
@@ -15,6 +16,8 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from services.intake import handlers
+from services.intake.adapters.papers import receipt_pdf
+from services.intake.domain.codes import sha256_hex
 from services.intake.entrypoints.models import (
     CallIn,
     DossierIn,
@@ -28,6 +31,7 @@ from services.intake.entrypoints.models import (
     TicketOut,
 )
 from shared.http import ApiError, error_response, error_responses
+from shared.papers import PDF_MEDIA_TYPE
 from shared.procedures import Procedure
 
 bearer = HTTPBearer(auto_error=False, description="Front-office API key: `Authorization: Bearer lt_...`")
@@ -180,6 +184,48 @@ async def get_dossier(code: str, request: Request, office: Office) -> dict[str, 
     if doc is None or doc["office_code"] != office.code:
         raise ApiError(404, "not_found", f"no dossier {code!r} filed at this office")
     return {**doc, "id": doc["_id"]}
+
+
+@router.get(
+    "/dossiers/{code}/forms/receipt.pdf",
+    response_class=Response,
+    tags=["forms"],
+    summary="Receipt and appointment slip (Mẫu 01, Circular 01/2018/TT-VPCP) as PDF",
+    responses={
+        200: {
+            "content": {PDF_MEDIA_TYPE: {}},
+            "description": "The form, with the dossier code and a QR code of the "
+            "tracking link; the same dossier state always gives the same bytes.",
+        },
+        **error_responses(401, 404, 422),
+    },
+)
+async def receipt_form(
+    code: str,
+    request: Request,
+    office: Office,
+    token: Annotated[
+        str | None,
+        Query(
+            min_length=8,
+            max_length=200,
+            description="The tracking token from the 201 answer: printed on the slip and put in the QR code "
+            "(only its hash is stored, so a reprint without it says where the token was printed).",
+        ),
+    ] = None,
+) -> Response:
+    d = deps(request)
+    doc = await d.store.dossier_by_code(code)
+    if doc is None or doc["office_code"] != office.code:
+        raise ApiError(404, "not_found", f"no dossier {code!r} filed at this office")
+    if token is not None and not hmac.compare_digest(sha256_hex(token), doc["tracking_token_sha256"]):
+        raise ApiError(422, "invalid_tracking_token", "token: not the tracking token of this dossier")
+    pdf = await receipt_pdf(
+        doc, procedure=d.catalogue.get(doc["procedure_code"]), token=token, tracking_page_url=d.tracking_page_url
+    )
+    return Response(
+        pdf, media_type=PDF_MEDIA_TYPE, headers={"Content-Disposition": f'inline; filename="{code}-mau01.pdf"'}
+    )
 
 
 @router.post(

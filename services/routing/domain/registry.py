@@ -11,23 +11,13 @@ from dataclasses import dataclass
 from functools import cache
 
 from shared.admin_units import provinces, wards_of
-from shared.offices import OfficeKind, office_code
-
-_COMMUNE_NAMES = {
-    OfficeKind.COMMUNE_PEOPLE_COMMITTEE: "Ủy ban nhân dân {unit}",
-    OfficeKind.COMMUNE_SERVICE_CENTRE: "Trung tâm phục vụ hành chính công {unit}",
-    OfficeKind.COMMUNE_POLICE: "Công an {unit}",
-    OfficeKind.COMMUNE_BUSINESS_REGISTRATION: "Bộ phận đăng ký kinh doanh {unit}",
-}
-_PROVINCE_NAMES = {
-    OfficeKind.PROVINCE_SERVICE_CENTRE: "Trung tâm phục vụ hành chính công {unit}",
-    OfficeKind.PROVINCE_DEPARTMENT_JUSTICE: "Sở Tư pháp {unit}",
-    OfficeKind.PROVINCE_DEPARTMENT_CONSTRUCTION: "Sở Xây dựng {unit}",
-    OfficeKind.PROVINCE_DEPARTMENT_AGRICULTURE_ENVIRONMENT: "Sở Nông nghiệp và Môi trường {unit}",
-    OfficeKind.PROVINCE_DEPARTMENT_FINANCE: "Sở Tài chính {unit}",
-    OfficeKind.PROVINCE_POLICE: "Công an {unit}",
-    OfficeKind.PROVINCE_SOCIAL_INSURANCE: "Bảo hiểm xã hội {unit}",
-}
+from shared.offices import (
+    COMMUNE_OFFICE_NAMES,
+    PROVINCE_OFFICE_NAMES,
+    OfficeKind,
+    office_code,
+    province_unit_name,
+)
 
 
 @dataclass(frozen=True)
@@ -62,11 +52,10 @@ def build_registry() -> Registry:
     by_ward_kind: dict[tuple[str, OfficeKind], Office] = {}
     by_province_kind: dict[tuple[str, OfficeKind], list[Office]] = {}
     for province in provinces():
-        short = province.name.removeprefix("Thành phố ").removeprefix("Tỉnh ")
-        for kind, template in _PROVINCE_NAMES.items():
+        for kind, template in PROVINCE_OFFICE_NAMES.items():
             office = Office(
                 office_code(province.code, kind),
-                template.format(unit=f"tỉnh/thành phố {short}"),
+                template.format(unit=province_unit_name(province.name)),
                 kind,
                 "province",
                 province.code,
@@ -75,7 +64,7 @@ def build_registry() -> Registry:
             offices[office.code] = office
             by_province_kind.setdefault((province.code, kind), []).append(office)
         for ward in wards_of(province.code):
-            for kind, template in _COMMUNE_NAMES.items():
+            for kind, template in COMMUNE_OFFICE_NAMES.items():
                 office = Office(
                     office_code(ward.code, kind),
                     template.format(unit=ward.name),
