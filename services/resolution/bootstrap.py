@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from services.resolution.adapters.signing import OfficeKeys
 from services.resolution.adapters.store import ResolutionStore
 from services.resolution.entrypoints import consumers
-from services.resolution.entrypoints.http import router
+from services.resolution.entrypoints.http import public, router
 from services.resolution.entrypoints.scheduler import overdue_loop
 from services.resolution.handlers import Resolution
 from services.resolution.settings import ResolutionSettings
@@ -40,6 +40,7 @@ def bootstrap(
         or OfficeKeys(
             keys_dir=settings.signing_keys_dir,
             dev_seed=settings.signing_seed.get_secret_value() if settings.environment != "production" else None,
+            dev_generation=settings.signing_key_generation,
         ),
         settings=settings,
         relay=runtime.relay(store.cases),
@@ -56,7 +57,7 @@ def bootstrap(
         description="Officials process dossiers: worklists, actions, the legal clock (paused during supplements), "
         "overdue flags and apology letters, digitally signed results, operations-centre figures. Officials "
         "authenticate with `Authorization: Bearer <JWT>` (claims sub, office, roles).",
-        routers=[router],
+        routers=[router, public],
     )
     app.state.resolution = resolution
     app.state.settings = settings

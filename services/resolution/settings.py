@@ -46,6 +46,12 @@ class ResolutionSettings(BaseServiceSettings):
         validation_alias=AliasChoices("RESOLUTION_SIGNING_SEED"),
         description="Development only: per-office keys are derived from it when no key directory is set.",
     )
+    signing_key_generation: int = Field(
+        default=1,
+        ge=1,
+        validation_alias=AliasChoices("RESOLUTION_SIGNING_KEY_GENERATION"),
+        description="Development only: rotate the derived keys; generations 1..N are published, N signs.",
+    )
     auto_accept_offices: str = Field(
         default="",
         validation_alias=AliasChoices("RESOLUTION_AUTO_ACCEPT_OFFICES"),
@@ -60,7 +66,7 @@ class ResolutionSettings(BaseServiceSettings):
     public_base_url: str = Field(
         default="http://127.0.0.1:8003",
         validation_alias=AliasChoices("RESOLUTION_PUBLIC_BASE_URL"),
-        description="Base URL written into results' verification links.",
+        description="Public base URL of this service: results' verification links and QR codes point here.",
     )
 
     def effective_jwt_secret(self) -> str | None:

@@ -34,6 +34,7 @@ class ResolutionStore:
     def __init__(self, db: Any) -> None:
         self.cases = db["cases"]
         self.results = db["results"]
+        self.signing_offices = db["signing_offices"]
 
     async def ensure_indexes(self) -> None:
         """Worklists by office, the overdue scan by due date, look-up by dossier id or code."""
@@ -111,3 +112,13 @@ class ResolutionStore:
         """A signed result by id."""
         found: dict[str, Any] | None = await self.results.find_one({"_id": document_id})
         return found
+
+    async def note_signer(self, office_code: str, key_id: str, at: datetime) -> None:
+        """Remember that an office signs results, so its keys are published in the JWKS (idempotent)."""
+        await self.signing_offices.update_one(
+            {"_id": office_code}, {"$set": {"last_key_id": key_id, "last_signed_at": at}}, upsert=True
+        )
+
+    async def signers(self) -> list[str]:
+        """Offices that have signed results."""
+        return [doc["_id"] async for doc in self.signing_offices.find({}, {"_id": 1})]
