@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from services.resolution.adapters.signing import OfficeKeys
 from services.resolution.adapters.store import ResolutionStore
@@ -58,6 +59,13 @@ def bootstrap(
         "overdue flags and apology letters, digitally signed results, operations-centre figures. Officials "
         "authenticate with `Authorization: Bearer <JWT>` (claims sub, office, roles).",
         routers=[router, public],
+    )
+    # the tracking page (notify's origin) posts the citizen's rating here; token in the query, no cookies
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=[o.strip() for o in settings.cors_origins.split(",") if o.strip()],
+        allow_methods=["GET", "POST"],
+        allow_headers=["content-type"],
     )
     app.state.resolution = resolution
     app.state.settings = settings

@@ -402,7 +402,11 @@ class Resolution:
 
     async def check_pdf(self, pdf: bytes) -> tuple[Verdict, dict[str, Any]]:
         """Check an uploaded result PDF by its embedded signed original and the published keys only."""
-        document, signature = signed_from_pdf(pdf)
+        originals = signed_from_pdf(pdf)
+        document, signature = originals[0]
+        if len(originals) > 1:
+            # an edited copy added beside the genuine one: which would a reader trust? neither
+            return Verdict("tampered", "the PDF carries more than one signed original"), document
         office = document.get("office_code")
         jwks = await self.jwks(office) if isinstance(office, str) and is_office_code(office) else {"keys": []}
         return verify_document(jwks, document, signature), document

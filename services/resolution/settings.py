@@ -63,6 +63,11 @@ class ResolutionSettings(BaseServiceSettings):
         validation_alias=AliasChoices("RESOLUTION_OVERDUE_CHECK_INTERVAL"),
         description="Longest sleep of the overdue scheduler in seconds (it also wakes at the earliest due date).",
     )
+    cors_origins: str = Field(
+        default="http://127.0.0.1:8004,http://localhost:8004",
+        validation_alias=AliasChoices("RESOLUTION_CORS_ORIGINS"),
+        description="Comma-separated origins (the citizens' tracking page) allowed to post ratings from a browser.",
+    )
     public_base_url: str = Field(
         default="http://127.0.0.1:8003",
         validation_alias=AliasChoices("RESOLUTION_PUBLIC_BASE_URL"),

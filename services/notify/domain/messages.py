@@ -8,9 +8,10 @@ from typing import Any
 
 from shared.events import DossierReceived, DossierRouted, DossierStatusChanged, RouteOutcome
 from shared.legal_clock import VIETNAM_TZ
+from shared.offices import office_name
 
 #: Variables every template may use; the template-set build renders with exactly these keys.
-CONTEXT_KEYS = ("code", "procedure", "office", "due_at", "reason")
+CONTEXT_KEYS = ("code", "procedure", "office", "due_at", "reason", "result_url")
 
 #: Status-event actions that are told with their own template rather than by the new status.
 _ACTION_KINDS = {"overdue": "overdue", "apology": "apology"}
@@ -38,6 +39,8 @@ class Change:
     contact: dict[str, Any] | None = None  # only from the receipt event
     preferences: dict[str, bool] | None = None
     token_sha256: str | None = None
+    result_url: str | None = None  # public verification page of the signed result
+    procedure: str | None = None  # procedure name (from the receipt)
 
     def timeline_entry(self) -> dict[str, Any]:
         """The line shown to the citizen (no personal data)."""
@@ -49,6 +52,8 @@ class Change:
             "due_at": self.due_at.isoformat() if self.due_at else None,
             "reason": self.reason,
             "at": self.at.isoformat(),
+            "office_code": self.office_code,
+            "result_url": self.result_url,
         }
 
 
@@ -58,7 +63,12 @@ def local_time(value: datetime | None) -> str:
 
 
 def _context(
-    code: str, procedure: str | None, office: str | None, due_at: datetime | None, reason: str | None
+    code: str,
+    procedure: str | None,
+    office: str | None,
+    due_at: datetime | None,
+    reason: str | None,
+    result_url: str | None = None,
 ) -> dict[str, str]:
     return {
         "code": code,
@@ -66,7 +76,13 @@ def _context(
         "office": office or "",
         "due_at": local_time(due_at),
         "reason": reason or "-",
+        "result_url": result_url or "",
     }
+
+
+def shown_office(code: str | None) -> str | None:
+    """What the citizen reads for an office: its name, the code only when the name is unknown."""
+    return (office_name(code) or code) if code else None
 
 
 def from_received(event_id: str, e: DossierReceived) -> Change:
@@ -79,11 +95,13 @@ def from_received(event_id: str, e: DossierReceived) -> Change:
         at=e.received_at,
         context=_context(e.dossier_code, e.procedure_name or e.procedure_code, None, e.due_at, None),
         status="received",
-        office=e.receiving_office_code,
+        office=shown_office(e.receiving_office_code),
         due_at=e.due_at,
+        office_code=e.receiving_office_code,
         contact=e.contact.model_dump(),
         preferences=e.notify.model_dump(),
         token_sha256=e.tracking_token_sha256,
+        procedure=e.procedure_name or e.procedure_code,
     )
 
 
@@ -101,28 +119,32 @@ def from_routed(event_id: str, e: DossierRouted) -> Change:
         status="parked" if parked else "routed",
         office=office,
         due_at=e.due_at,
+        office_code=e.office_code,
         reason=e.reason if parked else None,
         token_sha256=e.tracking_token_sha256,
+        procedure=e.procedure_name or e.procedure_code,
     )
 
 
 def from_status(event_id: str, e: DossierStatusChanged) -> Change:
     """A case changed state at an office (or was flagged overdue, or got an apology with a new date)."""
     kind = _ACTION_KINDS.get(e.action, e.status.value)
+    result_url = e.result.verify_url if e.result is not None else None
     return Change(
         event_id=event_id,
         dossier_id=e.dossier_id,
         code=e.dossier_code,
         kind=kind,
         at=e.occurred_at,
-        context=_context(e.dossier_code, e.procedure_code, e.office_code, e.due_at, e.reason),
+        context=_context(e.dossier_code, e.procedure_code, e.office_code, e.due_at, e.reason, result_url),
         notify=e.action not in _SILENT_ACTIONS,
         status=e.status.value,
-        office=e.office_code,
+        office=shown_office(e.office_code),
         due_at=e.due_at,
         reason=e.reason,
         office_code=e.office_code,
         version=e.version,
+        result_url=result_url,
     )
 
 

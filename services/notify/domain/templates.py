@@ -21,6 +21,7 @@ SAMPLE: dict[str, str] = {
     "office": "Ủy ban nhân dân Phường Hoàn Kiếm",
     "due_at": "17:00 25/11/2026",
     "reason": "Thiếu bản chính giấy chứng sinh",
+    "result_url": "http://127.0.0.1:8003/verify?id=1f0c2a9e-3b7d-4c55-9d0e-6a1b2c3d4e5f",
 }
 assert tuple(SAMPLE) == CONTEXT_KEYS
 
@@ -104,6 +105,8 @@ class TemplateSet:
     def render(self, kind: str, locale: str, channel: str, context: dict[str, Any]) -> Rendered:
         """Render one message (``locale`` falls back to Vietnamese when unknown)."""
         locale = locale if locale in LOCALES else "vi"
+        # notifications stored before a variable was added still render (it is empty for them)
+        context = dict.fromkeys(CONTEXT_KEYS, "") | context
         text = self._env.get_template(f"{locale}/{kind}.{channel}.j2").render(**context).strip()
         if channel == "email":
             subject, _, body = text.partition("\n---\n")

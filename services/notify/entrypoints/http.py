@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from importlib import resources
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
@@ -16,8 +17,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 from sse_starlette.sse import EventSourceResponse
 
+from services.notify.adapters.papers import tracking_log_pdf
 from services.notify.handlers import Notifier
 from shared.http import ApiError, error_responses
+from shared.papers import PDF_MEDIA_TYPE
 from shared.topics import Topics, event_type_of
 
 router = APIRouter()
@@ -36,8 +39,16 @@ class TimelineEntry(BaseModel):
     event_id: str = Field(description="Id of the event that made the change.", examples=["0b6f1c3e-…"])
     kind: str = Field(description="What happened (template kind).", examples=["accepted"])
     status: str | None = Field(default=None, description="Dossier status after the change.", examples=["accepted"])
-    office: str | None = Field(default=None, description="Office concerned.", examples=["00070.UBND"])
+    office: str | None = Field(
+        default=None, description="Office concerned (its name).", examples=["Ủy ban nhân dân Phường Hoàn Kiếm"]
+    )
+    office_code: str | None = Field(default=None, description="Code of the office concerned.", examples=["00070.UBND"])
     due_at: datetime | None = Field(default=None, description="Appointment date (hẹn trả kết quả), if known.")
+    result_url: str | None = Field(
+        default=None,
+        description="Public verification page of the signed result (on the result_ready change).",
+        examples=["http://127.0.0.1:8003/verify?id=1f0c2a9e-3b7d-4c55-9d0e-6a1b2c3d4e5f"],
+    )
     reason: str | None = Field(
         default=None, description="Reason given (refusal, supplement, parking).", examples=["Thiếu giấy chứng sinh"]
     )
@@ -67,6 +78,17 @@ class Tracking(BaseModel):
     code: str = Field(description="Dossier code.", examples=[CODE_EXAMPLE])
     timeline: list[TimelineEntry] = Field(description="Changes, oldest first.")
     preferences: Preferences | None = Field(default=None, description="Channels chosen (once the receipt is known).")
+    procedure: str | None = Field(default=None, description="Procedure name.", examples=["Đăng ký khai sinh"])
+    office: str | None = Field(
+        default=None, description="Office now concerned (name).", examples=["Ủy ban nhân dân Phường Hoàn Kiếm"]
+    )
+    status: str | None = Field(default=None, description="Current status.", examples=["in_process"])
+    due_at: datetime | None = Field(default=None, description="Current appointment date (the latest one given).")
+    result_url: str | None = Field(default=None, description="Verification page of the signed result, once signed.")
+    rating_url: str = Field(
+        description="Where the citizen's rating is posted (`?token=`), accepted once the result is returned.",
+        examples=["http://127.0.0.1:8003/v1/dossiers/00070.TTHCC-261122-0001/rating"],
+    )
 
 
 class ReceiptIn(BaseModel):
@@ -216,10 +238,44 @@ async def track(code: Code, token: Token, notifier: NotifierDep) -> Tracking:
     """Every change of the dossier, for the holder of its tracking token."""
     dossier = await _tracked(notifier, code, token)
     prefs = dossier.get("preferences")
+    timeline = _timeline(dossier)
     return Tracking(
         code=dossier["code"],
-        timeline=[TimelineEntry(**e) for e in _timeline(dossier)],
+        timeline=[TimelineEntry(**e) for e in timeline],
         preferences=Preferences(**prefs) if prefs else None,
+        **summary(dossier, timeline, notifier.settings.rating_base_url),
+    )
+
+
+def summary(dossier: dict[str, Any], timeline: list[dict[str, Any]], rating_base_url: str) -> dict[str, Any]:
+    """The dossier at a glance: procedure, current office and status, latest due date, result link."""
+    latest = timeline[-1] if timeline else {}
+    return {
+        "procedure": dossier.get("procedure"),
+        "office": next((e["office"] for e in reversed(timeline) if e.get("office")), None),
+        "status": next((e["status"] for e in reversed(timeline) if e.get("status")), latest.get("status")),
+        "due_at": next((e["due_at"] for e in reversed(timeline) if e.get("due_at")), None),
+        "result_url": dossier.get("result_url"),
+        "rating_url": f"{rating_base_url.rstrip('/')}/v1/dossiers/{quote(dossier['code'])}/rating",
+    }
+
+
+@router.get(
+    "/v1/track/{code}/log.pdf",
+    tags=["citizens"],
+    summary="The dossier's tracking log (Mẫu 06, Circular 01/2018/TT-VPCP) as PDF",
+    response_class=Response,
+    responses={
+        200: {"content": {PDF_MEDIA_TYPE: {}}, "description": "The form with the dossier code and a QR code."},
+        **error_responses(404, 422),
+    },
+)
+async def tracking_log(code: Code, token: Token, notifier: NotifierDep) -> Response:
+    """Every change of the dossier as the log form prints it, for the holder of its tracking token."""
+    dossier = await _tracked(notifier, code, token)
+    pdf = await tracking_log_pdf(dossier, _timeline(dossier), tracking_page_url=notifier.settings.tracking_page_url)
+    return Response(
+        pdf, media_type=PDF_MEDIA_TYPE, headers={"Content-Disposition": f'inline; filename="{code}-mau06.pdf"'}
     )
 
 

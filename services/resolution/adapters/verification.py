@@ -74,19 +74,19 @@ def verify_document(jwks: dict[str, Any], document: dict[str, Any], signature: s
     return Verdict("tampered", "the signature does not match this document: it was changed after signing", kid, office)
 
 
-def signed_from_pdf(pdf: bytes) -> tuple[dict[str, Any], str]:
-    """The signed original (document, signature) embedded in a result PDF; NotAResult otherwise."""
+def signed_from_pdf(pdf: bytes) -> list[tuple[dict[str, Any], str]]:
+    """Every signed original (document, signature) embedded in a result PDF (one, unless edited); NotAResult else."""
     if not pdf.startswith(b"%PDF-"):
         raise NotAResult("the file is not a PDF")
     try:
-        attachments = pypdf.PdfReader(io.BytesIO(pdf)).attachments
-        raw = attachments[ATTACHMENT][0]
-        payload = json.loads(raw)
-        document, signature = payload["document"], payload["signature"]
+        found = []
+        for raw in pypdf.PdfReader(io.BytesIO(pdf)).attachments[ATTACHMENT]:
+            payload = json.loads(raw)
+            found.append((payload["document"], payload["signature"]))
     except (PdfReadError, KeyError, IndexError, ValueError, TypeError) as exc:
         raise NotAResult(f"the PDF carries no signed result ({ATTACHMENT}): {type(exc).__name__}") from None
     except Exception as exc:  # pypdf raises many kinds of error on broken files; all mean "not ours"
         raise NotAResult(f"the PDF carries no signed result ({ATTACHMENT}): {type(exc).__name__}") from None
-    if not isinstance(document, dict) or not isinstance(signature, str):
+    if not found or not all(isinstance(d, dict) and isinstance(s, str) for d, s in found):
         raise NotAResult(f"{ATTACHMENT} is not a signed result")
-    return document, signature
+    return found
