@@ -63,6 +63,11 @@ class BaseServiceSettings(BaseSettings):
         "(a sweep also runs at start and after every failure).",
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest accepted request body.")
+    max_upload_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        description="Largest body of a file upload (routes whose path ends in /file), and the largest file kept.",
+    )
     tracking_page_url: str = Field(
         default="http://127.0.0.1:8004/track",
         description="Public address of the citizens' tracking page; the QR code of every printed form links to it.",

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from services.intake import handlers
+from services.intake.adapters.files import DossierFiles
 from services.intake.adapters.store import IntakeStore
 from services.intake.entrypoints import consumers
 from services.intake.entrypoints.http import RateLimit, install_validation_codes, router
@@ -29,6 +30,8 @@ class IntakeDeps:
     limiter: RateLimit
     rate: Any
     tracking_page_url: str
+    files: handlers.FileStore
+    settings: IntakeSettings
 
 
 def bootstrap(
@@ -36,6 +39,7 @@ def bootstrap(
     *,
     store: handlers.IntakeStore | None = None,
     catalogue: Catalogue | None = None,
+    files: handlers.FileStore | None = None,
 ) -> FastAPI:
     """Build the intake app: store, catalogue, broker, outbox relay, consumer and routes.
 
@@ -68,5 +72,7 @@ def bootstrap(
         limiter,
         limiter.rate,
         settings.tracking_page_url,
+        files or DossierFiles(runtime.mongo[settings.mongodb_database]),
+        settings,
     )
     return app

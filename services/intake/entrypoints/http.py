@@ -18,6 +18,7 @@ from limits.strategies import MovingWindowRateLimiter
 from services.intake import handlers
 from services.intake.adapters.papers import receipt_pdf
 from services.intake.domain.codes import sha256_hex
+from services.intake.domain.files import ALLOWED_TYPES
 from services.intake.entrypoints.models import (
     CallIn,
     DossierIn,
@@ -25,12 +26,14 @@ from services.intake.entrypoints.models import (
     DueDateOut,
     ProcedureOut,
     Receipt,
+    StoredFile,
     SupplementIn,
     SupplementOut,
     TicketIn,
     TicketOut,
 )
 from shared.http import ApiError, error_response, error_responses
+from shared.officials import Official, verify_official_token
 from shared.papers import PDF_MEDIA_TYPE
 from shared.procedures import Procedure
 
@@ -58,6 +61,28 @@ async def office(
 
 
 Office = Annotated[handlers.Office, Depends(office)]
+
+
+async def official(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> Official:
+    """Authenticate an official's JWT (the same tokens resolution accepts)."""
+    if credentials is None:
+        raise ApiError(401, "unauthorized", "missing bearer token of an official")
+    settings = deps(request).settings
+    try:
+        return verify_official_token(
+            credentials.credentials,
+            public_key=settings.official_jwt_public_key,
+            secret=settings.effective_official_secret(),
+            issuer=settings.official_jwt_issuer,
+            audience=settings.official_jwt_audience,
+        )
+    except ValueError as exc:
+        raise ApiError(401, "unauthorized", str(exc)) from None
+
+
+CurrentOfficial = Annotated[Official, Depends(official)]
 
 
 class RateLimit:
@@ -246,6 +271,75 @@ async def post_supplement(code: str, body: SupplementIn, request: Request, offic
         publisher=d.publisher,
         relay=d.relay,
         now=_now(),
+    )
+
+
+@router.put(
+    "/dossiers/{code}/documents/{document_code}/file",
+    status_code=201,
+    response_model=StoredFile,
+    tags=["files"],
+    summary="Upload the file of a declared document (filed with the dossier or a supplement)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "The file itself; `Content-Type` must be the declared type (application/pdf, image/jpeg "
+            "or image/png), its size and SHA-256 the declared ones, and its content of that type.",
+            "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in ALLOWED_TYPES},
+        }
+    },
+    responses={
+        200: {"model": StoredFile, "description": "This exact file was already stored."},
+        **error_responses(401, 404, 413, 415, 422),
+    },
+)
+async def upload_file(
+    code: str,
+    document_code: str,
+    request: Request,
+    response: Response,
+    office: Office,
+    content_type: Annotated[str, Header(alias="Content-Type", max_length=100)] = "",
+) -> dict[str, Any]:
+    d = deps(request)
+    record, added = await handlers.store_file(
+        code,
+        document_code,
+        content_type,
+        await request.body(),
+        office=office,
+        store=d.store,
+        files=d.files,
+        max_bytes=d.settings.max_upload_bytes,
+        now=_now(),
+    )
+    response.status_code = 201 if added else 200
+    return record
+
+
+@router.get(
+    "/dossiers/{code}/documents/{document_code}/file",
+    response_class=Response,
+    tags=["files"],
+    summary="A dossier file, for officials of the office now competent for the dossier only",
+    responses={
+        200: {"content": {t: {} for t in ALLOWED_TYPES}, "description": "The file, checked against its SHA-256."},
+        **error_responses(401, 404, 503),
+    },
+)
+async def download_file(code: str, document_code: str, request: Request, official: CurrentOfficial) -> Response:
+    d = deps(request)
+    data, record = await handlers.read_file(
+        code, document_code, official_office=official.office, store=d.store, files=d.files
+    )
+    return Response(
+        data,
+        media_type=record["content_type"],
+        headers={
+            "Content-Disposition": f'attachment; filename="{document_code}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
     )
 
 
