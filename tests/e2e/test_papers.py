@@ -8,6 +8,7 @@ Every PDF is read as a person would: its text (pypdf) and its QR codes decoded f
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import uuid
@@ -20,10 +21,11 @@ import pypdf
 import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pymongo.errors import OperationFailure
 
 from shared.legal_clock import VIETNAM_TZ
 from shared.settings import BaseServiceSettings
-from shared.store import make_mongo_client
+from shared.store import make_mongo_client, update_document
 from tests.e2e.conftest import api_key, official
 from tests.e2e.test_journey import FILED_AT, body, sms_for
 from tests.support.browser import choose_file, chromium, needs_chromium, phone_screen, screenshot
@@ -368,9 +370,16 @@ async def test_apology_letter_mau04_has_the_new_appointment(system: System) -> N
             cases = client[f"{system.prefix}_resolution"]["cases"]
 
             async def move_due_date() -> Any:
-                # FerretDB applies an update as read-modify-write: the relay marking the case's event published
-                # at the same moment can write the old due date back (docs/adr/0002), so write until it holds
-                await cases.update_one({"dossier_code": code, "overdue": False}, {"$set": {"due_at": past}})
+                # the relay marking the case's event published may write at the same moment: a lost race is
+                # refused by the store (version check) and simply tried again
+                case = await cases.find_one({"dossier_code": code})
+                with contextlib.suppress(OperationFailure):
+                    await update_document(
+                        cases,
+                        case["_id"],
+                        {"$set": {"due_at": past}, "$inc": {"version": 1}},
+                        guard=lambda c: not c["overdue"],
+                    )
                 return await cases.find_one({"dossier_code": code})
 
             await eventually(move_due_date, until=lambda c: c["overdue"] or c["due_at"].replace(tzinfo=UTC) == past)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
+from pymongo.errors import DuplicateKeyError
 
 from shared.store import update_document
 
@@ -114,10 +116,12 @@ class ResolutionStore:
         return found
 
     async def note_signer(self, office_code: str, key_id: str, at: datetime) -> None:
-        """Remember that an office signs results, so its keys are published in the JWKS (idempotent)."""
-        await self.signing_offices.update_one(
-            {"_id": office_code}, {"$set": {"last_key_id": key_id, "last_signed_at": at}}, upsert=True
-        )
+        """Remember that an office signs results, so its keys are published in the JWKS (idempotent).
+
+        Insert-only: the first signature records the office; later ones find it there.
+        """
+        with contextlib.suppress(DuplicateKeyError):
+            await self.signing_offices.insert_one({"_id": office_code, "first_key_id": key_id, "first_signed_at": at})
 
     async def signers(self) -> list[str]:
         """Offices that have signed results."""
