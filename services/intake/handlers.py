@@ -212,6 +212,7 @@ async def receive_dossier(
         "awaiting_supplement": False,
         "received_at": now,
         "due_at": due_at,
+        "appointment_at": due_at,  # as printed on the receipt (Mẫu 01); due_at follows later changes
         "tracking_token_sha256": event_data.tracking_token_sha256,
         "idempotency_key": idem or f"none:{dossier_id}",
         "body_sha256": body_hash,

@@ -59,7 +59,8 @@ def receipt_html(doc: dict[str, Any], *, procedure: Procedure | None, token: str
         channel=CHANNELS.get(doc["channel"], doc["channel"]),
         processing_time=processing_time(procedure),
         received_at=doc["received_at"],
-        due_at=doc["due_at"],
+        # the appointment given at receipt: later moves (supplement pauses, apologies) have their own forms
+        due_at=doc.get("appointment_at") or doc["due_at"],
         fees=[f.model_dump() for f in procedure.fees] if procedure else [],
         tracking_token=token,
         book=book.rpartition("-")[2] or book,
