@@ -12,12 +12,16 @@ import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 import jinja2
 import segno
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
+from shared.http import error_responses
 from shared.legal_clock import VIETNAM_TZ
+from shared.offices import letterhead
 
 PDF_MEDIA_TYPE = "application/pdf"
 
@@ -92,3 +96,19 @@ async def render_pdf_async(html: str, *, attachments: Sequence[tuple[str, bytes]
 def render_form(env: jinja2.Environment, template: str, **context: object) -> str:
     """The HTML of one form."""
     return env.get_template(template).render(**context)
+
+
+def letterhead_context(office_code: str) -> dict[str, str]:
+    """The base template's letterhead variables for an office: ``office_name``, ``office_parent``, ``place``."""
+    head = letterhead(office_code)
+    return {"office_name": head.name, "office_parent": head.parent, "place": head.place}
+
+
+def pdf_response(pdf: bytes, filename: str) -> Response:
+    """A PDF answer shown in the browser (``inline``) under ``filename``."""
+    return Response(pdf, media_type=PDF_MEDIA_TYPE, headers={"Content-Disposition": f'inline; filename="{filename}"'})
+
+
+def pdf_responses(description: str, *error_statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` of a route answering a PDF (and the common error body for ``error_statuses``)."""
+    return {200: {"content": {PDF_MEDIA_TYPE: {}}, "description": description}, **error_responses(*error_statuses)}

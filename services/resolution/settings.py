@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import AliasChoices, Field, SecretStr
 
+from shared.officials import DEV_JWT_SECRET
 from shared.settings import BaseServiceSettings
 
-DEV_JWT_SECRET = "development-only-jwt-secret-change-me"  # noqa: S105 - refused in production
 DEV_SIGNING_SEED = "development-only-signing-seed"
 
 

@@ -9,8 +9,7 @@ from urllib.parse import quote
 import jinja2
 
 from shared.admin_units import get_ward
-from shared.offices import letterhead
-from shared.papers import environment, render_form, render_pdf_async
+from shared.papers import environment, letterhead_context, render_form, render_pdf_async
 from shared.procedures import Procedure
 
 CHANNELS = {"counter": "trực tiếp tại quầy", "online": "trực tuyến", "postal": "qua dịch vụ bưu chính"}
@@ -38,7 +37,6 @@ def processing_time(procedure: Procedure | None) -> str:
 
 def receipt_html(doc: dict[str, Any], *, procedure: Procedure | None, token: str | None, tracking_page_url: str) -> str:
     """The HTML of Mẫu 01 for a stored dossier (``token`` printed only when the caller presented it)."""
-    head = letterhead(doc["office_code"])
     applicant = doc["applicant"]
     ward = get_ward(applicant["address"]["ward_code"])
     address = ", ".join(p for p in (applicant["address"].get("detail"), ward.name if ward else None) if p)
@@ -47,9 +45,7 @@ def receipt_html(doc: dict[str, Any], *, procedure: Procedure | None, token: str
         _env(),
         "papers/mau01_receipt.html.j2",
         dossier_code=doc["code"],
-        office_name=head.name,
-        office_parent=head.parent,
-        place=head.place,
+        **letterhead_context(doc["office_code"]),
         issued_at=doc["received_at"],
         applicant=applicant,
         address=address or "…",

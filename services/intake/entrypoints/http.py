@@ -34,7 +34,7 @@ from services.intake.entrypoints.models import (
 )
 from shared.http import ApiError, error_response, error_responses
 from shared.officials import Official, verify_official_token
-from shared.papers import PDF_MEDIA_TYPE
+from shared.papers import pdf_response, pdf_responses
 from shared.procedures import Procedure
 
 bearer = HTTPBearer(auto_error=False, description="Front-office API key: `Authorization: Bearer lt_...`")
@@ -216,14 +216,13 @@ async def get_dossier(code: str, request: Request, office: Office) -> dict[str, 
     response_class=Response,
     tags=["forms"],
     summary="Receipt and appointment slip (Mẫu 01, Circular 01/2018/TT-VPCP) as PDF",
-    responses={
-        200: {
-            "content": {PDF_MEDIA_TYPE: {}},
-            "description": "The form, with the dossier code and a QR code of the "
-            "tracking link; the same dossier state always gives the same bytes.",
-        },
-        **error_responses(401, 404, 422),
-    },
+    responses=pdf_responses(
+        "The form, with the dossier code and a QR code of the tracking link; the same dossier state always "
+        "gives the same bytes.",
+        401,
+        404,
+        422,
+    ),
 )
 async def receipt_form(
     code: str,
@@ -248,9 +247,7 @@ async def receipt_form(
     pdf = await receipt_pdf(
         doc, procedure=d.catalogue.get(doc["procedure_code"]), token=token, tracking_page_url=d.tracking_page_url
     )
-    return Response(
-        pdf, media_type=PDF_MEDIA_TYPE, headers={"Content-Disposition": f'inline; filename="{code}-mau01.pdf"'}
-    )
+    return pdf_response(pdf, f"{code}-mau01.pdf")
 
 
 @router.post(

@@ -9,8 +9,7 @@ from urllib.parse import quote
 
 import jinja2
 
-from shared.offices import letterhead
-from shared.papers import environment, render_form, render_pdf_async
+from shared.papers import environment, letterhead_context, render_form, render_pdf_async
 
 #: How each kind of change reads in the log (the tracking page uses the same words).
 LABELS = {
@@ -47,7 +46,6 @@ def _first(timeline: list[dict[str, Any]], *kinds: str) -> dict[str, Any] | None
 def tracking_log_html(dossier: dict[str, Any], timeline: list[dict[str, Any]], *, tracking_page_url: str) -> str:
     """The HTML of Mẫu 06 for one dossier (timeline oldest first)."""
     received = _first(timeline, "received")
-    head = letterhead((received or {}).get("office_code") or dossier["code"].rsplit("-", 2)[0])
     due = next((datetime.fromisoformat(e["due_at"]) for e in reversed(timeline) if e.get("due_at")), None)
     routed = [e for e in timeline if e["kind"] == "routed"]
     last = timeline[-1] if timeline else None
@@ -55,9 +53,7 @@ def tracking_log_html(dossier: dict[str, Any], timeline: list[dict[str, Any]], *
         _env(),
         "papers/mau06_tracking_log.html.j2",
         dossier_code=dossier["code"],
-        office_name=head.name,
-        office_parent=head.parent,
-        place=head.place,
+        **letterhead_context((received or {}).get("office_code") or dossier["code"].rsplit("-", 2)[0]),
         issued_at=_at(last),
         procedure=dossier.get("procedure") or "",
         competent_office=routed[-1]["office"] if routed else "",

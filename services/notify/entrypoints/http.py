@@ -20,7 +20,7 @@ from sse_starlette.sse import EventSourceResponse
 from services.notify.adapters.papers import tracking_log_pdf
 from services.notify.handlers import Notifier
 from shared.http import ApiError, error_responses
-from shared.papers import PDF_MEDIA_TYPE
+from shared.papers import pdf_response, pdf_responses
 from shared.topics import Topics, event_type_of
 
 router = APIRouter()
@@ -265,18 +265,13 @@ def summary(dossier: dict[str, Any], timeline: list[dict[str, Any]], rating_base
     tags=["citizens"],
     summary="The dossier's tracking log (Mẫu 06, Circular 01/2018/TT-VPCP) as PDF",
     response_class=Response,
-    responses={
-        200: {"content": {PDF_MEDIA_TYPE: {}}, "description": "The form with the dossier code and a QR code."},
-        **error_responses(404, 422),
-    },
+    responses=pdf_responses("The form with the dossier code and a QR code.", 404, 422),
 )
 async def tracking_log(code: Code, token: Token, notifier: NotifierDep) -> Response:
     """Every change of the dossier as the log form prints it, for the holder of its tracking token."""
     dossier = await _tracked(notifier, code, token)
     pdf = await tracking_log_pdf(dossier, _timeline(dossier), tracking_page_url=notifier.settings.tracking_page_url)
-    return Response(
-        pdf, media_type=PDF_MEDIA_TYPE, headers={"Content-Disposition": f'inline; filename="{code}-mau06.pdf"'}
-    )
+    return pdf_response(pdf, f"{code}-mau06.pdf")
 
 
 @router.get(

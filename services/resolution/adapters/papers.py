@@ -12,8 +12,8 @@ from urllib.parse import quote
 import jinja2
 
 from services.resolution.adapters.signing import b64url
-from shared.offices import letterhead, office_name
-from shared.papers import environment, render_form, render_pdf_async
+from shared.offices import office_name
+from shared.papers import environment, letterhead_context, render_form, render_pdf_async
 
 #: Forms an official can print, by the name in the path, with their template.
 FORMS = {
@@ -78,13 +78,10 @@ def _timeliness(at: datetime, due_at: datetime) -> str:
 
 
 def _common(case: dict[str, Any], tracking_page_url: str) -> dict[str, Any]:
-    head = letterhead(case["office_code"])
     receiving = case.get("receiving_office_code") or case["dossier_code"].rsplit("-", 2)[0]
     return {
         "dossier_code": case["dossier_code"],
-        "office_name": head.name,
-        "office_parent": head.parent,
-        "place": head.place,
+        **letterhead_context(case["office_code"]),
         "procedure_name": case.get("procedure_name") or case["procedure_code"],
         "receiving_office": office_name(receiving) or receiving,
         "received_at": case["received_at"],
@@ -165,14 +162,11 @@ def result_qr_link(verify_url: str, signature: str) -> str:
 def result_html(stored: dict[str, Any], *, verify_url: str, procedure_name: str | None) -> str:
     """The HTML of a signed result."""
     document = stored["document"]
-    head = letterhead(document["office_code"])
     return render_form(
         _env(),
         "papers/result.html.j2",
         dossier_code=document["dossier_code"],
-        office_name=head.name,
-        office_parent=head.parent,
-        place=head.place,
+        **letterhead_context(document["office_code"]),
         issued_at=datetime.fromisoformat(document["issued_at"]),
         document=document,
         signature=stored["signature"],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -10,51 +9,24 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from services.resolution.domain.case import CLERK, LEADER, OPERATIONS, SPECIALIST
 from services.resolution.settings import ResolutionSettings
 from shared.http import ApiError
 from shared.offices import parse_office_code
+from shared.officials import ROLES, Official, verify_official_token
 
-ROLES = frozenset({CLERK, SPECIALIST, LEADER, OPERATIONS})
+__all__ = ["ROLES", "CurrentOfficial", "Official", "mint_dev_token", "verify_token"]
 bearer = HTTPBearer(auto_error=False, description="Official's JWT: `Authorization: Bearer <token>`")
-
-
-@dataclass(frozen=True)
-class Official:
-    """An authenticated official."""
-
-    sub: str
-    office: str
-    roles: frozenset[str]
 
 
 def verify_token(token: str, settings: ResolutionSettings) -> Official:
     """Decode and check a token; ValueError with the reason when it is not acceptable."""
-    if settings.jwt_public_key:
-        key, algorithms = settings.jwt_public_key, ["EdDSA", "RS256", "ES256"]
-    elif (secret := settings.effective_jwt_secret()) is not None:
-        key, algorithms = secret, ["HS256"]
-    else:
-        raise ValueError("no token verification key configured")
-    try:
-        claims = jwt.decode(
-            token,
-            key,
-            algorithms=algorithms,
-            audience=settings.jwt_audience,
-            issuer=settings.jwt_issuer,
-            options={"require": ["sub", "exp", "iss", "aud"]},
-        )
-    except jwt.PyJWTError as exc:
-        raise ValueError(f"invalid token: {exc}") from exc
-    roles = claims.get("roles")
-    if not isinstance(roles, list) or not roles or not set(roles) <= ROLES:
-        raise ValueError("claim roles must be a non-empty list of clerk, specialist, leader, operations")
-    try:
-        parse_office_code(str(claims.get("office", "")))
-    except ValueError as exc:
-        raise ValueError(f"claim office: {exc}") from exc
-    return Official(sub=str(claims["sub"]), office=str(claims["office"]), roles=frozenset(roles))
+    return verify_official_token(
+        token,
+        public_key=settings.jwt_public_key,
+        secret=settings.effective_jwt_secret(),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
 
 
 def mint_dev_token(settings: ResolutionSettings, *, office: str, roles: list[str], sub: str, hours: int = 12) -> str:

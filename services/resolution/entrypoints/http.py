@@ -35,11 +35,10 @@ from services.resolution.handlers import CaseNotFound, Conflict, Resolution
 from shared.events import DossierStatus
 from shared.http import ApiError, error_responses
 from shared.offices import office_name
-from shared.papers import PDF_MEDIA_TYPE
+from shared.papers import PDF_MEDIA_TYPE, pdf_response, pdf_responses
 
 router = APIRouter(prefix="/v1")
 public = APIRouter()
-PDF_RESPONSE: dict[str, Any] = {PDF_MEDIA_TYPE: {}}
 
 
 def _res(request: Request) -> Resolution:
@@ -175,23 +174,19 @@ async def verify(body: VerifyIn, request: Request) -> dict[str, Any]:
     return {"valid": _res(request).verify(body.document, body.signature)}
 
 
-def _pdf(pdf: bytes, filename: str) -> Response:
-    return Response(pdf, media_type=PDF_MEDIA_TYPE, headers={"Content-Disposition": f'inline; filename="{filename}"'})
-
-
 @router.get(
     "/dossiers/{dossier}/forms/{form}.pdf",
     response_class=Response,
     tags=["forms"],
     summary="Circular 01/2018 forms: supplement request (Mẫu 02), refusal (03), apology (04), control sheet (05)",
-    responses={
-        200: {
-            "content": PDF_RESPONSE,
-            "description": "The form with the dossier code and a QR code of the tracking "
-            "link; the same case state always gives the same bytes.",
-        },
-        **error_responses(401, 404, 409, 422),
-    },
+    responses=pdf_responses(
+        "The form with the dossier code and a QR code of the tracking link; the same case state always gives the "
+        "same bytes.",
+        401,
+        404,
+        409,
+        422,
+    ),
 )
 async def form(
     dossier: str,
@@ -206,7 +201,7 @@ async def form(
     except NotApplicable as exc:
         raise ApiError(409, "form_not_applicable", f"{form}: {exc}") from None
     number = list(FORMS).index(form) + 2
-    return _pdf(pdf, f"{case['dossier_code']}-mau{number:02d}.pdf")
+    return pdf_response(pdf, f"{case['dossier_code']}-mau{number:02d}.pdf")
 
 
 @router.get(
@@ -214,7 +209,7 @@ async def form(
     response_class=Response,
     tags=["results"],
     summary="A signed result as PDF (the signed original embedded; public by its unguessable id, like the JSON)",
-    responses={200: {"content": PDF_RESPONSE, "description": "The result paper."}, **error_responses(404)},
+    responses=pdf_responses("The result paper.", 404),
 )
 async def result_paper(document_id: str, request: Request) -> Response:
     res = _res(request)
@@ -222,7 +217,7 @@ async def result_paper(document_id: str, request: Request) -> Response:
     if found is None:
         raise ApiError(404, "not_found", "no such result")
     pdf = await result_pdf(found, verify_url=res.verify_url(document_id), procedure_name=found.get("procedure_name"))
-    return _pdf(pdf, f"{found['document']['dossier_code']}-ket-qua.pdf")
+    return pdf_response(pdf, f"{found['document']['dossier_code']}-ket-qua.pdf")
 
 
 def _verification(verdict: Verdict, document: dict[str, Any] | None) -> dict[str, Any]:
