@@ -13,7 +13,12 @@ class PermanentError(Exception):
     """Retrying cannot help (bad data, unknown reference): the message goes to the DLQ at once."""
 
 
-#: Infrastructure is down: do not dead-letter, hold the partition and redeliver until it comes back.
+class WriteConflict(Exception):
+    """A conditional write lost its race more often than its retries allow (shared/store.py): try again later."""
+
+
+#: Infrastructure is down (or, for a write conflict, too busy): do not dead-letter, hold the partition and
+#: redeliver until it comes back.
 INFRASTRUCTURE_ERRORS: tuple[type[Exception], ...] = (
     AutoReconnect,
     ConnectionFailure,
@@ -23,6 +28,7 @@ INFRASTRUCTURE_ERRORS: tuple[type[Exception], ...] = (
     KafkaTimeoutError,
     NodeNotReadyError,
     ConnectionError,
+    WriteConflict,
 )
 
 #: The message itself is bad: dead-letter at once.

@@ -1,9 +1,11 @@
 """Single-document outbox: events are written inside the aggregate's own update and relayed to Kafka.
 
-A state change and the events it causes are one ``update_one``/``find_one_and_update`` on one
-document (FerretDB has no multi-document transactions). Pending events live under ``outbox.<event id>``
-with a counter ``outbox_pending`` that the relay queries through an index. The relay publishes and then
-unsets each entry; a crash in between re-publishes it later, so consumers dedupe by ``ce_id``.
+A state change and the events it causes are one conditional write on one document (FerretDB has no
+multi-document transactions; docs/adr/0001). Pending events live under ``outbox.<event id>`` with a
+counter ``outbox_pending`` that the relay's sweep queries. The relay publishes and then unsets exactly
+the entries it published, by compare-and-set on the document's version (docs/adr/0003), so an entry a
+writer adds meanwhile stays pending; a crash in between re-publishes, so consumers dedupe by ``ce_id``.
+Any number of relays (one per instance) may run: the worst case is an event published twice.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from pymongo import ASCENDING
 from shared.broker import EventPublisher
 from shared.envelope import CloudEvent
 from shared.errors import INFRASTRUCTURE_ERRORS
-from shared.locks import document_lock
 from shared.logging import get_logger
+from shared.store import compare_and_set, update_document
 from shared.telemetry import current_trace_headers
 
 log = get_logger(__name__)
@@ -60,8 +62,9 @@ class OutboxRelay:
     """Publishes pending outbox entries of one collection.
 
     Writers call ``kick(doc_id)`` after their update: the relay publishes that document at once
-    (looked up by ``_id``, cheap on every store). A sweep over ``outbox_pending > 0`` runs at start and
-    every ``sweep_interval`` seconds to catch anything a crash or an outage left behind.
+    (looked up by ``_id``, cheap on every store). A sweep over ``outbox_pending != 0`` runs at start and
+    every ``sweep_interval`` seconds to catch anything a crash, an outage or another instance's writer
+    left behind.
     """
 
     def __init__(
@@ -96,23 +99,26 @@ class OutboxRelay:
         self._wake.set()
 
     async def _publish_document(self, doc_id: Any) -> int:
-        """Publish every pending event of one document in write order, then clear them.
+        """Publish every pending event of one document in write order, then clear exactly those."""
+        doc = await self._collection.find_one({"_id": doc_id})
+        entries = sorted(((doc or {}).get("outbox") or {}).values(), key=lambda e: e["seq"])
+        if doc is None or (not entries and not doc.get(PENDING_FIELD)):
+            return 0
+        for entry in entries:
+            event = CloudEvent.model_validate(entry["event"])
+            await self._publisher.publish(entry["topic"], event, key=entry["key"])
+        published = {e["event"]["id"] for e in entries}
 
-        The document's lock is held throughout, so no writer of this process changes it between the
-        read and the clearing update (docs/adr/0002); writers of the same document wait a few ms.
-        """
-        async with document_lock(self._collection, doc_id):
-            doc = await self._collection.find_one({"_id": doc_id})
-            entries = sorted(((doc or {}).get("outbox") or {}).values(), key=lambda e: e["seq"])
-            if doc is None or (not entries and not doc.get(PENDING_FIELD)):
-                return 0
-            for entry in entries:
-                event = CloudEvent.model_validate(entry["event"])
-                await self._publisher.publish(entry["topic"], event, key=entry["key"])
-            update: dict[str, Any] = {"$set": {PENDING_FIELD: 0}}
-            if entries:
-                update["$unset"] = {f"outbox.{e['event']['id']}": "" for e in entries}
-            await self._collection.find_one_and_update({"_id": doc_id}, update)
+        def clear(current: dict[str, Any]) -> dict[str, Any]:
+            outbox = current.get("outbox") or {}
+            update: dict[str, Any] = {"$set": {PENDING_FIELD: len(set(outbox) - published)}}
+            if gone := published & set(outbox):
+                update["$unset"] = {f"outbox.{event_id}": "" for event_id in gone}
+            return update
+
+        # first try against the version just read (the usual case: nobody wrote meanwhile)
+        if await compare_and_set(self._collection, doc, clear(doc)) is None:
+            await update_document(self._collection, doc_id, clear)
         self.published += len(entries)
         return len(entries)
 
@@ -134,7 +140,8 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """Sweep: publish one batch of documents that still have pending events."""
         docs = (
-            await self._collection.find({PENDING_FIELD: {"$gt": 0}}, {"_id": 1})
+            # `$ne` rather than `$gt`: FerretDB evaluates `$gt` in Go after reading every document, `$ne` in SQL
+            await self._collection.find({PENDING_FIELD: {"$ne": 0}}, {"_id": 1})
             .limit(self._batch_size)
             .to_list(self._batch_size)
         )

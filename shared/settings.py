@@ -37,10 +37,6 @@ class BaseServiceSettings(BaseSettings):
 
     mongodb_url: str = Field(default="mongodb://127.0.0.1:27017", description="MongoDB wire-protocol URL.")
     mongodb_database: str = Field(default="lienthong", description="This service's own database.")
-    mongodb_serialise_writes: bool = Field(
-        default=True,
-        description="Queue this process's writes to its database (right for FerretDB/SQLite; off for MongoDB).",
-    )
 
     otel_exporter_otlp_endpoint: str | None = Field(
         default=None,

@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Local Apache Kafka 4.1.1 (single-node KRaft, jars from Maven Central) and FerretDB 1.24.2 (MongoDB
-# wire protocol on SQLite, built from the Go module proxy) as plain background processes: no Docker.
+# wire protocol, built from the Go module proxy) on its own PostgreSQL cluster (Debian's postgresql
+# package, installed when missing), as plain background processes: no Docker. docs/adr/0003.
 #
 #   infra.sh install                      download/build once into $LIENTHONG_CACHE (reused when present)
-#   infra.sh up | down | status           start (waits until both answer) / stop / show both
+#   infra.sh up | down | status           start (waits until all answer) / stop / show them
 #   infra.sh start-kafka | stop-kafka | restart-kafka             (tests use these; start waits until ready)
-#   infra.sh start-ferretdb | stop-ferretdb | restart-ferretdb
+#   infra.sh start-ferretdb | stop-ferretdb | restart-ferretdb    (PostgreSQL stays up under FerretDB)
+#   infra.sh start-postgres | stop-postgres
 #   infra.sh clean                        down + remove the data dir (not the cache)
 #
 # Environment (all optional):
 #   LIENTHONG_CACHE   download/build cache            default ~/.cache/lienthong
 #   LIENTHONG_DATA    data, pid files and logs        default <repo>/.data/infra
-#   KAFKA_PORT=9092  KAFKA_CONTROLLER_PORT=9093  MONGO_PORT=27017
+#   KAFKA_PORT=9092  KAFKA_CONTROLLER_PORT=9093  MONGO_PORT=27017  POSTGRES_PORT=5433
+#   LIENTHONG_PG_DATA PostgreSQL's data dir           default $LIENTHONG_DATA/postgres (when run as root and the
+#                     postgres user cannot reach it: /var/tmp/lienthong-pg/<hash of the data dir>)
 #   KAFKA_BOOTSTRAP_SERVERS / MONGODB_URL  non-empty: that part is external (not installed/started/stopped)
 #   LIENTHONG_INFRA_TIMEOUT   seconds to wait for readiness (90)
 #   KAFKA_JVM_OPTS    extra JVM options for the broker;  FERRETDB_LOG_LEVEL (error)
@@ -26,6 +30,10 @@ DATA="${LIENTHONG_DATA:-$REPO/.data/infra}"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 MONGO_PORT="${MONGO_PORT:-27017}"
+POSTGRES_PORT="${POSTGRES_PORT:-5433}"
+PG_DB=lienthong
+PG_USER=lienthong
+TUNING_SQL="$HERE/postgres/tuning.sql"
 READY_TIMEOUT="${LIENTHONG_INFRA_TIMEOUT:-90}"
 RESOLVED_PID=""
 KAFKA_HOME="$CACHE/kafka-$KAFKA_VERSION"
@@ -57,7 +65,8 @@ is_ours() {
   local cmd; cmd=$(cmdline "$2") || return 1
   case $1 in
     kafka) [[ $cmd == *" kafka.Kafka $DATA/server.properties "* ]] ;;
-    ferretdb) [[ $cmd == *"--sqlite-dir=$DATA/ferretdb "* || $cmd == *"--sqlite-dir $DATA/ferretdb "* ]] ;;
+    ferretdb) [[ $cmd == "$FERRETDB_BIN "*"--listen-addr=127.0.0.1:$MONGO_PORT "* ]] ;;
+    postgres) [[ $cmd == *"/postgres -D $PG_DATA "* ]] ;;
     *) return 1 ;;
   esac
 }
@@ -319,17 +328,136 @@ start_kafka() {
   fi
 }
 
+# ---------------------------------------------------------------------------------------------- postgres
+
+PG_BIN=""
+pg_bin_dir() { # the newest PostgreSQL server binaries on the machine
+  local d
+  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+    if [[ -x $d/initdb && -x $d/pg_ctl && -x $d/postgres ]]; then echo "$d"; return 0; fi
+  done
+  if command -v pg_ctl >/dev/null && command -v initdb >/dev/null; then dirname "$(readlink -f "$(command -v pg_ctl)")"; return 0; fi
+  return 1
+}
+find_pg_bin() { # sets PG_BIN; installs Debian's postgresql package when missing (as root)
+  [[ -z $PG_BIN ]] || return 0
+  PG_BIN=$(pg_bin_dir) && return 0
+  if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null; then
+    say "postgres: PostgreSQL is not installed; installing Debian's postgresql package (once)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >"$CACHE/apt-postgresql.log" 2>&1 \
+      || { tail -n 20 "$CACHE/apt-postgresql.log" >&2; die "apt-get install postgresql failed (or set MONGODB_URL)"; }
+    PG_BIN=$(pg_bin_dir) && return 0
+  fi
+  die "PostgreSQL server binaries (initdb, pg_ctl) not found: install the postgresql package (apt-get install postgresql) or set MONGODB_URL"
+}
+
+PG_DATA=""
+PG_RUN_AS=()
+choose_pg_data() { # PostgreSQL refuses to run as root: as root it runs as the `postgres` user
+  PG_DATA="${LIENTHONG_PG_DATA:-$DATA/postgres}"
+  PG_RUN_AS=()
+  [[ $EUID -eq 0 ]] || return 0
+  id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres \
+    || die "running as root, and there is no 'postgres' user to run PostgreSQL as"
+  PG_RUN_AS=(runuser -u postgres --)
+  if [[ -z ${LIENTHONG_PG_DATA:-} ]] && ! runuser -u postgres -- test -x "$DATA"; then
+    # the data dir's parents are closed to other users (e.g. a checkout under /root)
+    PG_DATA="/var/tmp/lienthong-pg/$(echo -n "$DATA" | sha256sum | cut -c1-12)"
+  fi
+  mkdir -p "$PG_DATA"
+  chown postgres: "$PG_DATA"
+  chmod 700 "$PG_DATA"
+  [[ $PG_DATA == "$DATA/postgres" ]] || { mkdir -p "$(dirname "$PG_DATA")"; chmod 711 "$(dirname "$PG_DATA")"; }
+}
+pg() { "${PG_RUN_AS[@]}" "$@"; }
+pg_password() { cat "$DATA/postgres.password"; }
+psql_do() { PGPASSWORD=$(pg_password) "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$POSTGRES_PORT" -U "$PG_USER" "$@"; }
+postgres_answers() { "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$POSTGRES_PORT" -d "$PG_DB" >/dev/null 2>&1; }
+pg_pid() { [[ -f $PG_DATA/postmaster.pid ]] && head -n1 "$PG_DATA/postmaster.pid" || true; }
+pg_running() { local pid; pid=$(pg_pid); [[ -n $pid ]] && pid_alive "$pid"; }
+
+init_postgres() { # a new cluster: own superuser with a random password, loopback only, own port
+  say "postgres: creating a cluster in $PG_DATA (port $POSTGRES_PORT, loopback only)"
+  umask 077
+  head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$DATA/postgres.password"
+  local pwfile="$PG_DATA.pwfile"
+  cp "$DATA/postgres.password" "$pwfile"
+  [[ ${#PG_RUN_AS[@]} -eq 0 ]] || chown postgres: "$pwfile"
+  pg "$PG_BIN/initdb" -D "$PG_DATA" -U "$PG_USER" --pwfile="$pwfile" -A scram-sha-256 -E UTF8 --locale=C.UTF-8 \
+    >"$DATA/postgres-init.log" 2>&1 || { rm -f "$pwfile"; cat "$DATA/postgres-init.log" >&2; die "initdb failed"; }
+  rm -f "$pwfile"
+  umask 022
+}
+
+start_postgres() {
+  if external_mongo; then return 0; fi
+  find_pg_bin
+  choose_pg_data
+  if [[ ! -f $PG_DATA/PG_VERSION || ! -f $DATA/postgres.password ]]; then
+    if [[ -n $(ls -A "$PG_DATA" 2>/dev/null) ]]; then
+      # a cluster whose password went with an older data dir: ours to replace only where we chose the place
+      [[ -z ${LIENTHONG_PG_DATA:-} ]] || die "$PG_DATA holds a cluster but $DATA/postgres.password is missing"
+      pg_running && die "a PostgreSQL without its password file is running from $PG_DATA; stop it first"
+      find "$PG_DATA" -mindepth 1 -delete
+    fi
+    init_postgres
+  fi
+  if pg_running; then
+    postgres_answers || wait_until postgres postgres_answers
+    echo "$(pg_pid)" >"$(pid_file postgres)"
+  else
+    ensure_port_free "$POSTGRES_PORT" "PostgreSQL" "set POSTGRES_PORT for another port, or MONGODB_URL to use that server"
+    rotate_log postgres
+    touch "$(log_file postgres)"; [[ ${#PG_RUN_AS[@]} -eq 0 ]] || chown postgres: "$(log_file postgres)" 2>/dev/null || true
+    # synchronous_commit=off: a development store may lose its last few ms on an OS crash, never consistency
+    local opts="-c listen_addresses=127.0.0.1 -p $POSTGRES_PORT -c unix_socket_directories=$PG_DATA"
+    opts+=" -c max_connections=500 -c shared_buffers=256MB -c synchronous_commit=off -c log_min_messages=warning"
+    # 8>&- 9>&-: the server must not inherit the lock descriptors
+    if ! pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$(log_file postgres)" -o "$opts" -w -t "$READY_TIMEOUT" start >/dev/null 2>&1 8>&- 9>&- \
+      && ! postgres_answers; then
+      tail -n 30 "$(log_file postgres)" >&2 || true
+      die "PostgreSQL did not start (log: $(log_file postgres))"
+    fi
+    if ! is_ours postgres "$(pg_pid)"; then die "PostgreSQL started but its process is not the expected one"; fi
+    echo "$(pg_pid)" >"$(pid_file postgres)"
+    say "postgres: ready on 127.0.0.1:$POSTGRES_PORT (pid $(pg_pid))"
+  fi
+  if [[ -z $(psql_do -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'") ]]; then
+    psql_do -d postgres -c "CREATE DATABASE $PG_DB" >/dev/null
+  fi
+  psql_do -d "$PG_DB" -f "$TUNING_SQL" >/dev/null 2>"$DATA/postgres-tuning.log" \
+    || { cat "$DATA/postgres-tuning.log" >&2; die "applying $TUNING_SQL failed"; }
+  say "postgres: tuning applied ($(grep -o 'tuning-version: [0-9]*' "$TUNING_SQL"))"
+}
+
+stop_postgres() {
+  if external_mongo; then return 0; fi
+  find_pg_bin
+  choose_pg_data
+  if ! pg_running; then rm -f "$(pid_file postgres)"; say "postgres: not running"; return 0; fi
+  local pid; pid=$(pg_pid)
+  pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 30 stop >/dev/null 2>&1 || kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$(pid_file postgres)"
+  say "postgres: stopped (was pid $pid)"
+}
+
+wait_until() { # wait_until NAME CHECK: bounded wait for a process we did not launch just now
+  local deadline=$((SECONDS + READY_TIMEOUT))
+  until "$2"; do ((SECONDS < deadline)) || die "$1 not answering after ${READY_TIMEOUT}s"; sleep 0.25; done
+}
+
 # ---------------------------------------------------------------------------------------------- ferretdb
 
-launch_ferretdb() { # sets LAUNCHED=1 when it started a new server
+launch_ferretdb() { # sets LAUNCHED=1 when it started a new server; PostgreSQL must be up
   LAUNCHED=0
   with_cache_lock install_ferretdb
-  mkdir -p "$DATA/ferretdb"
   resolve ferretdb
   if running ferretdb; then say "ferretdb: already running (pid $(pid_of ferretdb)) on 127.0.0.1:$MONGO_PORT"; return 0; fi
   ensure_port_free "$MONGO_PORT" "FerretDB/MongoDB" "set MONGO_PORT for another port, or MONGODB_URL to use that server"
   rotate_log ferretdb
-  setsid nohup "$FERRETDB_BIN" --listen-addr="127.0.0.1:$MONGO_PORT" --sqlite-dir="$DATA/ferretdb" \
+  # the URL (with its password) goes by environment, not on the command line where `ps` shows it
+  FERRETDB_POSTGRESQL_URL="postgres://$PG_USER:$(pg_password)@127.0.0.1:$POSTGRES_PORT/$PG_DB" \
+    setsid nohup "$FERRETDB_BIN" --listen-addr="127.0.0.1:$MONGO_PORT" \
     --telemetry=disable --debug-addr=- --log-level="${FERRETDB_LOG_LEVEL:-error}" \
     </dev/null >>"$(log_file ferretdb)" 2>&1 8>&- 9>&- &
   echo $! >"$(pid_file ferretdb)"
@@ -340,13 +468,10 @@ launch_ferretdb() { # sets LAUNCHED=1 when it started a new server
 start_ferretdb() {
   if external_mongo; then say "ferretdb: using external MongoDB at ${MONGODB_URL##*@}"; return 0; fi
   local t0=$SECONDS
+  start_postgres
   launch_ferretdb
-  if ((LAUNCHED)); then
-    wait_ready ferretdb ferretdb_answers
-    say "ferretdb: ready on 127.0.0.1:$MONGO_PORT ($((SECONDS - t0)) s)"
-  else
-    wait_ready ferretdb ferretdb_answers
-  fi
+  wait_ready ferretdb ferretdb_answers
+  if ((LAUNCHED)); then say "ferretdb: ready on 127.0.0.1:$MONGO_PORT ($((SECONDS - t0)) s)"; fi
 }
 
 # -------------------------------------------------------------------------------------------- stop, status
@@ -387,15 +512,27 @@ status_one() { # status_one NAME PORT PROBE
 
 status() {
   if external_kafka; then echo "kafka:    external ($KAFKA_BOOTSTRAP_SERVERS)"; else status_one kafka "$KAFKA_PORT" kafka_answers; fi
-  if external_mongo; then echo "ferretdb: external (${MONGODB_URL##*@})"; else status_one ferretdb "$MONGO_PORT" ferretdb_answers; fi
+  if external_mongo; then echo "ferretdb: external (${MONGODB_URL##*@})"; else
+    status_one ferretdb "$MONGO_PORT" ferretdb_answers
+    PG_BIN=$(pg_bin_dir) || { echo "postgres: not installed"; return 0; }
+    PG_DATA="${LIENTHONG_PG_DATA:-$DATA/postgres}"
+    [[ -f $PG_DATA/PG_VERSION || $EUID -ne 0 ]] || PG_DATA="/var/tmp/lienthong-pg/$(echo -n "$DATA" | sha256sum | cut -c1-12)"
+    if pg_running; then
+      local state="NOT answering"
+      if postgres_answers; then state="ready"; fi
+      printf '%-9s running (pid %s), %s on 127.0.0.1:%s, data in %s\n' "postgres:" "$(pg_pid)" "$state" "$POSTGRES_PORT" "$PG_DATA"
+    else
+      printf '%-9s stopped\n' "postgres:"
+    fi
+  fi
   echo "data:     $DATA"
   echo "cache:    $CACHE"
 }
 
 up() {
   local t0=$SECONDS k=0 f=0
-  if external_mongo; then say "ferretdb: using external MongoDB at ${MONGODB_URL##*@}"; else launch_ferretdb; f=$LAUNCHED; fi
   if external_kafka; then say "kafka: using external Kafka at $KAFKA_BOOTSTRAP_SERVERS"; else launch_kafka; k=$LAUNCHED; fi
+  if external_mongo; then say "ferretdb: using external MongoDB at ${MONGODB_URL##*@}"; else start_postgres; launch_ferretdb; f=$LAUNCHED; fi
   if ! external_mongo; then
     wait_ready ferretdb ferretdb_answers
     if ((f)); then say "ferretdb: ready on 127.0.0.1:$MONGO_PORT"; fi
@@ -412,8 +549,8 @@ up() {
 cmd="${1:-}"
 case "$cmd" in
   install | up | down | status | start-kafka | stop-kafka | restart-kafka | start-ferretdb | stop-ferretdb \
-    | restart-ferretdb | clean) ;;
-  *) echo "usage: $0 install|up|down|status|start-kafka|stop-kafka|restart-kafka|start-ferretdb|stop-ferretdb|restart-ferretdb|clean" >&2
+    | restart-ferretdb | start-postgres | stop-postgres | clean) ;;
+  *) echo "usage: $0 install|up|down|status|start-kafka|stop-kafka|restart-kafka|start-ferretdb|stop-ferretdb|restart-ferretdb|start-postgres|stop-postgres|clean" >&2
      exit 2 ;;
 esac
 command -v flock >/dev/null || die "flock (util-linux) is required"
@@ -421,7 +558,7 @@ mkdir -p "$CACHE"
 
 if [[ $cmd == install ]]; then
   if external_kafka; then say "kafka: external ($KAFKA_BOOTSTRAP_SERVERS), nothing to install"; else with_cache_lock install_kafka; fi
-  if external_mongo; then say "ferretdb: external, nothing to install"; else with_cache_lock install_ferretdb; fi
+  if external_mongo; then say "ferretdb: external, nothing to install"; else with_cache_lock install_ferretdb; find_pg_bin; fi
   exit 0
 fi
 
@@ -434,16 +571,19 @@ fi
 
 case "$cmd" in
   up) up ;;
-  down) stop_kafka; stop_ferretdb ;;
+  down) stop_kafka; stop_ferretdb; stop_postgres ;;
   status) status ;;
   start-kafka) start_kafka ;;
   stop-kafka) stop_kafka ;;
   restart-kafka) stop_kafka; start_kafka ;;
   start-ferretdb) start_ferretdb ;;
+  start-postgres) start_postgres ;;
+  stop-postgres) stop_postgres ;;
   stop-ferretdb) stop_ferretdb ;;
   restart-ferretdb) stop_ferretdb; start_ferretdb ;;
   clean)
-    stop_kafka; stop_ferretdb
+    stop_kafka; stop_ferretdb; stop_postgres
     case "$DATA" in "/" | "$HOME" | "$REPO") die "refusing to remove $DATA" ;; esac
+    if ! external_mongo && [[ $PG_DATA != "$DATA/"* ]]; then rm -rf "${PG_DATA:?}"; fi
     rm -rf "$DATA"; say "removed $DATA" ;;
 esac

@@ -187,23 +187,20 @@ class Router:
         if office:
             # counted before the write so concurrent decisions already see it (least-loaded choice)
             self.load[office] += 1
-        # the route's lock keeps every other writer of this process (relay, status events) out until the
-        # outbox is cleared, so clearing it cannot drop an entry someone else added
-        async with self.store.lock(received.dossier_id):
-            try:
-                inserted = await self.store.insert_route(doc)
-            except Exception:
-                if office:
-                    self.load[office] -= 1
-                raise
-            if not inserted:
-                if office:
-                    self.load[office] -= 1
-                await self._ensure_first_published(received.dossier_id)
-                return
-            if not office:
-                self.parked_seen = True
-            await self._deliver(received.dossier_id, entry)
+        try:
+            inserted = await self.store.insert_route(doc)
+        except Exception:
+            if office:
+                self.load[office] -= 1
+            raise
+        if not inserted:
+            if office:
+                self.load[office] -= 1
+            await self._ensure_first_published(received.dossier_id)
+            return
+        if not office:
+            self.parked_seen = True
+        await self._deliver(received.dossier_id, entry)
         log.info(
             "dossier_routed",
             dossier_id=received.dossier_id,

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from shared.settings import BaseServiceSettings
-from shared.store import make_mongo_client
+from shared.store import make_mongo_client, update_document
 from tests.e2e.conftest import ROUTING_ADMIN, api_key, official
 from tests.e2e.test_journey import FILED_AT, body, sms_for
 from tests.support.infra import MONGO
@@ -154,7 +154,9 @@ async def test_overdue_dossier_gets_flagged_apology_and_new_appointment(system: 
         try:
             cases = client[f"{system.prefix}_resolution"]["cases"]
             past = datetime.now(UTC) - timedelta(minutes=1)
-            done = await cases.find_one_and_update({"dossier_code": code}, {"$set": {"due_at": past}})
+            case_id = (await cases.find_one({"dossier_code": code}))["_id"]
+            # through the store's one write primitive, as the service itself writes (docs/adr/0003)
+            done = await update_document(cases, case_id, {"$set": {"due_at": past}})
             assert done is not None
         finally:
             client.close()

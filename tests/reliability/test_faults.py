@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import uuid
 from collections import Counter
@@ -27,12 +28,15 @@ EXPECTED = sorted(["received", "routed", "accepted"])
 
 
 async def _load(system: System, key: str, accepted: dict[str, str], stop: asyncio.Event) -> None:
-    """Post a dossier every 1.2 s; remember those intake accepted (201) with their tracking token."""
+    """Post a dossier every 1.2 s (to each intake instance in turn); remember those accepted (201) with their token."""
+    intakes = system.instances["intake"]
     async with httpx.AsyncClient(timeout=10) as http:
-        while not stop.is_set():
+        for n in itertools.count():
+            if stop.is_set():
+                break
             try:
                 r = await http.post(
-                    f"{system['intake'].url}/v1/dossiers",
+                    f"{intakes[n % len(intakes)].url}/v1/dossiers",
                     json=body("LT-HT-001"),
                     headers={"Authorization": f"Bearer {key}"},
                 )
@@ -46,16 +50,18 @@ async def _load(system: System, key: str, accepted: dict[str, str], stop: asynci
 
 
 async def _restart(system: System, name: str) -> None:
-    system[name].kill()
-    await asyncio.sleep(0.5)
-    system[name].start()
-    await asyncio.to_thread(system[name].wait_ready, 90)
+    for proc in system.instances[name]:  # with two instances the other one carries on meanwhile
+        proc.kill()
+        await asyncio.sleep(0.5)
+        proc.start()
+        await asyncio.to_thread(proc.wait_ready, 90)
 
 
-async def test_faults_lose_nothing_and_duplicate_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("instances", [1, 2])
+async def test_faults_lose_nothing_and_duplicate_nothing(tmp_path: Path, instances: int) -> None:
     """Every accepted dossier ends accepted, each transition once, one SMS per change reaches the citizen."""
     prefix = f"r{uuid.uuid4().hex[:8]}"
-    with running_system(prefix, tmp_path, {"RESOLUTION_AUTO_ACCEPT_OFFICES": "*"}) as system:
+    with running_system(prefix, tmp_path, {"RESOLUTION_AUTO_ACCEPT_OFFICES": "*"}, instances=instances) as system:
         key = await api_key(system, "00070.TTHCC")
         accepted: dict[str, str] = {}
         stop = asyncio.Event()

@@ -31,6 +31,24 @@ def infra(command: str) -> None:
     subprocess.run(["bash", str(INFRA), command], check=True, timeout=180, cwd=REPO)
 
 
+DATA = Path(os.environ.get("LIENTHONG_DATA") or REPO / ".data" / "infra")
+
+
+def postgres_rows(sql: str) -> list[list[str]]:
+    """Rows of ``sql`` run by psql on the local store's PostgreSQL (deploy/local/infra.sh's cluster)."""
+    psql = next(Path("/usr/lib/postgresql").glob("*/bin/psql"), None) or "psql"
+    where = ["-h", "127.0.0.1", "-p", os.environ.get("POSTGRES_PORT", "5433"), "-U", "lienthong", "-d", "lienthong"]
+    done = subprocess.run(
+        [str(psql), "-X", "-tA", "-F", "\t", *where, "-c", sql],
+        env={**os.environ, "PGPASSWORD": (DATA / "postgres.password").read_text().strip()},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    return [line.split("\t") for line in done.stdout.splitlines() if line]
+
+
 def local_infra() -> bool:
     """True when the suite runs against the local Kafka/FerretDB that it may stop and start."""
     return not os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and not os.environ.get("MONGODB_URL")

@@ -37,6 +37,24 @@ async def collect(
     return records
 
 
+async def drain(bootstrap: str, topic: str, *, idle: float = 3.0, timeout: float = 60.0) -> list[Any]:
+    """Every record of ``topic`` from the beginning, read until none came for ``idle`` seconds."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    records: list[Any] = []
+    deadline = time.monotonic() + timeout
+    quiet_since = time.monotonic()
+    try:
+        while time.monotonic() - quiet_since < idle and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=300)
+            for items in batch.values():
+                records.extend(items)
+                quiet_since = time.monotonic()
+    finally:
+        await consumer.stop()
+    return records
+
+
 async def collect_events(bootstrap: str, topic: str, *, count: int, timeout: float = 20.0) -> list[CloudEvent]:
     """Like :func:`collect`, parsed as CloudEvents."""
     return [

@@ -88,14 +88,19 @@ class ServiceProcess:
 
 @dataclass
 class System:
-    """The four services of one isolated run."""
+    """The four services of one isolated run (each as one or more instances sharing store and broker)."""
 
     prefix: str
     workdir: Path
     services: dict[str, ServiceProcess] = field(default_factory=dict)
+    instances: dict[str, list[ServiceProcess]] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> ServiceProcess:
         return self.services[name]
+
+    def every_process(self) -> list[ServiceProcess]:
+        """All processes of the run, every instance of every service."""
+        return [proc for procs in self.instances.values() for proc in procs]
 
     @property
     def sms_outbox(self) -> Path:
@@ -104,7 +109,7 @@ class System:
 
     def logs(self) -> str:
         """Every service log of this run, concatenated."""
-        return "\n".join(p.log_path.read_text(errors="replace") for p in self.services.values() if p.log_path.exists())
+        return "\n".join(p.log_path.read_text(errors="replace") for p in self.every_process() if p.log_path.exists())
 
 
 def system_env(
@@ -142,8 +147,14 @@ def system_env(
 
 
 @contextmanager
-def running_system(prefix: str, workdir: Path, extra_env: dict[str, str] | None = None) -> Iterator[System]:
-    """Start all four services as processes, wait until ready, stop them gracefully afterwards."""
+def running_system(
+    prefix: str, workdir: Path, extra_env: dict[str, str] | None = None, *, instances: int = 1
+) -> Iterator[System]:
+    """Start all four services as processes, wait until ready, stop them gracefully afterwards.
+
+    With ``instances`` > 1 every service runs that many processes on one store and one broker (one
+    consumer group per service); ``system[name]`` is the first, ``system.instances[name]`` all of them.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     ports: dict[str, int] = {}
     for name in SERVICES:
@@ -154,12 +165,19 @@ def running_system(prefix: str, workdir: Path, extra_env: dict[str, str] | None 
     env = system_env(prefix, workdir, ports, extra_env)
     system = System(prefix=prefix, workdir=workdir)
     for name in SERVICES:
-        system.services[name] = ServiceProcess(name, ports[name], env, workdir / f"{name}.log")
-        system.services[name].start()
+        system.instances[name] = []
+        for n in range(instances):
+            port = ports[name] if n == 0 else free_port()
+            own_env = {**env, f"{name.upper()}_PORT": str(port)}
+            log = workdir / (f"{name}.log" if n == 0 else f"{name}-{n + 1}.log")
+            system.instances[name].append(ServiceProcess(name, port, own_env, log))
+        system.services[name] = system.instances[name][0]
+    for proc in system.every_process():
+        proc.start()
     try:
-        for proc in system.services.values():
+        for proc in system.every_process():
             proc.wait_ready()
         yield system
     finally:
-        for proc in system.services.values():
+        for proc in system.every_process():
             proc.stop()

@@ -21,7 +21,7 @@ async def running(app: FastAPI, *, base_url: str = "http://testserver") -> Async
 
 
 async def drop_databases(mongo_url: str, *names: str) -> None:
-    """Remove test databases (FerretDB keeps one SQLite file per database)."""
+    """Remove test databases (on FerretDB each is a PostgreSQL schema with its tables)."""
     from motor.motor_asyncio import AsyncIOMotorClient
 
     client: AsyncIOMotorClient[Any] = AsyncIOMotorClient(mongo_url, serverSelectionTimeoutMS=3000)

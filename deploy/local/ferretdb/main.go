@@ -1,9 +1,9 @@
-// Command ferretdb-local runs FerretDB 1.24 (SQLite backend) for LienThong's local development and
-// tests. It embeds github.com/FerretDB/FerretDB/ferretdb, so it needs no build/version/version.txt.
+// Command ferretdb-local runs FerretDB 1.24 on its PostgreSQL handler for LienThong's local development
+// and tests. It embeds github.com/FerretDB/FerretDB/ferretdb, so it needs no build/version/version.txt.
 //
-//	ferretdb --listen-addr=127.0.0.1:27017 --sqlite-dir=/abs/data/dir [--log-level=error]
+//	ferretdb --listen-addr=127.0.0.1:27017 --postgresql-url=postgres://user@127.0.0.1:5433/db [--log-level=error]
 //
-// Every flag can also come from the environment: FERRETDB_LISTEN_ADDR, FERRETDB_SQLITE_DIR,
+// Every flag can also come from the environment: FERRETDB_LISTEN_ADDR, FERRETDB_POSTGRESQL_URL,
 // FERRETDB_LOG_LEVEL. The embedded server never starts telemetry nor a debug HTTP server;
 // --telemetry=disable and --debug-addr=- are accepted for command-line compatibility with the
 // upstream binary.
@@ -17,8 +17,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
@@ -33,7 +31,7 @@ func env(name, def string) string {
 
 func main() {
 	listen := flag.String("listen-addr", env("FERRETDB_LISTEN_ADDR", "127.0.0.1:27017"), "TCP listen address")
-	dataDir := flag.String("sqlite-dir", env("FERRETDB_SQLITE_DIR", ""), "directory for the SQLite files (created if missing)")
+	pgURL := flag.String("postgresql-url", env("FERRETDB_POSTGRESQL_URL", ""), "PostgreSQL connection URL")
 	// FerretDB logs every error reply (duplicate key, unknown command...) at WARN with the whole
 	// message, which floods the log under tests; ERROR keeps only real failures.
 	level := flag.String("log-level", env("FERRETDB_LOG_LEVEL", "error"), "debug, info, warn or error")
@@ -42,8 +40,8 @@ func main() {
 	flag.Parse()
 
 	log.SetFlags(log.LstdFlags | log.LUTC)
-	if *dataDir == "" {
-		log.Fatal("--sqlite-dir (or FERRETDB_SQLITE_DIR) is required")
+	if *pgURL == "" {
+		log.Fatal("--postgresql-url (or FERRETDB_POSTGRESQL_URL) is required")
 	}
 	if *telemetry != "disable" && *telemetry != "disabled" && *telemetry != "false" {
 		log.Fatalf("--telemetry=%s is not supported: the embedded server never reports telemetry", *telemetry)
@@ -56,21 +54,12 @@ func main() {
 		log.Fatalf("--log-level: %v", err)
 	}
 
-	dir, err := filepath.Abs(*dataDir)
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		log.Fatal(err)
-	}
-	url := "file:" + strings.TrimSuffix(dir, "/") + "/" // FerretDB wants an existing directory ending in '/'
-
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: *listen},
-		Logger:    logger,
-		Handler:   "sqlite",
-		SQLiteURL: url,
+		Listener:      ferretdb.ListenerConfig{TCP: *listen},
+		Logger:        logger,
+		Handler:       "postgresql",
+		PostgreSQLURL: *pgURL,
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -78,7 +67,7 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	log.Printf("ferretdb v1.24.2 (embedded, sqlite) listening on %s, data in %s", *listen, url)
+	log.Printf("ferretdb v1.24.2 (embedded, postgresql) listening on %s", *listen)
 	if err := f.Run(ctx); err != nil && ctx.Err() == nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -36,6 +36,7 @@ from shared.events import DossierStatus
 from shared.http import ApiError, error_responses
 from shared.offices import office_name
 from shared.papers import PDF_MEDIA_TYPE, pdf_response, pdf_responses
+from shared.store import REVISION_FIELD
 
 router = APIRouter(prefix="/v1")
 public = APIRouter()
@@ -48,7 +49,7 @@ def _res(request: Request) -> Resolution:
 
 def view(case: dict[str, Any]) -> dict[str, Any]:
     """A case as officials see it (no outbox, no bookkeeping)."""
-    hidden = {"outbox", "outbox_pending", "seen_events", "m", "tracking_token_sha256"}
+    hidden = {"outbox", "outbox_pending", "seen_events", "m", "tracking_token_sha256", REVISION_FIELD}
     return {("id" if k == "_id" else k): v for k, v in case.items() if k not in hidden}
 
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 from pymongo import ASCENDING
 from pymongo.errors import BulkWriteError
 
-from shared.locks import document_lock
 from shared.outbox import PENDING_FIELD
 from shared.store import update_document
 
@@ -122,10 +120,6 @@ class RoutingStore:
     async def insert_route(self, doc: dict[str, Any]) -> bool:
         """First decision of a dossier, batched with concurrent ones; False when it was already routed."""
         return await self._inserts.submit(doc)
-
-    def lock(self, dossier_id: str) -> contextlib.AbstractAsyncContextManager[None]:
-        """The in-process write lock of one route document (shared with the outbox relay)."""
-        return document_lock(self.routes, dossier_id)
 
     async def route(self, dossier_id: str) -> dict[str, Any] | None:
         """The route document of a dossier."""
