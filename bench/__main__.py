@@ -2,6 +2,7 @@
 
 Benchmarks: footprint, intake, pipeline, scaling, recovery. Every one starts what it needs as real
 processes against the real Kafka and store (isolated by a topic prefix and databases), and stops it.
+``clock`` is in-process: the legal clock's due dates per second against a day-by-day walk.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bench.clock import bench_clock
 from bench.relay import run_relay
 from tests.support.infra import KAFKA, MONGO, REPO
 from tests.support.processes import SERVICES, ServiceProcess, System, free_port, running_system, system_env
@@ -398,6 +400,7 @@ BENCHMARKS: dict[str, Callable[[dict[str, float]], dict[str, Any]]] = {
     "pipeline": bench_pipeline,
     "scaling": bench_scaling,
     "recovery": bench_recovery,
+    "clock": bench_clock,
 }
 
 
@@ -464,6 +467,15 @@ def table(results: dict[str, Any]) -> Table:
     if "recovery" in results:
         r = results["recovery"]
         t.add_row("recovery after kill -9 routing (s)", str(r["recovered_s"]), "", "", "≤ 10 s")
+    if "clock" in results:
+        r = results["clock"]
+        t.add_row(
+            "legal clock due dates (per s)",
+            str(r["ours_per_s"]),
+            str(r["baseline_walk_per_s"]),
+            str(r["ratio"]),
+            "> 1×",
+        )
     if "footprint" in results:
         base = results["footprint"]["baseline_fastapi"]
         for name in SERVICES:

@@ -213,7 +213,7 @@ async def process_record(
     max_attempts: int,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> None:
-    """Run ``handler`` on one Kafka record with the failure policy of ARCHITECTURE.md.
+    """Run ``handler`` on one Kafka record with the failure policy of docs/delivery-guarantees.md.
 
     Bad envelopes and permanent errors go to the DLQ at once; other errors are retried with
     backoff up to ``max_attempts`` and then dead-lettered; infrastructure outages are re-raised so

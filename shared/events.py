@@ -108,6 +108,9 @@ class DossierRouted(EventData):
     chain_step: int = 0
     chain: list[str] = Field(default_factory=list)
     previous_office_code: str | None = None
+    transfer_reason: str | None = Field(
+        default=None, description="Why the previous office transferred it (shown to the new office)."
+    )
     tried_offices: list[str] = Field(default_factory=list)
     tracking_token_sha256: str | None = None
     routed_at: datetime
@@ -144,8 +147,17 @@ class DossierStatusChanged(EventData):
     result: ResultDocument | None = None
     transfer_to_next_step: bool = False
     exclude_offices: list[str] = Field(default_factory=list)
+    transfer_to_office: str | None = Field(default=None, description="Transfer: the office the official named.")
     actor_role: str | None = None
+    chain_step: int = Field(default=0, description="Position of this office's step in an inter-agency chain.")
+    chain: list[str] = Field(default_factory=list, description="Procedures of the chain (empty: no chain).")
+    office_name: str | None = None
     occurred_at: datetime
+
+    @property
+    def chain_continues(self) -> bool:
+        """True when another office of the chain follows this step (its result is not the citizen's yet)."""
+        return self.chain_step + 1 < len(self.chain)
 
 
 class DossierSupplemented(EventData):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -14,12 +15,15 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.errors import INFRASTRUCTURE_ERRORS
+from shared.errors import INFRASTRUCTURE_ERRORS, MESSAGES_VI, VALIDATION_VI
+from shared.legal_clock import OutsideCalendar
 from shared.logging import get_logger
 
 log = get_logger(__name__)
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
+#: Largest ``offset`` (and other counters) a query accepts: beyond it a store's skip overflows its integer.
+MAX_OFFSET = 1_000_000
 
 
 class ErrorBody(BaseModel):
@@ -31,22 +35,101 @@ class ErrorBody(BaseModel):
 
 
 class ApiError(Exception):
-    """Raise in a route to answer ``status`` with a JSON error body."""
+    """Raise in a route to answer ``status`` with a JSON error body.
 
-    def __init__(self, status: int, code: str, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
+    ``message`` is English; ``vi`` the Vietnamese text (default: ``MESSAGES_VI`` of the code). The answer is
+    in Vietnamese unless the client prefers English (``Accept-Language``).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        details: list[dict[str, Any]] | None = None,
+        vi: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.details = details
+        self.vi = vi
 
 
-def error_response(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> JSONResponse:
-    """A JSON error response in the common shape."""
+Language = str  # "vi" or "en"
+
+
+def negotiate_language(accept_language: str | None) -> Language:
+    """``en`` when the client prefers English to Vietnamese in ``Accept-Language``; ``vi`` otherwise (the default)."""
+    best: dict[str, float] = {}
+    for part in (accept_language or "").split(","):
+        tag, _, params = part.strip().partition(";")
+        primary = tag.strip().lower().split("-")[0]
+        if primary not in ("vi", "en", "*"):
+            continue
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        best[primary] = max(best.get(primary, 0.0), q)
+    english, vietnamese = best.get("en", 0.0), best.get("vi", best.get("*", 0.0) if "en" not in best else 0.0)
+    return "en" if english > vietnamese else "vi"
+
+
+def request_language(request: Request) -> Language:
+    """The language of a request's error messages."""
+    return negotiate_language(request.headers.get("accept-language"))
+
+
+_FIELD_PREFIX = re.compile(r"^([\w.\[\]-]+): ")
+
+
+def localised(language: Language, code: str, english: str, vi: str | None = None) -> str:
+    """The message in ``language``: English as given, Vietnamese from ``vi`` or the code's text. The field an
+    English message starts with (``applicant.phone: ...``) is kept in front of the Vietnamese text."""
+    if language == "en":
+        return english
+    text = vi or MESSAGES_VI.get(code) or MESSAGES_VI["bad_request"]
+    field = _FIELD_PREFIX.match(english)
+    if field and not text.startswith(field.group(0)):
+        text = f"{field.group(0)}{text}"
+    return text
+
+
+def _validation_vi(field: str, err: dict[str, Any]) -> str:
+    """``<field>: <Vietnamese reason>`` for one pydantic error."""
+    if isinstance((err.get("ctx") or {}).get("error"), OutsideCalendar):
+        return f"{field}: {MESSAGES_VI['date_out_of_range']}"
+    template = VALIDATION_VI.get(str(err.get("type")), VALIDATION_VI["value_error"])
+    try:
+        reason = template.format(**(err.get("ctx") or {}))
+    except (KeyError, IndexError):
+        reason = VALIDATION_VI["value_error"]
+    return f"{field}: {reason}"
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: list[dict[str, Any]] | None = None,
+    *,
+    language: Language | None = None,
+) -> JSONResponse:
+    """A JSON error response in the common shape (``message`` already in ``language``, when given)."""
     body: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
         body["details"] = details
-    return JSONResponse(status_code=status, content=body)
+    response = JSONResponse(status_code=status, content=body)
+    if language is not None:
+        response.headers["Content-Language"] = language
+    return response
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -76,11 +159,14 @@ def install_error_handlers(app: FastAPI) -> None:
     """Map validation, HTTP and unexpected errors to the common JSON shape (never an HTML 500)."""
 
     @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        language = request_language(request)
+        message = localised(language, exc.code, exc.message, exc.vi)
+        return error_response(exc.status, exc.code, message, exc.details, language=language)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        language = request_language(request)
         details = [
             {
                 "field": _field_path(err.get("loc", ())),
@@ -91,23 +177,39 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         first = details[0] if details else {"field": "body", "message": "invalid request"}
         code = "malformed_json" if any(d["type"] == "json_invalid" for d in details) else "validation_error"
-        return error_response(422, code, f"{first['field']}: {first['message']}", details)
+        if any(isinstance((err.get("ctx") or {}).get("error"), OutsideCalendar) for err in exc.errors()):
+            code = "date_out_of_range"
+        english = f"{first['field']}: {first['message']}"
+        errors = exc.errors()
+        vi = _validation_vi(str(first["field"]), dict(errors[0])) if errors else None
+        return error_response(422, code, localised(language, code, english, vi), details, language=language)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        language = request_language(request)
         if isinstance(exc.detail, dict) and "code" in exc.detail:
-            return error_response(exc.status_code, exc.detail["code"], exc.detail.get("message", ""))
-        code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
-        response = error_response(exc.status_code, code, str(exc.detail))
+            code, english = exc.detail["code"], exc.detail.get("message", "")
+        else:
+            code, english = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}"), str(exc.detail)
+        response = error_response(exc.status_code, code, localised(language, code, english), language=language)
         if exc.headers:
             response.headers.update(exc.headers)
         return response
 
     async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
         log.warning("http_dependency_unavailable", path=request.url.path, error_type=type(exc).__name__)
-        response = error_response(503, "unavailable", "a dependency (store or broker) is unavailable; retry shortly")
+        english = "a dependency (store or broker) is unavailable; retry shortly"
+        language = request_language(request)
+        response = error_response(503, "unavailable", localised(language, "unavailable", english), language=language)
         response.headers["Retry-After"] = "2"
         return response
+
+    @app.exception_handler(OutsideCalendar)
+    async def _outside_calendar(request: Request, exc: OutsideCalendar) -> JSONResponse:
+        # a date that passed validation but whose computation leaves the calendar (e.g. a due date after 2100)
+        language = request_language(request)
+        message = localised(language, "date_out_of_range", str(exc))
+        return error_response(422, "date_out_of_range", message, language=language)
 
     for error in INFRASTRUCTURE_ERRORS:
         app.add_exception_handler(error, _unavailable)
@@ -115,7 +217,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("http_unhandled_error", path=request.url.path, error_type=type(exc).__name__, error=str(exc))
-        return error_response(500, "internal_error", "an unexpected error occurred; it has been logged")
+        language = request_language(request)
+        english = "an unexpected error occurred; it has been logged"
+        return error_response(500, "internal_error", localised(language, "internal_error", english), language=language)
 
 
 class BodySizeLimit:
@@ -143,7 +247,7 @@ class BodySizeLimit:
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-            await self._reject(send, max_bytes)
+            await self._reject(send, scope, max_bytes)
             return
         received = 0
         too_large = False
@@ -161,16 +265,75 @@ class BodySizeLimit:
         try:
             await self.app(scope, limited_receive, send)
         except _TooLarge:
-            await self._reject(send, max_bytes)
+            await self._reject(send, scope, max_bytes)
 
-    async def _reject(self, send: Send, max_bytes: int) -> None:
-        response = error_response(413, "payload_too_large", f"request body exceeds the limit of {max_bytes} bytes")
+    async def _reject(self, send: Send, scope: Scope, max_bytes: int) -> None:
+        accept = dict(scope.get("headers") or []).get(b"accept-language", b"").decode("latin-1")
+        language = negotiate_language(accept)
+        english = f"request body exceeds the limit of {max_bytes} bytes"
+        vi = f"Dữ liệu gửi lên vượt quá giới hạn {max_bytes} byte."
+        response = error_response(
+            413, "payload_too_large", localised(language, "payload_too_large", english, vi), language=language
+        )
         await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
         await send({"type": "http.response.body", "body": response.body})
 
 
 class _TooLarge(Exception):
     pass
+
+
+_JSON_NUL = b"\\u0000"
+
+
+class RefuseNulCharacters:
+    """ASGI middleware: 422 for a NUL character in a JSON body or the query string, before any route runs.
+
+    MongoDB stores a NUL inside a string; PostgreSQL's jsonb (under the local FerretDB) cannot. No text of
+    this domain has one, so it is refused at the edge, the same on every store (docs/adr/0003).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if b"%00" in scope.get("query_string", b"") or b"%00" in scope.get("raw_path", b""):
+            await self._reject(send, scope)
+            return
+        content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
+        if b"json" not in content_type.lower():
+            await self.app(scope, receive, send)
+            return
+        # a JSON body is small (BodySizeLimit, outside this one, bounds it): read it whole, check, replay
+        messages: list[Message] = []
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+        body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
+        if _JSON_NUL in body or b"\x00" in body:
+            await self._reject(send, scope)
+            return
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _reject(self, send: Send, scope: Scope) -> None:
+        accept = dict(scope.get("headers") or []).get(b"accept-language", b"").decode("latin-1")
+        language = negotiate_language(accept)
+        english = "the request contains a NUL character (\\u0000), which no field accepts"
+        vi = "Dữ liệu gửi lên chứa ký tự NUL (\\u0000), không trường nào chấp nhận ký tự này."
+        response = error_response(
+            422, "nul_character", localised(language, "nul_character", english, vi), language=language
+        )
+        await send({"type": "http.response.start", "status": 422, "headers": response.raw_headers})
+        await send({"type": "http.response.body", "body": response.body})
 
 
 def install_http_metrics(app: FastAPI, registry: CollectorRegistry, *, service: str) -> None:

@@ -1,6 +1,6 @@
 """The legal clock (thời hạn giải quyết): working hours, Vietnamese days off, due dates and pauses.
 
-Rule (DOMAIN.md): office hours 07:30–11:30 and 13:00–17:00 Asia/Ho_Chi_Minh, Monday–Friday; days off
+Rule (docs/domain.md): office hours 07:30–11:30 and 13:00–17:00 Asia/Ho_Chi_Minh, Monday–Friday; days off
 are ``holidays.Vietnam`` plus a per-year override file ``reference/holiday_overrides/<year>.json``;
 ``due_at = received_at + N × 8 working hours``; a receipt outside office hours starts counting at the
 next opening; a supplement request pauses the clock and the due date moves later by the paused working hours.
@@ -19,13 +19,17 @@ from bisect import bisect_left
 from datetime import date, datetime, time, timedelta
 from functools import cache, cached_property
 from importlib import resources
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 HOURS_PER_WORKING_DAY = 8
 VIETNAM_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+#: Years the clock answers for: from 2000 (older receipts are typing errors, not dossiers) to 2100, the last
+#: year ``holidays.Vietnam`` has lunar data for (without it Tết would silently count as working days).
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 _US_PER_HOUR = 3_600_000_000
 _LOOKAHEAD_YEARS = 2  # years built beyond the start year before an addition needs to grow the calendar
@@ -40,6 +44,25 @@ def _time_of(us: int) -> time:
     """Time of day ``us`` microseconds after midnight."""
     seconds, micro = divmod(us, 1_000_000)
     return time(seconds // 3600, seconds // 60 % 60, seconds % 60, micro)
+
+
+class OutsideCalendar(ValueError):
+    """A moment outside the years the clock has day-off data for (``FIRST_YEAR``–``LAST_YEAR``)."""
+
+
+def check_in_calendar(dt: datetime) -> datetime:
+    """``dt`` itself when its year is within the supported calendar; OutsideCalendar otherwise."""
+    try:
+        year = dt.astimezone(VIETNAM_TZ).year if dt.tzinfo is not None else dt.year
+    except OverflowError:
+        year = dt.year
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise OutsideCalendar(f"{dt.isoformat()} is outside the supported calendar ({FIRST_YEAR}–{LAST_YEAR})")
+    return dt
+
+
+CalendarDatetime = Annotated[datetime, AfterValidator(check_in_calendar)]
+"""A datetime field or parameter the legal clock can answer for (a clear 422 instead of a failure later)."""
 
 
 class OfficeHours(BaseModel):
@@ -203,6 +226,8 @@ class LegalClock:
     def _year(self, year: int) -> _YearCalendar:
         calendar = self._years.get(year)
         if calendar is None:
+            if not FIRST_YEAR <= year <= LAST_YEAR:
+                raise OutsideCalendar(f"{year} is outside the supported calendar ({FIRST_YEAR}–{LAST_YEAR})")
             with self._lock:
                 calendar = self._years.get(year)
                 if calendar is None:
@@ -237,7 +262,13 @@ class LegalClock:
     def _local(self, dt: datetime) -> datetime:
         if dt.tzinfo is None or dt.utcoffset() is None:
             raise ValueError("the legal clock needs timezone-aware datetimes")
-        return dt.astimezone(self.tz)
+        try:
+            local = dt.astimezone(self.tz)
+        except OverflowError:
+            raise OutsideCalendar(f"{dt.isoformat()} is outside the supported calendar") from None
+        if not FIRST_YEAR <= local.year <= LAST_YEAR:
+            raise OutsideCalendar(f"{dt.isoformat()} is outside the supported calendar ({FIRST_YEAR}–{LAST_YEAR})")
+        return local
 
     def _worked_before(self, moment_us: int) -> int:
         """Working time of one office day that lies before ``moment_us`` (time of day)."""
@@ -268,7 +299,7 @@ class LegalClock:
 
     def _years_ahead(self, start: datetime, working_us: int) -> int:
         # ~250 working days a year in Vietnam; 200 keeps a margin for odd office-hour configurations
-        return start.year + _LOOKAHEAD_YEARS + working_us // (self._day_us * 200)
+        return min(LAST_YEAR, start.year + _LOOKAHEAD_YEARS + working_us // (self._day_us * 200))
 
     def _advance(self, start: datetime, working_us: int, *, at_close: bool) -> datetime:
         local = self._local(start)
@@ -279,7 +310,9 @@ class LegalClock:
             # the target must fall strictly inside the span, or the span simply has no later days yet
             if target < len(span.ordinals) * self._day_us:
                 return self._moment(target, span, at_close=at_close)
-            last_year += _LOOKAHEAD_YEARS
+            if last_year >= LAST_YEAR:
+                raise OutsideCalendar(f"the result falls after {LAST_YEAR}, beyond the supported calendar")
+            last_year = min(LAST_YEAR, last_year + _LOOKAHEAD_YEARS)
 
     # --- public API ---------------------------------------------------------------------------------------
 

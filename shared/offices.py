@@ -4,15 +4,18 @@ An office code is ``<unit code>.<kind suffix>``: the official code of the commun
 (from ``vietnam-provinces``) and a suffix for the kind of office, e.g. ``00004.UBND`` (People's
 Committee of ward 00004), ``00004.TTHCC`` (its service centre), ``P01.STP`` (Hà Nội Department of
 Justice). Province units carry a ``P`` before their code so commune and province codes never collide.
-Dossier codes are ``<office code>-<yyMMdd>-<seq>`` (DOMAIN.md).
+Dossier codes are ``<office code>-<yyMMdd>-<seq>`` (docs/domain.md).
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import NamedTuple
+from functools import cache
+from typing import Literal, NamedTuple
 
-from shared.admin_units import get_province, get_ward
+from shared.admin_units import Province, get_province, get_ward, provinces, wards_of
+
+Locale = Literal["vi", "en"]
 
 
 class OfficeKind(StrEnum):
@@ -74,45 +77,80 @@ def parse_office_code(code: str) -> OfficeRef:
     return OfficeRef(unit, kind)
 
 
-#: How an office of each kind is named after its commune/ward or province (``{unit}``).
-COMMUNE_OFFICE_NAMES = {
-    OfficeKind.COMMUNE_PEOPLE_COMMITTEE: "Ủy ban nhân dân {unit}",
-    OfficeKind.COMMUNE_SERVICE_CENTRE: "Trung tâm phục vụ hành chính công {unit}",
-    OfficeKind.COMMUNE_POLICE: "Công an {unit}",
-    OfficeKind.COMMUNE_BUSINESS_REGISTRATION: "Bộ phận đăng ký kinh doanh {unit}",
+#: Name of each kind of office in Vietnamese and English; ``{unit}`` is the commune/ward or province.
+OFFICE_NAMES: dict[OfficeKind, tuple[str, str]] = {
+    OfficeKind.COMMUNE_PEOPLE_COMMITTEE: ("Ủy ban nhân dân {unit}", "People's Committee of {unit}"),
+    OfficeKind.COMMUNE_SERVICE_CENTRE: (
+        "Trung tâm phục vụ hành chính công {unit}",
+        "Public Administration Service Centre of {unit}",
+    ),
+    OfficeKind.COMMUNE_POLICE: ("Công an {unit}", "Police of {unit}"),
+    OfficeKind.COMMUNE_BUSINESS_REGISTRATION: (
+        "Bộ phận đăng ký kinh doanh {unit}",
+        "Business Registration Office of {unit}",
+    ),
+    OfficeKind.PROVINCE_SERVICE_CENTRE: (
+        "Trung tâm phục vụ hành chính công {unit}",
+        "Public Administration Service Centre of {unit}",
+    ),
+    OfficeKind.PROVINCE_DEPARTMENT_JUSTICE: ("Sở Tư pháp {unit}", "Department of Justice of {unit}"),
+    OfficeKind.PROVINCE_DEPARTMENT_CONSTRUCTION: ("Sở Xây dựng {unit}", "Department of Construction of {unit}"),
+    OfficeKind.PROVINCE_DEPARTMENT_AGRICULTURE_ENVIRONMENT: (
+        "Sở Nông nghiệp và Môi trường {unit}",
+        "Department of Agriculture and Environment of {unit}",
+    ),
+    OfficeKind.PROVINCE_DEPARTMENT_FINANCE: ("Sở Tài chính {unit}", "Department of Finance of {unit}"),
+    OfficeKind.PROVINCE_POLICE: ("Công an {unit}", "Police of {unit}"),
+    OfficeKind.PROVINCE_SOCIAL_INSURANCE: ("Bảo hiểm xã hội {unit}", "Social Insurance of {unit}"),
 }
-PROVINCE_OFFICE_NAMES = {
-    OfficeKind.PROVINCE_SERVICE_CENTRE: "Trung tâm phục vụ hành chính công {unit}",
-    OfficeKind.PROVINCE_DEPARTMENT_JUSTICE: "Sở Tư pháp {unit}",
-    OfficeKind.PROVINCE_DEPARTMENT_CONSTRUCTION: "Sở Xây dựng {unit}",
-    OfficeKind.PROVINCE_DEPARTMENT_AGRICULTURE_ENVIRONMENT: "Sở Nông nghiệp và Môi trường {unit}",
-    OfficeKind.PROVINCE_DEPARTMENT_FINANCE: "Sở Tài chính {unit}",
-    OfficeKind.PROVINCE_POLICE: "Công an {unit}",
-    OfficeKind.PROVINCE_SOCIAL_INSURANCE: "Bảo hiểm xã hội {unit}",
-}
 
 
-def province_unit_name(province_name: str) -> str:
-    """``Thành phố Hà Nội`` → ``tỉnh/thành phố Hà Nội`` (the unit part of a province office's name)."""
-    short = province_name.removeprefix("Thành phố ").removeprefix("Tỉnh ")
-    return f"tỉnh/thành phố {short}"
+def province_unit_name(province: Province, locale: Locale = "vi") -> str:
+    """``thành phố Hà Nội`` / ``tỉnh Quảng Ninh`` as an office name writes it (``Hà Nội`` in English)."""
+    short = province.name.removeprefix("Thành phố ").removeprefix("Tỉnh ")
+    if locale == "en":
+        return short
+    return f"{'thành phố' if province.division_type.startswith('thành phố') else 'tỉnh'} {short}"
 
 
-def office_name(code: str) -> str | None:
-    """The Vietnamese name of an office (``00070.UBND`` → ``Ủy ban nhân dân Phường Hoàn Kiếm``); None if unknown."""
+def name_of(kind: OfficeKind, unit: str, locale: Locale = "vi") -> str:
+    """The name of a ``kind`` office of the unit named ``unit``."""
+    vi, en = OFFICE_NAMES[kind]
+    return (en if locale == "en" else vi).format(unit=unit)
+
+
+def office_name(code: str, locale: Locale = "vi") -> str | None:
+    """The name of the office with ``code`` (``00070.UBND`` → ``Ủy ban nhân dân Phường Hoàn Kiếm``), or None."""
     try:
         ref = parse_office_code(code)
     except ValueError:
         return None
     if ref.level == "commune":
         ward = get_ward(ref.unit_code)
-        if ward is None or ward.code != ref.unit_code:
-            return None
-        return COMMUNE_OFFICE_NAMES[ref.kind].format(unit=ward.name)
+        return name_of(ref.kind, ward.name, locale) if ward and ward.code == ref.unit_code else None
     province = get_province(ref.unit_code.removeprefix("P"))
     if province is None or f"P{province.code}" != ref.unit_code:
         return None
-    return PROVINCE_OFFICE_NAMES[ref.kind].format(unit=province_unit_name(province.name))
+    return name_of(ref.kind, province_unit_name(province, locale), locale)
+
+
+@cache
+def longest_office_name(locale: Locale = "vi") -> str:
+    """The longest name of any office of the 34 provinces and 3,321 communes (message-length budgets)."""
+    names = [
+        name_of(kind, province_unit_name(p, locale), locale)
+        for p in provinces()
+        for kind in OfficeKind
+        if kind.level == "province"
+    ]
+    names += [
+        name_of(kind, w.name, locale)
+        for p in provinces()
+        for w in wards_of(p.code)
+        for kind in OfficeKind
+        if kind.level == "commune"
+    ]
+    return max(names, key=len)
 
 
 class Letterhead(NamedTuple):

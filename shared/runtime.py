@@ -13,7 +13,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, w
 
 from shared.broker import EventPublisher, ensure_topics, make_broker
 from shared.errors import INFRASTRUCTURE_ERRORS
-from shared.http import BodySizeLimit, install_error_handlers, install_http_metrics, probes_router
+from shared.http import BodySizeLimit, RefuseNulCharacters, install_error_handlers, install_http_metrics, probes_router
 from shared.logging import configure_logging, get_logger
 from shared.outbox import OutboxRelay
 from shared.settings import BaseServiceSettings
@@ -154,6 +154,7 @@ class ServiceRuntime:
         )
         install_error_handlers(app)
         install_http_metrics(app, self.registry, service=self.settings.service_name)
+        app.add_middleware(RefuseNulCharacters)
         app.add_middleware(
             BodySizeLimit, max_bytes=self.settings.max_body_bytes, upload_max_bytes=self.settings.max_upload_bytes
         )

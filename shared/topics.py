@@ -1,4 +1,4 @@
-"""Kafka topic names: the only place they are spelled out (ARCHITECTURE.md, "Events")."""
+"""Kafka topic names: the only place they are spelled out (README.md, "Architecture at a glance")."""
 
 from __future__ import annotations
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.infra import infra_settings
+from tests.support.infra import delete_session_topics, infra_settings
 
 _FOLDER_MARKERS = {"unit": "unit", "integration": "integration", "e2e": "e2e", "reliability": "reliability"}
 
@@ -54,3 +56,11 @@ def service_logs_hold_no_personal_data(tmp_path_factory: pytest.TempPathFactory)
         if secret in path.read_text("utf-8", errors="replace")
     ]
     assert not leaks, f"personal data in service logs: {leaks}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def topics_of_the_session_are_deleted() -> Iterator[None]:
+    """After the whole suite: delete the topics this session created (best effort: the broker may be down)."""
+    yield
+    with contextlib.suppress(Exception):
+        asyncio.run(delete_session_topics())

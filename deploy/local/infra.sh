@@ -304,7 +304,7 @@ PROPS
   # TieredStopAtLevel=1 (C1 JIT only) halves the start-up time on a busy machine, which is what tests
   # that stop and start Kafka wait for; KAFKA_JVM_OPTS=-XX:TieredStopAtLevel=4 restores the full JIT.
   # shellcheck disable=SC2086
-  setsid nohup "$JAVA" -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:TieredStopAtLevel=1 \
+  setsid nohup "$JAVA" -Xms256m -Xmx${KAFKA_HEAP_MAX:-1536m} -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:TieredStopAtLevel=1 \
     -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true -Dlog4j2.shutdownHookEnabled=false \
     -Dlog4j2.configurationFile="$HERE/kafka/log4j2.xml" ${KAFKA_JVM_OPTS:-} \
     -cp "$KAFKA_HOME/lib/*" kafka.Kafka "$props" \
@@ -369,6 +369,9 @@ choose_pg_data() { # PostgreSQL refuses to run as root: as root it runs as the `
   chmod 700 "$PG_DATA"
   [[ $PG_DATA == "$DATA/postgres" ]] || { mkdir -p "$(dirname "$PG_DATA")"; chmod 711 "$(dirname "$PG_DATA")"; }
 }
+pg_log() { # beside the cluster when the data dir is closed to the postgres user
+  if [[ $PG_DATA == "$DATA/postgres" ]]; then log_file postgres; else echo "$PG_DATA.log"; fi
+}
 pg() { "${PG_RUN_AS[@]}" "$@"; }
 pg_password() { cat "$DATA/postgres.password"; }
 psql_do() { PGPASSWORD=$(pg_password) "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$POSTGRES_PORT" -U "$PG_USER" "$@"; }
@@ -408,15 +411,15 @@ start_postgres() {
   else
     ensure_port_free "$POSTGRES_PORT" "PostgreSQL" "set POSTGRES_PORT for another port, or MONGODB_URL to use that server"
     rotate_log postgres
-    touch "$(log_file postgres)"; [[ ${#PG_RUN_AS[@]} -eq 0 ]] || chown postgres: "$(log_file postgres)" 2>/dev/null || true
+    touch "$(pg_log)"; [[ ${#PG_RUN_AS[@]} -eq 0 ]] || chown postgres: "$(pg_log)" 2>/dev/null || true
     # synchronous_commit=off: a development store may lose its last few ms on an OS crash, never consistency
     local opts="-c listen_addresses=127.0.0.1 -p $POSTGRES_PORT -c unix_socket_directories=$PG_DATA"
     opts+=" -c max_connections=500 -c shared_buffers=256MB -c synchronous_commit=off -c log_min_messages=warning"
     # 8>&- 9>&-: the server must not inherit the lock descriptors
-    if ! pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$(log_file postgres)" -o "$opts" -w -t "$READY_TIMEOUT" start >/dev/null 2>&1 8>&- 9>&- \
+    if ! pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$(pg_log)" -o "$opts" -w -t "$READY_TIMEOUT" start >/dev/null 2>&1 8>&- 9>&- \
       && ! postgres_answers; then
-      tail -n 30 "$(log_file postgres)" >&2 || true
-      die "PostgreSQL did not start (log: $(log_file postgres))"
+      tail -n 30 "$(pg_log)" >&2 || true
+      die "PostgreSQL did not start (log: $(pg_log))"
     fi
     if ! is_ours postgres "$(pg_pid)"; then die "PostgreSQL started but its process is not the expected one"; fi
     echo "$(pg_pid)" >"$(pid_file postgres)"
@@ -584,6 +587,6 @@ case "$cmd" in
   clean)
     stop_kafka; stop_ferretdb; stop_postgres
     case "$DATA" in "/" | "$HOME" | "$REPO") die "refusing to remove $DATA" ;; esac
-    if ! external_mongo && [[ $PG_DATA != "$DATA/"* ]]; then rm -rf "${PG_DATA:?}"; fi
+    if ! external_mongo && [[ $PG_DATA != "$DATA/"* ]]; then rm -rf "${PG_DATA:?}" "$PG_DATA.log"; fi
     rm -rf "$DATA"; say "removed $DATA" ;;
 esac

@@ -20,9 +20,12 @@ from shared.broker import EventPublisher
 from shared.events import (
     ContactPoint,
     DossierReceived,
+    DossierRouted,
+    DossierStatus,
     DossierStatusChanged,
     DossierSupplemented,
     NotifyPreferences,
+    RouteOutcome,
 )
 from shared.http import ApiError
 from shared.legal_clock import VIETNAM_TZ
@@ -67,8 +70,21 @@ class IntakeStore(Protocol):
     async def insert_ticket(self, doc: dict[str, Any]) -> None:
         """Store a queue ticket."""
 
-    async def call_next_ticket(self, centre: str, day: str, counter: str, at: datetime) -> dict[str, Any] | None:
-        """Hand the oldest waiting ticket of the day to a counter."""
+    async def call_next_ticket(
+        self, centre: str, day: str, counter: str, at: datetime, service: str | None = None
+    ) -> dict[str, Any] | None:
+        """Hand the oldest waiting ticket of the day (of one service's queue, if given) to a counter."""
+
+    async def tickets_of(
+        self, centre: str, day: str, *, service: str | None, statuses: list[str], limit: int
+    ) -> list[dict[str, Any]]:
+        """A day's tickets of a centre, in number order."""
+
+    async def ticket(self, centre: str, day: str, number: int) -> dict[str, Any] | None:
+        """One ticket of the day."""
+
+    async def link_ticket(self, centre: str, day: str, number: int, dossier_code: str, at: datetime) -> bool:
+        """Record the dossier filed for a called ticket's holder."""
 
     async def mark_no_show(self, centre: str, day: str, number: int, at: datetime) -> dict[str, Any] | None:
         """Mark a called ticket as no-show."""
@@ -140,11 +156,16 @@ async def receive_dossier(
     body_hash = _body_hash(body)
     idem = f"{office.code}:{idempotency_key}" if idempotency_key else None
     if idem is not None and (existing := await store.dossier_by_idempotency(idem)) is not None:
-        return _replay(existing, body_hash)
+        return await _replay(existing, body_hash, store=store, now=now)
 
     procedure = catalogue.get(body["procedure_code"])
     if procedure is None:
-        raise ApiError(422, "unknown_procedure", f"procedure_code: no procedure {body['procedure_code']!r}")
+        raise ApiError(
+            422,
+            "unknown_procedure",
+            f"procedure_code: no procedure {body['procedure_code']!r}",
+            vi=f"procedure_code: không có thủ tục {body['procedure_code']!r}",
+        )
     applicant = body["applicant"]
     subject_ward = (body.get("subject") or {}).get("ward_code")
     problems = dossier_problems(
@@ -164,7 +185,11 @@ async def receive_dossier(
             first.code,
             f"{first.field}: {first.message}",
             details=[{"code": p.code, "field": p.field, "message": p.message} for p in problems],
+            vi=f"{first.field}: {first.message_vi}",
         )
+    ticket = body.get("queue_ticket")
+    if ticket is not None:
+        await check_ticket(office, ticket, store=store, now=now)
     applicant_ward = get_ward(applicant["address"]["ward_code"])
     subject = get_ward(subject_ward) if subject_ward else None
     assert applicant_ward is not None  # checked above
@@ -206,6 +231,7 @@ async def receive_dossier(
         "channel": body["channel"],
         "applicant": {**applicant, "phone": phone},
         "subject": body.get("subject"),
+        "queue_ticket": ticket,
         "documents": body["documents"],
         "notify": prefs,
         "status": "received",
@@ -229,18 +255,26 @@ async def receive_dossier(
         existing = await store.dossier_by_idempotency(idem) if idem else None
         if existing is None:
             raise
-        return _replay(existing, body_hash)
+        return await _replay(existing, body_hash, store=store, now=now)
     if relay is not None:
         relay.kick(dossier_id)
+    if ticket is not None:
+        # after the insert: the dossier is what counts; a lost link is set again by a retried request
+        await store.link_ticket(office.code, queue_day(now), ticket, code, now)
     log.info("dossier_received", dossier_id=dossier_id, code=code, procedure=procedure.code, office=office.code)
     return receipt(doc, token), True
 
 
-def _replay(existing: dict[str, Any], body_hash: str) -> tuple[dict[str, Any], bool]:
+async def _replay(
+    existing: dict[str, Any], body_hash: str, *, store: IntakeStore, now: datetime
+) -> tuple[dict[str, Any], bool]:
     if existing["body_sha256"] != body_hash:
         raise ApiError(
             409, "idempotency_key_reused", "this Idempotency-Key was already used with a different request body"
         )
+    if existing.get("queue_ticket") is not None:  # a retry after a lost ticket link sets it again
+        day = queue_day(existing["received_at"])
+        await store.link_ticket(existing["office_code"], day, existing["queue_ticket"], existing["code"], now)
     return receipt(existing, None), False
 
 
@@ -258,7 +292,12 @@ async def submit_supplement(
     """Record the citizen's supplement and emit ``dossier.supplemented.v1`` (only while one is awaited)."""
     doc = await store.dossier_by_code(code)
     if doc is None or doc["office_code"] != office.code:
-        raise ApiError(404, "not_found", f"no dossier {code!r} filed at this office")
+        raise ApiError(
+            404,
+            "not_found",
+            f"no dossier {code!r} filed at this office",
+            vi=f"không có hồ sơ {code!r} nộp tại đơn vị này",
+        )
     supplement_id = str(uuid.uuid4())
     data = DossierSupplemented(
         dossier_id=doc["_id"], dossier_code=code, supplement_id=supplement_id, documents=len(documents), received_at=now
@@ -278,7 +317,10 @@ async def submit_supplement(
     )
     if not matched:
         raise ApiError(
-            409, "not_awaiting_supplement", f"dossier {code} is {doc['status']}; no supplement has been requested"
+            409,
+            "not_awaiting_supplement",
+            f"dossier {code} is {doc['status']}; no supplement has been requested",
+            vi=f"hồ sơ {code} không có yêu cầu bổ sung nào đang chờ",
         )
     if relay is not None:
         relay.kick(doc["_id"])
@@ -286,50 +328,128 @@ async def submit_supplement(
     return {"supplement_id": supplement_id, "code": code, "received_at": now}
 
 
-def _is_news(event_id: str, change: DossierStatusChanged) -> Callable[[dict[str, Any]], bool]:
-    """Guard: the event is not a redelivery and not older than what the view already shows."""
+#: Attempts of a read-then-guarded-write of the view before the consumer retries the message.
+_VIEW_WRITE_ATTEMPTS = 5
 
-    def guard(doc: dict[str, Any]) -> bool:
-        if event_id in doc.get("seen_events", []):
+
+def _is_news(event_id: str, change: DossierStatusChanged, doc: dict[str, Any]) -> bool:
+    """The event is not a redelivery and not older than what the view already shows of that office."""
+    if event_id in doc.get("seen_events", []):
+        return False
+    last = doc.get("last_status") or {}
+    # versions increase per dossier at one office; a transfer starts a new office's sequence
+    return bool(last.get("office_code") != change.office_code or change.version > last.get("version", 0))
+
+
+def _superseded(doc: dict[str, Any], office_code: str, at: datetime) -> bool:
+    """True when routing moved the dossier to another office after ``at`` (news of an office it has left)."""
+    route = doc.get("route") or {}
+    return bool(route.get("routed_at") and route.get("office_code") != office_code and at < route["routed_at"])
+
+
+def _unchanged(doc: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
+    """Guard: nobody wrote the view since ``doc`` was read (each write increments ``version``)."""
+    version = doc.get("version")
+    return lambda current: current.get("version") == version
+
+
+async def _write_view(
+    store: IntakeStore,
+    dossier_id: str,
+    code: str,
+    compute: Callable[[dict[str, Any]], dict[str, Any] | None],
+) -> bool:
+    """Read the view, let ``compute`` build the update (None = nothing to do), write it unless changed meanwhile."""
+    for _ in range(_VIEW_WRITE_ATTEMPTS):
+        doc = await store.dossier_by_code(code)
+        if doc is None or doc["_id"] != dossier_id:
             return False
-        last = doc.get("last_status") or {}
-        # versions increase per dossier at one office; a transfer starts a new office's sequence
-        return bool(last.get("office_code") != change.office_code or change.version > last.get("version", 0))
-
-    return guard
+        update = compute(doc)
+        if update is None:
+            return False
+        if await store.update_dossier(dossier_id, update, guard=_unchanged(doc)):
+            return True
+    raise ConnectionError(f"dossier view {dossier_id} kept changing; the event is redelivered")
 
 
 async def apply_status(event_id: str, change: DossierStatusChanged, *, store: IntakeStore) -> bool:
     """Keep the filing office's view current from ``dossier.status.v1``; False for duplicates and stale events."""
-    update: dict[str, Any] = {
-        "$set": {
+
+    def compute(doc: dict[str, Any]) -> dict[str, Any] | None:
+        if not _is_news(event_id, change, doc):
+            return None
+        entry = {
             "status": change.status.value,
-            "current_office_code": change.office_code,
-            "last_status": {"office_code": change.office_code, "version": change.version},
-        },
-        "$push": {
-            "seen_events": event_id,
-            "history": {
-                "status": change.status.value,
-                "action": change.action,
-                "at": change.occurred_at,
-                "office_code": change.office_code,
-                "reason": change.reason,
+            "action": change.action,
+            "at": change.occurred_at,
+            "office_code": change.office_code,
+            "reason": change.reason,
+        }
+        update: dict[str, Any] = {
+            "$set": {
+                "last_status": {"office_code": change.office_code, "version": change.version, "at": change.occurred_at}
             },
-        },
-        "$inc": {"version": 1},
-    }
-    if change.due_at is not None:
-        update["$set"]["due_at"] = change.due_at
-    if change.status.value == "supplement_requested":
-        update["$set"]["awaiting_supplement"] = True
-    elif change.action != "overdue":
-        update["$set"]["awaiting_supplement"] = False
-    applied = await store.update_dossier(change.dossier_id, update, guard=_is_news(event_id, change))
+            "$push": {"seen_events": event_id, "history": entry},
+            "$inc": {"version": 1},
+        }
+        if _superseded(doc, change.office_code, change.occurred_at):
+            return update  # on the timeline, but the dossier is elsewhere now: status and office stay
+        update["$set"] |= {"status": change.status.value, "current_office_code": change.office_code}
+        if change.due_at is not None:
+            update["$set"]["due_at"] = change.due_at
+        if change.status.value == "supplement_requested":
+            update["$set"]["awaiting_supplement"] = True
+        elif change.action != "overdue":
+            update["$set"]["awaiting_supplement"] = False
+        return update
+
+    applied = await _write_view(store, change.dossier_id, change.dossier_code, compute)
     if applied:
         log.info("dossier_view_updated", dossier_id=change.dossier_id, status=change.status.value, action=change.action)
     else:
         log.info("status_event_skipped", dossier_id=change.dossier_id, event_id=event_id, version=change.version)
+    return applied
+
+
+async def apply_routed(event_id: str, routed: DossierRouted, *, store: IntakeStore) -> bool:
+    """Follow ``dossier.routed.v1``: the competent office now holding it (or parked, waiting for one)."""
+    parked = routed.outcome is RouteOutcome.PARKED
+    status = DossierStatus.PARKED if parked else DossierStatus.ROUTED
+
+    def compute(doc: dict[str, Any]) -> dict[str, Any] | None:
+        route = doc.get("route") or {}
+        if event_id in doc.get("seen_events", []) or (route.get("routed_at") and routed.routed_at < route["routed_at"]):
+            return None  # a redelivery, or a decision older than the one the view shows
+        sets: dict[str, Any] = {
+            "route": {
+                "decision_id": routed.decision_id,
+                "office_code": routed.office_code,
+                "office_name": routed.office_name,
+                "routed_at": routed.routed_at,
+                "chain_step": routed.chain_step,
+            }
+        }
+        last = doc.get("last_status") or {}
+        # status events travel on another topic and may overtake the decision: the office's own news wins
+        acted = bool(routed.office_code and last.get("office_code") == routed.office_code)
+        if not (acted and last.get("at") and last["at"] >= routed.routed_at):
+            sets |= {"status": status.value, "current_office_code": routed.office_code, "awaiting_supplement": False}
+        entry = {
+            "status": status.value,
+            "action": "park" if parked else "route",
+            "at": routed.routed_at,
+            "office_code": routed.office_code,
+            "reason": routed.reason if parked else None,
+        }
+        return {"$set": sets, "$push": {"seen_events": event_id, "history": entry}, "$inc": {"version": 1}}
+
+    applied = await _write_view(store, routed.dossier_id, routed.dossier_code, compute)
+    log.info(
+        "dossier_view_routed" if applied else "routed_event_skipped",
+        dossier_id=routed.dossier_id,
+        office=routed.office_code,
+        parked=parked,
+    )
     return applied
 
 
@@ -358,7 +478,7 @@ async def authenticate(key: str, *, store: IntakeStore) -> Office | None:
 
 async def take_ticket(centre: str, service: str, *, store: IntakeStore, now: datetime) -> dict[str, Any]:
     """A numbered queue ticket; numbers restart every day per centre."""
-    day = _queue_day(now)
+    day = queue_day(now)
     number = await store.next_sequence(f"queue:{centre}:{day}")
     ticket = {
         "_id": f"{centre}:{day}:{number}",
@@ -373,23 +493,57 @@ async def take_ticket(centre: str, service: str, *, store: IntakeStore, now: dat
     return ticket
 
 
-def _queue_day(now: datetime) -> str:
+def queue_day(now: datetime) -> str:
+    """The queue day (Vietnam date) of ``now``."""
     return f"{now.astimezone(VIETNAM_TZ).date():%Y-%m-%d}"
 
 
-async def call_next_ticket(centre: str, counter: str, *, store: IntakeStore, now: datetime) -> dict[str, Any]:
-    """Give ``counter`` the oldest waiting ticket of today (atomic: two counters never get the same one)."""
-    ticket = await store.call_next_ticket(centre, _queue_day(now), counter, now)
+async def call_next_ticket(
+    centre: str, counter: str, *, service: str | None = None, store: IntakeStore, now: datetime
+) -> dict[str, Any]:
+    """Give ``counter`` the oldest waiting ticket of today, of one service's queue when ``service`` is given
+    (atomic: two counters never get the same one)."""
+    ticket = await store.call_next_ticket(centre, queue_day(now), counter, now, service)
     if ticket is None:
-        raise ApiError(404, "queue_empty", "no ticket is waiting")
+        raise ApiError(
+            404,
+            "queue_empty",
+            f"no ticket is waiting{f' for {service}' if service else ''}",
+            vi=f"không còn ai đang chờ{f' ở quầy {service}' if service else ''}",
+        )
     return ticket
+
+
+#: Ticket statuses a display board shows by default: who waits, and who was called to which counter.
+BOARD_STATUSES = ["waiting", "called"]
+
+
+async def list_tickets(
+    centre: str, *, service: str | None, statuses: list[str] | None, store: IntakeStore, now: datetime, limit: int
+) -> list[dict[str, Any]]:
+    """Today's tickets of a centre for its display board (one service's queue when given), in number order."""
+    return await store.tickets_of(
+        centre, queue_day(now), service=service, statuses=statuses or BOARD_STATUSES, limit=limit
+    )
+
+
+async def check_ticket(office: Office, number: int, *, store: IntakeStore, now: datetime) -> None:
+    """The ticket a dossier is filed for must be one this centre called today; 422 unknown_ticket otherwise."""
+    ticket = await store.ticket(office.code, queue_day(now), number)
+    if ticket is None or ticket["status"] not in ("called", "served"):
+        raise ApiError(
+            422,
+            "unknown_ticket",
+            f"queue_ticket: no ticket {number} called today at {office.code}",
+            vi=f"queue_ticket: số {number} chưa được gọi hôm nay tại {office.code}",
+        )
 
 
 async def mark_no_show(centre: str, number: int, *, store: IntakeStore, now: datetime) -> dict[str, Any]:
     """Record that the holder of called ticket ``number`` did not come to the counter."""
-    ticket = await store.mark_no_show(centre, _queue_day(now), number, now)
+    ticket = await store.mark_no_show(centre, queue_day(now), number, now)
     if ticket is None:
-        raise ApiError(404, "not_found", f"no called ticket {number} today")
+        raise ApiError(404, "not_found", f"no called ticket {number} today", vi=f"hôm nay chưa gọi số {number}")
     return ticket
 
 

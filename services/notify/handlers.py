@@ -193,8 +193,7 @@ class Notifier:
         dossier = await self._record(change)
         if dossier is None:
             return  # stale: a newer version of this office's case is already known
-        if change.notify:
-            await self._notify(dossier, change)
+        await self._notify(dossier, change)
         await self._queue_webhooks(dossier, event)
         if change.contact is not None and len(dossier.get("timeline", [])) > 1:
             # the contact came after other changes: send what waited for it ("created" too: a consumer of
@@ -271,7 +270,7 @@ class Notifier:
                     "dossier_code": change.code,
                     "event_id": change.event_id,
                     "channel": channel,
-                    "kind": change.kind,
+                    "kind": change.message_kind,
                     "context": context,
                     "template_version": self.templates.version,
                     "status": S.CREATED.value,

@@ -28,9 +28,9 @@ from services.resolution.domain.case import (
     CLOCK_RUNNING,
     LEADER,
     OPEN,
-    OPERATIONS,
     check,
     metrics,
+    require_reason,
     resume_after_supplement,
 )
 from services.resolution.settings import ResolutionSettings
@@ -45,6 +45,7 @@ from shared.events import (
 )
 from shared.legal_clock import VIETNAM_TZ, LegalClock
 from shared.logging import get_logger
+from shared.offices import office_name
 from shared.outbox import OutboxRelay, outbox_entry, with_outbox
 from shared.procedures import Catalogue
 from shared.topics import Topics
@@ -56,6 +57,14 @@ OVERDUE_BATCH = 200
 
 class CaseNotFound(Exception):
     """No case of that dossier at the official's office."""
+
+
+class InvalidInput(Exception):
+    """The request names something that does not exist or cannot be used (answered 422)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class Conflict(Exception):
@@ -133,6 +142,13 @@ class Resolution:
             "rating": None,
             "finished_at": None,
             "tracking_token_sha256": routed.tracking_token_sha256,
+            "chain": list(routed.chain),
+            "chain_step": routed.chain_step,
+            "transferred_from": (
+                {"office_code": routed.previous_office_code, "reason": routed.transfer_reason}
+                if routed.transfer_reason
+                else None
+            ),
             "history": [
                 {"status": "received", "action": "routed", "at": now, "by": "routing", "reason": routed.reason}
             ],
@@ -183,6 +199,8 @@ class Resolution:
         """The single-document update (state, history, outbox event) for ``action``; raises if not allowed."""
         current = DossierStatus(case["status"])
         transition = check(action, current=current, roles=roles, system=system)
+        if not system:
+            require_reason(action, reason)
         version = int(case["version"]) + 1
         new = {**case, **(extra_set or {}), "status": transition.target.value, "version": version}
         if transition.target in {DossierStatus.RESULT_READY, DossierStatus.REFUSED}:
@@ -205,6 +223,7 @@ class Resolution:
             overdue=bool(new.get("overdue")),
             actor_role=",".join(sorted(roles)) or "system",
             occurred_at=now,
+            **_step_of(case),
             **(event_extra or {}),
         )
         event = self.publisher.new_event(
@@ -259,7 +278,7 @@ class Resolution:
         """An official's action on a case of their office."""
         now = now or datetime.now(UTC)
         case = await self.case_for(dossier, office)
-        reason = body.get("reason")
+        reason = (body.get("reason") or "").strip() or None
         if action == "request_supplement":
             check(action, current=DossierStatus(case["status"]), roles=roles)
             procedure = self.catalogue.get(case["procedure_code"])
@@ -276,6 +295,13 @@ class Resolution:
                 extra_set={"paused_at": now, "supplement_requests": case["supplement_requests"] + 1},
             )
         if action == "transfer":
+            check(action, current=DossierStatus(case["status"]), roles=roles)
+            target = body.get("to_office")
+            if target is not None and (office_name(target) is None or target == case["office_code"]):
+                raise InvalidInput(
+                    "unknown_office",
+                    f"to_office: {target!r} is not another office (office code such as 00073.UBND)",
+                )
             return await self._transition(
                 case,
                 action,
@@ -284,9 +310,17 @@ class Resolution:
                 now=now,
                 reason=reason,
                 event_extra={
+                    "transfer_to_office": target,
                     "transfer_to_next_step": bool(body.get("to_next_step")),
                     "exclude_offices": list(body.get("exclude_offices") or []),
                 },
+            )
+        if action == "return" and _step_of(case)["chain_step"] + 1 < len(_step_of(case)["chain"]):
+            check(action, current=DossierStatus(case["status"]), roles=roles)
+            raise Conflict(
+                "chain_continues",
+                f"step {case['chain_step'] + 1} of {len(case['chain'])}: its result goes on to the next office of "
+                "the inter-agency chain; the citizen gets the result once, after the last step",
             )
         if action == "approve":
             check(action, current=DossierStatus(case["status"]), roles=roles)
@@ -445,6 +479,7 @@ class Resolution:
                 overdue=True,
                 actor_role="system",
                 occurred_at=now,
+                **_step_of(case),
             )
             event = self.publisher.new_event(
                 Topics.DOSSIER_STATUS, subject=case["dossier_code"], data=change.model_dump(mode="json")
@@ -497,8 +532,8 @@ class Resolution:
         if not case["overdue"] or DossierStatus(case["status"]) not in OPEN:
             raise Conflict("not_overdue", f"dossier {case['dossier_code']} is not overdue")
         procedure = self.catalogue.get(case["procedure_code"])
-        new_due = new_due_at or self.clock.due_at(
-            now, working_days=max(1, (procedure.processing_days if procedure else 1))
+        new_due = stored_precision(
+            new_due_at or self.clock.due_at(now, working_days=max(1, (procedure.processing_days if procedure else 1)))
         )
         if new_due <= now:
             raise Conflict("invalid_due_date", "the new appointment date must be in the future")
@@ -538,6 +573,7 @@ class Resolution:
             overdue=False,
             actor_role="leader",
             occurred_at=now,
+            **_step_of(case),
         )
         event = self.publisher.new_event(
             Topics.DOSSIER_STATUS, subject=case["dossier_code"], data=change.model_dump(mode="json")
@@ -616,6 +652,21 @@ class Resolution:
         }
 
 
+def stored_precision(moment: datetime) -> datetime:
+    """``moment`` to the millisecond, as the store keeps it: the event then tells the citizen the very date the
+    case document holds (a microsecond more on the event made the two disagree)."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def _step_of(case: dict[str, Any]) -> dict[str, Any]:
+    """The case's place in an inter-agency chain and its office's name, carried on every status event."""
+    return {
+        "chain_step": int(case.get("chain_step") or 0),
+        "chain": list(case.get("chain") or []),
+        "office_name": case.get("office_name"),
+    }
+
+
 def _unchanged_and_unflagged(version: int) -> Callable[[dict[str, Any]], bool]:
     def guard(current: dict[str, Any]) -> bool:
         return bool(current["version"] == version and not current["overdue"])
@@ -673,6 +724,3 @@ def service_index(f: dict[str, Any]) -> dict[str, float]:
     }
     parts["total"] = round(sum(parts.values()), 2)
     return parts
-
-
-OPERATIONS_ROLE = OPERATIONS

@@ -70,8 +70,12 @@ class ResolutionSettings(BaseServiceSettings):
     )
     public_base_url: str = Field(
         default="http://127.0.0.1:8003",
+        max_length=40,
         validation_alias=AliasChoices("RESOLUTION_PUBLIC_BASE_URL"),
-        description="Public base URL of this service: results' verification links and QR codes point here.",
+        # the link goes into the result-ready and return SMS, whose segment budgets notify checks with a base
+        # of this length (services/notify/domain/templates.py, RESULT_BASE_URL_MAX)
+        description="Public base URL of this service (at most 40 characters, so the SMS carrying the result link "
+        "keeps its segment budget): results' verification links and QR codes point here.",
     )
 
     def effective_jwt_secret(self) -> str | None:

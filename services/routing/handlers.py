@@ -22,7 +22,8 @@ from shared.topics import Topics
 log = get_logger(__name__)
 
 LEAVES_OFFICE = {DossierStatus.REFUSED, DossierStatus.RETURNED, DossierStatus.WITHDRAWN}
-OFFICE_STATUSES = ("open", "closed", "over_capacity")
+#: Rule id of a transfer to the office the transferring official named (open, and not the office it leaves).
+NAMED_BY_OFFICIAL = "T10-transfer-to-named-office"
 
 
 class Router:
@@ -91,6 +92,7 @@ class Router:
         tried: list[str],
         previous: str | None,
         now: datetime,
+        transfer_reason: str | None = None,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """The decision record and the outbox entry of its ``dossier.routed.v1`` event."""
         decision_id = str(uuid.uuid4())
@@ -102,7 +104,8 @@ class Router:
             outcome=RouteOutcome.PARKED if decision.parked else RouteOutcome.ROUTED,
             office_code=decision.office.code if decision.office else None,
             office_name=decision.office.name if decision.office else None,
-            province_code=received.province_code,
+            # the competent office's province (a parcel elsewhere is that province's case and figures)
+            province_code=decision.office.province_code if decision.office else received.province_code,
             procedure_code=procedure.code,
             procedure_name=procedure.name,
             rule_id=decision.rule_id,
@@ -116,6 +119,7 @@ class Router:
             chain_step=step,
             chain=chain,
             previous_office_code=previous,
+            transfer_reason=transfer_reason,
             tried_offices=tried,
             tracking_token_sha256=received.tracking_token_sha256,
             routed_at=now,
@@ -218,10 +222,21 @@ class Router:
         event_id: str | None,
         now: datetime,
         retry: bool = False,
+        target: str | None = None,
+        transfer_reason: str | None = None,
     ) -> None:
         received = DossierReceived.model_validate(doc["received"])
         procedure = self._procedure(doc["chain"][step])
-        decision = self._decide(procedure, received, exclude)
+        named = self.registry.get(target) if target else None
+        if named is not None and named.code != doc.get("open_at") and self.available(named):
+            decision = Decision(
+                named,
+                NAMED_BY_OFFICIAL,
+                f"Chuyển đến {named.name} theo chỉ định của cơ quan chuyển. / "
+                f"Transferred to the office the transferring official named ({named.code}).",
+            )
+        else:
+            decision = self._decide(procedure, received, exclude)
         if retry and decision.parked:
             return  # still no open office: one parked decision is enough, do not repeat it every retry
         previous = doc.get("open_at")
@@ -229,7 +244,15 @@ class Router:
         if decision.office:
             tried.append(decision.office.code)
         record, entry = self._routed_event(
-            received, procedure, decision, chain=doc["chain"], step=step, tried=tried, previous=previous, now=now
+            received,
+            procedure,
+            decision,
+            chain=doc["chain"],
+            step=step,
+            tried=tried,
+            previous=previous,
+            now=now,
+            transfer_reason=transfer_reason,
         )
         office = decision.office.code if decision.office else None
         update: dict[str, Any] = {
@@ -283,7 +306,15 @@ class Router:
                 await self._redecide(doc, step=step + 1, exclude=set(), event_id=event_id, now=now)
             else:
                 exclude = set(doc["tried_offices"]) | set(change.exclude_offices)
-                await self._redecide(doc, step=step, exclude=exclude, event_id=event_id, now=now)
+                await self._redecide(
+                    doc,
+                    step=step,
+                    exclude=exclude,
+                    event_id=event_id,
+                    now=now,
+                    target=change.transfer_to_office,
+                    transfer_reason=change.reason,
+                )
             return
         if change.status is DossierStatus.RESULT_READY and has_next:
             await self._redecide(doc, step=step + 1, exclude=set(), event_id=event_id, now=now)

@@ -33,7 +33,7 @@ pytestmark = pytest.mark.timeout(300)
 #: every topic a service consumes, with the consumer groups (one per consuming service) that read it
 CONSUMED = {
     Topics.DOSSIER_RECEIVED: {"routing", "notify"},
-    Topics.DOSSIER_ROUTED: {"resolution", "notify"},
+    Topics.DOSSIER_ROUTED: {"intake", "resolution", "notify"},
     Topics.DOSSIER_STATUS: {"intake", "routing", "notify"},
     Topics.DOSSIER_SUPPLEMENTED: {"resolution"},
 }

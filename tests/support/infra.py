@@ -13,8 +13,13 @@ KAFKA = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or "127.0.0.1:9092"
 MONGO = os.environ.get("MONGODB_URL") or "mongodb://127.0.0.1:27017"
 
 
+#: topic prefixes this test session used (their topics are deleted when the session ends)
+SESSION_PREFIXES: set[str] = set()
+
+
 def infra_settings(*, prefix: str) -> dict[str, str]:
     """Settings values for a service under test: real Kafka and store, own topics and databases."""
+    SESSION_PREFIXES.add(f"{prefix}.")
     return {
         "kafka_bootstrap_servers": KAFKA,
         "mongodb_url": MONGO,
@@ -24,6 +29,23 @@ def infra_settings(*, prefix: str) -> dict[str, str]:
         "outbox_poll_interval": "0.2",
         "kafka_topic_partitions": "3",
     }
+
+
+async def delete_session_topics() -> int:
+    """Delete the topics of this session's prefixes, so the broker does not accumulate thousands of partitions."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    if not SESSION_PREFIXES:
+        return 0
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA, request_timeout_ms=10_000)
+    await admin.start()
+    try:
+        ours = [t for t in await admin.list_topics() if t.startswith(tuple(SESSION_PREFIXES))]
+        for start in range(0, len(ours), 200):
+            await admin.delete_topics(ours[start : start + 200])
+        return len(ours)
+    finally:
+        await admin.close()
 
 
 def infra(command: str) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.infra import KAFKA, MONGO, REPO
+from tests.support.infra import KAFKA, MONGO, REPO, SESSION_PREFIXES
 
 SERVICES = ("intake", "routing", "resolution", "notify")
 
@@ -116,6 +116,7 @@ def system_env(
     prefix: str, workdir: Path, ports: dict[str, int], extra: dict[str, str] | None = None
 ) -> dict[str, str]:
     """Environment shared by the services of one run."""
+    SESSION_PREFIXES.add(f"{prefix}.")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "MONGODB_"))}
     env.update(
         {

@@ -32,6 +32,10 @@ class IntakeStore:
         await self.tickets.create_index(
             [("centre", ASCENDING), ("day", ASCENDING), ("status", ASCENDING)], name="queue"
         )
+        await self.tickets.create_index(
+            [("centre", ASCENDING), ("day", ASCENDING), ("service", ASCENDING), ("status", ASCENDING)],
+            name="service_queue",
+        )
 
     async def next_sequence(self, counter_id: str) -> int:
         """Claim the next number of ``counter_id`` race-free, across instances and on FerretDB.
@@ -99,15 +103,43 @@ class IntakeStore:
         """Store a queue ticket."""
         await self.tickets.insert_one(doc)
 
-    async def call_next_ticket(self, centre: str, day: str, counter: str, at: datetime) -> dict[str, Any] | None:
-        """Atomically hand the oldest waiting ticket of the day to ``counter``."""
+    async def call_next_ticket(
+        self, centre: str, day: str, counter: str, at: datetime, service: str | None = None
+    ) -> dict[str, Any] | None:
+        """Atomically hand the oldest waiting ticket of the day (of one service's queue, if given) to ``counter``."""
+        query: dict[str, Any] = {"centre": centre, "day": day, "status": "waiting"}
+        if service is not None:
+            query["service"] = service
         ticket: dict[str, Any] | None = await self.tickets.find_one_and_update(
-            {"centre": centre, "day": day, "status": "waiting"},
+            query,
             {"$set": {"status": "called", "counter": counter, "called_at": at}},
             sort=[("number", ASCENDING)],
             return_document=ReturnDocument.AFTER,
         )
         return ticket
+
+    async def tickets_of(
+        self, centre: str, day: str, *, service: str | None, statuses: list[str], limit: int
+    ) -> list[dict[str, Any]]:
+        """A day's tickets of a centre (one service's, if given) in the given statuses, in number order."""
+        query: dict[str, Any] = {"centre": centre, "day": day, "status": {"$in": statuses}}
+        if service is not None:
+            query["service"] = service
+        found: list[dict[str, Any]] = await self.tickets.find(query).sort("number", ASCENDING).to_list(limit)
+        return found
+
+    async def ticket(self, centre: str, day: str, number: int) -> dict[str, Any] | None:
+        """One ticket of the day."""
+        found: dict[str, Any] | None = await self.tickets.find_one({"_id": f"{centre}:{day}:{number}"})
+        return found
+
+    async def link_ticket(self, centre: str, day: str, number: int, dossier_code: str, at: datetime) -> bool:
+        """Record on a called ticket the dossier filed for its holder (its visit is served)."""
+        result = await self.tickets.update_one(
+            {"_id": f"{centre}:{day}:{number}", "status": {"$in": ["called", "served"]}},
+            {"$set": {"status": "served", "dossier_code": dossier_code, "served_at": at}},
+        )
+        return bool(result.matched_count)
 
     async def mark_no_show(self, centre: str, day: str, number: int, at: datetime) -> dict[str, Any] | None:
         """A called ticket whose holder did not come."""

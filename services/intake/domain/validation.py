@@ -20,23 +20,36 @@ _MOBILE = re.compile(r"^0(3|5|7|8|9)\d{8}$")
 
 @dataclass(frozen=True)
 class Problem:
-    """One reason a dossier cannot be received: machine code, field and human message."""
+    """One reason a dossier cannot be received: machine code, field and human message (English, Vietnamese)."""
 
     code: str
     field: str
     message: str
+    message_vi: str
 
 
 def citizen_id_problem(citizen_id: str, *, today: date) -> str | None:
     """Why ``citizen_id`` is not a well-formed 12-digit CCCD number, or None when it is."""
+    why = _citizen_id_problem(citizen_id, today=today)
+    return why[0] if why else None
+
+
+def _citizen_id_problem(citizen_id: str, *, today: date) -> tuple[str, str] | None:
+    """(English, Vietnamese) reason ``citizen_id`` is not a well-formed CCCD number, or None."""
     if not re.fullmatch(r"\d{12}", citizen_id):
-        return "must be exactly 12 digits"
+        return "must be exactly 12 digits", "phải gồm đúng 12 chữ số"
     if citizen_id[:3] not in CCCD_PROVINCE_CODES:
-        return f"province-of-birth code {citizen_id[:3]} does not exist"
+        return (
+            f"province-of-birth code {citizen_id[:3]} does not exist",
+            f"mã tỉnh nơi đăng ký khai sinh {citizen_id[:3]} không tồn tại",
+        )
     century = 1900 + (int(citizen_id[3]) // 2) * 100
     birth_year = century + int(citizen_id[4:6])
     if birth_year > today.year:
-        return f"gender/century digit and year give a birth year in the future ({birth_year})"
+        return (
+            f"gender/century digit and year give a birth year in the future ({birth_year})",
+            f"chữ số giới tính/thế kỷ và năm sinh cho năm sinh ở tương lai ({birth_year})",
+        )
     return None
 
 
@@ -64,22 +77,60 @@ def dossier_problems(
     """Every reason the dossier is incomplete or malformed, in the order a clerk would check them."""
     problems: list[Problem] = []
     if channel == "online" and procedure.online == "none":
-        problems.append(Problem("procedure_not_online", "channel", f"{procedure.code} cannot be filed online"))
-    if (why := citizen_id_problem(citizen_id, today=today)) is not None:
-        problems.append(Problem("invalid_citizen_id", "applicant.citizen_id", why))
+        problems.append(
+            Problem(
+                "procedure_not_online",
+                "channel",
+                f"{procedure.code} cannot be filed online",
+                f"thủ tục {procedure.code} không được nộp trực tuyến",
+            )
+        )
+    if (why := _citizen_id_problem(citizen_id, today=today)) is not None:
+        problems.append(Problem("invalid_citizen_id", "applicant.citizen_id", *why))
     if normalise_phone(phone) is None:
         problems.append(
-            Problem("invalid_phone", "applicant.phone", "must be a Vietnamese mobile number (0 or +84, then 9 digits)")
+            Problem(
+                "invalid_phone",
+                "applicant.phone",
+                "must be a Vietnamese mobile number (0 or +84, then 9 digits)",
+                "phải là số di động Việt Nam (0 hoặc +84, sau đó 9 chữ số)",
+            )
         )
     if get_ward(applicant_ward) is None:
-        problems.append(Problem("unknown_ward", "applicant.address.ward_code", f"no commune/ward {applicant_ward!r}"))
+        problems.append(
+            Problem(
+                "unknown_ward",
+                "applicant.address.ward_code",
+                f"no commune/ward {applicant_ward!r}",
+                f"không có xã/phường {applicant_ward!r}",
+            )
+        )
     if subject_ward is not None and get_ward(subject_ward) is None:
-        problems.append(Problem("unknown_ward", "subject.ward_code", f"no commune/ward {subject_ward!r}"))
+        problems.append(
+            Problem(
+                "unknown_ward",
+                "subject.ward_code",
+                f"no commune/ward {subject_ward!r}",
+                f"không có xã/phường {subject_ward!r}",
+            )
+        )
     if procedure.subject_basis == "subject_location" and subject_ward is None:
         problems.append(
-            Problem("missing_subject", "subject.ward_code", f"{procedure.code} needs the commune of its subject")
+            Problem(
+                "missing_subject",
+                "subject.ward_code",
+                f"{procedure.code} needs the commune of its subject",
+                f"thủ tục {procedure.code} cần xã/phường nơi có đối tượng (thửa đất, công trình)",
+            )
         )
     missing = sorted(procedure.mandatory_documents - set(document_codes))
     if missing:
-        problems.append(Problem("missing_documents", "documents", f"mandatory documents missing: {', '.join(missing)}"))
+        problems.append(
+            Problem(
+                "missing_documents",
+                "documents",
+                f"mandatory documents missing: {', '.join(missing)}",
+                f"còn thiếu giấy tờ bắt buộc: {', '.join(missing)}",
+            )
+        )
     return problems

@@ -6,9 +6,9 @@ import hmac
 import inspect
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from limits import parse
@@ -30,9 +30,11 @@ from services.intake.entrypoints.models import (
     SupplementIn,
     SupplementOut,
     TicketIn,
+    TicketList,
     TicketOut,
 )
-from shared.http import ApiError, error_response, error_responses
+from shared.http import MAX_OFFSET, ApiError, error_response, error_responses
+from shared.legal_clock import CalendarDatetime
 from shared.officials import Official, verify_official_token
 from shared.papers import pdf_response, pdf_responses
 from shared.procedures import Procedure
@@ -140,7 +142,7 @@ async def list_procedures(request: Request) -> list[dict[str, Any]]:
 async def get_procedure(code: str, request: Request) -> dict[str, Any]:
     procedure: Procedure | None = deps(request).catalogue.get(code)
     if procedure is None:
-        raise ApiError(404, "unknown_procedure", f"no procedure {code!r}")
+        raise ApiError(404, "unknown_procedure", f"no procedure {code!r}", vi=f"không có thủ tục {code!r}")
     return procedure.model_dump(mode="json")
 
 
@@ -154,11 +156,14 @@ async def get_procedure(code: str, request: Request) -> dict[str, Any]:
 async def due_date(
     code: str,
     request: Request,
-    received_at: Annotated[datetime, Query(description="ISO 8601 with offset", examples=["2027-02-03T10:00:00+07:00"])],
+    received_at: Annotated[
+        CalendarDatetime,
+        Query(description="ISO 8601 with offset, years 2000–2100", examples=["2027-02-03T10:00:00+07:00"]),
+    ],
 ) -> dict[str, Any]:
     procedure = deps(request).catalogue.get(code)
     if procedure is None:
-        raise ApiError(404, "unknown_procedure", f"no procedure {code!r}")
+        raise ApiError(404, "unknown_procedure", f"no procedure {code!r}", vi=f"không có thủ tục {code!r}")
     if received_at.tzinfo is None:
         raise ApiError(422, "naive_datetime", "received_at: give a time zone offset, e.g. +07:00")
     return {"procedure_code": code, "received_at": received_at, "due_at": procedure.due_at(received_at)}
@@ -207,8 +212,15 @@ async def post_dossier(
 async def get_dossier(code: str, request: Request, office: Office) -> dict[str, Any]:
     doc = await deps(request).store.dossier_by_code(code)
     if doc is None or doc["office_code"] != office.code:
-        raise ApiError(404, "not_found", f"no dossier {code!r} filed at this office")
-    return {**doc, "id": doc["_id"]}
+        raise ApiError(
+            404,
+            "not_found",
+            f"no dossier {code!r} filed at this office",
+            vi=f"không có hồ sơ {code!r} nộp tại đơn vị này",
+        )
+    route = doc.get("route") or {}
+    name = route.get("office_name") if route.get("office_code") == doc.get("current_office_code") else None
+    return {**doc, "id": doc["_id"], "current_office_name": name}
 
 
 @router.get(
@@ -241,7 +253,12 @@ async def receipt_form(
     d = deps(request)
     doc = await d.store.dossier_by_code(code)
     if doc is None or doc["office_code"] != office.code:
-        raise ApiError(404, "not_found", f"no dossier {code!r} filed at this office")
+        raise ApiError(
+            404,
+            "not_found",
+            f"no dossier {code!r} filed at this office",
+            vi=f"không có hồ sơ {code!r} nộp tại đơn vị này",
+        )
     if token is not None and not hmac.compare_digest(sha256_hex(token), doc["tracking_token_sha256"]):
         raise ApiError(422, "invalid_tracking_token", "token: not the tracking token of this dossier")
     pdf = await receipt_pdf(
@@ -342,7 +359,12 @@ async def download_file(code: str, document_code: str, request: Request, officia
 
 def _centre(centre: str, office: handlers.Office) -> None:
     if centre != office.code:
-        raise ApiError(403, "forbidden", "a key may only manage the queue of its own centre")
+        raise ApiError(
+            403,
+            "forbidden",
+            "a key may only manage the queue of its own centre",
+            vi="khóa truy cập chỉ quản lý được hàng đợi của trung tâm mình",
+        )
 
 
 @router.post(
@@ -362,7 +384,35 @@ async def take_ticket(centre: str, body: TicketIn, request: Request, office: Off
 )
 async def call_next(centre: str, body: CallIn, request: Request, office: Office) -> dict[str, Any]:
     _centre(centre, office)
-    return await handlers.call_next_ticket(centre, body.counter, store=deps(request).store, now=_now())
+    return await handlers.call_next_ticket(
+        centre, body.counter, service=body.service, store=deps(request).store, now=_now()
+    )
+
+
+@router.get(
+    "/centres/{centre}/tickets",
+    response_model=TicketList,
+    tags=["queue"],
+    summary="Today's queue for the display board (waiting and called by default)",
+    responses=error_responses(401, 403, 422),
+)
+async def list_tickets(
+    centre: str,
+    request: Request,
+    office: Office,
+    service: Annotated[str | None, Query(min_length=1, max_length=64, description="One service's queue.")] = None,
+    status: Annotated[
+        list[Literal["waiting", "called", "served", "no_show"]] | None,
+        Query(description="Statuses to list (repeatable); default waiting and called."),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="Most tickets listed.")] = 200,
+) -> dict[str, Any]:
+    _centre(centre, office)
+    now = _now()
+    items = await handlers.list_tickets(
+        centre, service=service, statuses=list(status or []), store=deps(request).store, now=now, limit=limit
+    )
+    return {"centre": centre, "day": handlers.queue_day(now), "items": items}
 
 
 @router.post(
@@ -371,6 +421,8 @@ async def call_next(centre: str, body: CallIn, request: Request, office: Office)
     tags=["queue"],
     responses=error_responses(401, 403, 404),
 )
-async def no_show(centre: str, number: int, request: Request, office: Office) -> dict[str, Any]:
+async def no_show(
+    centre: str, number: Annotated[int, Path(ge=1, le=MAX_OFFSET)], request: Request, office: Office
+) -> dict[str, Any]:
     _centre(centre, office)
     return await handlers.mark_no_show(centre, number, store=deps(request).store, now=_now())

@@ -107,6 +107,14 @@ class DossierIn(BaseModel):
         examples=[{"sms": True, "email": False, "app": True}],
     )
     locale: Literal["vi", "en"] = Field(default="vi", description="Language of notifications.", examples=["vi"])
+    queue_ticket: int | None = Field(
+        default=None,
+        ge=1,
+        le=1_000_000,
+        description="Counter queue ticket called today at this centre whose holder files this dossier; the "
+        "ticket is marked served and linked to the dossier code.",
+        examples=[17],
+    )
 
 
 class Receipt(BaseModel):
@@ -175,11 +183,19 @@ class DossierView(BaseModel):
     id: str = Field(description="Dossier id.", examples=["3f0c1c1e-8d6b-4b7e-9a57-3e2f4d1c2b10"])
     code: str = Field(description="Dossier code.", examples=["00070.TTHCC-261122-0001"])
     procedure_code: str = Field(description="Procedure.", examples=["LT-HT-001"])
-    status: str = Field(description="Current status.", examples=["in_process"])
+    status: str = Field(
+        description="Current status: received, routed, parked (no competent office open yet), accepted, ...",
+        examples=["in_process"],
+    )
     awaiting_supplement: bool = Field(description="True while a supplement is requested.", examples=[False])
     received_at: datetime = Field(description="When it was received.", examples=[_NOW])
     due_at: datetime = Field(description="Current due date (moves later after a supplement pause).", examples=[_DUE])
-    current_office_code: str | None = Field(description="Office now handling it.", examples=["00070.UBND"])
+    current_office_code: str | None = Field(
+        description="Office now handling it (null while parked or before routing).", examples=["00070.UBND"]
+    )
+    current_office_name: str | None = Field(
+        default=None, description="Name of that office.", examples=["Ủy ban nhân dân Phường Hoàn Kiếm"]
+    )
     files: list[StoredFile] = Field(
         default_factory=list,
         description="Files uploaded for its documents.",
@@ -270,14 +286,23 @@ class TicketIn(BaseModel):
     """Take a queue ticket."""
 
     model_config = ConfigDict(extra="forbid")
-    service: str = Field(min_length=1, max_length=64, description="Service/counter group.", examples=["ho-tich"])
+    service: str = Field(
+        min_length=1, max_length=64, description="Service (counter group) whose queue to join.", examples=["ho-tich"]
+    )
 
 
 class CallIn(BaseModel):
-    """A counter calls the next ticket."""
+    """A counter calls the next ticket (of its service's queue, when it names one)."""
 
     model_config = ConfigDict(extra="forbid")
     counter: str = Field(min_length=1, max_length=32, description="Counter number/name.", examples=["3"])
+    service: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="Call only from this service's queue (omitted: the oldest ticket of any service).",
+        examples=["ho-tich"],
+    )
 
 
 class TicketOut(BaseModel):
@@ -287,5 +312,24 @@ class TicketOut(BaseModel):
     centre: str = Field(examples=["00070.TTHCC"], description="Service centre.")
     day: str = Field(examples=["2026-11-22"], description="Day (Asia/Ho_Chi_Minh).")
     service: str = Field(examples=["ho-tich"], description="Service.")
-    status: str = Field(examples=["waiting"], description="waiting, called or no_show.")
+    status: str = Field(examples=["waiting"], description="waiting, called, served or no_show.")
     counter: str | None = Field(default=None, description="Counter that called it.", examples=["3"])
+    dossier_code: str | None = Field(
+        default=None, description="Dossier filed for its holder (once served).", examples=["00070.TTHCC-261122-0001"]
+    )
+
+
+class TicketList(BaseModel):
+    """A display board's view of a centre's queue today."""
+
+    centre: str = Field(examples=["00070.TTHCC"], description="Service centre.")
+    day: str = Field(examples=["2026-11-22"], description="Day (Asia/Ho_Chi_Minh).")
+    items: list[TicketOut] = Field(
+        description="Tickets in number order.",
+        examples=[
+            [
+                {"number": 16, "centre": "00070.TTHCC", "day": "2026-11-22", "service": "ho-tich", "status": "called"},
+                {"number": 17, "centre": "00070.TTHCC", "day": "2026-11-22", "service": "ho-tich", "status": "waiting"},
+            ]
+        ],
+    )

@@ -6,17 +6,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shared.events import DossierReceived, DossierRouted, DossierStatusChanged, RouteOutcome
+from shared.events import DossierReceived, DossierRouted, DossierStatus, DossierStatusChanged, RouteOutcome
 from shared.legal_clock import VIETNAM_TZ
 from shared.offices import office_name
+from shared.procedures import load_catalogue
 
-#: Variables every template may use; the template-set build renders with exactly these keys.
-CONTEXT_KEYS = ("code", "procedure", "office", "due_at", "reason", "result_url")
+#: Variables every template may use; the template-set build renders with exactly these keys. Names come in
+#: both languages (``procedure_en``, ``office_en``) so an English message never shows a Vietnamese name.
+CONTEXT_KEYS = ("code", "procedure", "procedure_en", "office", "office_en", "due_at", "reason", "result_url")
 
 #: Status-event actions that are told with their own template rather than by the new status.
 _ACTION_KINDS = {"overdue": "overdue", "apology": "apology"}
-#: Actions the citizen is not messaged about (they still appear on the timeline).
-_SILENT_ACTIONS = frozenset({"rate"})
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,9 @@ class Change:
     kind: str  # template kind, also the label on the tracking timeline
     at: datetime
     context: dict[str, str]
-    notify: bool = True  # False: timeline only, no message
+    template: str | None = None  # the message's template kind when it differs from the timeline label
+    chain_step: int | None = None  # 1-based step of an inter-agency chain, with the number of steps
+    chain_steps: int | None = None
     status: str | None = None
     office: str | None = None
     due_at: datetime | None = None
@@ -52,9 +54,16 @@ class Change:
             "due_at": self.due_at.isoformat() if self.due_at else None,
             "reason": self.reason,
             "at": self.at.isoformat(),
+            "chain_step": self.chain_step,
+            "chain_steps": self.chain_steps,
             "office_code": self.office_code,
             "result_url": self.result_url,
         }
+
+    @property
+    def message_kind(self) -> str:
+        """The template kind of the message about this change."""
+        return self.template or self.kind
 
 
 def local_time(value: datetime | None) -> str:
@@ -64,25 +73,29 @@ def local_time(value: datetime | None) -> str:
 
 def _context(
     code: str,
-    procedure: str | None,
-    office: str | None,
+    procedure_code: str | None,
+    office_code: str | None,
     due_at: datetime | None,
     reason: str | None,
+    *,
+    procedure_name: str | None = None,
+    office_label: str | None = None,
     result_url: str | None = None,
 ) -> dict[str, str]:
+    """Message variables: procedure and office by name in each language (the event's own name, else the code)."""
+    procedure = load_catalogue().get(procedure_code) if procedure_code else None
+    vi_procedure = procedure.name if procedure else procedure_name or procedure_code or ""
+    vi_office = (office_name(office_code) if office_code else None) or office_label or office_code or ""
     return {
         "code": code,
-        "procedure": procedure or "",
-        "office": office or "",
+        "procedure": vi_procedure,
+        "procedure_en": procedure.name_en if procedure else vi_procedure,
+        "office": vi_office,
+        "office_en": (office_name(office_code, "en") if office_code else None) or vi_office,
         "due_at": local_time(due_at),
         "reason": reason or "-",
         "result_url": result_url or "",
     }
-
-
-def shown_office(code: str | None) -> str | None:
-    """What the citizen reads for an office: its name, the code only when the name is unknown."""
-    return (office_name(code) or code) if code else None
 
 
 def from_received(event_id: str, e: DossierReceived) -> Change:
@@ -93,9 +106,9 @@ def from_received(event_id: str, e: DossierReceived) -> Change:
         code=e.dossier_code,
         kind="received",
         at=e.received_at,
-        context=_context(e.dossier_code, e.procedure_name or e.procedure_code, None, e.due_at, None),
+        context=_context(e.dossier_code, e.procedure_code, None, e.due_at, None, procedure_name=e.procedure_name),
         status="received",
-        office=shown_office(e.receiving_office_code),
+        office=office_name(e.receiving_office_code) or e.receiving_office_code,  # citizens read names, not codes
         due_at=e.due_at,
         office_code=e.receiving_office_code,
         contact=e.contact.model_dump(),
@@ -108,14 +121,22 @@ def from_received(event_id: str, e: DossierReceived) -> Change:
 def from_routed(event_id: str, e: DossierRouted) -> Change:
     """Routing chose the competent office, or parked the dossier with a reason."""
     parked = e.outcome is RouteOutcome.PARKED
-    office = e.office_name or e.office_code
+    office = (office_name(e.office_code) if e.office_code else None) or e.office_name or e.office_code
     return Change(
         event_id=event_id,
         dossier_id=e.dossier_id,
         code=e.dossier_code,
         kind="parked" if parked else "routed",
         at=e.routed_at,
-        context=_context(e.dossier_code, e.procedure_name or e.procedure_code, office, e.due_at, e.reason),
+        context=_context(
+            e.dossier_code,
+            e.procedure_code,
+            e.office_code,
+            e.due_at,
+            e.reason,
+            procedure_name=e.procedure_name,
+            office_label=e.office_name,
+        ),
         status="parked" if parked else "routed",
         office=office,
         due_at=e.due_at,
@@ -129,17 +150,30 @@ def from_routed(event_id: str, e: DossierRouted) -> Change:
 def from_status(event_id: str, e: DossierStatusChanged) -> Change:
     """A case changed state at an office (or was flagged overdue, or got an apology with a new date)."""
     kind = _ACTION_KINDS.get(e.action, e.status.value)
-    result_url = e.result.verify_url if e.result is not None else None
+    # a chain step's result goes on to the next office: tell it as such, not as "come and collect it"
+    step_done = e.status is DossierStatus.RESULT_READY and e.chain_continues
+    # a step's result is for the next office: the citizen's link is the last step's
+    result_url = e.result.verify_url if e.result is not None and not step_done else None
     return Change(
         event_id=event_id,
         dossier_id=e.dossier_id,
         code=e.dossier_code,
         kind=kind,
+        template="step_result_ready" if step_done else None,
+        chain_step=e.chain_step + 1 if e.chain else None,
+        chain_steps=len(e.chain) or None,
         at=e.occurred_at,
-        context=_context(e.dossier_code, e.procedure_code, e.office_code, e.due_at, e.reason, result_url),
-        notify=e.action not in _SILENT_ACTIONS,
+        context=_context(
+            e.dossier_code,
+            e.procedure_code,
+            e.office_code,
+            e.due_at,
+            e.reason,
+            office_label=e.office_name,
+            result_url=result_url,
+        ),
         status=e.status.value,
-        office=shown_office(e.office_code),
+        office=(office_name(e.office_code) or e.office_name or e.office_code),
         due_at=e.due_at,
         reason=e.reason,
         office_code=e.office_code,

@@ -31,9 +31,6 @@ class NotificationStatus(StrEnum):
 #: States from which a sender may claim the notification (the status guard before any side effect).
 CLAIMABLE = frozenset({NotificationStatus.CREATED, NotificationStatus.WAITING_CONTACT, NotificationStatus.DEFERRED})
 
-#: States that end the notification for good.
-FINAL = frozenset({NotificationStatus.DELIVERED, NotificationStatus.FAILED, NotificationStatus.SUPPRESSED})
-
 
 def can_claim(notification: dict[str, Any]) -> bool:
     """True when nobody has sent (or is sending) this notification yet."""

@@ -11,6 +11,8 @@ import jinja2
 
 from services.notify.domain.messages import CONTEXT_KEYS
 from services.notify.domain.sms import fold_to_ascii, segments
+from shared.offices import longest_office_name
+from shared.procedures import load_catalogue
 
 LOCALES = ("vi", "en")
 CHANNELS = ("sms", "email")
@@ -18,12 +20,36 @@ CHANNELS = ("sms", "email")
 SAMPLE: dict[str, str] = {
     "code": "00070.TTHCC-261122-0001",
     "procedure": "Đăng ký khai sinh",
+    "procedure_en": "Birth registration",
     "office": "Ủy ban nhân dân Phường Hoàn Kiếm",
+    "office_en": "People's Committee of Phường Hoàn Kiếm",
     "due_at": "17:00 25/11/2026",
     "reason": "Thiếu bản chính giấy chứng sinh",
     "result_url": "http://127.0.0.1:8003/verify?id=1f0c2a9e-3b7d-4c55-9d0e-6a1b2c3d4e5f",
 }
 assert tuple(SAMPLE) == CONTEXT_KEYS
+#: Longest reason an official may write (resolution's limit); an SMS must shorten it to keep its budget.
+LONGEST_REASON = ("Thiếu bản chính giấy chứng sinh và sơ đồ thửa đất có xác nhận; " * 40)[:2000]
+#: Longest result link: resolution's public base URL is at most ``RESULT_BASE_URL_MAX`` characters
+#: (``RESOLUTION_PUBLIC_BASE_URL``, checked there), then ``/verify?id=`` and the result's UUID.
+RESULT_BASE_URL_MAX = 40
+LONGEST_RESULT_URL = "https://" + "d" * (RESULT_BASE_URL_MAX - len("https://")) + "/verify?id=" + "f" * 36
+
+
+def longest_sample() -> dict[str, str]:
+    """The context with the longest real values: office and procedure names of the whole country, a 5-digit
+    sequence in the code and the longest reason; every SMS must fit its segment budget with it."""
+    procedures = load_catalogue().all()
+    return {
+        "code": "00070.TTHCC-261122-12345",
+        "procedure": max((p.name for p in procedures), key=len),
+        "procedure_en": max((p.name_en for p in procedures), key=len),
+        "office": longest_office_name("vi"),
+        "office_en": longest_office_name("en"),
+        "due_at": "17:00 25/11/2026",
+        "reason": LONGEST_REASON,
+        "result_url": LONGEST_RESULT_URL,
+    }
 
 
 class TemplateBuildError(Exception):
@@ -64,6 +90,8 @@ class TemplateSet:
         self.kinds: list[str] = kinds or list(manifest["kinds"])
         self.sms_must_show: dict[str, list[str]] = manifest.get("sms_must_show", {})
         self.max_sms_segments: int = int(manifest.get("max_sms_segments", 4))
+        #: per-kind budgets declared in the manifest (``sms_segments``); others get ``max_sms_segments``
+        self.sms_segments: dict[str, int] = {k: int(v) for k, v in manifest.get("sms_segments", {}).items()}
         self.built = False
         self._env = jinja2.Environment(
             loader=loader or _package_loader(),
@@ -72,17 +100,26 @@ class TemplateSet:
             keep_trailing_newline=False,
         )
 
+    def budget(self, kind: str) -> int:
+        """The declared most SMS segments of ``kind``."""
+        return self.sms_segments.get(kind, self.max_sms_segments)
+
     def build(self) -> TemplateSet:
-        """Render every (kind, locale, channel) with the sample; TemplateBuildError on the first problem."""
+        """Render every (kind, locale, channel) with the sample and the longest values; TemplateBuildError on the
+        first problem."""
+        longest = longest_sample()
         for kind in self.kinds:
             for locale in LOCALES:
                 for channel in CHANNELS:
                     name = f"{locale}/{kind}.{channel}.j2"
                     try:
                         rendered = self.render(kind, locale, channel, SAMPLE)
+                        widest = self.render(kind, locale, channel, longest)
                     except jinja2.TemplateError as exc:
                         raise TemplateBuildError(f"{name}: {exc}") from exc
                     self._check(name, kind, channel, rendered)
+                    if channel == "sms":
+                        self._check_length(name, kind, widest)
         self.built = True
         return self
 
@@ -97,10 +134,14 @@ class TemplateSet:
         for variable in self.sms_must_show.get(kind, []):
             if SAMPLE[variable] not in rendered.text:
                 raise TemplateBuildError(f"{name}: a {kind} SMS must show {{{{ {variable} }}}}")
+        self._check_length(name, kind, rendered)
+
+    def _check_length(self, name: str, kind: str, rendered: Rendered) -> None:
+        """The SMS fits its kind's budget, with diacritics (UCS-2) and folded to ASCII (GSM-7)."""
         for text in (rendered.text, fold_to_ascii(rendered.text)):
             encoding, parts = segments(text)
-            if parts > self.max_sms_segments:
-                raise TemplateBuildError(f"{name}: {parts} {encoding} segments, more than {self.max_sms_segments}")
+            if parts > self.budget(kind):
+                raise TemplateBuildError(f"{name}: {parts} {encoding} segments, more than {self.budget(kind)}")
 
     def render(self, kind: str, locale: str, channel: str, context: dict[str, Any]) -> Rendered:
         """Render one message (``locale`` falls back to Vietnamese when unknown)."""

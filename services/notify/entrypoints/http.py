@@ -40,7 +40,7 @@ class TimelineEntry(BaseModel):
     kind: str = Field(description="What happened (template kind).", examples=["accepted"])
     status: str | None = Field(default=None, description="Dossier status after the change.", examples=["accepted"])
     office: str | None = Field(
-        default=None, description="Office concerned (its name).", examples=["Ủy ban nhân dân Phường Hoàn Kiếm"]
+        default=None, description="Name of the office concerned.", examples=["Ủy ban nhân dân Phường Hoàn Kiếm"]
     )
     office_code: str | None = Field(default=None, description="Code of the office concerned.", examples=["00070.UBND"])
     due_at: datetime | None = Field(default=None, description="Appointment date (hẹn trả kết quả), if known.")
@@ -53,6 +53,12 @@ class TimelineEntry(BaseModel):
         default=None, description="Reason given (refusal, supplement, parking).", examples=["Thiếu giấy chứng sinh"]
     )
     at: datetime = Field(description="When the change happened.", examples=["2026-11-22T09:15:00+07:00"])
+    chain_step: int | None = Field(
+        default=None, description="Step (from 1) of an inter-agency chain the change belongs to.", examples=[1]
+    )
+    chain_steps: int | None = Field(
+        default=None, description="Steps of that chain; the result is returned once, after the last.", examples=[3]
+    )
 
 
 class Preferences(BaseModel):

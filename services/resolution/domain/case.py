@@ -13,6 +13,8 @@ from shared.events import DossierStatus as S
 from shared.legal_clock import LegalClock
 
 CLERK, SPECIALIST, LEADER, OPERATIONS = "clerk", "specialist", "leader", "operations"
+#: Actions the law wants a written reason for (refusal notice, supplement request, transfer: Circular 01/2018).
+NEEDS_REASON = frozenset({"request_supplement", "transfer", "reject"})
 TERMINAL = frozenset({S.TRANSFERRED, S.REFUSED, S.RETURNED, S.WITHDRAWN})
 OPEN = frozenset(s for s in S if s not in TERMINAL and s not in {S.ROUTED, S.PARKED})
 # the clock stops counting once a result is ready; overdue is judged against that moment
@@ -62,6 +64,34 @@ TRANSITIONS: dict[str, Transition] = {
 }
 
 
+#: How officials call each action and status in Vietnamese (error messages).
+ACTION_VI = {
+    "accept": "tiếp nhận",
+    "process": "xử lý",
+    "request_supplement": "yêu cầu bổ sung",
+    "supplement_received": "nhận bổ sung",
+    "transfer": "chuyển xử lý",
+    "reject": "từ chối",
+    "approve": "phê duyệt",
+    "return": "trả kết quả",
+    "withdraw": "rút hồ sơ",
+}
+STATUS_VI = {
+    S.RECEIVED: "mới tiếp nhận",
+    S.ROUTED: "đã chuyển đến cơ quan",
+    S.PARKED: "chờ cơ quan có thẩm quyền",
+    S.ACCEPTED: "đã tiếp nhận",
+    S.IN_PROCESS: "đang xử lý",
+    S.SUPPLEMENT_REQUESTED: "chờ bổ sung",
+    S.SUPPLEMENT_RECEIVED: "đã nhận bổ sung",
+    S.TRANSFERRED: "đã chuyển xử lý",
+    S.REFUSED: "đã từ chối",
+    S.RESULT_READY: "đã có kết quả",
+    S.RETURNED: "đã trả kết quả",
+    S.WITHDRAWN: "đã rút",
+}
+
+
 class IllegalTransition(Exception):
     """The action is not allowed from the case's current status."""
 
@@ -69,17 +99,41 @@ class IllegalTransition(Exception):
         super().__init__(f"cannot {action} a dossier that is {current.value}")
         self.action = action
         self.current = current
+        self.vi = f"không thể {ACTION_VI.get(action, action)} hồ sơ đang ở trạng thái {STATUS_VI[current]}"
 
 
 class Forbidden(Exception):
     """The official's roles do not allow the action."""
+
+    def __init__(self, message: str, *, vi: str | None = None) -> None:
+        super().__init__(message)
+        self.vi = vi
+
+
+class ReasonRequired(Exception):
+    """The action needs a written reason and none (or only punctuation) was given."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__(f"reason: {action} needs a written reason")
+        self.action = action
+        self.vi = f"reason: cần ghi rõ lý do để {ACTION_VI.get(action, action)}"
+
+
+def require_reason(action: str, reason: str | None) -> None:
+    """Raise ReasonRequired when ``action`` needs a reason and ``reason`` holds no letter or digit."""
+    if action in NEEDS_REASON and not any(c.isalnum() for c in reason or ""):
+        raise ReasonRequired(action)
 
 
 def check(action: str, *, current: S, roles: frozenset[str] | set[str], system: bool = False) -> Transition:
     """The transition for ``action`` from ``current`` if ``roles`` may take it; raises otherwise."""
     transition = TRANSITIONS[action]
     if not system and not (transition.roles & set(roles)):
-        raise Forbidden(f"{action} needs one of the roles: {', '.join(sorted(transition.roles))}")
+        roles_needed = ", ".join(sorted(transition.roles))
+        raise Forbidden(
+            f"{action} needs one of the roles: {roles_needed}",
+            vi=f"thao tác {ACTION_VI.get(action, action)} cần một trong các vai trò: {roles_needed}",
+        )
     if current not in transition.sources:
         raise IllegalTransition(action, current)
     return transition

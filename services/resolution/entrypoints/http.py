@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 
 from services.resolution.adapters.papers import FORMS, NotApplicable, form_pdf, result_pdf
 from services.resolution.adapters.verification import NotAResult, Verdict
-from services.resolution.domain.case import OPEN, OPERATIONS, Forbidden, IllegalTransition
+from services.resolution.domain.case import OPEN, OPERATIONS, Forbidden, IllegalTransition, ReasonRequired
 from services.resolution.entrypoints.auth import CurrentOfficial
 from services.resolution.entrypoints.models import (
     ActionIn,
@@ -31,9 +31,9 @@ from services.resolution.entrypoints.models import (
     VerifyOut,
     WorklistOut,
 )
-from services.resolution.handlers import CaseNotFound, Conflict, Resolution
+from services.resolution.handlers import CaseNotFound, Conflict, InvalidInput, Resolution
 from shared.events import DossierStatus
-from shared.http import ApiError, error_responses
+from shared.http import MAX_OFFSET, ApiError, error_responses
 from shared.offices import office_name
 from shared.papers import PDF_MEDIA_TYPE, pdf_response, pdf_responses
 from shared.store import REVISION_FIELD
@@ -57,15 +57,22 @@ async def _guarded(coro: Awaitable[dict[str, Any]]) -> dict[str, Any]:
     try:
         return await coro
     except CaseNotFound:
-        raise ApiError(404, "not_found", "no such dossier at your office") from None
+        raise ApiError(
+            404, "not_found", "no such dossier at your office", vi="không có hồ sơ này tại cơ quan của Ông/Bà"
+        ) from None
     except Forbidden as exc:
-        raise ApiError(403, "forbidden", str(exc)) from None
+        raise ApiError(403, "forbidden", str(exc), vi=exc.vi) from None
     except PermissionError as exc:
         raise ApiError(403, "forbidden", str(exc)) from None
+    except ReasonRequired as exc:
+        raise ApiError(422, "reason_required", str(exc), vi=exc.vi) from None
     except IllegalTransition as exc:
-        raise ApiError(409, "illegal_transition", str(exc), details=[{"current_status": exc.current.value}]) from None
+        details = [{"current_status": exc.current.value}]
+        raise ApiError(409, "illegal_transition", str(exc), details=details, vi=exc.vi) from None
     except Conflict as exc:
         raise ApiError(409, exc.code, str(exc)) from None
+    except InvalidInput as exc:
+        raise ApiError(422, exc.code, str(exc)) from None
 
 
 @router.get(
@@ -82,7 +89,7 @@ async def worklist(
         list[DossierStatus] | None, Query(description="Filter by status (repeatable); default: all open statuses")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200, description="Page size")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Cases to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Cases to skip")] = 0,
 ) -> dict[str, Any]:
     statuses = sorted(s.value for s in (status or OPEN))
     cases = await _res(request).store.worklist(official.office, statuses, limit, offset)

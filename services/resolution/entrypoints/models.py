@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events import DossierStatus
+from shared.legal_clock import CalendarDatetime
 
 EXAMPLE_TIME = "2026-11-23T09:15:00+07:00"
 
@@ -19,13 +20,21 @@ class ActionIn(BaseModel):
     reason: str | None = Field(
         default=None,
         max_length=2000,
-        description="Reason (expected for refusals, supplement requests and transfers; kept in the history).",
+        description="Reason, required (with at least one letter or digit) for refusals, supplement requests and "
+        "transfers; 422 reason_required without it. Kept in the history and told to the citizen.",
         examples=["Thiếu bản chính giấy chứng sinh"],
     )
     to_next_step: bool = Field(
         default=False,
         description="Transfer: hand over to the next office of an inter-agency chain (not a wrong-office transfer).",
         examples=[False],
+    )
+    to_office: str | None = Field(
+        default=None,
+        max_length=32,
+        description="Transfer: the office to hand it to (office code); routing sends it there when it is open, "
+        "otherwise chooses by the jurisdiction rules.",
+        examples=["00073.UBND"],
     )
     exclude_offices: list[str] = Field(
         default_factory=list,
@@ -51,9 +60,10 @@ class ApologyIn(BaseModel):
     reason: str = Field(
         min_length=3, max_length=2000, description="Why the dossier is late.", examples=["Cần xác minh thêm thông tin"]
     )
-    new_due_at: datetime | None = Field(
+    new_due_at: CalendarDatetime | None = Field(
         default=None,
-        description="New appointment date with a time-zone offset; default: the procedure's legal time from now.",
+        description="New appointment date with a time-zone offset (years 2000–2100); default: the procedure's "
+        "legal time from now.",
         examples=["2026-12-01T16:00:00+07:00"],
     )
 
@@ -132,6 +142,13 @@ class RatingOut(BaseModel):
     at: datetime = Field(description="When it was given.", examples=[EXAMPLE_TIME])
 
 
+class TransferredFrom(BaseModel):
+    """The office that transferred the dossier here, with its reason (lý do chuyển)."""
+
+    office_code: str | None = Field(description="Transferring office.", examples=["00070.UBND"])
+    reason: str | None = Field(description="Its reason.", examples=["Sai thẩm quyền: thửa đất thuộc phường khác"])
+
+
 class CaseOut(BaseModel):
     """One dossier's case at the official's office."""
 
@@ -163,6 +180,19 @@ class CaseOut(BaseModel):
     result: ResultOut | None = Field(default=None, description="Signed result, once approved.")
     rating: RatingOut | None = Field(default=None, description="Citizen's rating, once given.")
     finished_at: datetime | None = Field(default=None, description="When approved or refused.", examples=[None])
+    transferred_from: TransferredFrom | None = Field(
+        default=None, description="When another office transferred it here: which, and why."
+    )
+    chain: list[str] = Field(
+        default_factory=list,
+        description="Procedures of the inter-agency chain this case is a step of (empty: no chain).",
+        examples=[["LT-HT-001", "LT-CT-001", "LT-BH-001"]],
+    )
+    chain_step: int = Field(
+        default=0,
+        description="This case's step in the chain (0 = first); only the last step returns the result.",
+        examples=[0],
+    )
     history: list[HistoryEntry] = Field(description="Append-only history, oldest first.")
 
 

@@ -113,9 +113,10 @@ class RoutingStore:
         return [dossier_id for event_id, dossier_id in waiting.items() if event_id not in logged]
 
     async def ensure_indexes(self) -> None:
-        """Parked dossiers and open dossiers per office are looked up by index."""
+        """Parked dossiers, open dossiers per office and dossier codes are looked up by index."""
         await self.routes.create_index([("parked", ASCENDING)], name="parked")
         await self.routes.create_index([("open_at", ASCENDING)], name="open_at")
+        await self.routes.create_index([("code", ASCENDING)], name="code")
 
     async def insert_route(self, doc: dict[str, Any]) -> bool:
         """First decision of a dossier, batched with concurrent ones; False when it was already routed."""
@@ -124,6 +125,11 @@ class RoutingStore:
     async def route(self, dossier_id: str) -> dict[str, Any] | None:
         """The route document of a dossier."""
         doc: dict[str, Any] | None = await self.routes.find_one({"_id": dossier_id})
+        return doc
+
+    async def route_by_code(self, code: str) -> dict[str, Any] | None:
+        """The route document of a dossier by its code (mã hồ sơ)."""
+        doc: dict[str, Any] | None = await self.routes.find_one({"code": code})
         return doc
 
     async def update_route(

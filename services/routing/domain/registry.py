@@ -11,13 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from shared.admin_units import provinces, wards_of
-from shared.offices import (
-    COMMUNE_OFFICE_NAMES,
-    PROVINCE_OFFICE_NAMES,
-    OfficeKind,
-    office_code,
-    province_unit_name,
-)
+from shared.offices import OfficeKind, name_of, office_code, province_unit_name
 
 
 @dataclass(frozen=True)
@@ -52,10 +46,10 @@ def build_registry() -> Registry:
     by_ward_kind: dict[tuple[str, OfficeKind], Office] = {}
     by_province_kind: dict[tuple[str, OfficeKind], list[Office]] = {}
     for province in provinces():
-        for kind, template in PROVINCE_OFFICE_NAMES.items():
+        for kind in (k for k in OfficeKind if k.level == "province"):
             office = Office(
                 office_code(province.code, kind),
-                template.format(unit=province_unit_name(province.name)),
+                name_of(kind, province_unit_name(province)),
                 kind,
                 "province",
                 province.code,
@@ -64,10 +58,10 @@ def build_registry() -> Registry:
             offices[office.code] = office
             by_province_kind.setdefault((province.code, kind), []).append(office)
         for ward in wards_of(province.code):
-            for kind, template in COMMUNE_OFFICE_NAMES.items():
+            for kind in (k for k in OfficeKind if k.level == "commune"):
                 office = Office(
                     office_code(ward.code, kind),
-                    template.format(unit=ward.name),
+                    name_of(kind, ward.name),
                     kind,
                     "commune",
                     province.code,

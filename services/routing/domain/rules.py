@@ -10,6 +10,7 @@ from importlib import resources
 from typing import Any
 
 from services.routing.domain.registry import Office, Registry
+from shared.admin_units import get_province, get_ward
 from shared.procedures import Procedure
 
 
@@ -36,6 +37,12 @@ class Facts:
     receiving_ward_code: str | None
     applicant_ward_code: str
     subject_ward_code: str | None
+
+    @property
+    def subject_province_code(self) -> str:
+        """Province of the subject's commune; the receiving province when the subject is not given."""
+        ward = get_ward(self.subject_ward_code) if self.subject_ward_code else None
+        return ward.province_code if ward else self.province_code
 
 
 @dataclass(frozen=True)
@@ -109,9 +116,8 @@ def _province_office(
 def _subject_province_office(
     p: Procedure, f: Facts, r: Registry, available: Available, load: Load, ex: Collection[str]
 ) -> list[Office]:
-    ward = r.by_ward_kind.get((f.subject_ward_code or "", p.competent_office_type))
-    province = ward.province_code if ward else f.province_code
-    return _open(r.by_province_kind.get((province, p.competent_office_type), []), available, ex)[:1]
+    # the subject's commune gives its province (admin units), whatever province received the dossier
+    return _open(r.by_province_kind.get((f.subject_province_code, p.competent_office_type), []), available, ex)[:1]
 
 
 _STRATEGIES = {
@@ -138,10 +144,12 @@ def decide(
         if not rule.matches(procedure):
             continue
         chosen = _STRATEGIES[rule.strategy](procedure, facts, registry, available, load, exclude)
+        subject_province = get_province(facts.subject_province_code)
         context = {
             "subject_ward": facts.subject_ward_code or "-",
             "applicant_ward": facts.applicant_ward_code,
             "province": facts.province_code,
+            "subject_province": subject_province.name if subject_province else facts.subject_province_code,
         }
         reason = f"{rule.explain_vi.format(**context)} / {rule.explain_en.format(**context)}"
         if chosen:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.routing.handlers import Router, office_view
 from shared.admin_units import get_province
-from shared.http import ApiError, error_responses
+from shared.http import MAX_OFFSET, ApiError, error_responses
 from shared.offices import OfficeKind
 
 bearer = HTTPBearer(auto_error=False, description="Operator token (ROUTING_ADMIN_TOKEN)")
@@ -132,7 +132,7 @@ async def list_offices(
         Literal["open", "closed", "over_capacity"] | None, Query(description="Operator status.", examples=["closed"])
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="Page size.", examples=[100])] = 100,
-    offset: Annotated[int, Query(ge=0, description="Offices to skip.", examples=[0])] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Offices to skip.", examples=[0])] = 0,
 ) -> dict[str, Any]:
     if kind is not None and kind not in OFFICE_KINDS:
         raise ApiError(422, "unknown_kind", f"kind must be one of {', '.join(sorted(OFFICE_KINDS))}")
@@ -174,17 +174,18 @@ async def set_status(code: str, body: StatusIn, request: Request) -> dict[str, A
 
 
 @router.get(
-    "/dossiers/{dossier_id}/route",
+    "/dossiers/{dossier}/route",
     response_model=RouteOut,
     tags=["routes"],
     dependencies=[Depends(operator)],
-    summary="Routing decisions of a dossier, with rule and reason",
+    summary="Routing decisions of a dossier (by dossier id or dossier code), with rule and reason",
     responses=error_responses(401, 404),
 )
-async def get_route(dossier_id: str, request: Request) -> dict[str, Any]:
-    doc = await _router(request).store.route(dossier_id)
+async def get_route(dossier: str, request: Request) -> dict[str, Any]:
+    store = _router(request).store
+    doc = await store.route(dossier) or await store.route_by_code(dossier)
     if doc is None:
-        raise ApiError(404, "not_found", f"no route for dossier {dossier_id!r}")
+        raise ApiError(404, "not_found", f"no route for dossier {dossier!r}")
     return {
         "dossier_id": doc["_id"],
         "dossier_code": doc["code"],

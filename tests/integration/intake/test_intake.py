@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -14,7 +14,7 @@ from services.intake.adapters.store import IntakeStore
 from services.intake.bootstrap import bootstrap
 from services.intake.settings import IntakeSettings
 from shared.envelope import CloudEvent
-from shared.events import DossierStatus, DossierStatusChanged
+from shared.events import DossierRouted, DossierStatus, DossierStatusChanged, RouteOutcome
 from shared.store import make_mongo_client, service_database
 from shared.topics import Topics
 from tests.integration.intake.conftest import OFFICE, dossier_body
@@ -232,4 +232,86 @@ async def test_queue_tickets(intake: Client, api_key: str) -> None:
     assert r.json()["status"] == "no_show"
     assert (await client.post(f"/v1/centres/{OFFICE}/tickets/2/no-show", headers=auth(api_key))).status_code == 404
     other = await client.post("/v1/centres/00073.TTHCC/tickets", json={"service": "x"}, headers=auth(api_key))
+    assert other.status_code == 403
+
+
+async def test_filing_office_view_follows_routing_decisions(
+    intake: Client, api_key: str, intake_settings: IntakeSettings
+) -> None:
+    """dossier.routed.v1 through the real broker: parked shows as "parked" with no office, the later decision as
+    "routed" with the competent office and its name (the view said "received" and null before)."""
+    client, _ = intake
+    posted = (await client.post("/v1/dossiers", json=dossier_body(), headers=auth(api_key))).json()
+    received_at = datetime.fromisoformat(posted["received_at"])
+
+    async def route(office: str | None, seconds: int) -> None:
+        data = DossierRouted(
+            dossier_id=posted["id"],
+            dossier_code=posted["code"],
+            decision_id=f"d{seconds}",
+            outcome=RouteOutcome.ROUTED if office else RouteOutcome.PARKED,
+            office_code=office,
+            office_name="Ủy ban nhân dân Phường Hoàn Kiếm" if office else None,
+            province_code="01",
+            procedure_code="LT-HT-001",
+            reason="chờ cơ quan có thẩm quyền",
+            received_at=received_at,
+            due_at=datetime.fromisoformat(posted["due_at"]),
+            routed_at=received_at + timedelta(seconds=seconds),
+        )
+        event = CloudEvent(
+            source="/lienthong/routing",
+            type="vn.lienthong.dossier.routed.v1",
+            subject=posted["code"],
+            data=data.model_dump(mode="json"),
+        )
+        topic = intake_settings.topic(Topics.DOSSIER_ROUTED)
+        await produce_event(intake_settings.kafka_bootstrap_servers, topic, event, key=posted["id"])
+
+    async def view() -> dict[str, Any]:
+        return (await client.get(f"/v1/dossiers/{posted['code']}", headers=auth(api_key))).json()
+
+    await route(None, 1)
+    parked = await eventually(view, until=lambda v: v["status"] == "parked")
+    assert parked["current_office_code"] is None
+    await route("00070.UBND", 2)
+    routed = await eventually(view, until=lambda v: v["status"] == "routed")
+    assert routed["current_office_code"] == "00070.UBND"
+    assert routed["current_office_name"] == "Ủy ban nhân dân Phường Hoàn Kiếm"
+    assert [h["status"] for h in routed["history"]] == ["received", "parked", "routed"]
+
+
+async def test_queue_per_service_display_board_and_ticket_linked_to_its_dossier(intake: Client, api_key: str) -> None:
+    """A centre runs one queue per service: a counter calls the next ticket of its own service (this answered 422),
+    the display board lists today's waiting and called tickets, and filing a dossier for a called ticket marks it
+    served with the dossier code; a ticket not called today is refused with 422 unknown_ticket."""
+    client, _ = intake
+    headers = auth(api_key)
+    url = f"/v1/centres/{OFFICE}"
+    services = ["ho-tich", "dat-dai", "ho-tich", "dat-dai", "ho-tich"]
+    taken = [(await client.post(f"{url}/tickets", json={"service": s}, headers=headers)).json() for s in services]
+    assert [t["number"] for t in taken] == [1, 2, 3, 4, 5]
+    land = await client.post(f"{url}/calls", json={"counter": "7", "service": "dat-dai"}, headers=headers)
+    assert land.status_code == 200, land.text
+    assert (land.json()["number"], land.json()["service"], land.json()["counter"]) == (2, "dat-dai", "7")
+    civil = (await client.post(f"{url}/calls", json={"counter": "3", "service": "ho-tich"}, headers=headers)).json()
+    assert civil["number"] == 1
+    board = (await client.get(f"{url}/tickets", headers=headers)).json()
+    assert [(t["number"], t["status"]) for t in board["items"]] == [
+        (1, "called"),
+        (2, "called"),
+        (3, "waiting"),
+        (4, "waiting"),
+        (5, "waiting"),
+    ]
+    only_land = (await client.get(f"{url}/tickets", params={"service": "dat-dai"}, headers=headers)).json()
+    assert [t["number"] for t in only_land["items"]] == [2, 4]
+
+    filed = await client.post("/v1/dossiers", json=dossier_body(queue_ticket=1), headers=headers)
+    assert filed.status_code == 201, filed.text
+    served = (await client.get(f"{url}/tickets", params={"status": "served"}, headers=headers)).json()["items"]
+    assert [(t["number"], t["dossier_code"]) for t in served] == [(1, filed.json()["code"])]
+    waiting = await client.post("/v1/dossiers", json=dossier_body(queue_ticket=3), headers=headers)
+    assert (waiting.status_code, waiting.json()["code"]) == (422, "unknown_ticket")
+    other = await client.get("/v1/centres/00073.TTHCC/tickets", headers=headers)
     assert other.status_code == 403

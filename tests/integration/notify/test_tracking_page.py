@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -86,4 +87,36 @@ async def test_a_link_with_code_and_token_in_the_fragment_opens_the_dossier(
             )
         await page.call("Page.navigate", url=f"{url}/track#code={r.dossier_code}&token={TOKEN}")
         await eventually(lambda: page.js(TIMELINE), until=lambda kinds: kinds == ["received"])
+    await drop_databases(settings.mongodb_url, settings.mongodb_database)
+
+
+async def test_a_chain_step_result_is_shown_as_a_step_going_on(
+    base_settings: dict[str, str], isolation: str, tmp_path: Path
+) -> None:
+    """In Chromium: the first step's result of a three-step chain reads "step 1/3, goes on to the next step", so the
+    citizen is not told the dossier is done; the page is captured as a PNG for review."""
+    settings = NotifySettings(
+        **base_settings, mongodb_database=f"{isolation}_notify", sms_outbox_path=str(tmp_path / "sms.jsonl")
+    )
+    chain = ["LT-HT-001", "LT-CT-001", "LT-BH-001"]
+    async with serve(bootstrap(settings)) as url, chromium(tmp_path) as page:
+        r = received()
+        await send(settings, Topics.DOSSIER_RECEIVED, r)
+        await send(
+            settings,
+            Topics.DOSSIER_STATUS,
+            status(r, DossierStatus.RESULT_READY, 4, action="approve", chain=chain, chain_step=0),
+        )
+        async with httpx.AsyncClient(base_url=url) as http:
+            await eventually(
+                lambda: http.get(f"/v1/track/{r.dossier_code}", params={"token": TOKEN}),
+                until=lambda x: x.status_code == 200 and len(x.json()["timeline"]) == 2,
+            )
+        await page.call("Page.navigate", url=f"{url}/track#code={r.dossier_code}&token={TOKEN}")
+        await eventually(lambda: page.js(TIMELINE), until=lambda kinds: kinds == ["received", "result_ready"])
+        text = await page.js("document.getElementById('timeline').innerText")
+        assert "Đã có kết quả (bước 1/3, chuyển tiếp bước sau) — Ủy ban nhân dân Phường Hoàn Kiếm" in text, text
+        assert "00070.UBND" not in text, "citizens read office names, not codes"
+        shot = await page.call("Page.captureScreenshot", format="png")
+        (tmp_path / "tracking-chain-step.png").write_bytes(base64.b64decode(shot["data"]))
     await drop_databases(settings.mongodb_url, settings.mongodb_database)

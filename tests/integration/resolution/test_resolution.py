@@ -584,3 +584,42 @@ async def test_stats_match_a_hand_count(client: httpx.AsyncClient, settings: Res
     own = (await client.get("/v1/stats", headers=tok(settings, "leader", office=B))).json()
     assert [row["key"] for row in own["by_office"]] == [B]
     assert (await client.get("/v1/stats", headers=tok(settings, "clerk"))).status_code == 403
+
+
+async def test_refusal_supplement_request_and_transfer_without_reason_are_422(
+    client: httpx.AsyncClient, settings: ResolutionSettings
+) -> None:
+    """Over HTTP a refusal, supplement request or transfer with no reason (or only "-") answers 422
+    reason_required and changes nothing; with a reason the refusal goes through and its event carries it."""
+    data = routed()
+    await feed(settings, data)
+    await opened(client, settings, data)
+    url = f"/v1/dossiers/{data.dossier_id}"
+    for action, role in (("reject", "leader"), ("request-supplement", "specialist"), ("transfer", "leader")):
+        for body in (None, {}, {"reason": "-"}, {"reason": "   "}):
+            r = await client.post(f"{url}/{action}", json=body, headers=tok(settings, role))
+            assert (r.status_code, r.json()["code"]) == (422, "reason_required"), (action, body, r.text)
+            assert "reason" in r.json()["message"]
+    assert (await client.get(url, headers=tok(settings, "clerk"))).json()["version"] == 1
+    r = await client.post(
+        f"{url}/reject", json={"reason": "Giấy chứng sinh không hợp lệ"}, headers=tok(settings, "leader")
+    )
+    assert r.status_code == 200 and r.json()["status"] == "refused"
+    [event] = await collect_events(settings.kafka_bootstrap_servers, settings.topic(Topics.DOSSIER_STATUS), count=1)
+    assert (event.data["action"], event.data["reason"]) == ("reject", "Giấy chứng sinh không hợp lệ")
+
+
+async def test_out_of_range_offset_and_dates_are_422(client: httpx.AsyncClient, settings: ResolutionSettings) -> None:
+    """A worklist offset beyond the store's integers and an apology date outside the supported calendar are
+    422 naming the problem (they answered 500 before)."""
+    data = routed()
+    await feed(settings, data)
+    await opened(client, settings, data)
+    r = await client.get("/v1/worklist", params={"offset": "9223372036854775808"}, headers=tok(settings, "clerk"))
+    assert (r.status_code, r.json()["code"]) == (422, "validation_error") and r.json()["message"].startswith("offset")
+    r = await client.post(
+        f"/v1/dossiers/{data.dossier_id}/apology",
+        json={"reason": "cần xác minh", "new_due_at": "0256-07-16T05:47:13Z"},
+        headers=tok(settings, "leader"),
+    )
+    assert (r.status_code, r.json()["code"]) == (422, "date_out_of_range"), r.text

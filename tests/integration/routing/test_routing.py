@@ -286,3 +286,18 @@ async def test_status_events_keep_load_and_handoffs(client: httpx.AsyncClient, s
     final = await eventually(route, until=lambda r: r["current_office_code"] is None)
     assert final["handoffs"][0]["received_at"] and final["handoffs"][0]["returned_at"]
     assert await load() == 0
+
+
+async def test_land_transfer_in_another_province_and_route_by_code(
+    client: httpx.AsyncClient, settings: RoutingSettings
+) -> None:
+    """A land-use right transfer filed in Hà Nội for a parcel in Quảng Ninh goes to Quảng Ninh's department of
+    agriculture and environment (it went to Hà Nội's); the route is looked up by the dossier code as well as by id."""
+    land = received("LT-DD-002", subject="07090")  # Phường An Sinh, Quảng Ninh
+    await send(settings, Topics.DOSSIER_RECEIVED, land)
+    (decision,) = await routed(settings, 1)
+    assert (decision.data["office_code"], decision.data["province_code"]) == ("P22.SNNMT", "22")
+    by_code = await client.get(f"/v1/dossiers/{land.dossier_code}/route", headers=ADMIN)
+    assert by_code.status_code == 200, by_code.text
+    assert by_code.json() == (await client.get(f"/v1/dossiers/{land.dossier_id}/route", headers=ADMIN)).json()
+    assert by_code.json()["decisions"][0]["rule_id"] == "R40-subject-location-province"

@@ -107,14 +107,47 @@ class FakeIntakeStore:
             raise DuplicateKeyError("duplicate ticket")
         self.tickets[doc["_id"]] = dict(doc)
 
-    async def call_next_ticket(self, centre: str, day: str, counter: str, at: datetime) -> dict[str, Any] | None:
-        """Oldest waiting ticket of the day → called."""
-        waiting = [t for t in self.tickets.values() if (t["centre"], t["day"], t["status"]) == (centre, day, "waiting")]
+    async def call_next_ticket(
+        self, centre: str, day: str, counter: str, at: datetime, service: str | None = None
+    ) -> dict[str, Any] | None:
+        """Oldest waiting ticket of the day (of ``service``, if given) → called."""
+        waiting = [
+            t
+            for t in self.tickets.values()
+            if (t["centre"], t["day"], t["status"]) == (centre, day, "waiting")
+            and (service is None or t["service"] == service)
+        ]
         if not waiting:
             return None
         ticket = min(waiting, key=lambda t: t["number"])
         ticket.update(status="called", counter=counter, called_at=at)
         return dict(ticket)
+
+    async def tickets_of(
+        self, centre: str, day: str, *, service: str | None, statuses: list[str], limit: int
+    ) -> list[dict[str, Any]]:
+        """A day's tickets in ``statuses`` (of ``service``, if given), by number."""
+        rows = [
+            dict(t)
+            for t in self.tickets.values()
+            if (t["centre"], t["day"]) == (centre, day)
+            and t["status"] in statuses
+            and (service is None or t["service"] == service)
+        ]
+        return sorted(rows, key=lambda t: t["number"])[:limit]
+
+    async def ticket(self, centre: str, day: str, number: int) -> dict[str, Any] | None:
+        """One ticket."""
+        found = self.tickets.get(f"{centre}:{day}:{number}")
+        return dict(found) if found else None
+
+    async def link_ticket(self, centre: str, day: str, number: int, dossier_code: str, at: datetime) -> bool:
+        """Called (or served) ticket → served with its dossier."""
+        ticket = self.tickets.get(f"{centre}:{day}:{number}")
+        if ticket is None or ticket["status"] not in ("called", "served"):
+            return False
+        ticket.update(status="served", dossier_code=dossier_code, served_at=at)
+        return True
 
     async def mark_no_show(self, centre: str, day: str, number: int, at: datetime) -> dict[str, Any] | None:
         """Called ticket → no-show."""

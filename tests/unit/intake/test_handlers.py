@@ -11,7 +11,7 @@ import pytest
 
 from services.intake import handlers
 from services.intake.domain.codes import sha256_hex
-from shared.events import DossierReceived, DossierStatus, DossierStatusChanged
+from shared.events import DossierReceived, DossierRouted, DossierStatus, DossierStatusChanged, RouteOutcome
 from shared.http import ApiError
 from shared.procedures import load_catalogue
 from shared.topics import Topics
@@ -282,3 +282,63 @@ async def test_queue_tickets_restart_daily_and_calls_take_the_oldest() -> None:
     with pytest.raises(ApiError) as info:
         await handlers.call_next_ticket("C1", "4", store=s, now=NOW)
     assert info.value.code == "queue_empty"
+
+
+def routed_event(
+    dossier: dict[str, Any], office: str | None, *, at: datetime = NOW, step: int = 0, name: str | None = None
+) -> DossierRouted:
+    """Routing's decision for ``dossier`` (``office`` None = parked)."""
+    return DossierRouted(
+        dossier_id=dossier["id"],
+        dossier_code=dossier["code"],
+        decision_id=f"d-{office}-{step}",
+        outcome=RouteOutcome.ROUTED if office else RouteOutcome.PARKED,
+        office_code=office,
+        office_name=name,
+        province_code="01",
+        procedure_code="LT-HT-001",
+        reason="Chưa có cơ quan có thẩm quyền đang tiếp nhận" if office is None else "R20",
+        received_at=NOW,
+        due_at=NOW + timedelta(days=1),
+        chain_step=step,
+        routed_at=at,
+    )
+
+
+async def test_view_follows_routing_decisions_parked_then_routed() -> None:
+    """The filing office sees "parked" (no office) while routing waits, then "routed" with the competent office;
+    a redelivered decision and an older decision change nothing."""
+    store = FakeIntakeStore()
+    receipt, _ = await receive(store)
+    s: Any = store
+    assert await handlers.apply_routed("r1", routed_event(receipt, None), store=s)
+    doc = store.dossiers[receipt["id"]]
+    assert (doc["status"], doc["current_office_code"]) == ("parked", None)
+    assert doc["history"][-1]["reason"]
+    later = NOW + timedelta(minutes=5)
+    assert await handlers.apply_routed("r2", routed_event(receipt, "00070.UBND", at=later, name="UBND HK"), store=s)
+    assert not await handlers.apply_routed("r2", routed_event(receipt, "00070.UBND", at=later), store=s)
+    assert not await handlers.apply_routed("r0", routed_event(receipt, None, at=NOW - timedelta(minutes=1)), store=s)
+    doc = store.dossiers[receipt["id"]]
+    assert (doc["status"], doc["current_office_code"]) == ("routed", "00070.UBND")
+    assert [h["status"] for h in doc["history"]] == ["received", "parked", "routed"]
+
+
+async def test_status_and_routing_events_in_either_order_end_at_the_newest_office() -> None:
+    """Topics are not ordered with each other: an office's own status overtaking its routing decision is kept, and
+    the old office's transfer arriving after the new decision stays on the timeline without moving the view back."""
+    store = FakeIntakeStore()
+    receipt, _ = await receive(store)
+    s: Any = store
+    t1, t2 = NOW + timedelta(minutes=1), NOW + timedelta(minutes=2)
+    accepted = status_change(receipt, DossierStatus.ACCEPTED, 2).model_copy(update={"occurred_at": t1})
+    assert await handlers.apply_status("s1", accepted, store=s)
+    assert await handlers.apply_routed("r1", routed_event(receipt, "00070.UBND", at=NOW), store=s)  # late
+    assert store.dossiers[receipt["id"]]["status"] == "accepted"
+    # the leader transfers at t2; routing sends it to 00073.UBND just after; the transfer event comes last
+    assert await handlers.apply_routed("r2", routed_event(receipt, "00073.UBND", at=t2 + timedelta(seconds=1)), store=s)
+    transferred = status_change(receipt, DossierStatus.TRANSFERRED, 3, action="transfer", reason="sai thẩm quyền")
+    assert await handlers.apply_status("s2", transferred.model_copy(update={"occurred_at": t2}), store=s)
+    doc = store.dossiers[receipt["id"]]
+    assert (doc["status"], doc["current_office_code"]) == ("routed", "00073.UBND")
+    assert [h["status"] for h in doc["history"]][-2:] == ["routed", "transferred"]

@@ -228,3 +228,42 @@ async def test_openapi_documents_every_field_with_an_example(client: httpx.Async
     paths = spec["paths"]
     assert "Idempotency-Key" in {p["name"] for p in paths["/v1/dossiers"]["post"]["parameters"]}
     assert {"401", "409", "413", "422", "429"} <= set(paths["/v1/dossiers"]["post"]["responses"])
+
+
+@pytest.mark.parametrize(
+    "received_at",
+    [
+        "0256-07-16T05:47:13Z",  # seen answering 500 against the running system
+        "0001-01-01T00:00:00+14:00",  # converting it to Vietnam time overflows
+        "1999-12-31T10:00:00+07:00",
+        "9999-12-31T23:59:59-12:00",
+        "2101-01-02T10:00:00+07:00",
+        "2100-12-31T10:00:00+07:00",  # valid itself, but three working days later is beyond the calendar
+    ],
+)
+async def test_due_date_outside_the_supported_calendar_is_422(client: httpx.AsyncClient, received_at: str) -> None:
+    """A receipt time the legal clock has no day-off data for is a clear 422 date_out_of_range, never a 500."""
+    r = await client.get("/v1/procedures/LT-KD-001/due-date", params={"received_at": received_at})
+    assert (r.status_code, r.json()["code"]) == (422, "date_out_of_range"), r.text
+    assert "2100" in r.json()["message"]
+
+
+async def test_ticket_number_out_of_range_is_422(client: httpx.AsyncClient, api_key: str) -> None:
+    """A ticket number beyond any integer the store takes is 422, not a 500."""
+    r = await client.post(f"/v1/centres/{OFFICE}/tickets/9223372036854775808/no-show", headers=auth(api_key))
+    assert (r.status_code, r.json()["code"]) == (422, "validation_error"), r.text
+
+
+async def test_clerk_errors_are_vietnamese_by_default_and_english_on_request(
+    client: httpx.AsyncClient, api_key: str
+) -> None:
+    """A clerk's mistakes are explained in Vietnamese unless the app asks for English (Accept-Language)."""
+    bad = with_applicant(citizen_id="00120301234")
+    vi = (await client.post("/v1/dossiers", json=bad, headers=auth(api_key))).json()
+    assert (vi["code"], vi["message"]) == ("invalid_citizen_id", "applicant.citizen_id: phải gồm đúng 12 chữ số")
+    en = await client.post("/v1/dossiers", json=bad, headers={**auth(api_key), "Accept-Language": "en"})
+    assert en.json()["message"] == "applicant.citizen_id: must be exactly 12 digits"
+    missing = (await client.get("/v1/procedures/LT-ZZ-999")).json()
+    assert missing["message"] == "không có thủ tục 'LT-ZZ-999'"
+    unauthorised = (await client.post("/v1/dossiers", json=dossier())).json()
+    assert unauthorised["code"] == "unauthorized" and unauthorised["message"].startswith("Chưa xác thực")

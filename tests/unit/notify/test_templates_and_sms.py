@@ -12,8 +12,9 @@ from services.notify.domain import webhooks
 from services.notify.domain.messages import CONTEXT_KEYS, from_received, from_routed, from_status
 from services.notify.domain.quiet_hours import parse_window, resume_at
 from services.notify.domain.sms import fold_to_ascii, segments
-from services.notify.domain.templates import SAMPLE, TemplateBuildError, TemplateSet
+from services.notify.domain.templates import SAMPLE, TemplateBuildError, TemplateSet, longest_sample
 from services.notify.settings import NotifySettings
+from shared.events import ResultDocument
 from shared.legal_clock import VIETNAM_TZ
 from tests.unit.notify.builders import received, routed, status_changed
 
@@ -82,12 +83,11 @@ def test_every_event_gives_exactly_the_context_the_build_checked() -> None:
     assert changes[0].context["due_at"] == r.due_at.astimezone(VIETNAM_TZ).strftime("%H:%M %d/%m/%Y")
 
 
-def test_overdue_and_apology_have_their_own_messages_and_ratings_none() -> None:
-    """Status events are told by action where it matters; a rating is on the timeline but not messaged."""
+def test_overdue_and_apology_have_their_own_messages() -> None:
+    """Status events are told by action where it matters (a rating emits no status event at all)."""
     r = received()
     assert from_status("e", status_changed(r, "in_process", 3, action="overdue", overdue=True)).kind == "overdue"
     assert from_status("e", status_changed(r, "in_process", 4, action="apology")).kind == "apology"
-    assert from_status("e", status_changed(r, "returned", 9, action="rate")).notify is False
 
 
 @pytest.mark.parametrize(
@@ -175,3 +175,103 @@ def test_due_date_is_shown_in_vietnam_time() -> None:
     """A due date stored in UTC is shown to citizens in Asia/Ho_Chi_Minh time."""
     r = received(due_at=datetime(2026, 11, 25, 10, 0, tzinfo=UTC))
     assert from_received("e", r).context["due_at"] == "17:00 25/11/2026"
+
+
+SHIPPED = TemplateSet().build()
+ROUTING_PARKED_REASON = (
+    "Chưa có cơ quan có thẩm quyền đang tiếp nhận; hồ sơ được giữ và sẽ chuyển khi cơ quan mở lại. / "
+    "No competent office is open (rule R20-boundary-free-commune); the dossier is parked and will be routed when "
+    "one reopens."
+)
+
+
+def _sms(kind: str, locale: str, context: dict[str, str]) -> str:
+    return SHIPPED.render(kind, locale, "sms", context).text
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_every_sms_with_the_longest_real_names_fits_its_declared_budget(locale: str) -> None:
+    """With the country's longest office and procedure names, a 5-digit sequence and a 2,000-character reason,
+    each SMS kind stays within the segment budget the manifest declares for it, with and without diacritics."""
+    longest = longest_sample()
+    assert len(longest["office"]) >= 60 and len(longest["procedure"]) >= 100  # real names, not a short sample
+    assert set(SHIPPED.sms_segments) == set(SHIPPED.kinds)
+    for kind in SHIPPED.kinds:
+        text = _sms(kind, locale, longest)
+        for variant in (text, fold_to_ascii(text)):
+            assert segments(variant)[1] <= SHIPPED.budget(kind) <= 4, (kind, locale, segments(variant))
+
+
+def test_an_sms_that_does_not_shorten_a_long_reason_fails_the_build() -> None:
+    """The budget is checked with the longest values: a reason shown in full breaks a 4-segment budget."""
+    with pytest.raises(TemplateBuildError, match="segments, more than 4"):
+        _set({"vi/received.sms.j2": "{{ code }} {{ due_at }} {{ reason }}"}).build()
+
+
+def test_parked_sms_has_no_english_and_no_rule_id() -> None:
+    """The Vietnamese "parked" SMS is Vietnamese only (routing's reason carries English and the rule id)."""
+    r = received()
+    parked = from_routed("e", routed(r, parked=True).model_copy(update={"reason": ROUTING_PARKED_REASON}))
+    vi, en = _sms("parked", "vi", parked.context), _sms("parked", "en", parked.context)
+    assert r.dossier_code in vi and "cơ quan" in vi
+    for foreign in ("rule", "R20", "No competent", "parked", "office"):
+        assert foreign not in vi, foreign
+    assert "Chưa" not in en and "R20" not in en and r.dossier_code in en
+
+
+def test_status_sms_name_the_office_and_english_sms_the_english_procedure() -> None:
+    """Status events carry only the office code: the SMS shows the office's name (in each language), and an
+    English SMS shows the procedure's English name."""
+    r = received()
+    accepted = from_status("e", status_changed(r, "accepted", 2)).context
+    assert "Ủy ban nhân dân Phường Hoàn Kiếm" in _sms("accepted", "vi", accepted)
+    assert "People's Committee of Phường Hoàn Kiếm" in _sms("accepted", "en", accepted)
+    assert "00070.UBND" not in _sms("accepted", "vi", accepted) + _sms("accepted", "en", accepted)
+    department = from_status("e", status_changed(r, "accepted", 2, office_code="P22.SNNMT")).context
+    assert "Sở Nông nghiệp và Môi trường tỉnh Quảng Ninh" in _sms("accepted", "vi", department)
+    receipt = from_received("e", r).context
+    assert "Birth registration" in _sms("received", "en", receipt)
+    assert "Đăng ký khai sinh" not in _sms("received", "en", receipt)
+    assert "Đăng ký khai sinh" in _sms("received", "vi", receipt)
+
+
+def test_an_intermediate_chain_result_is_told_as_a_step_and_the_last_as_the_result() -> None:
+    """A chain step's result goes on to the next office: its message says so (no "come and collect"), the
+    timeline marks it step 1 of 3; the last step's result is told as the citizen's result."""
+    r = received()
+    chain = ["LT-HT-001", "LT-CT-001", "LT-BH-001"]
+
+    def signed(document_id: str) -> ResultDocument:
+        return ResultDocument(
+            document_id=document_id,
+            sha256="0" * 64,
+            signature="c2ln",
+            signed_by_office="00070.UBND",
+            verify_url=f"http://127.0.0.1:8003/verify?id={document_id}",
+        )
+
+    first = from_status(
+        "e1", status_changed(r, "result_ready", 4, action="approve", chain=chain, chain_step=0, result=signed("s1"))
+    )
+    last = from_status(
+        "e3", status_changed(r, "result_ready", 4, action="approve", chain=chain, chain_step=2, result=signed("s3"))
+    )
+    alone = from_status("e4", status_changed(r, "result_ready", 4, action="approve"))
+    assert (first.kind, first.message_kind, first.timeline_entry()["chain_step"]) == (
+        "result_ready",
+        "step_result_ready",
+        1,
+    )
+    assert first.timeline_entry()["chain_steps"] == 3
+    assert (last.message_kind, alone.message_kind, alone.timeline_entry()["chain_steps"]) == (
+        "result_ready",
+        "result_ready",
+        None,
+    )
+    step_sms = _sms(first.message_kind, "vi", first.context)
+    assert "chuyển tiếp" in step_sms and "Mời nhận" not in step_sms
+    assert "Mời nhận" in _sms(last.message_kind, "vi", last.context)
+    # only the last step's signed result is the citizen's link (tracking page, result and return SMS)
+    assert (first.result_url, first.context["result_url"]) == (None, "")
+    assert last.result_url == last.context["result_url"] == "http://127.0.0.1:8003/verify?id=s3"
+    assert last.result_url in _sms(last.message_kind, "vi", last.context)

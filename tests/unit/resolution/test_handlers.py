@@ -13,9 +13,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.resolution.adapters.signing import OfficeKeys, canonical
-from services.resolution.domain.case import Forbidden, IllegalTransition
+from services.resolution.domain.case import Forbidden, IllegalTransition, ReasonRequired
 from services.resolution.entrypoints.scheduler import MIN_WAIT, overdue_loop, seconds_until
-from services.resolution.handlers import CaseNotFound, Conflict, service_index
+from services.resolution.handlers import CaseNotFound, Conflict, InvalidInput, service_index
 from shared.events import DossierSupplemented, RouteOutcome
 from shared.legal_clock import VIETNAM_TZ
 from tests.support.waiting import eventually
@@ -123,7 +123,13 @@ async def test_supplement_pause_moves_due_date_by_exactly_the_paused_working_hou
     data = routed(received_at=requested - timedelta(hours=1), due_at=old_due)
     await resolution.on_routed("ev", data)
     await resolution.act(
-        data.dossier_id, "request_supplement", office=OFFICE, actor="c", roles=CLERK, body={}, now=requested
+        data.dossier_id,
+        "request_supplement",
+        office=OFFICE,
+        actor="c",
+        roles=CLERK,
+        body={"reason": "thiếu bản vẽ"},
+        now=requested,
     )
     await resolution.on_supplemented("sup-1", supplied(data, supplied_at))
     await resolution.on_supplemented("sup-1", supplied(data, supplied_at + timedelta(days=1)))  # redelivery
@@ -137,12 +143,35 @@ async def test_supplement_pause_moves_due_date_by_exactly_the_paused_working_hou
     assert len(store.events(data.decision_id)) == 2
 
 
+@pytest.mark.parametrize(
+    ("action", "roles"),
+    [("reject", LEADER), ("transfer", LEADER), ("request_supplement", CLERK)],
+)
+@pytest.mark.parametrize("reason", [None, "", "   ", "-", " . "])
+async def test_refusal_supplement_request_and_transfer_need_a_written_reason(
+    action: str, roles: frozenset[str], reason: str | None
+) -> None:
+    """Without a reason holding a letter or digit the action is refused and the case stays as it was (no event)."""
+    resolution, store = make_resolution()
+    data = routed()
+    await resolution.on_routed("ev", data)
+    body = {} if reason is None else {"reason": reason}
+    with pytest.raises(ReasonRequired):
+        await resolution.act(data.dossier_id, action, office=OFFICE, actor="x", roles=roles, body=body)
+    case = store.cases[data.decision_id]
+    assert (case["status"], case["version"], store.events(data.decision_id)) == ("received", 1, [])
+    done = await resolution.act(
+        data.dossier_id, action, office=OFFICE, actor="x", roles=roles, body={"reason": "  Thiếu tờ khai "}
+    )
+    assert done["history"][-1]["reason"] == "Thiếu tờ khai" and store.events(data.decision_id)[-1]["reason"]
+
+
 async def test_supplement_limit_of_the_procedure() -> None:
     """A construction permit allows one supplement request; the second one is refused with supplement_limit."""
     resolution, _ = make_resolution()
     data = routed(procedure="LT-XD-001")
     await resolution.on_routed("ev", data)
-    args = {"office": OFFICE, "actor": "s", "roles": frozenset({"specialist", "leader"}), "body": {}}
+    args = {"office": OFFICE, "actor": "s", "roles": frozenset({"specialist", "leader"}), "body": {"reason": "thiếu"}}
     await resolution.act(data.dossier_id, "request_supplement", **args)  # type: ignore[arg-type]
     await resolution.on_supplemented("s1", supplied(data, datetime.now(UTC)))
     await resolution.act(data.dossier_id, "process", **args)  # type: ignore[arg-type]
@@ -159,8 +188,9 @@ async def test_overdue_is_flagged_once_and_never_while_paused_or_finished() -> N
     early = routed(due_at=now + timedelta(hours=1))
     for d in (late, paused, finished, early):
         await resolution.on_routed(f"ev-{d.decision_id}", d)
-    await resolution.act(paused.dossier_id, "request_supplement", office=OFFICE, actor="c", roles=CLERK, body={})
-    await resolution.act(finished.dossier_id, "reject", office=OFFICE, actor="l", roles=LEADER, body={})
+    why = {"reason": "thiếu giấy tờ"}
+    await resolution.act(paused.dossier_id, "request_supplement", office=OFFICE, actor="c", roles=CLERK, body=why)
+    await resolution.act(finished.dossier_id, "reject", office=OFFICE, actor="l", roles=LEADER, body=why)
     assert await resolution.flag_overdue(now=now) == 1
     assert await resolution.flag_overdue(now=now + timedelta(seconds=1)) == 0
     case = store.cases[late.decision_id]
@@ -209,6 +239,22 @@ async def test_apology_letter_sets_a_new_appointment() -> None:
     assert event["action"] == "apology" and datetime.fromisoformat(event["due_at"]) == new_due
     assert datetime.fromisoformat(event["previous_due_at"]) == data.due_at
     assert await resolution.flag_overdue(now=now) == 0  # the new date has not passed
+
+
+async def test_apology_date_on_the_event_is_the_date_the_case_keeps() -> None:
+    """The store keeps milliseconds: the new appointment is cut to them, so the citizen's event and the case agree."""
+    resolution, store = make_resolution()
+    now = datetime.now(UTC)
+    data = routed(due_at=now - timedelta(hours=1))
+    await resolution.on_routed("ev", data)
+    await resolution.flag_overdue(now=now)
+    asked = local(2030, 1, 15, 10).replace(microsecond=123456)
+    case = await resolution.apologise(
+        data.dossier_id, office=OFFICE, actor="l", roles=LEADER, reason="cần xác minh", new_due_at=asked
+    )
+    event = store.events(data.decision_id)[-1]
+    assert case["due_at"] == asked.replace(microsecond=123000)
+    assert datetime.fromisoformat(event["due_at"]) == case["due_at"] == case["apology"]["new_due_at"]
 
 
 async def _approved(resolution: object, data: object) -> dict[str, object]:
@@ -329,3 +375,58 @@ async def test_scheduler_wakes_for_a_new_early_due_date_long_before_its_maximum_
 
 async def _flagged(store: object, case_id: str) -> bool:
     return bool(store.cases[case_id]["overdue"])  # type: ignore[attr-defined]
+
+
+async def test_a_chain_step_is_not_returned_to_the_citizen_only_the_last_one_is() -> None:
+    """Birth registration → residence → insurance: an intermediate step's result goes on to the next office, so
+    returning it is 409 chain_continues; the last step's case is returned and can then be rated."""
+    resolution, store = make_resolution()
+    chain = ["LT-HT-001", "LT-CT-001", "LT-BH-001"]
+    first = routed(procedure="LT-HT-001").model_copy(update={"chain": chain, "chain_step": 0})
+    await resolution.on_routed("ev1", first)
+    everyone = frozenset({"clerk", "specialist", "leader"})
+    args = {"office": OFFICE, "actor": "x", "roles": everyone, "body": {}}
+    for action in ("accept", "process", "approve"):
+        await resolution.act(first.dossier_id, action, **args)  # type: ignore[arg-type]
+    ready = store.events(first.decision_id)[-1]
+    assert (ready["status"], ready["chain_step"], ready["chain"]) == ("result_ready", 0, chain)
+    with pytest.raises(Conflict) as info:
+        await resolution.act(first.dossier_id, "return", **args)  # type: ignore[arg-type]
+    assert info.value.code == "chain_continues"
+    with pytest.raises(Conflict) as rated:
+        await resolution.rate(first.dossier_code, "citizen-token", 5, None)
+    assert rated.value.code == "not_returned"
+    last = first.model_copy(update={"decision_id": "last", "office_code": OTHER, "chain_step": 2})
+    last = last.model_copy(update={"routed_at": first.routed_at + timedelta(minutes=1)})
+    await resolution.on_routed("ev3", last)
+    other = {**args, "office": OTHER}
+    for action in ("accept", "process", "approve", "return"):
+        await resolution.act(last.dossier_id, action, **other)  # type: ignore[arg-type]
+    assert store.cases["last"]["status"] == "returned"
+    assert (await resolution.rate(first.dossier_code, "citizen-token", 5, None))["score"] == 5
+
+
+async def test_transfer_names_an_existing_other_office_and_the_new_office_sees_why() -> None:
+    """to_office must be another real office (422 unknown_office otherwise) and travels on the transfer event; a
+    case opened from a transfer shows the transferring office and its reason."""
+    resolution, store = make_resolution()
+    data = routed()
+    await resolution.on_routed("ev", data)
+    args = {"office": OFFICE, "actor": "l", "roles": LEADER}
+    for bad in ("99999.UBND", "nonsense", OFFICE):
+        with pytest.raises(InvalidInput) as info:
+            await resolution.act(data.dossier_id, "transfer", body={"reason": "sai", "to_office": bad}, **args)  # type: ignore[arg-type]
+        assert info.value.code == "unknown_office"
+    assert store.events(data.decision_id) == []
+    await resolution.act(data.dossier_id, "transfer", body={"reason": "sai thẩm quyền", "to_office": OTHER}, **args)  # type: ignore[arg-type]
+    assert store.events(data.decision_id)[-1]["transfer_to_office"] == OTHER
+    arrived = data.model_copy(
+        update={
+            "decision_id": "second",
+            "office_code": OTHER,
+            "previous_office_code": OFFICE,
+            "transfer_reason": "sai thẩm quyền",
+        }
+    )
+    await resolution.on_routed("ev2", arrived)
+    assert store.cases["second"]["transferred_from"] == {"office_code": OFFICE, "reason": "sai thẩm quyền"}

@@ -67,6 +67,11 @@ class FakeRoutingStore:
         doc = self.routes.get(dossier_id)
         return copy.deepcopy(doc) if doc else None
 
+    async def route_by_code(self, code: str) -> dict[str, Any] | None:
+        """A copy of the route document with that dossier code."""
+        doc = next((d for d in self.routes.values() if d["code"] == code), None)
+        return copy.deepcopy(doc) if doc else None
+
     async def update_route(
         self, dossier_id: str, update: dict[str, Any], *, guard: Callable[[dict[str, Any]], bool]
     ) -> bool:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+import pytest
+
 from services.routing.domain.registry import Office, build_registry
 from services.routing.domain.rules import Facts, decide, load_rules
-from shared.admin_units import provinces, wards_of
+from shared.admin_units import Province, provinces, wards_of
 from shared.offices import OfficeKind, parse_office_code
 from shared.procedures import Procedure, load_catalogue
 
@@ -143,3 +145,58 @@ def test_excluded_offices_are_never_chosen() -> None:
     assert office is not None and office != "00070.UBND"
     second, _, _ = run("LT-HT-001", facts(), exclude={"00070.UBND", office})
     assert second not in (None, "00070.UBND", office)
+
+
+SUBJECT_LOCATED = [p for p in CATALOGUE.all() if p.subject_basis == "subject_location"]
+
+
+def test_land_changes_and_other_located_province_procedures_follow_their_subject() -> None:
+    """Land changes, certificate exchange, mortgages, large construction permits and food-safety certificates are
+    decided by where their subject is (the catalogue says subject_location for each)."""
+    located = {p.code for p in SUBJECT_LOCATED if p.level == "province"}
+    assert {"LT-DD-002", "LT-DD-003", "LT-DD-004", "LT-XD-004", "LT-NN-001"} <= located
+
+
+@pytest.mark.parametrize("province", [p for p in provinces() if p.code in {"22", "79", "48", "92", "04", "96"}])
+def test_subject_located_province_procedures_go_to_the_subjects_province(province: Province) -> None:
+    """Filed at a Hà Nội commune for a parcel (works, establishment) in another province: every subject-located
+    province procedure goes to that province's competent department, named in the reason (R40)."""
+    subject = wards_of(province.code)[len(wards_of(province.code)) // 2]
+    located = [p for p in SUBJECT_LOCATED if p.level == "province"]
+    assert located
+    for proc in located:
+        office, rule, reason = run(proc.code, facts(receiving="00070", applicant="00070", subject=subject.code))
+        assert office is not None, proc.code
+        chosen = REGISTRY.get(office)
+        assert chosen is not None and chosen.province_code == province.code, (proc.code, office)
+        assert chosen.kind is proc.competent_office_type and rule == "R40-subject-location-province"
+        assert province.name in reason and subject.code in reason
+
+
+@pytest.mark.parametrize("province", [p for p in provinces() if p.code in {"22", "79", "48", "92"}])
+def test_subject_located_commune_procedures_go_to_the_subjects_commune_in_any_province(province: Province) -> None:
+    """The commune-level subject-located procedures (R10) also cross the receiving province to the subject's commune."""
+    subject = wards_of(province.code)[-1]
+    located = [p for p in SUBJECT_LOCATED if p.level == "commune"]
+    assert located
+    for proc in located:
+        office, rule, _ = run(proc.code, facts(receiving="00070", applicant="00070", subject=subject.code))
+        chosen = REGISTRY.get(office or "")
+        assert chosen is not None and chosen.ward_code == subject.code, (proc.code, office)
+        assert chosen.kind is proc.competent_office_type and rule == "R10-subject-location-commune"
+
+
+def test_r40_reads_the_subjects_province_from_the_administrative_units() -> None:
+    """Whatever the catalogue says, the R40 strategy itself maps the subject's commune to its province (it used to
+    look a province office kind up in the commune index and always fall back to the receiving province)."""
+    located = procedure("LT-DD-002").model_copy(update={"subject_basis": "subject_location"})
+    subject = wards_of("79")[3].code
+    decision = decide(located, facts(subject=subject), registry=REGISTRY, available=lambda o: True, load=lambda o: 0)
+    assert decision.office is not None and decision.office.code == "P79.SNNMT"
+
+
+def test_subject_located_province_procedure_parks_when_the_subjects_department_is_closed() -> None:
+    """A closed department of the subject's province parks the dossier; it never falls back to the receiving one."""
+    subject = wards_of("22")[0].code
+    office, rule, _ = run("LT-DD-002", facts(subject=subject), closed={"P22.SNNMT"})
+    assert (office, rule) == (None, "R40-subject-location-province")

@@ -262,3 +262,44 @@ async def test_a_stale_status_reload_does_not_undo_an_operator_change() -> None:
     release.set()
     await reload
     assert router.statuses["00070.UBND"] == "closed"
+
+
+async def test_land_transfer_for_a_parcel_in_quang_ninh_filed_in_ha_noi_goes_to_quang_ninh() -> None:
+    """The defect seen live: LT-DD-002 filed at Hoàn Kiếm for land in Quảng Ninh went to Hà Nội's department.
+    It goes to Quảng Ninh's, and the decision's province is Quảng Ninh (its operations centre counts it)."""
+    router, store = await make_router()
+    data = received("LT-DD-002", subject="07090")  # Phường An Sinh, Quảng Ninh
+    await router.on_received("e1", data)
+    [event] = store.events(data.dossier_id)
+    assert (event["office_code"], event["province_code"], event["rule_id"]) == (
+        "P22.SNNMT",
+        "22",
+        "R40-subject-location-province",
+    )
+    assert "Quảng Ninh" in event["reason"]
+
+
+async def test_transfer_to_the_office_the_official_names_carries_the_reason() -> None:
+    """A transfer naming 00073.UBND goes there (not to the least-loaded choice), and the new decision carries the
+    transferring office and its reason, so the new office sees why; a closed named office falls back to the rules."""
+    router, store = await make_router()
+    data = received()
+    await router.on_received("r1", data)
+    why = "Sai thẩm quyền: người nộp cư trú tại phường khác"
+    await router.on_status(
+        "t1",
+        status(data, "00070.UBND", DossierStatus.TRANSFERRED, reason=why, transfer_to_office="00073.UBND"),
+    )
+    moved = store.events(data.dossier_id)[-1]
+    assert (moved["office_code"], moved["rule_id"]) == ("00073.UBND", "T10-transfer-to-named-office")
+    assert (moved["previous_office_code"], moved["transfer_reason"]) == ("00070.UBND", why)
+
+    other = received()
+    await router.on_received("r2", other)
+    await router.set_office_status("00256.UBND", "closed")
+    await router.on_status(
+        "t2",
+        status(other, "00070.UBND", DossierStatus.TRANSFERRED, reason=why, transfer_to_office="00256.UBND"),
+    )
+    fallback = store.events(other.dossier_id)[-1]
+    assert fallback["office_code"] not in (None, "00256.UBND", "00070.UBND") and fallback["transfer_reason"] == why

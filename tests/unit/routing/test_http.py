@@ -11,6 +11,7 @@ from pydantic import SecretStr
 
 from services.routing.entrypoints.http import router as http_router
 from services.routing.handlers import Router
+from shared.events import DossierReceived
 from shared.http import install_error_handlers
 from tests.unit.routing.fakes import FakeRoutingStore, make_router, received
 
@@ -77,13 +78,21 @@ async def test_bad_requests_get_clear_4xx_errors(wired: tuple[httpx.AsyncClient,
         assert code is None or body["code"] == code
 
 
+async def _land_routed(
+    wired: tuple[httpx.AsyncClient, Router, FakeRoutingStore],
+) -> tuple[httpx.AsyncClient, DossierReceived]:
+    """A first land registration for a parcel in 00004, routed; (client, the dossier)."""
+    client, router, _ = wired
+    data = received("LT-DD-001", subject="00004")
+    await router.on_received("r1", data)
+    return client, data
+
+
 async def test_route_history_explains_each_decision(
     wired: tuple[httpx.AsyncClient, Router, FakeRoutingStore],
 ) -> None:
     """The route look-up (operators only) shows rule, reason, hand-off and load of the chosen office."""
-    client, router, _ = wired
-    data = received("LT-DD-001", subject="00004")
-    await router.on_received("r1", data)
+    client, data = await _land_routed(wired)
     assert (await client.get(f"/v1/dossiers/{data.dossier_id}/route")).status_code == 401
     route = (await client.get(f"/v1/dossiers/{data.dossier_id}/route", headers=ADMIN)).json()
     assert route["current_office_code"] == "00004.UBND" and route["parked"] is False
@@ -91,3 +100,25 @@ async def test_route_history_explains_each_decision(
     assert decision["rule_id"] == "R10-subject-location-commune" and "00004" in decision["reason"]
     assert route["handoffs"][0]["office_code"] == "00004.UBND" and route["handoffs"][0]["received_at"] is None
     assert (await client.get("/v1/offices/00004.UBND")).json()["load"] == 1
+
+
+@pytest.mark.parametrize("offset", ["9223372036854775808", "-1", "1000001"])
+async def test_offset_out_of_range_is_422(
+    wired: tuple[httpx.AsyncClient, Router, FakeRoutingStore], offset: str
+) -> None:
+    """Paging offsets beyond what a store's skip takes (or negative) are a 422 naming the parameter."""
+    client, _, _ = wired
+    r = await client.get("/v1/offices", params={"offset": offset})
+    assert (r.status_code, r.json()["code"]) == (422, "validation_error") and r.json()["message"].startswith("offset")
+
+
+async def test_route_look_up_accepts_the_dossier_code_too(
+    wired: tuple[httpx.AsyncClient, Router, FakeRoutingStore],
+) -> None:
+    """Like every other API, the route look-up takes the dossier code as well as its id; an unknown one is 404."""
+    client, data = await _land_routed(wired)
+    by_id = (await client.get(f"/v1/dossiers/{data.dossier_id}/route", headers=ADMIN)).json()
+    by_code = await client.get(f"/v1/dossiers/{data.dossier_code}/route", headers=ADMIN)
+    assert by_code.status_code == 200 and by_code.json() == by_id and by_id["dossier_code"] == data.dossier_code
+    missing = await client.get(f"/v1/dossiers/{data.dossier_code}-9/route", headers=ADMIN)
+    assert (missing.status_code, missing.json()["code"]) == (404, "not_found")

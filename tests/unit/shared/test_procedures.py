@@ -1,4 +1,4 @@
-"""The procedure catalogue: content, the DOMAIN.md legal times, the same-day cut-off and loud validation."""
+"""The procedure catalogue: content, the docs/domain.md legal times, the same-day cut-off and loud validation."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def test_catalogue_is_large_versioned_and_consistent() -> None:
 
 
 def test_domain_table_legal_times() -> None:
-    """DOMAIN.md: birth same day; copy same day with 15:00 cut-off; household business 3; residence 7; permit 15."""
+    """docs/domain.md: birth same day; copy same day, 15:00 cut-off; household business 3; residence 7; permit 15."""
     birth, copy_, business = procedure("LT-HT-001"), procedure("LT-CT-101"), procedure("LT-KD-001")
     residence, permit = procedure("LT-CT-001"), procedure("LT-XD-001")
     assert (birth.processing_days, birth.same_day_cutoff) == (0, None)

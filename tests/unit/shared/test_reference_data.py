@@ -44,7 +44,7 @@ def test_catalogue_is_large_and_consistent() -> None:
 
 
 def test_legal_times_of_the_domain_table() -> None:
-    """Legal times from DOMAIN.md: birth same day, copies same day with 15:00 cut-off, and the others."""
+    """Legal times from docs/domain.md: birth same day, copies same day with 15:00 cut-off, and the others."""
     c = load_catalogue()
     birth, copy = c.get("LT-HT-001"), c.get("LT-CT-101")
     assert (
