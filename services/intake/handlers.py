@@ -562,13 +562,23 @@ async def store_file(
     """Keep the file of a document the dossier (or a supplement) declared, after checking it is that file."""
     doc = await store.dossier_by_code(code)
     if doc is None or doc["office_code"] != office.code:
-        raise ApiError(404, "not_found", f"no dossier {code!r} filed at this office")
+        raise ApiError(
+            404,
+            "not_found",
+            f"no dossier {code!r} filed at this office",
+            vi=f"không có hồ sơ {code!r} nộp tại đơn vị này",
+        )
     declared = declared_document(doc, document_code)
     if declared is None:
-        raise ApiError(404, "unknown_document", f"dossier {code} declares no document {document_code!r}")
+        raise ApiError(
+            404,
+            "unknown_document",
+            f"dossier {code} declares no document {document_code!r}",
+            vi=f"hồ sơ {code} không khai báo giấy tờ {document_code!r}",
+        )
     problem = file_problem(declared, content_type, data, max_bytes=max_bytes)
     if problem is not None:
-        raise ApiError(problem.status, problem.code, problem.message)
+        raise ApiError(problem.status, problem.code, problem.message, vi=problem.vi)
     file_id = f"{doc['_id']}/{document_code}/{declared['sha256']}"
     record = {
         "document_code": document_code,
@@ -604,11 +614,21 @@ async def read_file(
     """A dossier file for an official of the office now competent for the dossier (404 for everyone else)."""
     doc = await store.dossier_by_code(code)
     if doc is None or doc.get("current_office_code") != official_office:
-        raise ApiError(404, "not_found", f"no dossier {code!r} at your office")
+        raise ApiError(
+            404,
+            "not_found",
+            f"no dossier {code!r} at your office",
+            vi=f"không có hồ sơ {code!r} tại cơ quan của Ông/Bà",
+        )
     record = next((f for f in reversed(doc.get("files") or []) if f["document_code"] == document_code), None)
     found = await files.get(record["file_id"]) if record else None
     if record is None or found is None:
-        raise ApiError(404, "no_file", f"no file has been uploaded for document {document_code!r}")
+        raise ApiError(
+            404,
+            "no_file",
+            f"no file has been uploaded for document {document_code!r}",
+            vi=f"chưa có tệp nào được tải lên cho giấy tờ {document_code!r}",
+        )
     data, _ = found
     if sha256_hex(data) != record["sha256"]:
         log.error("dossier_file_damaged", dossier_id=doc["_id"], code=code, document=document_code)

@@ -130,13 +130,15 @@ async def test_files_are_checked_stored_in_gridfs_and_shown_to_the_competent_off
             until=lambda x: x.status_code == 200,
             timeout=60,
         )
-        before = await http.get(f"{files}/to_khai/file", headers=clerk)
-        assert before.status_code == 404, "nobody reads a file before an office is competent for the dossier"
-        assert (await http.post(f"{res}/v1/dossiers/{code}/accept", headers=clerk)).status_code == 200
-        await eventually(
+        # intake follows dossier.routed.v1: once routed, the competent office is the one that reads the files
+        routed = await eventually(
             lambda: http.get(f"{intake}/v1/dossiers/{code}", headers=key),
             until=lambda x: x.json()["current_office_code"] == COMPETENT,
         )
+        assert routed.json()["current_office_name"] and FILED_AT != COMPETENT
+        filing = await http.get(f"{files}/to_khai/file", headers=official(FILED_AT, "leader"))
+        assert filing.status_code == 404, "the filing centre is not competent for the dossier: it reads no file"
+        assert (await http.post(f"{res}/v1/dossiers/{code}/accept", headers=clerk)).status_code == 200
         read = await http.get(f"{files}/to_khai/file", headers=specialist)
         assert read.status_code == 200 and read.content == form
         assert read.headers["content-type"] == "application/pdf" and read.headers["x-content-type-options"] == "nosniff"

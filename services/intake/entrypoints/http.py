@@ -260,7 +260,12 @@ async def receipt_form(
             vi=f"không có hồ sơ {code!r} nộp tại đơn vị này",
         )
     if token is not None and not hmac.compare_digest(sha256_hex(token), doc["tracking_token_sha256"]):
-        raise ApiError(422, "invalid_tracking_token", "token: not the tracking token of this dossier")
+        raise ApiError(
+            422,
+            "invalid_tracking_token",
+            "token: not the tracking token of this dossier",
+            vi="token: không phải mã tra cứu của hồ sơ này",
+        )
     pdf = await receipt_pdf(
         doc, procedure=d.catalogue.get(doc["procedure_code"]), token=token, tracking_page_url=d.tracking_page_url
     )

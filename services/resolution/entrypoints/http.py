@@ -207,7 +207,8 @@ async def form(
     try:
         pdf = await form_pdf(form, case, tracking_page_url=res.settings.tracking_page_url)
     except NotApplicable as exc:
-        raise ApiError(409, "form_not_applicable", f"{form}: {exc}") from None
+        vi = f"{form}: hồ sơ chưa qua bước mà mẫu này ghi lại (yêu cầu bổ sung, từ chối hoặc thư xin lỗi)"
+        raise ApiError(409, "form_not_applicable", f"{form}: {exc}", vi=vi) from None
     number = list(FORMS).index(form) + 2
     return pdf_response(pdf, f"{case['dossier_code']}-mau{number:02d}.pdf")
 
