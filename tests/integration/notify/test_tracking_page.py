@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from services.notify.settings import NotifySettings
 from shared.events import DossierStatus
 from shared.topics import Topics
 from tests.integration.notify.test_notify import TOKEN, received, send, status
-from tests.support.browser import chromium, needs_chromium
+from tests.support.browser import chromium, needs_chromium, screenshot
 from tests.support.http_server import serve
 from tests.support.service import drop_databases
 from tests.support.waiting import eventually
@@ -117,6 +116,11 @@ async def test_a_chain_step_result_is_shown_as_a_step_going_on(
         text = await page.js("document.getElementById('timeline').innerText")
         assert "Đã có kết quả (bước 1/3, chuyển tiếp bước sau) — Ủy ban nhân dân Phường Hoàn Kiếm" in text, text
         assert "00070.UBND" not in text, "citizens read office names, not codes"
-        shot = await page.call("Page.captureScreenshot", format="png")
-        (tmp_path / "tracking-chain-step.png").write_bytes(base64.b64decode(shot["data"]))
+        summary = await eventually(
+            lambda: page.js("document.getElementById('s-status').textContent"), until=lambda t: "bước" in t
+        )
+        assert summary == "Đã có kết quả (bước 1/3, chuyển tiếp bước sau)", "the summary must not read as the end"
+        shown = "getComputedStyle(document.getElementById('s-result')).display"
+        assert await page.js(shown) == "none", "no result link before the chain's last step is signed"
+        await screenshot(page, tmp_path / "tracking-chain-step.png")
     await drop_databases(settings.mongodb_url, settings.mongodb_database)
