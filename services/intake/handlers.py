@@ -278,6 +278,19 @@ async def _replay(
     return receipt(existing, None), False
 
 
+async def filed_dossier(code: str, *, office: Office, store: IntakeStore) -> dict[str, Any]:
+    """The dossier ``code`` filed at ``office`` (404 for any other office: it learns nothing of the dossier)."""
+    doc = await store.dossier_by_code(code)
+    if doc is None or doc["office_code"] != office.code:
+        raise ApiError(
+            404,
+            "not_found",
+            f"no dossier {code!r} filed at this office",
+            vi=f"không có hồ sơ {code!r} nộp tại đơn vị này",
+        )
+    return doc
+
+
 async def submit_supplement(
     code: str,
     documents: list[dict[str, Any]],
@@ -290,14 +303,7 @@ async def submit_supplement(
     now: datetime,
 ) -> dict[str, Any]:
     """Record the citizen's supplement and emit ``dossier.supplemented.v1`` (only while one is awaited)."""
-    doc = await store.dossier_by_code(code)
-    if doc is None or doc["office_code"] != office.code:
-        raise ApiError(
-            404,
-            "not_found",
-            f"no dossier {code!r} filed at this office",
-            vi=f"không có hồ sơ {code!r} nộp tại đơn vị này",
-        )
+    doc = await filed_dossier(code, office=office, store=store)
     supplement_id = str(uuid.uuid4())
     data = DossierSupplemented(
         dossier_id=doc["_id"], dossier_code=code, supplement_id=supplement_id, documents=len(documents), received_at=now
@@ -560,14 +566,7 @@ async def store_file(
     now: datetime,
 ) -> tuple[dict[str, Any], bool]:
     """Keep the file of a document the dossier (or a supplement) declared, after checking it is that file."""
-    doc = await store.dossier_by_code(code)
-    if doc is None or doc["office_code"] != office.code:
-        raise ApiError(
-            404,
-            "not_found",
-            f"no dossier {code!r} filed at this office",
-            vi=f"không có hồ sơ {code!r} nộp tại đơn vị này",
-        )
+    doc = await filed_dossier(code, office=office, store=store)
     declared = declared_document(doc, document_code)
     if declared is None:
         raise ApiError(

@@ -210,14 +210,7 @@ async def post_dossier(
 
 @router.get("/dossiers/{code}", response_model=DossierView, tags=["dossiers"], responses=error_responses(401, 404))
 async def get_dossier(code: str, request: Request, office: Office) -> dict[str, Any]:
-    doc = await deps(request).store.dossier_by_code(code)
-    if doc is None or doc["office_code"] != office.code:
-        raise ApiError(
-            404,
-            "not_found",
-            f"no dossier {code!r} filed at this office",
-            vi=f"không có hồ sơ {code!r} nộp tại đơn vị này",
-        )
+    doc = await handlers.filed_dossier(code, office=office, store=deps(request).store)
     route = doc.get("route") or {}
     name = route.get("office_name") if route.get("office_code") == doc.get("current_office_code") else None
     return {**doc, "id": doc["_id"], "current_office_name": name}
@@ -251,14 +244,7 @@ async def receipt_form(
     ] = None,
 ) -> Response:
     d = deps(request)
-    doc = await d.store.dossier_by_code(code)
-    if doc is None or doc["office_code"] != office.code:
-        raise ApiError(
-            404,
-            "not_found",
-            f"no dossier {code!r} filed at this office",
-            vi=f"không có hồ sơ {code!r} nộp tại đơn vị này",
-        )
+    doc = await handlers.filed_dossier(code, office=office, store=d.store)
     if token is not None and not hmac.compare_digest(sha256_hex(token), doc["tracking_token_sha256"]):
         raise ApiError(
             422,
