@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import json
+from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -19,6 +22,11 @@ dlq_app = typer.Typer(help="Inspect and replay dead-letter queues.", no_args_is_
 app.add_typer(dlq_app, name="dlq")
 topics_app = typer.Typer(help="Kafka topics of the contract.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
+contract_app = typer.Typer(
+    help="The published contract: AsyncAPI and OpenAPI documents under docs/.", no_args_is_help=True
+)
+app.add_typer(contract_app, name="contract")
+SERVICES = ("intake", "routing", "resolution", "notify")
 console = Console()
 
 
@@ -55,16 +63,61 @@ def dlq_replay(topic: str = typer.Argument(..., help="Logical topic, e.g. dossie
 
 @topics_app.command("create")
 def topics_create(
-    replication_factor: int = typer.Option(1, help="Replication factor for new topics (3 in production)."),
+    replication_factor: int | None = typer.Option(
+        None, help="Replication factor for new topics (default KAFKA_TOPIC_REPLICATION_FACTOR; 3 in production)."
+    ),
 ) -> None:
-    """Create every topic and its DLQ if missing (partitions from KAFKA_TOPIC_PARTITIONS)."""
+    """Create every topic and its DLQ if missing (partitions, replication and retention from the settings)."""
     settings = BaseServiceSettings()
     asyncio.run(ensure_topics(settings, replication_factor=replication_factor))
     console.print(f"topics ready on {settings.kafka_bootstrap_servers}: {', '.join(Topics.ALL)} (+ .dlq)")
 
 
+def contract_documents() -> dict[str, dict[str, Any]]:
+    """``asyncapi/<service>.json`` and ``openapi/<service>.json`` of every service, built from its code."""
+    documents: dict[str, dict[str, Any]] = {}
+    for service in SERVICES:
+        settings_module = importlib.import_module(f"services.{service}.settings")
+        settings_cls = next(
+            v for k, v in vars(settings_module).items() if k.endswith("Settings") and k != "BaseServiceSettings"
+        )
+        # fixed settings: the documents must not depend on the environment they are generated in
+        settings = settings_cls(environment="development", kafka_topic_prefix="", log_format="console")
+        application = importlib.import_module(f"services.{service}.bootstrap").bootstrap(settings)
+        documents[f"asyncapi/{service}.json"] = application.state.runtime.asyncapi()
+        documents[f"openapi/{service}.json"] = application.openapi()
+    return documents
+
+
+def render_document(document: dict[str, Any]) -> str:
+    """Stable JSON text of a contract document (sorted keys, so diffs show real changes)."""
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+@contract_app.command("write")
+def contract_write(
+    docs: Path = typer.Option(Path("docs"), help="Folder that holds asyncapi/ and openapi/."),
+    check: bool = typer.Option(False, "--check", help="Only compare; exit 1 when a stored document is stale."),
+) -> None:
+    """Generate every service's AsyncAPI 3 and OpenAPI document (or check the stored ones against the code)."""
+    stale = []
+    for name, document in contract_documents().items():
+        path = docs / name
+        text = render_document(document)
+        if path.is_file() and path.read_text(encoding="utf-8") == text:
+            continue
+        stale.append(name)
+        if not check:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    if check and stale:
+        console.print(f"stale contract documents (run `lienthong contract write`): {', '.join(stale)}")
+        raise typer.Exit(1)
+    console.print(f"{'checked' if check else 'written'}: {len(SERVICES) * 2} documents under {docs}/")
+
+
 def _register_service_commands() -> None:
-    for service in ("intake", "routing", "resolution", "notify"):
+    for service in SERVICES:
         try:
             module = importlib.import_module(f"services.{service}.cli")
         except ModuleNotFoundError as exc:

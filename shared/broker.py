@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
@@ -17,15 +18,19 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.kafka.security import parse_security
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
 from prometheus_client import CollectorRegistry, Counter
+from pydantic import ValidationError
 
 from shared.envelope import CloudEvent
 from shared.errors import INFRASTRUCTURE_ERRORS, PERMANENT_ERRORS, PermanentError
 from shared.logging import get_logger
+from shared.pii import scrub
 from shared.settings import BaseServiceSettings
-from shared.topics import Topics, dlq_of, event_type_of
+from shared.topics import DLQ_SUFFIX, Topics, dlq_of, event_type_of
 
 log = get_logger(__name__)
 
@@ -34,15 +39,51 @@ EventHandler = Callable[[CloudEvent], Awaitable[None]]
 DLQ_HEADER_PREFIX = "x-dlq-"
 
 
+_SASL = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
+
+
+def kafka_ssl_context(settings: BaseServiceSettings) -> ssl.SSLContext:
+    """TLS context for the brokers: the given CA (else the system's), an optional client certificate."""
+    context = ssl.create_default_context(cafile=settings.kafka_ssl_cafile)
+    context.check_hostname = settings.kafka_ssl_check_hostname
+    if settings.kafka_ssl_certfile and settings.kafka_ssl_keyfile:
+        context.load_cert_chain(settings.kafka_ssl_certfile, settings.kafka_ssl_keyfile)
+    return context
+
+
+def kafka_security(settings: BaseServiceSettings) -> BaseSecurity | None:
+    """FastStream security object for ``KAFKA_SECURITY_PROTOCOL`` (None = plaintext without SASL)."""
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return None
+    use_ssl = protocol.endswith("SSL")
+    context = kafka_ssl_context(settings) if use_ssl else None
+    if protocol.startswith("SASL_"):
+        password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
+        return _SASL[settings.kafka_sasl_mechanism](
+            settings.kafka_sasl_username or "", password, ssl_context=context, use_ssl=use_ssl
+        )
+    return BaseSecurity(ssl_context=context, use_ssl=True)
+
+
+def kafka_client_options(settings: BaseServiceSettings) -> dict[str, Any]:
+    """Keyword arguments for any aiokafka client (producer, consumer, admin): servers and security."""
+    return {"bootstrap_servers": settings.kafka_bootstrap_servers, **parse_security(kafka_security(settings))}
+
+
 def make_broker(settings: BaseServiceSettings, *, registry: CollectorRegistry) -> KafkaBroker:
     """A FastStream Kafka broker whose producer is idempotent with ``acks=all``, traced and metered."""
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
+        security=kafka_security(settings),
         client_id=f"lienthong-{settings.service_name}",
         enable_idempotence=True,
         acks="all",
         request_timeout_ms=15_000,
         graceful_timeout=10.0,
+        # topics are created by ensure_topics / `lienthong topics create` with the configured replication and
+        # retention; FastStream's own creation would make replication-factor-1 topics
+        allow_auto_create_topics=False,
         middlewares=[
             KafkaTelemetryMiddleware(),
             KafkaPrometheusMiddleware(registry=registry, app_name=f"lienthong_{settings.service_name}"),
@@ -104,12 +145,26 @@ async def publish_raw(broker: KafkaBroker, message: Any, **options: Any) -> None
         await broker.publish(message, **options)
 
 
+def topic_configs(settings: BaseServiceSettings, *, dead_letters: bool, replication_factor: int) -> dict[str, str]:
+    """Broker configs of a new topic: explicit retention (long for DLQs) and min ISR 2 when replicated 3+."""
+    retention = settings.kafka_dlq_retention_ms if dead_letters else settings.kafka_topic_retention_ms
+    return {
+        "retention.ms": str(retention),
+        "min.insync.replicas": "2" if replication_factor >= 3 else "1",
+        "cleanup.policy": "delete",
+    }
+
+
 async def ensure_topics(
-    settings: BaseServiceSettings, topics: Sequence[str] = Topics.ALL, *, replication_factor: int = 1
+    settings: BaseServiceSettings, topics: Sequence[str] = Topics.ALL, *, replication_factor: int | None = None
 ) -> None:
-    """Create ``topics`` and their DLQs (prefixed) if missing; existing topics are left as they are."""
+    """Create ``topics`` and their DLQs (prefixed) if missing; existing topics are left as they are.
+
+    Replication factor and retention come from the settings unless ``replication_factor`` is given.
+    """
+    factor = replication_factor if replication_factor is not None else settings.kafka_topic_replication_factor
     names = [settings.topic(t) for t in topics] + [settings.topic(dlq_of(t)) for t in topics]
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin = AIOKafkaAdminClient(**kafka_client_options(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -118,8 +173,9 @@ async def ensure_topics(
             new = [
                 NewTopic(
                     n,
-                    num_partitions=1 if n.endswith(".dlq") else settings.kafka_topic_partitions,
-                    replication_factor=replication_factor,
+                    num_partitions=1 if (dlq := n.endswith(DLQ_SUFFIX)) else settings.kafka_topic_partitions,
+                    replication_factor=factor,
+                    topic_configs=topic_configs(settings, dead_letters=dlq, replication_factor=factor),
                 )
                 for n in missing
             ]
@@ -186,7 +242,7 @@ class DeadLetters:
         }
         headers.update(
             {
-                f"{DLQ_HEADER_PREFIX}error": str(error)[:2000] or type(error).__name__,
+                f"{DLQ_HEADER_PREFIX}error": describe_error(error)[:2000] or type(error).__name__,
                 f"{DLQ_HEADER_PREFIX}error-type": type(error).__name__,
                 f"{DLQ_HEADER_PREFIX}retryable": "true" if retryable else "false",
                 f"{DLQ_HEADER_PREFIX}original-topic": record.topic,
@@ -199,6 +255,18 @@ class DeadLetters:
         await publish_raw(self._broker, record.value, topic=dlq_of(record.topic), key=record.key, headers=headers)
         if self._counter is not None:
             self._counter.labels(topic=record.topic).inc()
+
+
+def describe_error(error: BaseException) -> str:
+    """The error without the input values it may quote (DLQ headers and logs must hold no personal data).
+
+    Pydantic's message repeats each invalid input (``input_value='0912…'``): only field, message and type are
+    kept; any other text is scrubbed of what looks like a citizen ID, phone number or e-mail.
+    """
+    if isinstance(error, ValidationError):
+        problems = error.errors(include_input=False, include_url=False, include_context=False)
+        return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in problems)
+    return scrub(str(error))
 
 
 def _backoff(attempt: int) -> float:
@@ -222,7 +290,7 @@ async def process_record(
     try:
         event = CloudEvent.from_kafka(record.headers or (), record.value)
     except PERMANENT_ERRORS as exc:
-        log.warning("event_rejected", topic=record.topic, offset=record.offset, error=str(exc))
+        log.warning("event_rejected", topic=record.topic, offset=record.offset, error=describe_error(exc))
         await dead_letters.send(record, exc, retryable=False)
         return
     attempt = 0
@@ -231,11 +299,13 @@ async def process_record(
             await handler(event)
             return
         except PERMANENT_ERRORS as exc:
-            log.warning("event_dead_lettered", topic=record.topic, event_id=event.id, error=str(exc))
+            log.warning("event_dead_lettered", topic=record.topic, event_id=event.id, error=describe_error(exc))
             await dead_letters.send(record, exc, retryable=False)
             return
         except INFRASTRUCTURE_ERRORS as exc:
-            log.warning("event_infrastructure_unavailable", topic=record.topic, event_id=event.id, error=str(exc))
+            log.warning(
+                "event_infrastructure_unavailable", topic=record.topic, event_id=event.id, error=describe_error(exc)
+            )
             await sleep(1.0)
             raise
         except Exception as exc:
@@ -246,12 +316,14 @@ async def process_record(
                     topic=record.topic,
                     event_id=event.id,
                     attempts=attempt,
-                    error=str(exc),
-                    trace="".join(traceback.format_exception(exc, limit=5)),
+                    error=describe_error(exc),
+                    trace="".join(traceback.format_tb(exc.__traceback__, limit=5)),  # frames, not the message
                 )
                 await dead_letters.send(record, exc, retryable=True)
                 return
-            log.warning("event_retry", topic=record.topic, event_id=event.id, attempt=attempt, error=str(exc))
+            log.warning(
+                "event_retry", topic=record.topic, event_id=event.id, attempt=attempt, error=describe_error(exc)
+            )
             await sleep(_backoff(attempt))
 
 
@@ -281,6 +353,8 @@ def subscribe(
     """
     group_id = f"{settings.kafka_topic_prefix}lienthong.{settings.service_name}.{group}"
     dead_letters = DeadLetters(broker, group_id=group_id, registry=registry)
+    if registry is not None:  # the series exists from the start, so rate() and alerts see the first one
+        _dead_letter_counter(registry).labels(topic=settings.topic(topic))
     attempts = max(settings.kafka_consumer_retries, 1)
 
     expected_type = event_type_of(topic)

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from shared.broker import DLQ_HEADER_PREFIX
+from shared.broker import DLQ_HEADER_PREFIX, kafka_client_options
 from shared.settings import BaseServiceSettings
 from shared.topics import DLQ_SUFFIX, dlq_of
 
@@ -68,7 +68,7 @@ async def _drain(consumer: AIOKafkaConsumer, partitions: list[TopicPartition]) -
 async def list_dead_letters(settings: BaseServiceSettings, topic: str) -> list[DeadLetter]:
     """Everything currently in the DLQ of ``topic`` (read-only: no offsets are committed)."""
     dlq = settings.topic(dlq_of(topic))
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka_client_options(settings), enable_auto_commit=False)
     await consumer.start()
     try:
         partitions = await _partitions(consumer, dlq)
@@ -90,12 +90,12 @@ async def replay_dead_letters(settings: BaseServiceSettings, topic: str) -> list
     dlq = settings.topic(dlq_of(topic))
     consumer = AIOKafkaConsumer(
         dlq,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_client_options(settings),
         group_id=f"{settings.kafka_topic_prefix}{REPLAY_GROUP}",
         enable_auto_commit=False,
         auto_offset_reset="earliest",
     )
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_idempotence=True, acks="all")
+    producer = AIOKafkaProducer(**kafka_client_options(settings), enable_idempotence=True, acks="all")
     await consumer.start()
     await producer.start()
     replayed: list[DeadLetter] = []

@@ -48,6 +48,9 @@ MESSAGES_VI: dict[str, str] = {
     "nul_character": "Dữ liệu gửi lên chứa ký tự NUL, không trường nào chấp nhận ký tự này.",
     "unsupported_media_type": "Kiểu dữ liệu không được hỗ trợ.",
     "rate_limited": "Quá nhiều yêu cầu; vui lòng thử lại sau ít phút.",
+    "too_many_streams": "Quá nhiều luồng cập nhật trực tiếp đang mở; vui lòng thử lại sau.",
+    "idempotency_in_progress": "Một yêu cầu với cùng Idempotency-Key đang được xử lý; vui lòng thử lại sau giây lát.",
+    "unsafe_webhook_url": "Địa chỉ webhook không được chấp nhận (phải là địa chỉ công khai, https khi vận hành).",
     "validation_error": "Dữ liệu không hợp lệ.",
     "malformed_json": "Nội dung gửi lên không phải JSON hợp lệ.",
     "unavailable": "Hệ thống tạm thời chưa sẵn sàng (cơ sở dữ liệu hoặc hàng đợi); vui lòng thử lại sau.",
@@ -71,6 +74,11 @@ MESSAGES_VI: dict[str, str] = {
     "queue_empty": "Không còn ai đang chờ.",
     "illegal_transition": "Không thể thực hiện thao tác này ở trạng thái hiện tại của hồ sơ.",
     "reason_required": "Cần ghi rõ lý do (từ chối, yêu cầu bổ sung, chuyển xử lý).",
+    "invalid_date": "Ngày không hợp lệ hoặc nằm ngoài khoảng được hỗ trợ.",
+    "invalid_range": "Khoảng thời gian không hợp lệ: ngày bắt đầu sau ngày kết thúc.",
+    "range_too_long": "Khoảng thời gian quá dài cho một báo cáo.",
+    "invalid_province": "Mã tỉnh, thành phố không hợp lệ.",
+    "invalid_office": "Mã cơ quan không hợp lệ.",
     "chain_continues": (
         "Đây là một bước của quy trình liên thông: kết quả được chuyển tiếp đến cơ quan của bước sau "
         "và chỉ trả cho công dân một lần khi hoàn tất."

@@ -49,11 +49,18 @@ class NotifyPreferences(EventData):
 
 
 class ContactPoint(EventData):
-    """Contact data; travels only on ``dossier.received.v1`` because notify owns contacts."""
+    """Contact data on ``dossier.received.v1``, for notify (which owns delivery) only.
+
+    Since the security review intake sends ``sealed`` (AES-GCM with ``CONTACT_SEALING_KEY``, which only
+    intake and notify hold: ``{"phone", "email"}`` as JSON) and ``phone_hash`` (keyed hash), never the phone
+    or e-mail in clear; ``phone`` and ``email`` stay for older events and are then empty.
+    """
 
     phone: str | None = None
     email: str | None = None
     locale: Literal["vi", "en"] = "vi"
+    sealed: str | None = Field(default=None, description="The contact, encrypted for notify.")
+    phone_hash: str | None = Field(default=None, description="HMAC-SHA256 of the phone (PII_HASH_KEY).")
 
 
 class DossierReceived(EventData):

@@ -34,6 +34,20 @@ class ErrorBody(BaseModel):
     details: list[dict[str, Any]] | None = None
 
 
+class Health(BaseModel):
+    """Liveness answer: ``ok``, or ``unhealthy`` with the background tasks that died."""
+
+    status: str = Field(examples=["ok"])
+    dead: list[str] | None = Field(default=None, examples=[["outbox-relay:cases"]])
+
+
+class Readiness(BaseModel):
+    """Readiness answer: ``ready`` or ``unavailable`` with each dependency's check."""
+
+    status: str = Field(examples=["ready"])
+    checks: dict[str, bool] = Field(examples=[{"kafka": True, "mongodb": True}])
+
+
 class ApiError(Exception):
     """Raise in a route to answer ``status`` with a JSON error body.
 
@@ -48,6 +62,7 @@ class ApiError(Exception):
         message: str,
         *,
         details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
         vi: str | None = None,
     ) -> None:
         super().__init__(message)
@@ -55,6 +70,7 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.details = details
+        self.headers = headers
         self.vi = vi
 
 
@@ -162,7 +178,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         language = request_language(request)
         message = localised(language, exc.code, exc.message, exc.vi)
-        return error_response(exc.status, exc.code, message, exc.details, language=language)
+        response = error_response(exc.status, exc.code, message, exc.details, language=language)
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -262,10 +280,25 @@ class BodySizeLimit:
                     raise _TooLarge
             return message
 
+        started = False
+
+        async def guarded_send(message: Message) -> None:
+            # a streamed (chunked) body over the limit surfaces inside the route as a parse error
+            # (FastAPI answers 400): whatever the app answers then, the client gets the 413
+            nonlocal started
+            if too_large:
+                if not started:
+                    started = True
+                    await self._reject(send, scope, max_bytes)
+                return
+            started = True
+            await send(message)
+
         try:
-            await self.app(scope, limited_receive, send)
+            await self.app(scope, limited_receive, guarded_send)
         except _TooLarge:
-            await self._reject(send, scope, max_bytes)
+            if not started:
+                await self._reject(send, scope, max_bytes)
 
     async def _reject(self, send: Send, scope: Scope, max_bytes: int) -> None:
         accept = dict(scope.get("headers") or []).get(b"accept-language", b"").decode("latin-1")
@@ -362,18 +395,80 @@ def install_http_metrics(app: FastAPI, registry: CollectorRegistry, *, service: 
         return response
 
 
-def probes_router(checks: Mapping[str, ReadinessCheck], registry: CollectorRegistry) -> APIRouter:
-    """``/healthz`` (alive), ``/readyz`` (every dependency answers) and ``/metrics`` (Prometheus)."""
+#: where the Swagger UI / ReDoc files are served from (shipped by fastapi-offline, no CDN)
+DOCS_ASSETS = "/docs-assets"
+
+
+def install_local_docs(app: FastAPI, *, title: str) -> None:
+    """``/docs`` (Swagger UI) and ``/redoc`` with their JavaScript and CSS served by the service itself.
+
+    FastAPI's defaults load them from a CDN, so the pages stay blank on a closed government network.
+    Build the app with ``docs_url=None, redoc_url=None`` and call this.
+    """
+    from pathlib import Path
+
+    import fastapi_offline
+    from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+    from fastapi.staticfiles import StaticFiles
+
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    app.mount(DOCS_ASSETS, StaticFiles(directory=assets), name="docs-assets")
+    openapi_url = app.openapi_url or "/openapi.json"
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> Response:
+        return get_swagger_ui_html(
+            openapi_url=openapi_url,
+            title=f"{title} — API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+            oauth2_redirect_url="/docs/oauth2-redirect",
+        )
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    async def swagger_ui_redirect() -> Response:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> Response:
+        return get_redoc_html(
+            openapi_url=openapi_url,
+            title=f"{title} — API",
+            redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )
+
+
+def probes_router(
+    checks: Mapping[str, ReadinessCheck],
+    registry: CollectorRegistry,
+    *,
+    liveness: Callable[[], list[str]] | None = None,
+    refresh: Callable[[], Awaitable[None]] | None = None,
+) -> APIRouter:
+    """``/healthz`` (alive: no background work died), ``/readyz`` (every dependency answers), ``/metrics``."""
     router = APIRouter(tags=["operations"])
 
-    @router.get("/healthz", summary="Liveness: the process answers")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    @router.get(
+        "/healthz",
+        summary="Liveness: the process answers and no relay, consumer or scheduler loop has died",
+        responses={
+            200: {"model": Health},
+            503: {"model": Health, "description": "a background task died; restart the process"},
+        },
+    )
+    async def healthz() -> JSONResponse:
+        dead = liveness() if liveness is not None else []
+        if dead:
+            return JSONResponse(status_code=503, content={"status": "unhealthy", "dead": dead})
+        return JSONResponse(status_code=200, content={"status": "ok"})
 
     @router.get(
         "/readyz",
         summary="Readiness: Kafka and the store are reachable",
-        responses={503: {"description": "a dependency is unreachable"}},
+        responses={200: {"model": Readiness}, 503: {"model": Readiness, "description": "a dependency is unreachable"}},
     )
     async def readyz() -> JSONResponse:
         results = {name: await check() for name, check in checks.items()}
@@ -385,6 +480,8 @@ def probes_router(checks: Mapping[str, ReadinessCheck], registry: CollectorRegis
 
     @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
     async def metrics() -> Response:
+        if refresh is not None:
+            await refresh()
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return router

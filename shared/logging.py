@@ -10,6 +10,7 @@ from typing import Any
 import structlog
 
 from shared.pii import mask_citizen_id, mask_email, mask_phone, scrub
+from shared.telemetry import trace_ids
 
 _MASKERS = {
     "citizen_id": mask_citizen_id,
@@ -37,6 +38,13 @@ def _mask_field(key: str, value: Any) -> Any:
     return _scrub_value(value)
 
 
+def add_trace_ids(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: the current trace and span id, so a log line leads to its trace (and back)."""
+    for key, value in trace_ids().items():
+        event_dict.setdefault(key, value)
+    return event_dict
+
+
 def scrub_personal_data(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """structlog processor: mask known personal fields and scrub ID/phone/e-mail shapes anywhere."""
     for key in list(event_dict):
@@ -53,6 +61,8 @@ def configure_logging(*, service: str, level: str = "INFO", fmt: str = "json") -
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
         scrub_personal_data,
+        # after the scrubber: a hex trace id may hold twelve digits in a row, which it would take for a citizen ID
+        add_trace_ids,
     ]
     renderer: Any = (
         structlog.processors.JSONRenderer(ensure_ascii=False)

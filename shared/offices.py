@@ -9,6 +9,7 @@ Dossier codes are ``<office code>-<yyMMdd>-<seq>`` (docs/domain.md).
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from functools import cache
 from typing import Literal, NamedTuple
@@ -56,6 +57,9 @@ class OfficeRef(NamedTuple):
         return office_code(self.unit_code, self.kind)
 
 
+_UNIT = re.compile(r"P[0-9]{2}|[0-9]{5}")
+
+
 def office_code(unit_code: str, kind: OfficeKind) -> str:
     """Office code for ``kind`` at a commune (ward code) or province (``P`` + province code)."""
     if kind.level == "province" and not unit_code.startswith("P"):
@@ -74,6 +78,9 @@ def parse_office_code(code: str) -> OfficeRef:
         raise ValueError(f"office code {code!r} has an unknown kind {suffix!r}") from exc
     if (kind.level == "province") != unit.startswith("P"):
         raise ValueError(f"office code {code!r}: {kind.level} office on the wrong kind of unit")
+    if not _UNIT.fullmatch(unit):
+        # only digits (and the province P): codes name key files and come from unauthenticated callers
+        raise ValueError(f"office code {code[:60]!r}: the unit must be a 5-digit ward or P + 2-digit province code")
     return OfficeRef(unit, kind)
 
 
@@ -151,6 +158,11 @@ def longest_office_name(locale: Locale = "vi") -> str:
         if kind.level == "commune"
     ]
     return max(names, key=len)
+
+
+def known_office(code: str) -> bool:
+    """True when ``code`` follows the scheme and names a real commune/ward or province (the registry's units)."""
+    return len(code) <= 40 and office_name(code) is not None
 
 
 class Letterhead(NamedTuple):

@@ -42,6 +42,28 @@ def current_trace_headers() -> dict[str, str]:
     return carrier
 
 
+def instrument_clients() -> None:
+    """Client spans for every MongoDB command (pymongo, under motor) and every outgoing httpx request.
+
+    Global and idempotent; call before the clients are created (pymongo registers its listener per client).
+    httpx requests also carry ``traceparent``, so an SMS gateway or webhook receiver can join the trace.
+    """
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+    from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
+
+    for instrumentor in (PymongoInstrumentor(), HTTPXClientInstrumentor()):
+        if not instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.instrument()
+
+
+def trace_ids() -> dict[str, str]:
+    """``trace_id`` and ``span_id`` (hex, as in traceparent) of the current span; empty outside a trace."""
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return {}
+    return {"trace_id": format(context.trace_id, "032x"), "span_id": format(context.span_id, "016x")}
+
+
 def instrument_fastapi(app: Any) -> None:
     """Server spans for every HTTP request (health probes excluded)."""
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor

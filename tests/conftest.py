@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.identity import TEST_SECRETS
 from tests.support.infra import delete_session_topics, infra_settings
+
+# Outside ENVIRONMENT=development every service refuses public secrets: the suite brings its own
+# (in-process settings read them from here, and service processes inherit them).
+for _name, _value in TEST_SECRETS.items():
+    os.environ.setdefault(_name, _value)
 
 _FOLDER_MARKERS = {"unit": "unit", "integration": "integration", "e2e": "e2e", "reliability": "reliability"}
 

@@ -13,10 +13,15 @@ from services.intake.adapters.store import IntakeStore
 from services.intake.entrypoints import consumers
 from services.intake.entrypoints.http import RateLimit, install_validation_codes, router
 from services.intake.settings import IntakeSettings
+from shared.abuse import AbuseGuard
+from shared.audit import AuditTrail, audit_router
 from shared.broker import EventPublisher
+from shared.identity import TokenVerifier
 from shared.outbox import OutboxRelay
+from shared.pii import PersonalDataKeys
 from shared.procedures import Catalogue, load_catalogue
 from shared.runtime import ServiceRuntime
+from shared.topics import Topics
 
 
 @dataclass
@@ -46,7 +51,10 @@ def bootstrap(
     ``store`` and ``catalogue`` replace the real ones in tests (an in-memory fake store has no relay).
     """
     settings = settings or IntakeSettings()
+    verifier = TokenVerifier.from_settings(settings)
     runtime = ServiceRuntime(settings)
+    runtime.produces(Topics.DOSSIER_RECEIVED, Topics.DOSSIER_SUPPLEMENTED)
+    faked = store is not None
     if store is None:
         mongo_store = IntakeStore(runtime.db)
         runtime.on_startup(mongo_store.ensure_indexes)
@@ -61,9 +69,16 @@ def bootstrap(
         description="Receives dossiers from front-office apps and the portal: receipts, dossier codes, legal due "
         "dates, supplements and counter queue tickets. Front-office apps authenticate with "
         "`Authorization: Bearer <API key>`; each key is bound to its reception office.",
-        routers=[router],
+        routers=[router, audit_router("intake")],
     )
     install_validation_codes(app)
+    # counters in the service's own database, shared by its instances (in memory with a fake store)
+    app.state.pii = PersonalDataKeys.from_settings(settings)
+    app.state.verifier = verifier  # auditors read /v1/audit with a JWT
+    app.state.audit = AuditTrail(runtime.db, service="intake")
+    runtime.on_startup(app.state.audit.ensure_indexes)
+    app.state.abuse = AbuseGuard.from_settings(None if faked else runtime.db, settings)
+    runtime.on_startup(app.state.abuse.ensure_indexes)
     app.state.intake = IntakeDeps(
         store,
         catalogue or load_catalogue(),

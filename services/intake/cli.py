@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -12,6 +13,7 @@ import typer
 from services.intake import handlers
 from services.intake.adapters.store import IntakeStore
 from services.intake.settings import IntakeSettings
+from shared.audit import AuditTrail
 from shared.store import make_mongo_client, service_database
 
 T = TypeVar("T")
@@ -19,14 +21,18 @@ T = TypeVar("T")
 api_key_app = typer.Typer(help="Front-office API keys (intake).", no_args_is_help=True)
 
 
-async def _with_store(fn: Callable[[IntakeStore], Awaitable[T]]) -> T:
-    """Run ``fn`` with intake's store (database from IntakeSettings), closing the client afterwards."""
+async def _with_store(fn: Callable[[IntakeStore], Awaitable[T]], *, action: str, target: Callable[[T], str]) -> T:
+    """Run ``fn`` with intake's store (database from IntakeSettings) and audit it, closing the client afterwards."""
     settings = IntakeSettings()
     client = make_mongo_client(settings)
     try:
-        store = IntakeStore(service_database(client, settings))
+        db = service_database(client, settings)
+        store = IntakeStore(db)
         await store.ensure_indexes()
-        return await fn(store)
+        result = await fn(store)
+        # the command line is an operator: who ran it goes into intake's audit trail
+        await AuditTrail(db, service="intake").record(f"cli:{getpass.getuser()}", action, target(result))
+        return result
     finally:
         client.close()
 
@@ -36,7 +42,11 @@ def create(office: str = typer.Option(..., "--office", help="Reception office co
     """Create a key for OFFICE and print it once (only its hash is stored)."""
     try:
         key_id, key = asyncio.run(
-            _with_store(lambda s: handlers.create_api_key(office, store=s, now=datetime.now(UTC)))
+            _with_store(
+                lambda s: handlers.create_api_key(office, store=s, now=datetime.now(UTC)),
+                action="api_key.create",
+                target=lambda created: f"{office}/{created[0]}",
+            )
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
@@ -46,7 +56,11 @@ def create(office: str = typer.Option(..., "--office", help="Reception office co
 @api_key_app.command("revoke")
 def revoke(key_id: str = typer.Argument(..., help="Key id printed at creation")) -> None:
     """Revoke a key; it stops working at once."""
-    done = asyncio.run(_with_store(lambda s: s.revoke_api_key(key_id, datetime.now(UTC))))
+    done = asyncio.run(
+        _with_store(
+            lambda s: s.revoke_api_key(key_id, datetime.now(UTC)), action="api_key.revoke", target=lambda _: key_id
+        )
+    )
     if not done:
         raise typer.BadParameter(f"no active key {key_id!r}")
     typer.echo(f"revoked {key_id}")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from pymongo.errors import DuplicateKeyError
@@ -32,10 +33,16 @@ from shared.legal_clock import VIETNAM_TZ
 from shared.logging import get_logger
 from shared.offices import parse_office_code
 from shared.outbox import OutboxRelay, new_document_outbox, outbox_entry, with_outbox
+from shared.pii import PersonalDataKeys
 from shared.procedures import Catalogue
 from shared.topics import Topics
 
 log = get_logger(__name__)
+
+#: seconds after which a claimed idempotency key whose dossier never came is taken over (the request died)
+IDEMPOTENCY_STALE_AFTER = 60.0
+#: polls (50 ms apart) a concurrent duplicate waits for the first request's dossier
+IDEMPOTENCY_WAIT_STEPS = 100
 
 
 class IntakeStore(Protocol):
@@ -44,11 +51,19 @@ class IntakeStore(Protocol):
     async def next_sequence(self, counter_id: str) -> int:
         """Claim the next number of a counter, race-free."""
 
+    async def claim_idempotency(
+        self, key: str, *, body_sha256: str, at: datetime, stale_before: datetime
+    ) -> dict[str, Any] | None:
+        """Claim an idempotency key (None = ours); the holder's claim when another request has it."""
+
     async def insert_dossier(self, doc: dict[str, Any]) -> None:
         """Insert a dossier with its outbox; DuplicateKeyError on a reused idempotency key or code."""
 
     async def dossier_by_idempotency(self, key: str) -> dict[str, Any] | None:
         """The dossier created with an office-scoped idempotency key."""
+
+    async def dossiers_of_citizen(self, citizen_id_hash: str, office_code: str, limit: int) -> list[dict[str, Any]]:
+        """An office's dossiers of one citizen, by keyed hash."""
 
     async def dossier_by_code(self, code: str) -> dict[str, Any] | None:
         """A dossier by its code."""
@@ -123,8 +138,9 @@ def office_of(code: str) -> Office:
     return Office(code, province.code, None)
 
 
-def _body_hash(body: dict[str, Any]) -> str:
-    return sha256_hex(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str))
+def _body_hash(body: dict[str, Any], pii: PersonalDataKeys) -> str:
+    # keyed: the stored hash of a body holding a citizen ID must not be a dictionary-attack target
+    return pii.hash(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str))
 
 
 def receipt(doc: dict[str, Any], tracking_token: str | None) -> dict[str, Any]:
@@ -151,9 +167,10 @@ async def receive_dossier(
     publisher: EventPublisher,
     relay: OutboxRelay | None,
     now: datetime,
+    pii: PersonalDataKeys,
 ) -> tuple[dict[str, Any], bool]:
     """Check, number and store a dossier with its ``dossier.received.v1`` event; (receipt, created)."""
-    body_hash = _body_hash(body)
+    body_hash = _body_hash(body, pii)
     idem = f"{office.code}:{idempotency_key}" if idempotency_key else None
     if idem is not None and (existing := await store.dossier_by_idempotency(idem)) is not None:
         return await _replay(existing, body_hash, store=store, now=now)
@@ -193,6 +210,13 @@ async def receive_dossier(
     applicant_ward = get_ward(applicant["address"]["ward_code"])
     subject = get_ward(subject_ward) if subject_ward else None
     assert applicant_ward is not None  # checked above
+    if idem is not None:
+        # the key is claimed before a number is: concurrent retries of one request never burn numbers
+        holder = await store.claim_idempotency(
+            idem, body_sha256=body_hash, at=now, stale_before=now - timedelta(seconds=IDEMPOTENCY_STALE_AFTER)
+        )
+        if holder is not None:
+            return await _await_holder(store, idem, holder, body_hash, now)
     local_day = now.astimezone(VIETNAM_TZ).date()
     seq = await store.next_sequence(f"{office.code}-{local_day:%y%m%d}")
     dossier_id = str(uuid.uuid4())
@@ -218,7 +242,11 @@ async def receive_dossier(
         documents=len(body["documents"]),
         tracking_token_sha256=sha256_hex(token),
         notify=NotifyPreferences(**prefs),
-        contact=ContactPoint(phone=phone, email=applicant.get("email"), locale=body.get("locale", "vi")),
+        contact=ContactPoint(
+            sealed=pii.contact.seal({"phone": phone, "email": applicant.get("email")}),
+            phone_hash=pii.hash(phone or ""),
+            locale=body.get("locale", "vi"),
+        ),
     )
     event = publisher.new_event(Topics.DOSSIER_RECEIVED, subject=code, data=event_data.model_dump(mode="json"))
     doc = {
@@ -229,7 +257,7 @@ async def receive_dossier(
         "province_code": office.province_code,
         "procedure_code": procedure.code,
         "channel": body["channel"],
-        "applicant": {**applicant, "phone": phone},
+        "applicant": applicant_at_rest(applicant, phone or "", pii),
         "subject": body.get("subject"),
         "queue_ticket": ticket,
         "documents": body["documents"],
@@ -263,6 +291,44 @@ async def receive_dossier(
         await store.link_ticket(office.code, queue_day(now), ticket, code, now)
     log.info("dossier_received", dossier_id=dossier_id, code=code, procedure=procedure.code, office=office.code)
     return receipt(doc, token), True
+
+
+async def _await_holder(
+    store: IntakeStore, idem: str, holder: dict[str, Any], body_hash: str, now: datetime
+) -> tuple[dict[str, Any], bool]:
+    """Another request holds the key: the same body gets its dossier once stored; another body is a 409."""
+    if holder["body_sha256"] != body_hash:
+        raise ApiError(
+            409, "idempotency_key_reused", "this Idempotency-Key was already used with a different request body"
+        )
+    for _ in range(IDEMPOTENCY_WAIT_STEPS):
+        if (existing := await store.dossier_by_idempotency(idem)) is not None:
+            return await _replay(existing, body_hash, store=store, now=now)
+        await asyncio.sleep(0.05)
+    raise ApiError(409, "idempotency_in_progress", "a request with this Idempotency-Key is still being processed")
+
+
+def applicant_at_rest(applicant: dict[str, Any], phone: str, pii: PersonalDataKeys) -> dict[str, Any]:
+    """The applicant as stored: citizen ID, phone and e-mail encrypted, with keyed hashes to search by."""
+    stored = {k: v for k, v in applicant.items() if k not in ("citizen_id", "phone", "email")}
+    stored |= {
+        "citizen_id_enc": pii.at_rest.encrypt(applicant["citizen_id"]),
+        "citizen_id_hash": pii.hash(applicant["citizen_id"]),
+        "phone_enc": pii.at_rest.encrypt(phone),
+        "phone_hash": pii.hash(phone),
+    }
+    if applicant.get("email"):
+        stored["email_enc"] = pii.at_rest.encrypt(applicant["email"])
+    return stored
+
+
+def applicant_in_clear(stored: dict[str, Any], pii: PersonalDataKeys) -> dict[str, Any]:
+    """The applicant with citizen ID, phone and e-mail decrypted (for the filing office only)."""
+    clear = {k: v for k, v in stored.items() if not k.endswith(("_enc", "_hash"))}
+    for field in ("citizen_id", "phone", "email"):
+        if f"{field}_enc" in stored:
+            clear[field] = pii.at_rest.decrypt(stored[f"{field}_enc"])
+    return clear
 
 
 async def _replay(

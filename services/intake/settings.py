@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field
 
-from shared.officials import DEV_JWT_SECRET
 from shared.settings import BaseServiceSettings
 
 
@@ -28,25 +27,11 @@ class IntakeSettings(BaseServiceSettings):
         validation_alias=AliasChoices("INTAKE_RELAY_ENABLED"),
         description="Run the outbox relay in this process (off only to simulate a crash before publishing).",
     )
-    official_jwt_secret: SecretStr | None = Field(
-        default=None,
-        validation_alias=AliasChoices("INTAKE_OFFICIAL_JWT_SECRET"),
-        description="HS256 secret of officials' tokens (as resolution's); unset outside production = development.",
-    )
-    official_jwt_public_key: str | None = Field(
-        default=None,
-        validation_alias=AliasChoices("INTAKE_OFFICIAL_JWT_PUBLIC_KEY"),
-        description="PEM public key of the identity provider signing officials' tokens; takes precedence.",
-    )
-    official_jwt_issuer: str = Field(
-        default="lienthong-dev", validation_alias=AliasChoices("INTAKE_OFFICIAL_JWT_ISSUER"), description="`iss`."
-    )
-    official_jwt_audience: str = Field(
-        default="lienthong", validation_alias=AliasChoices("INTAKE_OFFICIAL_JWT_AUDIENCE"), description="`aud`."
-    )
 
-    def effective_official_secret(self) -> str | None:
-        """The HS256 secret in force (the development one only outside production)."""
-        if self.official_jwt_secret is not None:
-            return self.official_jwt_secret.get_secret_value()
-        return DEV_JWT_SECRET if self.environment != "production" else None
+    def secret_values(self) -> dict[str, str | None]:
+        """The base secrets and the keys of personal data."""
+        return {
+            **super().secret_values(),
+            "PII_ENCRYPTION_KEY": self.pii_encryption_key.get_secret_value(),
+            "CONTACT_SEALING_KEY": self.contact_sealing_key.get_secret_value(),
+        }

@@ -33,6 +33,7 @@ from shared.envelope import CloudEvent
 from shared.events import NotificationDelivery
 from shared.logging import get_logger
 from shared.outbox import outbox_entry, with_outbox
+from shared.pii import PersonalDataKeys
 from shared.topics import Topics, event_type_of
 
 log = get_logger(__name__)
@@ -61,6 +62,9 @@ class NotifyStore(Protocol):
 
     async def notification(self, notification_id: str) -> dict[str, Any] | None:
         """One notification."""
+
+    async def notification_by_reference(self, reference: str) -> dict[str, Any] | None:
+        """The notification with this provider reference."""
 
     async def update_notification(
         self, notification_id: str, update: dict[str, Any], *, guard: Guard
@@ -131,6 +135,9 @@ class WebhookClient(Protocol):
     async def post(self, url: str, *, body: bytes, headers: dict[str, str]) -> int:
         """POST one delivery; the HTTP status, or raise when unreachable."""
 
+    async def check(self, url: str) -> str:
+        """The address ``url`` may be delivered to now; ValueError with the reason when it may not."""
+
 
 class Outbox(Protocol):
     """The outbox relay of a collection (shared.outbox.OutboxRelay)."""
@@ -144,6 +151,14 @@ class LiveFeed(Protocol):
 
     def publish(self, dossier_id: str, entry: dict[str, Any]) -> None:
         """Push a timeline entry to the dossier's live listeners."""
+
+
+class OutcomeCounter(Protocol):
+    """Counts notification outcomes (adapters.metrics.NotifyMetrics)."""
+
+    def outcome(self, *, channel: str, provider: str | None, outcome: str) -> None:
+        """Count one outcome."""
+        ...
 
 
 def utcnow() -> datetime:
@@ -174,18 +189,36 @@ class Notifier:
         notifications_outbox: Outbox | None = None,
         deliveries_outbox: Outbox | None = None,
         clock: Callable[[], datetime] = utcnow,
+        outcomes: OutcomeCounter | None = None,
     ) -> None:
         if not templates.built:
             raise ValueError("build the template set first (TemplateSet().build()) so bad templates stop start-up")
         self.store, self.templates, self.sms, self.email = store, templates, sms, email
         self.webhook_client, self.live, self.settings, self.clock = webhook_client, live, settings, clock
         self._notifications_outbox, self._deliveries_outbox = notifications_outbox, deliveries_outbox
+        self._outcomes = outcomes
         self.source = f"/lienthong/{settings.service_name}"
         self.wake = asyncio.Event()
         # scans read whole collections on FerretDB: run them only when work can exist (see run_workers)
         self._next_sweep = datetime.min.replace(tzinfo=UTC)
         self._next_deferred: datetime | None = None
         self._receipts_possible = any(p.receipts for p in settings.sms_providers)
+        self.pii = PersonalDataKeys.from_settings(settings)
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._stopping = False
+
+    async def drain(self) -> None:
+        """Shutdown: start no new send, let those under way finish, hand back what does not finish in time."""
+        self._stopping = True
+        pending = set(self._inflight)
+        if not pending:
+            return
+        log.info("notify_draining", sends=len(pending))
+        _, late = await asyncio.wait(pending, timeout=self.settings.shutdown_grace)
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late, timeout=5)
 
     # -- consuming dossier events ----------------------------------------------------------------
     async def on_change(self, change: Change, *, event: CloudEvent) -> None:
@@ -220,7 +253,7 @@ class Notifier:
         )
         sets: dict[str, Any] = {}
         if change.contact is not None:
-            sets["contact"] = change.contact
+            sets["contact"] = self._contact_at_rest(change.contact)
             sets["preferences"] = change.preferences
         if change.token_sha256:
             sets["token_sha256"] = change.token_sha256
@@ -252,6 +285,28 @@ class Notifier:
             return None
         # a redelivery: carry on idempotently, a crash may have stopped the first run before sending
         return await self.store.dossier(change.dossier_id)
+
+    def _contact_at_rest(self, contact: dict[str, Any]) -> dict[str, Any]:
+        """Open the contact sealed for notify in the receipt event; keep it encrypted with notify's own key."""
+        clear = {"phone": contact.get("phone"), "email": contact.get("email")}  # events before sealing
+        if contact.get("sealed"):
+            clear = self.pii.contact.open(contact["sealed"])
+        stored: dict[str, Any] = {"locale": contact.get("locale") or "vi"}
+        for field in ("phone", "email"):
+            if clear.get(field):
+                stored[f"{field}_enc"] = self.pii.at_rest.encrypt(str(clear[field]))
+                stored[f"{field}_hash"] = self.pii.hash(str(clear[field]))
+        return stored
+
+    def _contact_in_clear(self, stored: dict[str, Any]) -> dict[str, Any]:
+        """Phone and e-mail decrypted, only at the moment of sending."""
+        clear: dict[str, Any] = {"locale": stored.get("locale") or "vi"}
+        for field in ("phone", "email"):
+            if f"{field}_enc" in stored:
+                clear[field] = self.pii.at_rest.decrypt(stored[f"{field}_enc"])
+            elif stored.get(field):  # a view stored before encryption at rest
+                clear[field] = stored[field]
+        return clear
 
     async def _notify(self, dossier: dict[str, Any], change: Change) -> None:
         contact_known = dossier.get("contact") is not None
@@ -292,7 +347,8 @@ class Notifier:
         if notification["status"] == S.DEFERRED and notification["send_after"] > self.clock():
             return
         dossier = await self.store.dossier(notification["dossier_id"])  # fresh: the contact may just have come
-        contact = (dossier or {}).get("contact")
+        stored_contact = (dossier or {}).get("contact")
+        contact = self._contact_in_clear(stored_contact) if stored_contact is not None else None
         now = self.clock()
         if contact is None:
             await self.store.update_notification(
@@ -322,9 +378,38 @@ class Notifier:
             self._expect_deferred(resume)
             log.info("sms_deferred_quiet_hours", notification_id=notification_id, send_after=resume.isoformat())
             return
+        if self._stopping:
+            return  # shutting down: left as it is, the next start (or another instance) sends it
         claimed = await self._claim(notification)
         if claimed is None:
             return
+        # shielded: a shutdown that cancels the caller lets the send finish (drain) or hands it back
+        task = asyncio.create_task(self._deliver(claimed, contact, str(address), now))
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+        await asyncio.shield(task)
+
+    async def _deliver(self, claimed: dict[str, Any], contact: dict[str, Any], address: str, now: datetime) -> None:
+        """The side effect of one claimed notification, and its outcome."""
+        notification_id, channel = claimed["_id"], claimed["channel"]
+        try:
+            await self._deliver_claimed(claimed, contact, address, now)
+        except asyncio.CancelledError:
+            # the drain ran out of time: hand the send back; the reference keeps a re-send idempotent
+            await asyncio.shield(
+                self.store.update_notification(
+                    notification_id,
+                    {"$set": {"status": S.DEFERRED.value, "send_after": now, "deferred_for": "shutdown"}},
+                    guard=lambda n: n["status"] == S.SENDING,
+                )
+            )
+            log.warning("notification_handed_back", notification_id=notification_id, channel=channel)
+            raise
+
+    async def _deliver_claimed(
+        self, claimed: dict[str, Any], contact: dict[str, Any], address: str, now: datetime
+    ) -> None:
+        notification_id, channel = claimed["_id"], claimed["channel"]
         locale = contact.get("locale") or "vi"
         rendered = self.templates.render(claimed["kind"], locale, channel, claimed["context"])
         try:
@@ -338,6 +423,7 @@ class Notifier:
                         dossier_code=claimed["dossier_code"],
                         event_id=claimed["event_id"],
                         notification_id=notification_id,
+                        reference=claimed["reference"],
                     )
                 )
                 self._receipts_possible |= accepted.awaits_receipt
@@ -367,9 +453,15 @@ class Notifier:
         stale_before = now - timedelta(seconds=self.settings.claim_stale_after)
         if not await self.store.claim(f"{notification['_id']}#{attempt}", now, stale_before=stale_before):
             return None
+        # the reference is random (receipts cannot be forged from the event id on the timeline) and
+        # kept across attempts: it is the provider's idempotency key, so a re-send after a crash is safe
+        reference = notification.get("reference") or secrets.token_urlsafe(24)
         return await self.store.update_notification(
             notification["_id"],
-            {"$set": {"status": S.SENDING.value, "claimed_at": now}, "$inc": {"attempts": 1}},
+            {
+                "$set": {"status": S.SENDING.value, "claimed_at": now, "reference": reference},
+                "$inc": {"attempts": 1},
+            },
             guard=lambda n: can_claim(n) and n["attempts"] == attempt - 1,
         )
 
@@ -442,6 +534,8 @@ class Notifier:
             return None
         if self._notifications_outbox is not None:
             self._notifications_outbox.kick(notification["_id"])
+        if self._outcomes is not None:
+            self._outcomes.outcome(channel=notification["channel"], provider=provider, outcome=status.value)
         log.info(
             f"notification_{status.value}",
             notification_id=notification["_id"],
@@ -460,9 +554,9 @@ class Notifier:
             data=delivery.model_dump(mode="json"),
         )
 
-    async def on_receipt(self, notification_id: str, *, delivered: bool, detail: str | None = None) -> bool:
-        """A provider's delivery receipt; False when unknown or not awaiting one (already final)."""
-        notification = await self.store.notification(notification_id)
+    async def on_receipt(self, reference: str, *, delivered: bool, detail: str | None = None) -> bool:
+        """A provider's delivery receipt by our reference; False when unknown or not awaiting one (already final)."""
+        notification = await self.store.notification_by_reference(reference)
         if notification is None or not awaits_receipt(notification):
             return False
         status = S.DELIVERED if delivered else S.FAILED
@@ -528,7 +622,14 @@ class Notifier:
                 sending_timeout=self.settings.sending_timeout,
                 receipt_timeout=self.settings.receipt_timeout,
             )
-            if why is not None:
+            if why is None:
+                continue
+            if candidate["status"] == S.SENDING:
+                # the process died mid-send: the outcome is unknown, so send again with the same reference
+                # (the provider's idempotency key drops a duplicate), by the backoff table, never silently
+                log.warning("notification_send_recovered", notification_id=candidate["_id"])
+                await self._attempt_failed(candidate, RuntimeError(why))
+            else:
                 await self._finish(candidate, S.FAILED, detail=why, extra={"awaiting_receipt": False})
 
     async def work_forever(self) -> None:
@@ -567,7 +668,8 @@ class Notifier:
 
     # -- webhooks --------------------------------------------------------------------------------
     async def subscribe(self, *, url: str, events: list[str], secret: str | None) -> dict[str, Any]:
-        """Register an app back end; deliveries are signed with the returned secret."""
+        """Register an app back end; deliveries are signed with the returned secret (ValueError: unsafe URL)."""
+        await self.webhook_client.check(url)  # checked again at every delivery (DNS may change)
         doc = {
             "_id": f"sub_{secrets.token_hex(8)}",
             "url": url,
@@ -696,6 +798,8 @@ class Notifier:
         )
         if updated is not None and final is not None and self._deliveries_outbox is not None:
             self._deliveries_outbox.kick(delivery["_id"])
+        if updated is not None and final is not None and self._outcomes is not None:
+            self._outcomes.outcome(channel="webhook", provider="webhook", outcome=final)
         name = {"delivered": "webhook_delivered", "failed": "webhook_failed"}.get(
             final or "", "webhook_retry_scheduled"
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -118,16 +119,23 @@ class NotifySettings(BaseServiceSettings):
         validation_alias=AliasChoices("NOTIFY_SMTP_SENDER"),
         description="From address of e-mails.",
     )
-    admin_token: SecretStr | None = Field(
-        default=None,
-        validation_alias=AliasChoices("NOTIFY_ADMIN_TOKEN"),
-        description="Bearer token for subscriptions and re-sends; unset = those endpoints refuse all.",
+    shutdown_grace: float = Field(
+        default=10.0,
+        gt=0,
+        validation_alias=AliasChoices("NOTIFY_SHUTDOWN_GRACE"),
+        description="Seconds a stopping process lets sends under way finish before handing them back.",
     )
     webhook_backoff: list[float] = Field(
         default_factory=lambda: list(DEFAULT_BACKOFF),
         min_length=1,
         validation_alias=AliasChoices("NOTIFY_WEBHOOK_BACKOFF"),
         description="Seconds before each webhook retry; after the last, the delivery fails permanently.",
+    )
+    webhook_allowed_networks: list[str] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("NOTIFY_WEBHOOK_ALLOWED_NETWORKS"),
+        description='JSON list of CIDRs webhooks may reach although not public, e.g. ["10.20.0.0/16"]; '
+        "default none (private, loopback, link-local, metadata and reserved addresses are refused).",
     )
     webhook_timeout: float = Field(
         default=10.0,
@@ -154,11 +162,44 @@ class NotifySettings(BaseServiceSettings):
         description="Seconds an idle live stream waits before re-reading the store (changes seen by another instance).",
     )
 
+    def secret_values(self) -> dict[str, str | None]:
+        """The base secrets, the receipt secret and the keys of personal data."""
+        return {
+            **super().secret_values(),
+            "NOTIFY_RECEIPT_SECRET": self.receipt_secret.get_secret_value(),
+            "PII_ENCRYPTION_KEY": self.pii_encryption_key.get_secret_value(),
+            "CONTACT_SEALING_KEY": self.contact_sealing_key.get_secret_value(),
+        }
+
+    streams_per_dossier: int = Field(
+        default=5,
+        ge=1,
+        validation_alias=AliasChoices("NOTIFY_STREAMS_PER_DOSSIER"),
+        description="Live (SSE) streams one dossier may have open on one instance.",
+    )
+    streams_per_client: int = Field(
+        default=10,
+        ge=1,
+        validation_alias=AliasChoices("NOTIFY_STREAMS_PER_CLIENT"),
+        description="Live (SSE) streams one client address may have open on one instance.",
+    )
+
     @field_validator("quiet_hours")
     @classmethod
     def _quiet_hours_shape(cls, value: str) -> str:
         parse_window(value)
         return value.strip()
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            ipaddress.ip_network(cidr, strict=False)
+        return value
+
+    def allowed_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """NOTIFY_WEBHOOK_ALLOWED_NETWORKS parsed."""
+        return tuple(ipaddress.ip_network(c, strict=False) for c in self.webhook_allowed_networks)
 
     @field_validator("webhook_backoff", "send_retry_backoff")
     @classmethod

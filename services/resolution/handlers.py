@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from typing import Any
 import jinja2
 from pymongo.errors import DuplicateKeyError
 
+from services.resolution.adapters.business_metrics import BusinessMetrics
 from services.resolution.adapters.signing import OfficeKeys, canonical, is_office_code
 from services.resolution.adapters.store import ResolutionStore
 from services.resolution.adapters.verification import (
@@ -33,7 +35,11 @@ from services.resolution.domain.case import (
     require_reason,
     resume_after_supplement,
 )
+from services.resolution.domain.figures import CASE_FIELDS, Period, compute, office_province
+from services.resolution.domain.scope import Scope
+from services.resolution.domain.service_index import rank, service_index
 from services.resolution.settings import ResolutionSettings
+from shared.admin_units import get_province, get_ward
 from shared.broker import EventPublisher
 from shared.events import (
     DossierRouted,
@@ -45,7 +51,7 @@ from shared.events import (
 )
 from shared.legal_clock import VIETNAM_TZ, LegalClock
 from shared.logging import get_logger
-from shared.offices import office_name
+from shared.offices import known_office, office_name
 from shared.outbox import OutboxRelay, outbox_entry, with_outbox
 from shared.procedures import Catalogue
 from shared.topics import Topics
@@ -53,6 +59,8 @@ from shared.topics import Topics
 log = get_logger(__name__)
 
 OVERDUE_BATCH = 200
+REPORT_REUSE_SECONDS = 1.0
+REPORT_CACHE_SIZE = 256
 
 
 class CaseNotFound(Exception):
@@ -96,6 +104,7 @@ class Resolution:
         keys: OfficeKeys,
         settings: ResolutionSettings,
         relay: OutboxRelay | None = None,
+        business: BusinessMetrics | None = None,
     ) -> None:
         self.store = store
         self.publisher = publisher
@@ -107,6 +116,9 @@ class Resolution:
         # set when a due date appears or moves before the overdue scheduler's planned wake-up (it re-plans)
         self.due_changed = asyncio.Event()
         self.planned_wake: datetime | None = None
+        self.changes = ChangeSignal()
+        self._reports: dict[tuple[Scope, Period], tuple[int, float, dict[str, Any]]] = {}
+        self.business = business
 
     # -- opening cases --------------------------------------------------------------------------
     async def on_routed(self, event_id: str, routed: DossierRouted, *, now: datetime | None = None) -> None:
@@ -124,6 +136,11 @@ class Resolution:
             "procedure_name": routed.procedure_name,
             "processing_days": routed.processing_days,
             "province_code": routed.province_code,
+            # the competent office's province: what operations figures are filtered by (not the receiving one)
+            "office_province_code": office_province(routed.office_code),
+            "first_case": routed.chain_step == 0 and routed.previous_office_code is None,
+            # the last step of an inter-agency chain (or no chain): its result is the dossier's result
+            "last_step": routed.chain_step >= len(routed.chain) - 1,
             "applicant_ward_code": routed.applicant_ward_code,
             "receiving_office_code": routed.receiving_office_code,
             "channel": routed.channel.value,
@@ -174,6 +191,7 @@ class Resolution:
         if self.relay is not None and case["outbox_pending"]:
             self.relay.kick(case["_id"])
         self._due_moved(case["due_at"])
+        self._changed(case, opened=True)
         log.info("case_opened", dossier_id=routed.dossier_id, office=routed.office_code, case_id=routed.decision_id)
 
     def _due_moved(self, due_at: datetime) -> None:
@@ -206,6 +224,9 @@ class Resolution:
         if transition.target in {DossierStatus.RESULT_READY, DossierStatus.REFUSED}:
             new["finished_at"] = now
         sets: dict[str, Any] = {**(extra_set or {}), "status": transition.target.value, "version": version}
+        if transition.target is DossierStatus.REFUSED:
+            # the figures count refusals with a written reason from the event's reason field
+            sets["refusal_reason"] = reason
         if "finished_at" in new and new["finished_at"] is not None:
             sets["finished_at"] = new["finished_at"]
         sets["m"] = _metric_doc(metrics(new, now=now, clock=self.clock))
@@ -248,6 +269,7 @@ class Resolution:
             raise Conflict("concurrent_change", "the dossier changed meanwhile; reload and try again")
         if self.relay is not None:
             self.relay.kick(case["_id"])
+        self._changed(updated)
         log.info(
             "case_transition",
             dossier_id=case["dossier_id"],
@@ -412,7 +434,8 @@ class Resolution:
     def verify(self, document: dict[str, Any], signature: str) -> bool:
         """True when ``signature`` is the issuing office's signature of exactly ``document``."""
         office = document.get("office_code")
-        return isinstance(office, str) and self.keys.verify(office, document, signature)
+        # only a real office's key is looked up (the code comes from an unauthenticated caller)
+        return isinstance(office, str) and known_office(office) and self.keys.verify(office, document, signature)
 
     async def jwks(self, office: str | None = None) -> dict[str, Any]:
         """The published keys: of one office, or of every office with a key directory entry or a signed result."""
@@ -510,6 +533,7 @@ class Resolution:
                 flagged += 1
                 if self.relay is not None:
                     self.relay.kick(case["_id"])
+                self._changed(case)
                 log.info("case_overdue", dossier_id=case["dossier_id"], office=case["office_code"])
         return flagged
 
@@ -601,6 +625,7 @@ class Resolution:
         if self.relay is not None:
             self.relay.kick(case["_id"])
         self._due_moved(new_due)
+        self._changed(updated)
         log.info("apology_issued", dossier_id=case["dossier_id"], office=case["office_code"])
         return updated
 
@@ -625,31 +650,130 @@ class Resolution:
         )
         if updated is None:
             raise Conflict("already_rated", "this dossier has already been rated")
+        self._changed(updated)
         return rating
 
     # -- operations centre ----------------------------------------------------------------------
-    async def stats(self, *, office: str | None, province: str | None) -> dict[str, Any]:
-        """Figures per office, procedure and commune, and the per-office service index with ranking."""
-        match: dict[str, Any] = {}
-        if office:
-            match["office_code"] = office
-        if province:
-            match["province_code"] = province
-        by_office = [_figures(row) for row in await self.store.stats("office_code", match)]
-        for row in by_office:
-            row["service_index"] = service_index(row)
-        ranked = sorted(by_office, key=lambda r: (-r["service_index"]["total"], r["key"]))
-        for rank, row in enumerate(ranked, start=1):
-            row["rank"] = rank
-        return {
-            "by_office": ranked,
-            "by_procedure": sorted(
-                (_figures(r) for r in await self.store.stats("procedure_code", match)), key=lambda r: r["key"]
-            ),
-            "by_commune": sorted(
-                (_figures(r) for r in await self.store.stats("applicant_ward_code", match)), key=lambda r: str(r["key"])
-            ),
+    def _changed(self, case: dict[str, Any], *, opened: bool = False) -> None:
+        """Tell live dashboards a case moved, and count the business metrics of the change."""
+        self.changes.notify()
+        if self.business is None:
+            return
+        province = case.get("office_province_code") or office_province(case["office_code"]) or "??"
+        if opened and case.get("first_case"):
+            self.business.received(province)
+        status = DossierStatus(case["status"])
+        ends_dossier = status is DossierStatus.REFUSED or (
+            status is DossierStatus.RESULT_READY and case.get("last_step", True)
+        )
+        if case.get("finished_at") is not None and ends_dossier:
+            late = (
+                bool(case.get("overdue")) or case.get("overdue_at") is not None or case["finished_at"] > case["due_at"]
+            )
+            self.business.resolved(province, late=late, refused=status is DossierStatus.REFUSED)
+
+    async def operations(self, *, scope: Scope, period: Period, now: datetime | None = None) -> dict[str, Any]:
+        """The operations-centre report of ``scope`` for ``period`` (docs/operations-centre.md).
+
+        Dashboards watching the same scope share one computation: a report is reused while no case of this
+        process changed and it is younger than REPORT_REUSE_SECONDS (changes by other instances show after that).
+        """
+        key = (scope, period)
+        cached = self._reports.get(key)
+        if now is None and cached is not None:
+            generation, made, report = cached
+            if generation == self.changes.generation and time.monotonic() - made < REPORT_REUSE_SECONDS:
+                return report
+        generation = self.changes.generation
+        report = await self._operations(scope=scope, period=period, now=now or datetime.now(UTC))
+        if len(self._reports) > REPORT_CACHE_SIZE:
+            self._reports.clear()
+        self._reports[key] = (generation, time.monotonic(), report)
+        return report
+
+    async def _operations(self, *, scope: Scope, period: Period, now: datetime) -> dict[str, Any]:
+        cases = await self.store.operations_cases(
+            province_code=scope.province_code if scope.kind == "province" else None,
+            office_code=scope.office_code,
+            fields=CASE_FIELDS,
+            since=period.start(),
+            open_statuses=sorted(s.value for s in OPEN),
+        )
+        report = compute(cases, period=period, now=now, clock=self.clock, online_level=self._online_level)
+        sample = self.settings.ranking_min_sample
+        report["by_office"] = rank(report["by_office"], min_sample=sample)
+        report["by_province"] = rank(report["by_province"], min_sample=sample)
+        report["totals"]["service_index"] = service_index(report["totals"], min_sample=sample)
+        report["ranking"] = {
+            "min_sample": sample,
+            "offices": [_ranking_row(r) for r in report["by_office"]],
+            "provinces": [_ranking_row(r) for r in report["by_province"]],
         }
+        for row in report["by_province"]:
+            province = get_province(row["key"])
+            row["name"] = province.name if province else row["key"]
+        for row in report["by_commune"]:
+            ward = get_ward(row["key"])
+            row["name"] = ward.name if ward else row["key"]
+        for row in [*report["by_procedure"], *report["overdue"], *report["near_due"]]:
+            key = "key" if "key" in row else "procedure_code"
+            name = "name" if "key" in row else "procedure_name"
+            procedure = self.catalogue.get(row[key])
+            row[name] = procedure.name if procedure else row[name]
+        report["scope"] = {"kind": scope.kind, "province_code": scope.province_code, "office_code": scope.office_code}
+        report["period"] = {"from": period.first, "to": period.last, "timezone": str(VIETNAM_TZ)}
+        report["as_of"] = now
+        return report
+
+    async def refresh_overdue_gauge(self, *, now: datetime | None = None) -> None:
+        """Set the overdue gauge from the store (running cases past their due date, per province)."""
+        if self.business is not None:
+            counts = await self.store.overdue_by_province([s.value for s in CLOCK_RUNNING], now or datetime.now(UTC))
+            self.business.set_overdue(counts)
+
+    def _online_level(self, procedure_code: str) -> str | None:
+        procedure = self.catalogue.get(procedure_code)
+        return procedure.online if procedure else None
+
+
+def _ranking_row(row: dict[str, Any]) -> dict[str, Any]:
+    index = row["service_index"]
+    return {
+        "key": row["key"],
+        "name": row.get("name", row["key"]),
+        "rank": row["rank"],
+        "index": index["index"],
+        "ranked": index["ranked"],
+        "not_ranked_reason": index["not_ranked_reason"],
+        "resolved": row["resolved"],
+        "on_time_rate": row["on_time_rate"],
+        # a group with nothing measurable has no score (not 0, which would read as failing it)
+        "groups": {k: (v["score"] if v["attainable"] else None) for k, v in index["groups"].items()},
+    }
+
+
+class ChangeSignal:
+    """Wakes every live dashboard stream of this process when a case changes."""
+
+    def __init__(self) -> None:
+        self._listeners: set[asyncio.Event] = set()
+        self.generation = 0
+
+    def listen(self) -> asyncio.Event:
+        """An event set at the next change (the listener clears it)."""
+        event = asyncio.Event()
+        self._listeners.add(event)
+        return event
+
+    def stop(self, event: asyncio.Event) -> None:
+        """Stop waking ``event``."""
+        self._listeners.discard(event)
+
+    def notify(self) -> None:
+        """Wake every listener."""
+        self.generation += 1
+        for event in self._listeners:
+            event.set()
 
 
 def stored_precision(moment: datetime) -> datetime:
@@ -676,51 +800,3 @@ def _unchanged_and_unflagged(version: int) -> Callable[[dict[str, Any]], bool]:
 
 def _metric_doc(flat: dict[str, Any]) -> dict[str, Any]:
     return {k.removeprefix("m."): v for k, v in flat.items()}
-
-
-def _figures(row: dict[str, Any]) -> dict[str, Any]:
-    finished = row["finished"]
-    return {
-        "key": row["_id"],
-        "received": row["received"],
-        "in_process": row["in_process"],
-        "open": row["open"],
-        "overdue": row["overdue_open"],
-        "ever_overdue": row["overdue"],
-        "apologised": row["apologised"],
-        "finished": finished,
-        "on_time": row["on_time"],
-        "on_time_rate": round(row["on_time"] / finished, 4) if finished else None,
-        "online_share": round(row["online"] / row["received"], 4) if row["received"] else None,
-        "avg_processing_hours": round(row["processing_hours"] / finished, 2) if finished else None,
-        "avg_legal_hours": round(row["legal_hours"] / finished, 2) if finished else None,
-        "signed": row["signed"],
-        "rated": row["rated"],
-        "satisfaction": round(row["rating_sum"] / row["rated"], 2) if row["rated"] else None,
-    }
-
-
-def service_index(f: dict[str, Any]) -> dict[str, float]:
-    """Per-office index out of 100 in the spirit of Decision 766/QĐ-TTg.
-
-    progress = on-time rate (20), online = online share (22), digitisation = finished cases with a
-    signed electronic result or reasoned refusal (22), satisfaction = mean rating / 5 (18),
-    transparency = overdue cases that received an apology letter (18; full marks with none overdue).
-    Components with no data yet score full marks so a new office is not ranked last for being new.
-    """
-
-    def part(value: float | None, weight: float) -> float:
-        return round(weight * (1.0 if value is None else value), 2)
-
-    digitised = f["signed"] / f["finished"] if f["finished"] else None
-    transparency = f["apologised"] / f["ever_overdue"] if f["ever_overdue"] else None
-    satisfaction = f["satisfaction"] / 5 if f["satisfaction"] is not None else None
-    parts = {
-        "progress": part(f["on_time_rate"], 20),
-        "online": part(f["online_share"], 22),
-        "digitisation": part(digitised, 22),
-        "satisfaction": part(satisfaction, 18),
-        "transparency": part(transparency, 18),
-    }
-    parts["total"] = round(sum(parts.values()), 2)
-    return parts

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pydantic import AliasChoices, Field, SecretStr
 
-from shared.officials import DEV_JWT_SECRET
 from shared.settings import BaseServiceSettings
 
 DEV_SIGNING_SEED = "development-only-signing-seed"
@@ -20,22 +19,6 @@ class ResolutionSettings(BaseServiceSettings):
         validation_alias=AliasChoices("RESOLUTION_MONGODB_DATABASE"),
         description="This service's own database.",
     )
-    jwt_secret: SecretStr | None = Field(
-        default=None,
-        validation_alias=AliasChoices("RESOLUTION_JWT_SECRET"),
-        description="HS256 secret of officials' tokens; unset outside production = a built-in development secret.",
-    )
-    jwt_public_key: str | None = Field(
-        default=None,
-        validation_alias=AliasChoices("RESOLUTION_JWT_PUBLIC_KEY"),
-        description="PEM public key of the province identity provider (EdDSA or RS256); takes precedence.",
-    )
-    jwt_issuer: str = Field(
-        default="lienthong-dev", validation_alias=AliasChoices("RESOLUTION_JWT_ISSUER"), description="Expected `iss`."
-    )
-    jwt_audience: str = Field(
-        default="lienthong", validation_alias=AliasChoices("RESOLUTION_JWT_AUDIENCE"), description="Expected `aud`."
-    )
     signing_keys_dir: str | None = Field(
         default=None,
         validation_alias=AliasChoices("RESOLUTION_SIGNING_KEYS_DIR"),
@@ -44,7 +27,8 @@ class ResolutionSettings(BaseServiceSettings):
     signing_seed: SecretStr = Field(
         default=SecretStr(DEV_SIGNING_SEED),
         validation_alias=AliasChoices("RESOLUTION_SIGNING_SEED"),
-        description="Development only: per-office keys are derived from it when no key directory is set.",
+        description="Per-office keys are derived from it when no key directory is set (never in production; "
+        "outside development only a long, non-default value).",
     )
     signing_key_generation: int = Field(
         default=1,
@@ -78,11 +62,31 @@ class ResolutionSettings(BaseServiceSettings):
         "keeps its segment budget): results' verification links and QR codes point here.",
     )
 
-    def effective_jwt_secret(self) -> str | None:
-        """The HS256 secret in force (the development one only outside production)."""
-        if self.jwt_secret is not None:
-            return self.jwt_secret.get_secret_value()
-        return DEV_JWT_SECRET if self.environment != "production" else None
+    ranking_min_sample: int = Field(
+        default=5,
+        ge=1,
+        validation_alias=AliasChoices("RESOLUTION_RANKING_MIN_SAMPLE"),
+        description="Resolved dossiers an office needs in the period to be ranked (below: not ranked).",
+    )
+    dashboard_refresh_interval: float = Field(
+        default=5.0,
+        gt=0,
+        validation_alias=AliasChoices("RESOLUTION_DASHBOARD_REFRESH_INTERVAL"),
+        description="Longest wait of a live dashboard stream before it recomputes (changes by other instances).",
+    )
+    metrics_refresh_interval: float = Field(
+        default=15.0,
+        gt=0,
+        validation_alias=AliasChoices("RESOLUTION_METRICS_REFRESH_INTERVAL"),
+        description="Seconds between refreshes of the overdue gauge on /metrics.",
+    )
+
+    def secret_values(self) -> dict[str, str | None]:
+        """The base secrets, plus the signing seed whenever no key directory replaces it."""
+        values = super().secret_values()
+        if self.signing_keys_dir is None:
+            values["RESOLUTION_SIGNING_SEED"] = self.signing_seed.get_secret_value()
+        return values
 
     def auto_accepts(self, office_code: str) -> bool:
         """True when cases at ``office_code`` are accepted automatically."""

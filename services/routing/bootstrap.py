@@ -12,9 +12,12 @@ from services.routing.entrypoints import consumers
 from services.routing.entrypoints.http import router as http_router
 from services.routing.handlers import Router
 from services.routing.settings import RoutingSettings
+from shared.audit import AuditTrail, audit_router
+from shared.identity import TokenVerifier
 from shared.logging import get_logger
 from shared.procedures import load_catalogue
 from shared.runtime import ServiceRuntime
+from shared.topics import Topics
 
 log = get_logger(__name__)
 
@@ -22,8 +25,12 @@ log = get_logger(__name__)
 def bootstrap(settings: RoutingSettings | None = None) -> FastAPI:
     """Build the routing app."""
     settings = settings or RoutingSettings()
+    verifier = TokenVerifier.from_settings(settings)
     runtime = ServiceRuntime(settings)
+    runtime.produces(Topics.DOSSIER_ROUTED)
     store = RoutingStore(runtime.db)
+    audit = AuditTrail(runtime.db, service="routing")
+    runtime.on_startup(audit.ensure_indexes)
     router = Router(
         store=store,
         publisher=runtime.publisher,
@@ -58,9 +65,10 @@ def bootstrap(settings: RoutingSettings | None = None) -> FastAPI:
         title="LienThong routing",
         description="Finds the competent office for every dossier across boundaries: jurisdiction rules as data, "
         "office load, transfers and inter-agency chains. Operators authenticate with `Authorization: Bearer "
-        "<ROUTING_ADMIN_TOKEN>`.",
-        routers=[http_router],
+        "<JWT>` (role operator; auditors read /v1/audit).",
+        routers=[http_router, audit_router("routing")],
     )
     app.state.router = router
-    app.state.admin_token = settings.admin_token
+    app.state.verifier = verifier
+    app.state.audit = audit
     return app

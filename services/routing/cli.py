@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 from datetime import UTC, datetime
 
 import typer
@@ -10,6 +11,7 @@ import typer
 from services.routing.adapters.store import RoutingStore
 from services.routing.domain.registry import build_registry
 from services.routing.settings import RoutingSettings
+from shared.audit import AuditTrail
 from shared.store import make_mongo_client, service_database
 
 office_app = typer.Typer(help="Offices of the routing registry.", no_args_is_help=True)
@@ -30,7 +32,12 @@ def set_status(
         settings = RoutingSettings()
         client = make_mongo_client(settings)
         try:
-            await RoutingStore(service_database(client, settings)).set_status(code, status, datetime.now(UTC))
+            db = service_database(client, settings)
+            await RoutingStore(db).set_status(code, status, datetime.now(UTC))
+            # the command line is an operator too: who ran it goes into the audit trail
+            await AuditTrail(db, service="routing").record(
+                f"cli:{getpass.getuser()}", "office.set_status", code, details={"status": status}
+            )
         finally:
             client.close()
 

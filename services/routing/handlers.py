@@ -173,7 +173,8 @@ class Router:
         doc = {
             "_id": received.dossier_id,
             "code": received.dossier_code,
-            "received": received.model_dump(mode="json"),
+            # routing keeps no contact data (the sealed contact is for notify only)
+            "received": received.model_dump(mode="json", exclude={"contact"}),
             "chain": chain,
             "chain_step": 0,
             "decisions": [record],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field
 
 from shared.settings import BaseServiceSettings
 
@@ -16,11 +16,6 @@ class RoutingSettings(BaseServiceSettings):
         default="lienthong_routing",
         validation_alias=AliasChoices("ROUTING_MONGODB_DATABASE"),
         description="This service's own database.",
-    )
-    admin_token: SecretStr | None = Field(
-        default=None,
-        validation_alias=AliasChoices("ROUTING_ADMIN_TOKEN"),
-        description="Bearer token of operators (office status, route look-up); unset = those endpoints refuse all.",
     )
     parked_retry_interval: float = Field(
         default=5.0,

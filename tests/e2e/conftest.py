@@ -11,13 +11,14 @@ import pytest
 
 from services.intake import handlers as intake_handlers
 from services.intake.adapters.store import IntakeStore
-from services.resolution.entrypoints.auth import mint_dev_token
-from services.resolution.settings import ResolutionSettings
 from shared.store import make_mongo_client
+from tests.support.identity import bearer
 from tests.support.infra import MONGO
 from tests.support.processes import System, running_system
 
-ROUTING_ADMIN = "e2e-routing-operator"
+#: operators (routing, notify) carry a JWT with the operator role, like officials
+OPERATOR_OFFICE = "P01.TTPVHCC"
+OPERATOR = bearer(OPERATOR_OFFICE, "operator", sub="van-hanh")
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +27,6 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     prefix = f"e{uuid.uuid4().hex[:8]}"
     workdir: Path = tmp_path_factory.mktemp(prefix)
     extra = {
-        "ROUTING_ADMIN_TOKEN": ROUTING_ADMIN,
-        "NOTIFY_ADMIN_TOKEN": "e2e-notify-operator",
         "RESOLUTION_OVERDUE_CHECK_INTERVAL": "0.5",
         "ROUTING_PARKED_RETRY_INTERVAL": "1",
     }
@@ -49,8 +48,5 @@ async def api_key(system: System, office: str) -> str:
 
 
 def official(office: str, *roles: str) -> dict[str, str]:
-    """Authorization header of a development official token."""
-    token = mint_dev_token(
-        ResolutionSettings(environment="test"), office=office, roles=list(roles), sub=f"{roles[0]}@{office}"
-    )
-    return {"Authorization": f"Bearer {token}"}
+    """Authorization header of an official's token from the suite's identity provider."""
+    return bearer(office, *roles, sub=f"{roles[0]}@{office}")

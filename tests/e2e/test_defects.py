@@ -6,12 +6,11 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.conftest import ROUTING_ADMIN, api_key, official
+from tests.e2e.conftest import OPERATOR, api_key, official
 from tests.e2e.test_journey import FILED_AT, body, sms_for
 from tests.support.processes import System
 from tests.support.waiting import eventually
 
-OPERATOR = {"Authorization": f"Bearer {ROUTING_ADMIN}"}
 QUANG_NINH_WARD = "07090"  # Phường An Sinh, Quảng Ninh
 
 

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
-from tests.e2e.conftest import ROUTING_ADMIN, api_key, official
+from tests.e2e.conftest import OPERATOR, api_key, official
 from tests.support.processes import System
 
 #: examples per operation; LIENTHONG_FUZZ_EXAMPLES raises it for a longer hunt outside CI
@@ -38,8 +38,8 @@ async def _headers(system: System, service: str) -> dict[str, str]:
     if service == "resolution":
         return official("00070.UBND", "clerk", "specialist", "leader", "signer")
     if service == "routing":
-        return {"Authorization": f"Bearer {ROUTING_ADMIN}"}
-    return {"Authorization": "Bearer e2e-notify-operator"}
+        return OPERATOR
+    return OPERATOR
 
 
 def _fuzz_operation(operation: Any, base_url: str, headers: dict[str, str]) -> list[int]:

@@ -11,7 +11,7 @@ import httpx
 
 from shared.settings import BaseServiceSettings
 from shared.store import make_mongo_client, update_document
-from tests.e2e.conftest import ROUTING_ADMIN, api_key, official
+from tests.e2e.conftest import OPERATOR, api_key, official
 from tests.e2e.test_journey import FILED_AT, body, sms_for
 from tests.support.infra import MONGO
 from tests.support.processes import System
@@ -83,7 +83,7 @@ async def test_transfer_to_another_office_reaches_the_citizen(system: System) ->
         assert r.status_code == 200 and r.json()["status"] == "transferred", r.text
 
         route_url = f"{system['routing'].url}/v1/dossiers/{first['dossier_id']}/route"
-        auth = {"Authorization": f"Bearer {ROUTING_ADMIN}"}
+        auth = OPERATOR
         route = await eventually(
             lambda: http.get(route_url, headers=auth),
             until=lambda x: x.status_code == 200 and len(x.json()["handoffs"]) == 2,
@@ -189,7 +189,7 @@ async def _office_of(http: httpx.AsyncClient, system: System, filed: dict[str, A
     r = await eventually(
         lambda: http.get(
             f"{system['routing'].url}/v1/dossiers/{filed['id']}/route",
-            headers={"Authorization": f"Bearer {ROUTING_ADMIN}"},
+            headers=OPERATOR,
         ),
         until=lambda x: x.status_code == 200 and x.json()["current_office_code"],
         timeout=60,

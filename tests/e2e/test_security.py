@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import ROUTING_ADMIN, api_key, official
+from tests.e2e.conftest import api_key, official
 from tests.e2e.test_journey import body
 from tests.support.infra import REPO
 from tests.support.processes import System, running_system
@@ -36,9 +36,6 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     """All four services with a low intake rate limit and known operator tokens."""
     prefix = f"s{uuid.uuid4().hex[:8]}"
     extra = {
-        "ROUTING_ADMIN_TOKEN": ROUTING_ADMIN,
-        "NOTIFY_ADMIN_TOKEN": "e2e-notify-operator",
-        "NOTIFY_RECEIPT_SECRET": "e2e-receipt-secret",
         "INTAKE_RATE_LIMIT": f"{RATE}/minute",
     }
     with running_system(prefix, tmp_path_factory.mktemp(prefix), extra) as system:

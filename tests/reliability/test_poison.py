@@ -23,6 +23,7 @@ from shared.topics import Topics, dlq_of
 from tests.e2e.conftest import api_key
 from tests.e2e.test_journey import body
 from tests.integration.routing.test_routing import received
+from tests.support.identity import bearer
 from tests.support.infra import KAFKA, REPO
 from tests.support.kafka import produce_raw
 from tests.support.processes import System, running_system
@@ -39,7 +40,7 @@ CONSUMED = {
 }
 
 
-OPERATOR = "poison-test-operator"
+OPERATOR = bearer("P01.TTPVHCC", "operator")
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     with running_system(
         prefix,
         tmp_path_factory.mktemp(prefix),
-        {"RESOLUTION_AUTO_ACCEPT_OFFICES": "*", "ROUTING_ADMIN_TOKEN": OPERATOR},
+        {"RESOLUTION_AUTO_ACCEPT_OFFICES": "*"},
     ) as sys_:
         yield sys_
 
@@ -180,7 +181,7 @@ async def test_dlq_replay_redrives_a_fixed_message_once(system: System) -> None:
 
         async def route() -> int:
             url = f"{system['routing'].url}/v1/dossiers/{data.dossier_id}/route"
-            return (await http.get(url, headers={"Authorization": f"Bearer {OPERATOR}"})).status_code
+            return (await http.get(url, headers=OPERATOR)).status_code
 
         await eventually(route, until=lambda s: s == 200, timeout=60)
 

@@ -21,12 +21,14 @@ class IntakeStore:
         self.counters = db["counters"]
         self.api_keys = db["api_keys"]
         self.tickets = db["queue_tickets"]
+        self.idempotency = db["idempotency_claims"]
         self._hints: dict[str, int] = {}
 
     async def ensure_indexes(self) -> None:
         """Unique dossier codes and idempotency keys; key lookup by hash; tickets by centre/day."""
         await self.dossiers.create_index("code", unique=True, name="code")
         await self.dossiers.create_index("idempotency_key", unique=True, name="idempotency_key")
+        await self.dossiers.create_index("applicant.citizen_id_hash", name="citizen_id_hash")
         await self.api_keys.create_index("secret_sha256", unique=True, name="secret_sha256")
         await self.counters.create_index([("counter", ASCENDING), ("n", DESCENDING)], name="counter_n")
         await self.tickets.create_index(
@@ -63,6 +65,29 @@ class IntakeStore:
         last = await self.counters.find({"counter": counter_id}).sort("n", DESCENDING).limit(1).to_list(1)
         return int(last[0]["n"]) if last else 0
 
+    async def claim_idempotency(
+        self, key: str, *, body_sha256: str, at: datetime, stale_before: datetime
+    ) -> dict[str, Any] | None:
+        """Claim an idempotency key before numbering (None = ours); the holder's claim when another has it.
+
+        A unique ``_id`` insert is atomic on every store. A claim older than ``stale_before`` whose dossier
+        never came belongs to a request that died: it is taken over (deleted by its exact time, one winner).
+        """
+        claim = {"_id": key, "body_sha256": body_sha256, "at": at}
+        for _ in range(2):
+            try:
+                await self.idempotency.insert_one(claim)
+                return None
+            except DuplicateKeyError:
+                holder: dict[str, Any] | None = await self.idempotency.find_one({"_id": key})
+                if holder is None:
+                    continue  # released meanwhile
+                if holder["at"] >= stale_before or await self.dossier_by_idempotency(key) is not None:
+                    return holder
+                await self.idempotency.delete_one({"_id": key, "at": holder["at"]})
+        last: dict[str, Any] | None = await self.idempotency.find_one({"_id": key})
+        return last
+
     async def insert_dossier(self, doc: dict[str, Any]) -> None:
         """Insert a dossier together with its outbox (raises DuplicateKeyError on a reused idempotency key)."""
         await self.dossiers.insert_one(doc)
@@ -70,6 +95,12 @@ class IntakeStore:
     async def dossier_by_idempotency(self, key: str) -> dict[str, Any] | None:
         """The dossier already created with this office-scoped idempotency key."""
         found: dict[str, Any] | None = await self.dossiers.find_one({"idempotency_key": key})
+        return found
+
+    async def dossiers_of_citizen(self, citizen_id_hash: str, office_code: str, limit: int) -> list[dict[str, Any]]:
+        """An office's dossiers of one citizen, by the keyed hash of the citizen ID (newest first)."""
+        cursor = self.dossiers.find({"applicant.citizen_id_hash": citizen_id_hash, "office_code": office_code})
+        found: list[dict[str, Any]] = await cursor.sort("received_at", DESCENDING).limit(limit).to_list(limit)
         return found
 
     async def dossier_by_code(self, code: str) -> dict[str, Any] | None:

@@ -15,7 +15,8 @@ CCCD_PROVINCE_CODES = frozenset(
     "040 042 044 045 046 048 049 051 052 054 056 058 060 062 064 066 067 068 070 072 074 075 077 079 080 082 "
     "083 084 086 087 089 091 092 093 094 095 096".split()
 )
-_MOBILE = re.compile(r"^0(3|5|7|8|9)\d{8}$")
+# [0-9], not \d: \d also matches other scripts' digits (０１２, ٠١٢), which must not reach an SMS gateway
+_MOBILE = re.compile(r"^0(3|5|7|8|9)[0-9]{8}$")
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,8 @@ def citizen_id_problem(citizen_id: str, *, today: date) -> str | None:
 
 def _citizen_id_problem(citizen_id: str, *, today: date) -> tuple[str, str] | None:
     """(English, Vietnamese) reason ``citizen_id`` is not a well-formed CCCD number, or None."""
-    if not re.fullmatch(r"\d{12}", citizen_id):
-        return "must be exactly 12 digits", "phải gồm đúng 12 chữ số"
+    if not re.fullmatch(r"[0-9]{12}", citizen_id):
+        return "must be exactly 12 digits", "phải gồm đúng 12 chữ số"  # [0-9], not \d (other scripts)
     if citizen_id[:3] not in CCCD_PROVINCE_CODES:
         return (
             f"province-of-birth code {citizen_id[:3]} does not exist",

@@ -33,9 +33,10 @@ from services.intake.entrypoints.models import (
     TicketList,
     TicketOut,
 )
+from shared.abuse import AbuseGuard
 from shared.http import MAX_OFFSET, ApiError, error_response, error_responses
+from shared.identity import CLERK, LEADER, OPERATIONS, SPECIALIST, Principal, require_role
 from shared.legal_clock import CalendarDatetime
-from shared.officials import Official, verify_official_token
 from shared.papers import pdf_response, pdf_responses
 from shared.procedures import Procedure
 
@@ -56,6 +57,10 @@ async def office(
     d = deps(request)
     found = await handlers.authenticate(credentials.credentials, store=d.store)
     if found is None:
+        # a client that keeps guessing keys gets 429 (valid keys pay no extra look-up)
+        abuse: AbuseGuard = request.app.state.abuse
+        await abuse.failed(request, "api-key")
+        await abuse.admit(request, "api-key", count=False)
         raise ApiError(401, "unauthorized", "unknown or revoked API key")
     if request.method != "GET" and not d.limiter.hit(d.rate, found.code, credentials.credentials[-8:]):
         raise ApiError(429, "rate_limited", f"rate limit {d.rate} exceeded for this key")
@@ -65,26 +70,11 @@ async def office(
 Office = Annotated[handlers.Office, Depends(office)]
 
 
-async def official(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> Official:
-    """Authenticate an official's JWT (the same tokens resolution accepts)."""
-    if credentials is None:
-        raise ApiError(401, "unauthorized", "missing bearer token of an official")
-    settings = deps(request).settings
-    try:
-        return verify_official_token(
-            credentials.credentials,
-            public_key=settings.official_jwt_public_key,
-            secret=settings.effective_official_secret(),
-            issuer=settings.official_jwt_issuer,
-            audience=settings.official_jwt_audience,
-        )
-    except ValueError as exc:
-        raise ApiError(401, "unauthorized", str(exc)) from None
-
-
-CurrentOfficial = Annotated[Official, Depends(official)]
+#: officials of a competent office read its dossiers' files with the one identity scheme's JWT (as in resolution)
+CurrentOfficial = Annotated[
+    Principal,
+    require_role(CLERK, SPECIALIST, LEADER, OPERATIONS, service="intake", description="Official's JWT"),
+]
 
 
 class RateLimit:
@@ -203,9 +193,28 @@ async def post_dossier(
         publisher=d.publisher,
         relay=d.relay,
         now=_now(),
+        pii=request.app.state.pii,
     )
     response.status_code = 201 if created else 200
     return result
+
+
+@router.get(
+    "/dossiers",
+    response_model=list[DossierView],
+    tags=["dossiers"],
+    summary="This office's dossiers of one citizen (found by keyed hash; IDs are stored encrypted)",
+    responses=error_responses(401, 422),
+)
+async def dossiers_of_citizen(
+    request: Request,
+    office: Office,
+    citizen_id: Annotated[str, Query(pattern=r"^[0-9]{12}$", description="12-digit citizen ID (CCCD).")],
+    limit: Annotated[int, Query(ge=1, le=100, description="Most dossiers returned, newest first.")] = 20,
+) -> list[dict[str, Any]]:
+    digest = request.app.state.pii.hash(citizen_id)
+    docs = await deps(request).store.dossiers_of_citizen(digest, office.code, limit)
+    return [{**doc, "id": doc["_id"]} for doc in docs]
 
 
 @router.get("/dossiers/{code}", response_model=DossierView, tags=["dossiers"], responses=error_responses(401, 404))
@@ -227,6 +236,7 @@ async def get_dossier(code: str, request: Request, office: Office) -> dict[str, 
         401,
         404,
         422,
+        429,
     ),
 )
 async def receipt_form(
@@ -244,14 +254,21 @@ async def receipt_form(
     ] = None,
 ) -> Response:
     d = deps(request)
+    abuse: AbuseGuard = request.app.state.abuse
+    if token is not None:
+        # a key's holder guessing tracking tokens stops at the failure limits (as on the tracking paths)
+        await abuse.admit(request, "receipt-token", target=code, count=False)
     doc = await handlers.filed_dossier(code, office=office, store=d.store)
     if token is not None and not hmac.compare_digest(sha256_hex(token), doc["tracking_token_sha256"]):
+        await abuse.failed(request, "receipt-token", target=code)
         raise ApiError(
             422,
             "invalid_tracking_token",
             "token: not the tracking token of this dossier",
             vi="token: không phải mã tra cứu của hồ sơ này",
         )
+    # the slip is the filing office's paper for the citizen: it prints the applicant in clear (stored encrypted)
+    doc = {**doc, "applicant": handlers.applicant_in_clear(doc["applicant"], request.app.state.pii)}
     pdf = await receipt_pdf(
         doc, procedure=d.catalogue.get(doc["procedure_code"]), token=token, tracking_page_url=d.tracking_page_url
     )

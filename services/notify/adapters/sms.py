@@ -33,6 +33,7 @@ class SmsMessage:
     dossier_code: str
     event_id: str
     notification_id: str
+    reference: str = ""  # random; the gateway's receipt names it, and it is the idempotency key
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,35 @@ class FileSmsProvider:
     def __init__(self, name: str, priority: int, path: str) -> None:
         self.name, self.priority, self.path = name, priority, Path(path)
         self._lock = asyncio.Lock()
+        self._sent: set[str] | None = None  # idempotency keys already in the file
 
     async def send(self, message: SmsMessage) -> Accepted:
-        line = json.dumps(
+        async with self._lock:
+            if self._sent is None:
+                self._sent = await asyncio.to_thread(self._keys_in_file)
+            if message.reference and message.reference in self._sent:
+                return Accepted(self.name, None, awaits_receipt=False)  # a re-send after a crash: once only
+            await asyncio.to_thread(self._append, self._line(message))
+            if message.reference:
+                self._sent.add(message.reference)
+        return Accepted(self.name, None, awaits_receipt=False)
+
+    def _keys_in_file(self) -> set[str]:
+        if not self.path.exists():
+            return set()
+        keys = set()
+        with self.path.open(encoding="utf-8") as f:
+            for line in f:
+                try:
+                    key = json.loads(line).get("idempotency_key")
+                except ValueError:
+                    continue
+                if key:
+                    keys.add(key)
+        return keys
+
+    def _line(self, message: SmsMessage) -> str:
+        return json.dumps(
             {
                 "to": message.to,
                 "text": message.text,
@@ -71,12 +98,10 @@ class FileSmsProvider:
                 "event_id": message.event_id,
                 "provider": self.name,
                 "sent_at": datetime.now(UTC).isoformat(),
+                "idempotency_key": message.reference or None,
             },
             ensure_ascii=False,
         )
-        async with self._lock:
-            await asyncio.to_thread(self._append, line)
-        return Accepted(self.name, None, awaits_receipt=False)
 
     def _append(self, line: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -95,7 +120,9 @@ class HttpSmsGateway:
     async def send(self, message: SmsMessage) -> Accepted:
         key = self._config.api_key
         headers = {self._config.api_key_header: key.get_secret_value()} if key else {}
-        body = {"to": message.to, "text": message.text, "reference": message.notification_id}
+        body = {"to": message.to, "text": message.text, "reference": message.reference}
+        # the gateway drops a second message with the same key: a re-send after a crash is safe
+        headers["Idempotency-Key"] = message.reference
         try:
             # a dropped connection is retried here, at the edge; an error answer fails over at once
             async for attempt in AsyncRetrying(
@@ -121,7 +148,12 @@ class FailoverSender:
     """Tries providers by priority; a failing one is demoted for ``cooldown`` seconds, then recovers."""
 
     def __init__(
-        self, providers: list[SmsProvider], *, cooldown: float, monotonic: Callable[[], float] = time.monotonic
+        self,
+        providers: list[SmsProvider],
+        *,
+        cooldown: float,
+        monotonic: Callable[[], float] = time.monotonic,
+        observer: Callable[[str, bool], None] | None = None,
     ) -> None:
         if not providers:
             raise ValueError("at least one SMS provider is needed")
@@ -129,6 +161,8 @@ class FailoverSender:
         self.cooldown = cooldown
         self._monotonic = monotonic
         self._demoted_until: dict[str, float] = {}
+        # told (provider, accepted) after every hand-off: the metrics of provider health
+        self.observer = observer
 
     def order(self) -> list[SmsProvider]:
         """Providers to try: healthy ones by priority, then demoted ones (soonest to recover first)."""
@@ -152,6 +186,8 @@ class FailoverSender:
             try:
                 accepted = await provider.send(message)
             except SmsError as exc:
+                if self.observer is not None:
+                    self.observer(provider.name, False)
                 # GOV.UK Notify style: a failing provider drops to the back of the queue for a while
                 self._demoted_until[provider.name] = self._monotonic() + self.cooldown
                 log.warning(
@@ -162,6 +198,8 @@ class FailoverSender:
                 )
                 errors.append(str(exc))
                 continue
+            if self.observer is not None:
+                self.observer(provider.name, True)
             if self._demoted_until.pop(provider.name, None) is not None:
                 log.info("sms_provider_recovered", provider=provider.name)
             return accepted

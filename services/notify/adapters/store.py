@@ -28,6 +28,7 @@ class MongoNotifyStore:
         await self.dossiers.create_index("code", name="code")
         await self.notifications.create_index([("status", 1)], name="status")
         await self.notifications.create_index([("dossier_id", 1)], name="dossier_id")
+        await self.notifications.create_index([("reference", 1)], name="reference")
         await self.deliveries.create_index([("status", 1)], name="status")
         await self.deliveries.create_index([("subscription_id", 1)], name="subscription_id")
 
@@ -56,6 +57,10 @@ class MongoNotifyStore:
     async def notification(self, notification_id: str) -> dict[str, Any] | None:
         """One notification."""
         return await _one(self.notifications, {"_id": notification_id})
+
+    async def notification_by_reference(self, reference: str) -> dict[str, Any] | None:
+        """The notification an SMS gateway knows by our random ``reference``."""
+        return await _one(self.notifications, {"reference": reference})
 
     async def update_notification(
         self, notification_id: str, update: dict[str, Any], *, guard: Guard

@@ -9,22 +9,26 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from importlib import resources
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 from sse_starlette.sse import EventSourceResponse
+from starlette.background import BackgroundTask
 
+from services.notify.adapters.live import StreamSlots
 from services.notify.adapters.papers import tracking_log_pdf
+from services.notify.domain.webhooks import numeric_host_form
 from services.notify.handlers import Notifier
+from shared.abuse import AbuseGuard, client_key
+from shared.audit import AuditTrail
 from shared.http import ApiError, error_responses
+from shared.identity import OPERATOR, Principal, require_role
 from shared.papers import pdf_response, pdf_responses
 from shared.topics import Topics, event_type_of
 
 router = APIRouter()
-bearer = HTTPBearer(auto_error=False, description="Operator token (NOTIFY_ADMIN_TOKEN)")
 NOT_FOUND = "no dossier with this code and token"
 #: Event types an app back end may subscribe to.
 SUBSCRIBABLE = tuple(event_type_of(t) for t in (Topics.DOSSIER_RECEIVED, Topics.DOSSIER_ROUTED, Topics.DOSSIER_STATUS))
@@ -104,8 +108,8 @@ class ReceiptIn(BaseModel):
     notification_id: str = Field(
         min_length=1,
         max_length=200,
-        description="Our notification id, sent to the gateway as `reference`.",
-        examples=["0b6f1c3e-2a8e-4f5c-9d0e-5a1d2b3c4d5e:sms"],
+        description="The `reference` we sent the gateway with the SMS (random, different for every SMS).",
+        examples=["q3Jx0b6f1c3e2a8e4f5c9d0e5a1d2b3c"],
     )
     status: Literal["delivered", "failed"] = Field(description="Outcome on the handset.", examples=["delivered"])
     detail: str | None = Field(
@@ -116,7 +120,7 @@ class ReceiptIn(BaseModel):
 class ReceiptOut(BaseModel):
     """The receipt was applied."""
 
-    notification_id: str = Field(description="Notification updated.", examples=["0b6f1c3e-…:sms"])
+    notification_id: str = Field(description="The reference of the SMS updated.", examples=["q3Jx0b6f1c3e…"])
     status: str = Field(description="Its new status.", examples=["delivered"])
 
 
@@ -140,6 +144,15 @@ class SubscriptionIn(BaseModel):
         description="HMAC-SHA256 secret; generated and returned when omitted.",
         examples=["a-long-random-shared-secret"],
     )
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _no_numeric_host(cls, value: Any) -> Any:
+        # checked on the raw text: URL parsing turns 0x7f000001 into 127.0.0.1
+        host = urlsplit(value).hostname if isinstance(value, str) else None
+        if host and numeric_host_form(host):
+            raise ValueError("numeric, hexadecimal or octal host forms are not accepted")
+        return value
 
     @field_validator("events")
     @classmethod
@@ -205,25 +218,30 @@ def _notifier(request: Request) -> Notifier:
 
 
 NotifierDep = Annotated[Notifier, Depends(_notifier)]
+
+
+def _audit(request: Request) -> AuditTrail:
+    trail: AuditTrail = request.app.state.audit
+    return trail
+
+
+AuditDep = Annotated[AuditTrail, Depends(_audit)]
 Code = Annotated[str, Path(min_length=1, max_length=80, description="Dossier code", examples=[CODE_EXAMPLE])]
 Token = Annotated[
     str, Query(min_length=8, max_length=200, description="Tracking token printed on the receipt (giấy tiếp nhận)")
 ]
 
 
-def operator(
-    notifier: NotifierDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> None:
-    """Require the operators' bearer token."""
-    token = notifier.settings.admin_token
-    given = credentials.credentials if credentials else ""
-    if token is None or not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
-        raise ApiError(401, "unauthorized", "operator token required (Authorization: Bearer <NOTIFY_ADMIN_TOKEN>)")
+#: operators: a JWT with the operator role (the same identity scheme as officials)
+Operator = Annotated[Principal, require_role(OPERATOR, service="notify")]
 
 
-async def _tracked(notifier: Notifier, code: str, token: str) -> dict[str, Any]:
+async def _tracked(notifier: Notifier, code: str, token: str, request: Request) -> dict[str, Any]:
+    abuse: AbuseGuard = request.app.state.abuse
+    await abuse.admit(request, "track", target=code)
     dossier = await notifier.tracked(code, token)
     if dossier is None:
+        await abuse.failed(request, "track", target=code)
         raise ApiError(404, "not_found", NOT_FOUND)  # the same answer for a wrong token and an unknown code
     return dossier
 
@@ -238,11 +256,11 @@ def _timeline(dossier: dict[str, Any]) -> list[dict[str, Any]]:
     tags=["citizens"],
     summary="The dossier's timeline",
     response_model=Tracking,
-    responses=error_responses(404, 422),
+    responses=error_responses(404, 422, 429),
 )
-async def track(code: Code, token: Token, notifier: NotifierDep) -> Tracking:
+async def track(code: Code, token: Token, notifier: NotifierDep, request: Request) -> Tracking:
     """Every change of the dossier, for the holder of its tracking token."""
-    dossier = await _tracked(notifier, code, token)
+    dossier = await _tracked(notifier, code, token, request)
     prefs = dossier.get("preferences")
     timeline = _timeline(dossier)
     return Tracking(
@@ -271,11 +289,11 @@ def summary(dossier: dict[str, Any], timeline: list[dict[str, Any]], rating_base
     tags=["citizens"],
     summary="The dossier's tracking log (Mẫu 06, Circular 01/2018/TT-VPCP) as PDF",
     response_class=Response,
-    responses=pdf_responses("The form with the dossier code and a QR code.", 404, 422),
+    responses=pdf_responses("The form with the dossier code and a QR code.", 404, 422, 429),
 )
-async def tracking_log(code: Code, token: Token, notifier: NotifierDep) -> Response:
+async def tracking_log(code: Code, token: Token, notifier: NotifierDep, request: Request) -> Response:
     """Every change of the dossier as the log form prints it, for the holder of its tracking token."""
-    dossier = await _tracked(notifier, code, token)
+    dossier = await _tracked(notifier, code, token, request)
     pdf = await tracking_log_pdf(dossier, _timeline(dossier), tracking_page_url=notifier.settings.tracking_page_url)
     return pdf_response(pdf, f"{code}-mau06.pdf")
 
@@ -286,12 +304,14 @@ async def tracking_log(code: Code, token: Token, notifier: NotifierDep) -> Respo
     summary="Live updates (Server-Sent Events)",
     responses={
         200: {"description": "`snapshot` event with the timeline, then one `update` event per change."},
-        **error_responses(404, 422),
+        **error_responses(404, 422, 429),
     },
 )
 async def track_stream(code: Code, token: Token, request: Request, notifier: NotifierDep) -> EventSourceResponse:
     """A `snapshot` event, then an `update` event for each change as it happens."""
-    dossier = await _tracked(notifier, code, token)
+    dossier = await _tracked(notifier, code, token, request)
+    streams: StreamSlots = request.app.state.streams
+    slot = streams.take(dossier["_id"], client_key(request))
     live = request.app.state.live
     queue = live.listen(dossier["_id"])
     poll = notifier.settings.stream_poll_interval
@@ -314,8 +334,9 @@ async def track_stream(code: Code, token: Token, request: Request, notifier: Not
                         yield {"event": "update", "id": entry["event_id"], "data": _json(entry)}
         finally:
             live.stop(dossier["_id"], queue)
+            streams.release(slot)
 
-    return EventSourceResponse(events(), ping=15)
+    return EventSourceResponse(events(), ping=15, background=BackgroundTask(streams.release, slot))
 
 
 def _json(value: Any) -> str:
@@ -327,11 +348,13 @@ def _json(value: Any) -> str:
     tags=["citizens"],
     summary="Choose channels or opt out",
     response_model=Preferences,
-    responses=error_responses(404, 422),
+    responses=error_responses(404, 422, 429),
 )
-async def preferences(code: Code, token: Token, body: PreferencesIn, notifier: NotifierDep) -> Preferences:
+async def preferences(
+    code: Code, token: Token, body: PreferencesIn, notifier: NotifierDep, request: Request
+) -> Preferences:
     """Change the channels the citizen is told on; pending messages of a dropped channel are not sent."""
-    dossier = await _tracked(notifier, code, token)
+    dossier = await _tracked(notifier, code, token, request)
     changes = body.model_dump(exclude_none=True)
     return Preferences(**await notifier.set_preferences(dossier["_id"], changes))
 
@@ -348,18 +371,23 @@ async def tracking_page() -> HTMLResponse:
     tags=["providers"],
     summary="SMS delivery receipt",
     response_model=ReceiptOut,
-    responses=error_responses(401, 404, 422),
+    responses=error_responses(401, 404, 422, 429),
 )
 async def receipt(
     body: ReceiptIn,
     notifier: NotifierDep,
+    request: Request,
     x_receipt_secret: Annotated[str, Header(description="Shared secret (NOTIFY_RECEIPT_SECRET)")] = "",
 ) -> ReceiptOut:
     """Matched by our notification id; marks a sent SMS delivered or failed."""
+    abuse: AbuseGuard = request.app.state.abuse
+    await abuse.admit(request, "receipts")
     expected = notifier.settings.receipt_secret.get_secret_value().encode()
     if not hmac.compare_digest(x_receipt_secret.encode(), expected):
+        await abuse.failed(request, "receipts")
         raise ApiError(401, "unauthorized", "missing or wrong X-Receipt-Secret header")
     if not await notifier.on_receipt(body.notification_id, delivered=body.status == "delivered", detail=body.detail):
+        await abuse.failed(request, "receipts")
         raise ApiError(404, "not_found", "no notification awaiting a receipt with that id")
     return ReceiptOut(notification_id=body.notification_id, status=body.status)
 
@@ -371,12 +399,18 @@ async def receipt(
     tags=["webhooks"],
     summary="Register an app back end",
     response_model=SubscriptionOut,
-    dependencies=[Depends(operator)],
-    responses=error_responses(401, 422),
+    responses=error_responses(401, 403, 422),
 )
-async def subscribe(body: SubscriptionIn, notifier: NotifierDep) -> SubscriptionOut:
+async def subscribe(
+    body: SubscriptionIn, notifier: NotifierDep, operator: Operator, audit: AuditDep
+) -> SubscriptionOut:
     """Deliveries: POST, `X-LienThong-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`."""
-    doc = await notifier.subscribe(url=str(body.url), events=body.events, secret=body.secret)
+    try:
+        doc = await notifier.subscribe(url=str(body.url), events=body.events, secret=body.secret)
+    except ValueError as exc:
+        await audit.record(operator, "subscription.create", str(body.url), outcome="unsafe_webhook_url")
+        raise ApiError(422, "unsafe_webhook_url", f"url: {exc}") from None
+    await audit.record(operator, "subscription.create", doc["_id"], details={"events": body.events})
     return SubscriptionOut(id=doc["_id"], url=doc["url"], events=doc["events"], secret=doc["secret"], active=True)
 
 
@@ -392,13 +426,13 @@ async def _subscription(notifier: Notifier, sub_id: str) -> dict[str, Any]:
     status_code=204,
     tags=["webhooks"],
     summary="Stop deliveries to a subscription",
-    dependencies=[Depends(operator)],
-    responses=error_responses(401, 404),
+    responses=error_responses(401, 403, 404),
 )
-async def unsubscribe(sub_id: str, notifier: NotifierDep) -> Response:
+async def unsubscribe(sub_id: str, notifier: NotifierDep, operator: Operator, audit: AuditDep) -> Response:
     """Deactivate; pending deliveries are cancelled at their next attempt."""
     await _subscription(notifier, sub_id)
     await notifier.unsubscribe(sub_id)
+    await audit.record(operator, "subscription.delete", sub_id)
     return Response(status_code=204)
 
 
@@ -407,12 +441,13 @@ async def unsubscribe(sub_id: str, notifier: NotifierDep) -> Response:
     tags=["webhooks"],
     summary="Deliveries of a subscription",
     response_model=DeliveryList,
-    dependencies=[Depends(operator)],
-    responses=error_responses(401, 404, 422),
+    responses=error_responses(401, 403, 404, 422),
 )
 async def deliveries(
     sub_id: str,
     notifier: NotifierDep,
+    operator: Operator,
+    audit: AuditDep,
     status: Annotated[
         Literal["pending", "delivered", "failed", "cancelled"] | None,
         Query(description="Only this status (failed = permanently failed, re-sendable)"),
@@ -420,6 +455,7 @@ async def deliveries(
 ) -> DeliveryList:
     """Deliveries with every attempt; `status=failed` lists those an operator may re-send."""
     await _subscription(notifier, sub_id)
+    await audit.record(operator, "deliveries.read", sub_id, details={"status": status})
     return DeliveryList(items=[_delivery(d) for d in await notifier.store.deliveries_of(sub_id, status)])
 
 
@@ -428,16 +464,18 @@ async def deliveries(
     tags=["webhooks"],
     summary="Re-send a permanently failed delivery",
     response_model=DeliveryOut,
-    dependencies=[Depends(operator)],
-    responses=error_responses(401, 404, 409),
+    responses=error_responses(401, 403, 404, 409),
 )
-async def resend(sub_id: str, delivery_id: str, notifier: NotifierDep) -> DeliveryOut:
+async def resend(
+    sub_id: str, delivery_id: str, notifier: NotifierDep, operator: Operator, audit: AuditDep
+) -> DeliveryOut:
     """Queue it again for a fresh run through the backoff table."""
     await _subscription(notifier, sub_id)
     found = await notifier.store.delivery(delivery_id)
     if found is None or found["subscription_id"] != sub_id:
         raise ApiError(404, "not_found", f"no delivery {delivery_id!r} for subscription {sub_id!r}")
     updated = await notifier.resend(sub_id, delivery_id)
+    await audit.record(operator, "delivery.resend", delivery_id, outcome="ok" if updated is not None else "not_failed")
     if updated is None:
         raise ApiError(
             409, "not_failed", f"delivery {delivery_id!r} is {found['status']}; only failed ones are re-sent"

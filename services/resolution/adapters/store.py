@@ -12,23 +12,6 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.store import update_document
 
-METRIC_FIELDS = (
-    "received",
-    "open",
-    "in_process",
-    "overdue",
-    "overdue_open",
-    "apologised",
-    "finished",
-    "on_time",
-    "online",
-    "signed",
-    "processing_hours",
-    "legal_hours",
-    "rated",
-    "rating_sum",
-)
-
 
 class ResolutionStore:
     """Repository over resolution's own database."""
@@ -44,6 +27,11 @@ class ResolutionStore:
         await self.cases.create_index([("overdue", ASCENDING), ("due_at", ASCENDING)], name="overdue_scan")
         await self.cases.create_index([("dossier_id", ASCENDING)], name="dossier_id")
         await self.cases.create_index([("dossier_code", ASCENDING)], name="dossier_code")
+        await self.cases.create_index([("office_province_code", ASCENDING)], name="office_province")
+        # the operations report reads only cases touching its period (and open ones): on MongoDB each
+        # branch of its $or uses one of these
+        await self.cases.create_index([("received_at", ASCENDING)], name="received_at")
+        await self.cases.create_index([("finished_at", ASCENDING)], name="finished_at")
 
     async def insert_case(self, doc: dict[str, Any]) -> None:
         """Open a case (DuplicateKeyError when this routing decision already opened one)."""
@@ -93,18 +81,54 @@ class ResolutionStore:
         )
         return found[0]["due_at"] if found else None
 
-    async def stats(self, group_by: str, match: dict[str, Any]) -> list[dict[str, Any]]:
-        """Summed metrics grouped by ``group_by`` (office_code, procedure_code or applicant_ward_code).
+    async def count_overdue(self, open_statuses: list[str], running: list[str], now: datetime) -> tuple[int, int]:
+        """Open cases flagged overdue, and running cases past due that the scheduler has not flagged yet."""
+        flagged = await self.cases.count_documents({"overdue": True, "status": {"$in": open_statuses}})
+        unflagged = await self.cases.count_documents(
+            {"overdue": False, "status": {"$in": running}, "due_at": {"$lte": now}, "paused_at": None}
+        )
+        return int(flagged), int(unflagged)
 
-        Summed here rather than with ``$group``: FerretDB 1.24 computes only the first accumulator of a
-        ``$group`` stage and returns 0 for the others (docs/adr/0002).
+    async def operations_cases(
+        self,
+        *,
+        province_code: str | None,
+        office_code: str | None,
+        fields: tuple[str, ...],
+        since: datetime,
+        open_statuses: list[str],
+    ) -> list[dict[str, Any]]:
+        """Cases of one office, one (competent office's) province, or all, that matter for a period from
+        ``since``: received, finished, flagged, apologised or rated since then, or still open; only ``fields``.
+
+        Summed in Python rather than with ``$group``: FerretDB 1.24 computes only the first accumulator of a
+        ``$group`` stage and returns 0 for the others (docs/adr/0002). Older closed cases are never read.
         """
-        totals: dict[Any, dict[str, Any]] = {}
-        async for case in self.cases.find(match, {group_by: 1, "m": 1}):
-            row = totals.setdefault(case.get(group_by), {f: 0 for f in METRIC_FIELDS})
-            for field in METRIC_FIELDS:
-                row[field] += (case.get("m") or {}).get(field, 0)
-        return [{"_id": key, **row} for key, row in totals.items()]
+        query: dict[str, Any] = {
+            "$or": [
+                {"received_at": {"$gte": since}},
+                {"finished_at": {"$gte": since}},
+                {"overdue_at": {"$gte": since}},
+                {"apology.issued_at": {"$gte": since}},
+                {"rating.at": {"$gte": since}},
+                {"status": {"$in": open_statuses}},
+            ]
+        }
+        if office_code is not None:
+            query["office_code"] = office_code
+        elif province_code is not None:
+            query["office_province_code"] = province_code
+        cases: list[dict[str, Any]] = await self.cases.find(query, dict.fromkeys(fields, 1)).to_list(None)
+        return cases
+
+    async def overdue_by_province(self, statuses: list[str], now: datetime) -> dict[str, int]:
+        """Running cases past their due date, per competent office's province (the overdue gauge)."""
+        query = {"status": {"$in": statuses}, "due_at": {"$lte": now}, "paused_at": None}
+        counts: dict[str, int] = {}
+        async for case in self.cases.find(query, {"office_province_code": 1}):
+            key = case.get("office_province_code") or "??"
+            counts[key] = counts.get(key, 0) + 1
+        return counts
 
     async def insert_result(self, doc: dict[str, Any]) -> None:
         """Store a signed result document."""

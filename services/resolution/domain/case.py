@@ -15,6 +15,7 @@ from shared.legal_clock import LegalClock
 CLERK, SPECIALIST, LEADER, OPERATIONS = "clerk", "specialist", "leader", "operations"
 #: Actions the law wants a written reason for (refusal notice, supplement request, transfer: Circular 01/2018).
 NEEDS_REASON = frozenset({"request_supplement", "transfer", "reject"})
+NATIONAL = "national"  # national monitoring: sees every province's figures, acts on no case
 TERMINAL = frozenset({S.TRANSFERRED, S.REFUSED, S.RETURNED, S.WITHDRAWN})
 OPEN = frozenset(s for s in S if s not in TERMINAL and s not in {S.ROUTED, S.PARKED})
 # the clock stops counting once a result is ready; overdue is judged against that moment

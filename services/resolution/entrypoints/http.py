@@ -1,4 +1,4 @@
-"""Resolution's HTTP routes: worklist, case actions, apology, results and verification, rating, stats.
+"""Resolution's HTTP routes: worklist, case actions, apology, results and verification, rating.
 
 The generic ``/dossiers/{dossier}/{action}`` route is registered last so the fixed paths win.
 """
@@ -15,8 +15,8 @@ from fastapi.responses import HTMLResponse
 
 from services.resolution.adapters.papers import FORMS, NotApplicable, form_pdf, result_pdf
 from services.resolution.adapters.verification import NotAResult, Verdict
-from services.resolution.domain.case import OPEN, OPERATIONS, Forbidden, IllegalTransition, ReasonRequired
-from services.resolution.entrypoints.auth import CurrentOfficial
+from services.resolution.domain.case import OPEN, Forbidden, IllegalTransition, ReasonRequired
+from services.resolution.entrypoints.auth import CurrentOfficial, Official
 from services.resolution.entrypoints.models import (
     ActionIn,
     ApologyIn,
@@ -25,13 +25,14 @@ from services.resolution.entrypoints.models import (
     RatingIn,
     RatingOut,
     SignedResultOut,
-    StatsOut,
     VerificationOut,
     VerifyIn,
     VerifyOut,
     WorklistOut,
 )
 from services.resolution.handlers import CaseNotFound, Conflict, InvalidInput, Resolution
+from shared.abuse import AbuseGuard
+from shared.audit import AuditTrail
 from shared.events import DossierStatus
 from shared.http import MAX_OFFSET, ApiError, error_responses
 from shared.offices import office_name
@@ -51,6 +52,20 @@ def view(case: dict[str, Any]) -> dict[str, Any]:
     """A case as officials see it (no outbox, no bookkeeping)."""
     hidden = {"outbox", "outbox_pending", "seen_events", "m", "tracking_token_sha256", REVISION_FIELD}
     return {("id" if k == "_id" else k): v for k, v in case.items() if k not in hidden}
+
+
+async def _audited(
+    request: Request, official: Official, action: str, dossier: str, coro: Awaitable[dict[str, Any]]
+) -> dict[str, Any]:
+    """Run an official's action and write its audit record, whether it succeeded or was refused."""
+    audit: AuditTrail = request.app.state.audit
+    try:
+        case = await _guarded(coro)
+    except ApiError as exc:
+        await audit.record(official, f"case.{action}", dossier, outcome=exc.code)
+        raise
+    await audit.record(official, f"case.{action}", dossier, details={"status": case.get("status")})
+    return case
 
 
 async def _guarded(coro: Awaitable[dict[str, Any]]) -> dict[str, Any]:
@@ -117,7 +132,11 @@ async def get_case(dossier: str, request: Request, official: CurrentOfficial) ->
 async def apology(dossier: str, body: ApologyIn, request: Request, official: CurrentOfficial) -> dict[str, Any]:
     if body.new_due_at is not None and body.new_due_at.tzinfo is None:
         raise ApiError(422, "naive_datetime", "new_due_at: give a time zone offset")
-    case = await _guarded(
+    case = await _audited(
+        request,
+        official,
+        "apology",
+        dossier,
         _res(request).apologise(
             dossier,
             office=official.office,
@@ -125,7 +144,7 @@ async def apology(dossier: str, body: ApologyIn, request: Request, official: Cur
             roles=official.roles,
             reason=body.reason,
             new_due_at=body.new_due_at,
-        )
+        ),
     )
     return view(case)
 
@@ -135,7 +154,7 @@ async def apology(dossier: str, body: ApologyIn, request: Request, official: Cur
     response_model=RatingOut,
     tags=["citizens"],
     summary="Citizen's satisfaction rating",
-    responses=error_responses(404, 409),
+    responses=error_responses(404, 409, 429),
 )
 async def rate(
     code: str,
@@ -143,7 +162,14 @@ async def rate(
     request: Request,
     token: Annotated[str, Query(min_length=8, max_length=200, description="The citizen's tracking token")],
 ) -> dict[str, Any]:
-    return await _guarded(_res(request).rate(code, token, body.score, body.comment))
+    abuse: AbuseGuard = request.app.state.abuse
+    await abuse.admit(request, "rating", target=code)
+    try:
+        return await _guarded(_res(request).rate(code, token, body.score, body.comment))
+    except ApiError as exc:
+        if exc.status == 404:  # a wrong token looks like an unknown code, and counts as a failed attempt
+            await abuse.failed(request, "rating", target=code)
+        raise
 
 
 @router.get(
@@ -176,9 +202,10 @@ async def get_result(document_id: str, request: Request) -> dict[str, Any]:
     response_model=VerifyOut,
     tags=["results"],
     summary="Check a result's signature",
-    responses=error_responses(422),
+    responses=error_responses(422, 429),
 )
 async def verify(body: VerifyIn, request: Request) -> dict[str, Any]:
+    await request.app.state.abuse.admit(request, "verify")
     return {"valid": _res(request).verify(body.document, body.signature)}
 
 
@@ -218,12 +245,17 @@ async def form(
     response_class=Response,
     tags=["results"],
     summary="A signed result as PDF (the signed original embedded; public by its unguessable id, like the JSON)",
-    responses=pdf_responses("The result paper.", 404),
+    responses=pdf_responses("The result paper.", 404, 429),
 )
 async def result_paper(document_id: str, request: Request) -> Response:
+    # public and costly to render: the same per-client limit as the other public paths; a wrong id counts as
+    # a failed attempt (ids are unguessable, so only guessing produces many)
+    abuse: AbuseGuard = request.app.state.abuse
+    await abuse.admit(request, "result-pdf")
     res = _res(request)
     found = await res.store.result(document_id)
     if found is None:
+        await abuse.failed(request, "result-pdf")
         raise ApiError(404, "not_found", "no such result")
     pdf = await result_pdf(found, verify_url=res.verify_url(document_id), procedure_name=found.get("procedure_name"))
     return pdf_response(pdf, f"{found['document']['dossier_code']}-ket-qua.pdf")
@@ -258,7 +290,7 @@ def _verification(verdict: Verdict, document: dict[str, Any] | None) -> dict[str
     response_model=VerificationOut,
     tags=["results"],
     summary="Public check of a result id and the signature printed in its QR code (no login)",
-    responses=error_responses(422),
+    responses=error_responses(422, 429),
 )
 async def verification(
     document_id: str,
@@ -267,6 +299,7 @@ async def verification(
         str | None, Query(max_length=200, description="Signature from the paper's QR code (base64url)")
     ] = None,
 ) -> dict[str, Any]:
+    await request.app.state.abuse.admit(request, "verify")
     verdict, stored = await _res(request).check_result(document_id, sig)
     return _verification(verdict, stored["document"] if stored else None)
 
@@ -282,9 +315,10 @@ async def verification(
             "content": {PDF_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
         }
     },
-    responses=error_responses(413, 422),
+    responses=error_responses(413, 422, 429),
 )
 async def verify_pdf(request: Request) -> dict[str, Any]:
+    await request.app.state.abuse.admit(request, "verify")
     body = await request.body()
     try:
         verdict, document = await _res(request).check_pdf(body)
@@ -298,39 +332,27 @@ async def verify_pdf(request: Request) -> dict[str, Any]:
     response_model=JwksOut,
     tags=["results"],
     summary="Published public keys of the offices that sign results (JWKS, RFC 7517/8037)",
+    responses=error_responses(429),
 )
 async def jwks(
     request: Request,
     office: Annotated[str | None, Query(max_length=40, description="Only this office's keys")] = None,
 ) -> dict[str, Any]:
+    await request.app.state.abuse.admit(request, "jwks")
     return await _res(request).jwks(office)
 
 
-@public.get("/verify", response_class=HTMLResponse, tags=["results"], summary="Public verification page (no login)")
-async def verify_page() -> HTMLResponse:
-    """Opens from a result's QR code: shows valid / tampered / unknown, the issuing office and date."""
-    return HTMLResponse((resources.files("services.resolution") / "static" / "verify.html").read_text("utf-8"))
-
-
-@router.get(
-    "/stats",
-    response_model=StatsOut,
-    tags=["operations"],
-    summary="Operations-centre figures and service index",
-    responses=error_responses(401, 403),
+@public.get(
+    "/verify",
+    response_class=HTMLResponse,
+    tags=["results"],
+    summary="Public verification page (no login)",
+    responses=error_responses(429),
 )
-async def stats(
-    request: Request,
-    official: CurrentOfficial,
-    province_code: Annotated[
-        str | None, Query(min_length=2, max_length=2, description="Operations role: one province only")
-    ] = None,
-) -> dict[str, Any]:
-    if OPERATIONS in official.roles:
-        return await _res(request).stats(office=None, province=province_code)
-    if "leader" in official.roles:
-        return await _res(request).stats(office=official.office, province=None)
-    raise ApiError(403, "forbidden", "stats need the leader or operations role")
+async def verify_page(request: Request) -> HTMLResponse:
+    """Opens from a result's QR code: shows valid / tampered / unknown, the issuing office and date."""
+    await request.app.state.abuse.admit(request, "verify-page")
+    return HTMLResponse((resources.files("services.resolution") / "static" / "verify.html").read_text("utf-8"))
 
 
 ACTIONS = {
@@ -360,9 +382,13 @@ async def act(
     body: ActionIn | None = None,
 ) -> dict[str, Any]:
     payload = (body or ActionIn()).model_dump()
-    case = await _guarded(
+    case = await _audited(
+        request,
+        official,
+        ACTIONS[action],
+        dossier,
         _res(request).act(
             dossier, ACTIONS[action], office=official.office, actor=official.sub, roles=official.roles, body=payload
-        )
+        ),
     )
     return view(case)

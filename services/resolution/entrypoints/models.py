@@ -220,51 +220,205 @@ class VerifyOut(BaseModel):
     valid: bool = Field(description="True when the office's key signed exactly this document.", examples=[True])
 
 
-class ServiceIndex(BaseModel):
-    """Per-office index out of 100 in the spirit of Decision 766/QĐ-TTg."""
+def _f(description: str, example: Any) -> Any:
+    return Field(description=description, examples=[example])
 
-    progress: float = Field(description="On-time rate × 20.", examples=[19.5])
-    online: float = Field(description="Online share × 22.", examples=[17.6])
-    digitisation: float = Field(description="Signed electronic results (or reasoned refusals) × 22.", examples=[22.0])
-    satisfaction: float = Field(description="Mean rating / 5 × 18.", examples=[16.2])
-    transparency: float = Field(description="Overdue cases apologised for × 18.", examples=[18.0])
-    total: float = Field(description="Sum, out of 100.", examples=[93.3])
+
+class ReasonCount(BaseModel):
+    """A refusal reason and how many refusals gave it."""
+
+    reason: str = _f("Reason as written in the refusal.", "Hồ sơ không thuộc thẩm quyền")
+    count: int = _f("Refusals with that reason.", 2)
 
 
 class Figures(BaseModel):
-    """Operations-centre figures of one group (office, procedure or commune)."""
+    """Operations-centre figures of one group (definitions: docs/operations-centre.md)."""
 
-    key: str | None = Field(description="Office code, procedure code or commune code.", examples=["00070.UBND"])
-    received: int = Field(description="Cases received.", examples=[120])
-    in_process: int = Field(description="Accepted, in process or waiting for a supplement.", examples=[30])
-    open: int = Field(description="Not yet transferred, refused, returned or withdrawn.", examples=[35])
-    overdue: int = Field(description="Open and overdue now (no apology yet).", examples=[2])
-    ever_overdue: int = Field(description="Ever flagged overdue.", examples=[3])
-    apologised: int = Field(description="Apology letters issued.", examples=[1])
-    finished: int = Field(description="Result ready, returned or refused.", examples=[80])
-    on_time: int = Field(description="Finished by the due date and never overdue.", examples=[78])
-    on_time_rate: float | None = Field(description="on_time / finished.", examples=[0.975])
-    online_share: float | None = Field(description="Online filings / received.", examples=[0.8])
-    avg_processing_hours: float | None = Field(description="Mean working hours receipt → finish.", examples=[20.5])
-    avg_legal_hours: float | None = Field(description="Mean legal working hours of the same cases.", examples=[40.0])
-    signed: int = Field(description="Signed results plus reasoned refusals.", examples=[80])
-    rated: int = Field(description="Ratings received.", examples=[50])
-    satisfaction: float | None = Field(description="Mean rating (1–5).", examples=[4.6])
+    received: int = _f("Dossiers received in the period (each once, whatever its transfers/chain steps).", 120)
+    resolved: int = _f("Dossiers finished (result or refusal) in the period.", 80)
+    resolved_on_time: int = _f("Resolved by the due date and never flagged overdue.", 78)
+    resolved_late: int = _f("Resolved after the due date or ever flagged overdue.", 2)
+    on_time_rate: float | None = _f("resolved_on_time / resolved.", 0.975)
+    open: int = _f("Dossiers open now (not transferred away, refused, returned or withdrawn).", 35)
+    overdue_now: int = _f("Open with the clock running and past the due date now.", 2)
+    near_due: int = _f("Clock running, due within the next 8 working hours.", 4)
+    avg_resolution_hours: float | None = _f("Mean working hours receipt → result, supplement pauses excluded.", 20.5)
+    p90_resolution_hours: float | None = _f("90th percentile (nearest rank) of the same.", 38.0)
+    avg_legal_hours: float | None = _f("Mean legal working hours of the resolved dossiers.", 40.0)
+    supplement_requests: int = _f("Supplement requests made on dossiers received in the period.", 6)
+    dossiers_with_supplement: int = _f("Dossiers received in the period with at least one request.", 5)
+    dossiers_with_repeat_supplement: int = _f("... with more than one request.", 1)
+    refused: int = _f("Dossiers refused in the period.", 3)
+    refused_with_reason: int = _f("Refusals whose event carries a non-empty reason.", 3)
+    refused_without_reason: int = _f("Refusals without a reason.", 0)
+    online_full: int = _f("Received online for a fully-online procedure (toàn trình).", 60)
+    online_partial: int = _f("Received online for a partly-online procedure (một phần).", 20)
+    online_full_share: float | None = _f("online_full / received.", 0.5)
+    online_partial_share: float | None = _f("online_partial / received.", 0.1667)
+    online_share: float | None = _f("(online_full + online_partial) / received.", 0.6667)
+    eid_share: float | None = _f("Not measured: no e-ID (VNeID) record exists (always null).", None)
+    rated: int = _f("Ratings given in the period.", 50)
+    satisfaction: float | None = _f("Mean rating (1–5).", 4.6)
+    satisfied_share: float | None = _f("Ratings of 4 or 5 / ratings.", 0.9)
+    not_dissatisfied_share: float | None = _f("Ratings above 2 / ratings (Decision 766's formula).", 0.96)
+    apologies: int = _f("Apology letters issued in the period.", 1)
+    ever_late: int = _f("Dossiers flagged overdue in the period.", 2)
+    apologised_late: int = _f("Of those, dossiers that received an apology letter.", 1)
+    signed_results: int = _f("Resolved with a digitally signed electronic result.", 77)
+    approved: int = _f("Resolved with a result (not refused).", 77)
+    running: int = _f("Open with the clock running now.", 30)
+    online_resolved: int = _f("Online dossiers resolved in the period.", 50)
+    online_resolved_on_time: int = _f("... of which on time.", 49)
+    procedures: int = _f("Procedures seen in the group's cases.", 6)
+    procedures_full_online: int = _f("... of which offered fully online.", 4)
+    refusal_reasons: list[ReasonCount] = Field(description="Most frequent refusal reasons (up to 10).")
 
 
-class OfficeFigures(Figures):
-    """An office's figures with its service index and rank."""
+class GroupScore(BaseModel):
+    """One of the five groups of Decision 766."""
 
-    service_index: ServiceIndex = Field(description="Decision 766-style index.")
-    rank: int = Field(description="Rank by service index (1 = best).", examples=[1])
+    name: str = _f("Group name.", "Tiến độ, kết quả giải quyết")
+    weight: float = _f("The Decision's weight of the group.", 20)
+    score: float = _f("Points earned on measured criteria.", 14.2)
+    attainable: float = _f("Points of the measured criteria with data.", 15)
+
+
+class CriterionScore(BaseModel):
+    """One of the 22 criteria."""
+
+    code: str = _f("Criterion number.", "2.1")
+    group: str = _f("Group key.", "progress")
+    name: str = _f("Criterion (Vietnamese).", "Hồ sơ giải quyết đúng hạn")
+    points: float = _f("Points of the criterion.", 8)
+    status: str = _f("measured, no_data (nothing to divide by) or not_measured (no such data here).", "measured")
+    score: float | None = _f("Points earned.", 7.8)
+    numerator: int | None = Field(default=None, description="Numerator of the rate.", examples=[78])
+    denominator: int | None = Field(default=None, description="Denominator of the rate.", examples=[80])
+    why: str | None = Field(default=None, description="Why it is not measured.", examples=[None])
+
+
+class ServiceIndex(BaseModel):
+    """Decision 766/QĐ-TTg service index of one office, province or scope."""
+
+    index: float | None = _f("100 × earned / attainable (null: nothing measurable).", 91.3)
+    earned: float = _f("Points earned.", 45.6)
+    attainable: float = _f("Points of the criteria measured with data.", 50)
+    groups: dict[str, GroupScore] = Field(description="The five groups.")
+    criteria: list[CriterionScore] = Field(description="The 22 criteria.")
+    ranked: bool = _f("False below the minimum sample.", True)
+    not_ranked_reason: str | None = _f("Why not ranked.", None)
+
+
+class GroupFigures(Figures):
+    """Figures of a province, commune, office or procedure."""
+
+    key: str = _f("Province, commune, office or procedure code.", "00070.UBND")
+    name: str | None = Field(default=None, description="Its name.", examples=["UBND Phường Hoàn Kiếm"])
+
+
+class RankedFigures(GroupFigures):
+    """An office's or province's figures with its index and rank."""
+
+    service_index: ServiceIndex = Field(description="Decision 766 index.")
+    rank: int | None = _f("1 = best; null = not ranked (too few resolved dossiers).", 1)
+
+
+class TotalFigures(Figures):
+    """The scope's totals."""
+
+    service_index: ServiceIndex = Field(description="Decision 766 index of the whole scope.")
+
+
+class DayFigures(BaseModel):
+    """One local day of the series."""
+
+    day: str = _f("Local date (Asia/Ho_Chi_Minh).", "2026-11-23")
+    received: int = _f("Dossiers received that day.", 12)
+    online_full: int = _f("... of which filed fully online.", 7)
+    online_partial: int = _f("... of which filed partly online.", 2)
+    resolved_on_time: int = _f("Dossiers resolved on time that day.", 9)
+    resolved_late: int = _f("Dossiers resolved late that day.", 1)
+    refused: int = _f("... of the resolved, refusals.", 1)
+    apologies: int = _f("Apology letters issued that day.", 0)
+    avg_resolution_hours: float | None = _f("Mean working hours receipt → result of that day's resolved.", 14.5)
+
+
+class DueItem(BaseModel):
+    """A dossier in the near-due or overdue list."""
+
+    dossier_code: str = _f("Dossier code.", "00070.TTHCC-261123-0001")
+    office_code: str = _f("Competent office.", "00070.UBND")
+    office_name: str = _f("Its name.", "UBND Phường Hoàn Kiếm")
+    procedure_code: str = _f("Procedure.", "LT-XD-001")
+    procedure_name: str = _f("Its name.", "Cấp giấy phép xây dựng nhà ở riêng lẻ")
+    status: DossierStatus = _f("Current status.", "in_process")
+    due_at: datetime = _f("Appointment date.", EXAMPLE_TIME)
+    working_hours_left: float | None = Field(default=None, description="Near due: working hours left.")
+    working_hours_late: float | None = Field(default=None, description="Overdue: working hours past due.")
+    apologised: bool | None = Field(default=None, description="Overdue: an apology letter was issued.")
+
+
+class RankingRow(BaseModel):
+    """A line of the ranking table."""
+
+    key: str = _f("Office or province code.", "00070.UBND")
+    name: str = _f("Its name.", "UBND Phường Hoàn Kiếm")
+    rank: int | None = _f("1 = best; null = not ranked.", 1)
+    index: float | None = _f("Index out of 100.", 91.3)
+    ranked: bool = _f("False below the minimum sample.", True)
+    not_ranked_reason: str | None = _f("Why not ranked.", None)
+    resolved: int = _f("Resolved in the period.", 80)
+    on_time_rate: float | None = _f("On-time rate.", 0.975)
+    groups: dict[str, float | None] = Field(description="Points per group (null: nothing measurable in it).")
+
+
+class Ranking(BaseModel):
+    """Offices and provinces by service index."""
+
+    min_sample: int = _f("Resolved dossiers needed to be ranked.", 5)
+    offices: list[RankingRow] = Field(description="Offices, ranked first.")
+    provinces: list[RankingRow] = Field(description="Provinces, ranked first.")
+
+
+class ScopeOut(BaseModel):
+    """What the official sees."""
+
+    kind: str = _f("national, province or office.", "province")
+    province_code: str | None = _f("Province (competent office's).", "01")
+    office_code: str | None = _f("Office.", None)
+
+
+class PeriodOut(BaseModel):
+    """The reporting period."""
+
+    from_: str = Field(alias="from", description="First local day.", examples=["2026-11-01"])
+    to: str = _f("Last local day (inclusive).", "2026-11-30")
+    timezone: str = _f("Time zone of the days.", "Asia/Ho_Chi_Minh")
+
+
+class NotMeasured(BaseModel):
+    """A figure the data cannot give."""
+
+    figure: str = _f("Figure.", "eid_share")
+    why: str = _f("Why.", "no e-ID record")
 
 
 class StatsOut(BaseModel):
-    """Operations-centre figures."""
+    """The operations-centre report."""
 
-    by_office: list[OfficeFigures] = Field(description="Per office, best service index first.")
-    by_procedure: list[Figures] = Field(description="Per procedure.")
-    by_commune: list[Figures] = Field(description="Per applicant's commune/ward.")
+    scope: ScopeOut = Field(description="Scope from the official's token.")
+    period: PeriodOut = Field(description="Reporting period.")
+    as_of: datetime = _f("When the snapshot figures (open, overdue, near due) were taken.", EXAMPLE_TIME)
+    totals: TotalFigures = Field(description="Totals of the scope.")
+    by_province: list[RankedFigures] = Field(description="Per competent office's province.")
+    by_commune: list[GroupFigures] = Field(description="Per applicant's commune/ward.")
+    by_office: list[RankedFigures] = Field(description="Per office, ranked first.")
+    by_procedure: list[GroupFigures] = Field(description="Per procedure.")
+    by_day: list[DayFigures] = Field(description="Every day of the period.")
+    overdue: list[DueItem] = Field(description="Overdue now, longest first (up to 100).")
+    near_due: list[DueItem] = Field(description="Due within 8 working hours, soonest first (up to 100).")
+    ranking: Ranking = Field(description="Decision 766 ranking.")
+    not_measured: list[NotMeasured] = Field(description="Figures our data cannot give.")
 
 
 class VerificationOut(BaseModel):

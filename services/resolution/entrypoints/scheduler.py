@@ -43,3 +43,15 @@ async def overdue_loop(resolution: Resolution, *, max_wait: float) -> None:
         resolution.planned_wake = datetime.now(UTC) + timedelta(seconds=delay)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(resolution.due_changed.wait(), timeout=delay)
+
+
+async def business_metrics_loop(resolution: Resolution, *, interval: float) -> None:
+    """Refresh the overdue gauge on /metrics from the store (every instance sees the same figure)."""
+    while True:
+        try:
+            await resolution.refresh_overdue_gauge()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # keep refreshing after a store hiccup
+            log.warning("metrics_refresh_failed", error=str(exc), error_type=type(exc).__name__)
+        await asyncio.sleep(interval)

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import hmac
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.routing.handlers import Router, office_view
 from shared.admin_units import get_province
+from shared.audit import AuditTrail
 from shared.http import MAX_OFFSET, ApiError, error_responses
+from shared.identity import OPERATOR, Principal, require_role
+from shared.logging import get_logger
 from shared.offices import OfficeKind
 
-bearer = HTTPBearer(auto_error=False, description="Operator token (ROUTING_ADMIN_TOKEN)")
 router = APIRouter(prefix="/v1")
+log = get_logger(__name__)
 OFFICE_KINDS = frozenset(k.name.lower() for k in OfficeKind)
 
 
@@ -101,12 +102,8 @@ def _router(request: Request) -> Router:
     return router
 
 
-def operator(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
-    """Require the operators' bearer token (constant-time comparison)."""
-    token = request.app.state.admin_token
-    given = credentials.credentials if credentials else ""
-    if token is None or not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
-        raise ApiError(401, "unauthorized", "operator token required (Authorization: Bearer <ROUTING_ADMIN_TOKEN>)")
+#: operators: a JWT with the operator role (the same identity scheme as officials)
+Operator = Annotated[Principal, require_role(OPERATOR, service="routing")]
 
 
 @router.get(
@@ -163,25 +160,29 @@ async def get_office(code: str, request: Request) -> dict[str, Any]:
     "/offices/{code}/status",
     response_model=OfficeOut,
     tags=["offices"],
-    dependencies=[Depends(operator)],
-    responses=error_responses(401, 404, 422),
+    responses=error_responses(401, 403, 404, 422),
 )
-async def set_status(code: str, body: StatusIn, request: Request) -> dict[str, Any]:
+async def set_status(code: str, body: StatusIn, request: Request, operator: Operator) -> dict[str, Any]:
+    audit: AuditTrail = request.app.state.audit
     try:
-        return await _router(request).set_office_status(code, body.status)
+        office = await _router(request).set_office_status(code, body.status)
     except KeyError:
+        await audit.record(operator, "office.set_status", code, details={"status": body.status}, outcome="unknown")
         raise ApiError(404, "unknown_office", f"no office {code!r}") from None
+    await audit.record(operator, "office.set_status", code, details={"status": body.status})
+    log.info("office_status_set", office=code, status=body.status, actor=operator.sub, actor_office=operator.office)
+    return office
 
 
 @router.get(
     "/dossiers/{dossier}/route",
     response_model=RouteOut,
     tags=["routes"],
-    dependencies=[Depends(operator)],
     summary="Routing decisions of a dossier (by dossier id or dossier code), with rule and reason",
-    responses=error_responses(401, 404),
+    responses=error_responses(401, 403, 404),
 )
-async def get_route(dossier: str, request: Request) -> dict[str, Any]:
+async def get_route(dossier: str, request: Request, operator: Operator) -> dict[str, Any]:
+    await request.app.state.audit.record(operator, "route.read", dossier)
     store = _router(request).store
     doc = await store.route(dossier) or await store.route_by_code(dossier)
     if doc is None:

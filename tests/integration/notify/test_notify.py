@@ -21,12 +21,13 @@ from shared.envelope import CloudEvent
 from shared.events import DossierReceived, DossierStatus, DossierStatusChanged
 from shared.topics import Topics
 from tests.support.http_server import Recorder, serve
+from tests.support.identity import bearer
 from tests.support.kafka import collect, collect_events, produce_event
 from tests.support.service import drop_databases, running
 from tests.support.waiting import eventually
 
 TOKEN = "citizen-tracking-token"
-ADMIN = {"Authorization": "Bearer notify-operator"}
+ADMIN = bearer("P01.TTPVHCC", "operator")
 
 
 @pytest.fixture
@@ -35,9 +36,9 @@ def settings(base_settings: dict[str, str], isolation: str, tmp_path: Path) -> N
         **base_settings,
         mongodb_database=f"{isolation}_notify",
         sms_outbox_path=str(tmp_path / "sms.jsonl"),
-        admin_token="notify-operator",
         worker_interval=0.1,
         webhook_backoff=[0.2, 0.2, 0.2],
+        webhook_allowed_networks=["127.0.0.1/32"],  # the test's own subscriber on loopback
     )
 
 
@@ -261,6 +262,8 @@ async def test_webhook_fails_twice_then_succeeds_once(client: httpx.AsyncClient,
         assert (await client.post("/v1/subscriptions", json={"url": url + "/"})).status_code == 401
         bad = await client.post("/v1/subscriptions", json={"url": url, "events": ["dossier.nope"]}, headers=ADMIN)
         assert bad.status_code == 422 and "unknown event types" in bad.text and bad.json()["code"]
+        mongo = await client.post("/v1/subscriptions", json={"url": "http://127.0.0.2:27017/"}, headers=ADMIN)
+        assert mongo.status_code == 422 and mongo.json()["code"] == "unsafe_webhook_url", mongo.text
         sub = (
             await client.post(
                 "/v1/subscriptions",

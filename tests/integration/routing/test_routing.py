@@ -19,19 +19,18 @@ from services.routing.settings import RoutingSettings
 from shared.envelope import CloudEvent
 from shared.events import DossierReceived, DossierStatus, DossierStatusChanged
 from shared.topics import Topics
+from tests.support.identity import bearer
 from tests.support.kafka import collect_events, produce_event
 from tests.support.service import drop_databases, running
 from tests.support.waiting import eventually
 
-ADMIN = {"Authorization": "Bearer test-operator"}
+ADMIN = bearer("P01.TTPVHCC", "operator")
 
 
 @pytest.fixture
 def settings(base_settings: dict[str, str], isolation: str) -> RoutingSettings:
     """Routing settings for this test (own topics and database, fast parked retries)."""
-    return RoutingSettings(
-        **base_settings, mongodb_database=f"{isolation}_routing", admin_token="test-operator", parked_retry_interval=0.5
-    )
+    return RoutingSettings(**base_settings, mongodb_database=f"{isolation}_routing", parked_retry_interval=0.5)
 
 
 @pytest.fixture

@@ -186,3 +186,26 @@ async def test_outbox_relay_publishes_in_order_and_clears_entries(settings: Base
         await relay.stop()
         await broker.stop()
         client.close()
+
+
+async def test_topics_are_created_with_explicit_retention(settings: BaseServiceSettings) -> None:
+    """ensure_topics sets retention.ms on event topics and a longer one on DLQs (not the broker's 7-day default)."""
+    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        topic, dlq = settings.topic(Topics.DOSSIER_RECEIVED), settings.topic(f"{Topics.DOSSIER_RECEIVED}.dlq")
+        responses = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, topic), ConfigResource(ConfigResourceType.TOPIC, dlq)]
+        )
+    finally:
+        await admin.close()
+    found: dict[str, dict[str, str]] = {}
+    for response in responses:
+        for resource in response.resources:
+            found[resource[3]] = {entry[0]: entry[1] for entry in resource[4]}
+    assert found[topic]["retention.ms"] == str(settings.kafka_topic_retention_ms)
+    assert found[dlq]["retention.ms"] == str(settings.kafka_dlq_retention_ms)
+    assert int(found[dlq]["retention.ms"]) > int(found[topic]["retention.ms"])

@@ -42,6 +42,7 @@ class FakeIntakeStore:
         self.counters: dict[str, int] = {}
         self.api_keys: dict[str, dict[str, Any]] = {}
         self.tickets: dict[str, dict[str, Any]] = {}
+        self.idempotency: dict[str, dict[str, Any]] = {}
 
     async def ensure_indexes(self) -> None:
         """Nothing to create in memory."""
@@ -51,6 +52,26 @@ class FakeIntakeStore:
         await asyncio.sleep(0)
         self.counters[counter_id] = self.counters.get(counter_id, 0) + 1
         return self.counters[counter_id]
+
+    async def claim_idempotency(
+        self, key: str, *, body_sha256: str, at: datetime, stale_before: datetime
+    ) -> dict[str, Any] | None:
+        """The first caller of a key gets None; later ones the holder's claim (stale ones are taken over)."""
+        await asyncio.sleep(0)
+        holder = self.idempotency.get(key)
+        if holder is not None and (holder["at"] >= stale_before or await self.dossier_by_idempotency(key)):
+            return copy.deepcopy(holder)
+        self.idempotency[key] = {"_id": key, "body_sha256": body_sha256, "at": at}
+        return None
+
+    async def dossiers_of_citizen(self, citizen_id_hash: str, office_code: str, limit: int) -> list[dict[str, Any]]:
+        """Matching dossiers, newest first."""
+        found = [
+            copy.deepcopy(d)
+            for d in self.dossiers.values()
+            if d["applicant"].get("citizen_id_hash") == citizen_id_hash and d["office_code"] == office_code
+        ]
+        return sorted(found, key=lambda d: d["received_at"], reverse=True)[:limit]
 
     async def insert_dossier(self, doc: dict[str, Any]) -> None:
         """Insert, enforcing unique _id, code and idempotency key."""

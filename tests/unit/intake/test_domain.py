@@ -29,6 +29,8 @@ CATALOGUE = load_catalogue()
         ("00120301234", False),  # 11 digits
         ("0012030123456", False),  # 13 digits
         ("00120301234a", False),  # not digits
+        ("００１２０３０１２３４５", False),  # full-width digits (Python's \d matches them)
+        ("001203012٣45", False),  # an Arabic-Indic digit
         ("", False),
     ],
 )
@@ -54,6 +56,9 @@ def test_citizen_id_structure(citizen_id: str, valid: bool) -> None:
         ("09123456789", None),  # 11 digits
         ("+85512345678", None),  # not Vietnam
         ("phone", None),
+        ("09１２３４５６７８", None),  # full-width digits reached the SMS outbox once
+        ("+84９12345678", None),
+        ("091234567٨", None),  # Arabic-Indic eight
     ],
 )
 def test_vietnamese_mobile_numbers(phone: str, normalised: str | None) -> None:

@@ -11,13 +11,16 @@ import pytest
 
 from services.intake import handlers
 from services.intake.domain.codes import sha256_hex
+from services.intake.settings import IntakeSettings
 from shared.events import DossierReceived, DossierRouted, DossierStatus, DossierStatusChanged, RouteOutcome
 from shared.http import ApiError
+from shared.pii import PersonalDataKeys
 from shared.procedures import load_catalogue
 from shared.topics import Topics
 from tests.unit.intake.fakes import FakeIntakeStore, FakePublisher, FakeRelay
 
 OFFICE = handlers.office_of("00070.TTHCC")
+PII = PersonalDataKeys.from_settings(IntakeSettings(environment="test"))
 # Monday 2026-11-23 09:15 in Hà Nội
 NOW = datetime(2026, 11, 23, 2, 15, tzinfo=UTC)
 
@@ -55,6 +58,7 @@ async def receive(store: FakeIntakeStore, relay: FakeRelay | None = None, **kwar
         catalogue=load_catalogue(),
         publisher=FakePublisher(),  # type: ignore[arg-type]
         relay=relay,  # type: ignore[arg-type]
+        pii=PII,
         **args,
     )
 
@@ -79,7 +83,14 @@ async def test_receipt_and_event_are_stored_together() -> None:
     assert event.dossier_code == result["code"] and entry["event"]["subject"] == result["code"]
     assert event.receiving_office_code == "00070.TTHCC" and event.province_code == "01"
     assert event.receiving_ward_code == "00070" and event.applicant_ward_code == "00070"
-    assert event.contact.phone == "0912345678" and event.contact.email == "an@example.vn"
+    # the contact travels sealed for notify: no clear phone, e-mail or citizen ID in the event
+    assert event.contact.phone is None and event.contact.email is None and event.contact.sealed
+    assert PII.contact.open(event.contact.sealed) == {"phone": "0912345678", "email": "an@example.vn"}
+    assert event.contact.phone_hash == PII.hash("0912345678")
+    for secret in ("0912345678", "an@example.vn", body()["applicant"]["citizen_id"]):
+        assert secret not in str(entry) and secret not in str(doc)
+    assert handlers.applicant_in_clear(doc["applicant"], PII)["citizen_id"] == body()["applicant"]["citizen_id"]
+    assert doc["applicant"]["citizen_id_hash"] == PII.hash(body()["applicant"]["citizen_id"])
     assert event.notify.email is True and event.notify.app is False
     # only the token's hash is kept, on the dossier and on the event
     assert event.tracking_token_sha256 == sha256_hex(result["tracking_token"]) == doc["tracking_token_sha256"]
@@ -129,6 +140,10 @@ async def test_racing_requests_with_one_idempotency_key_make_one_dossier() -> No
     assert len({r["code"] for r, _ in results}) == 1
     assert [created for _, created in results].count(True) == 1
     assert len(store.dossiers) == 1
+    assert list(store.counters.values()) == [1]  # no number was claimed for the duplicates
+    (code,) = {r["code"] for r, _ in results}
+    follow_up, _ = await receive(store, idempotency_key="other")
+    assert follow_up["code"][-4:] == "0002" and code[-4:] == "0001"  # no skipped numbers
 
 
 @pytest.mark.parametrize(

@@ -144,6 +144,14 @@ async def test_malformed_json_and_oversized_bodies(client: httpx.AsyncClient, ap
     huge = await client.post("/v1/dossiers", content=b"x" * 1_100_000, headers={"content-type": "application/json"})
     assert (huge.status_code, huge.json()["code"]) == (413, "payload_too_large")
 
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(20):
+            yield b"x" * 60_000  # no Content-Length: only the bytes received tell the size
+
+    chunked = await client.post("/v1/dossiers", content=chunks(), headers=headers)
+    assert "content-length" not in chunked.request.headers
+    assert (chunked.status_code, chunked.json()["code"]) == (413, "payload_too_large")
+
 
 @pytest.mark.parametrize("header", [None, "Bearer", "Basic abc", "Bearer lt_nope_nope"])
 async def test_requests_without_a_valid_key_are_unauthorized(client: httpx.AsyncClient, header: str | None) -> None:
@@ -267,3 +275,20 @@ async def test_clerk_errors_are_vietnamese_by_default_and_english_on_request(
     assert missing["message"] == "không có thủ tục 'LT-ZZ-999'"
     unauthorised = (await client.post("/v1/dossiers", json=dossier())).json()
     assert unauthorised["code"] == "unauthorized" and unauthorised["message"].startswith("Chưa xác thực")
+
+
+async def test_an_office_finds_a_citizens_dossiers_by_keyed_hash(
+    client: httpx.AsyncClient, api_key: str, store: FakeIntakeStore
+) -> None:
+    """IDs are stored encrypted, yet the filing office finds them by citizen ID; another ID finds nothing;
+    a Unicode-digit ID is refused with 422."""
+    filed = await client.post("/v1/dossiers", json=dossier(), headers=auth(api_key))
+    assert filed.status_code == 201, filed.text
+    citizen_id = dossier()["applicant"]["citizen_id"]
+    assert citizen_id not in str(store.dossiers)
+    found = await client.get("/v1/dossiers", params={"citizen_id": citizen_id}, headers=auth(api_key))
+    assert [d["code"] for d in found.json()] == [filed.json()["code"]]
+    other = await client.get("/v1/dossiers", params={"citizen_id": "079090012345"}, headers=auth(api_key))
+    assert other.json() == []
+    wide = await client.get("/v1/dossiers", params={"citizen_id": "００１２０３０１２３４５"}, headers=auth(api_key))
+    assert wide.status_code == 422

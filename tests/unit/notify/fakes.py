@@ -90,6 +90,10 @@ class FakeStore:
     async def notification(self, notification_id: str) -> dict[str, Any] | None:
         return self.notifications.get(notification_id)
 
+    async def notification_by_reference(self, reference: str) -> dict[str, Any] | None:
+        found = [n for n in self.notifications.docs.values() if n.get("reference") == reference]
+        return copy.deepcopy(found[0]) if found else None
+
     async def update_notification(
         self, notification_id: str, update: dict[str, Any], *, guard: Guard
     ) -> dict[str, Any] | None:
@@ -219,6 +223,9 @@ class FakeWebhooks:
     def __init__(self, plan: list[int] | None = None) -> None:
         self.plan = list(plan or [])
         self.calls: list[dict[str, Any]] = []
+
+    async def check(self, url: str) -> str:
+        return "203.0.113.10"
 
     async def post(self, url: str, *, body: bytes, headers: dict[str, str]) -> int:
         status = self.plan.pop(0) if self.plan else 200

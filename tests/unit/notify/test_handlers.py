@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from services.notify.adapters.sms import FailoverSender, SmsError, SmsMessage
+from services.notify.adapters.sms import Accepted, FailoverSender, SmsError, SmsMessage
 from services.notify.domain import webhooks
 from services.notify.domain.messages import from_received, from_routed, from_status
 from services.notify.domain.templates import TemplateSet
@@ -33,7 +34,14 @@ TEMPLATES = TemplateSet().build()
 class World:
     """A notifier wired to fakes, with helpers to feed it events."""
 
-    def __init__(self, *, sms: FakeSms | None = None, webhook_plan: list[int] | None = None, **settings: Any) -> None:
+    def __init__(
+        self,
+        *,
+        sms: FakeSms | None = None,
+        webhook_plan: list[int] | None = None,
+        outcomes: Any = None,
+        **settings: Any,
+    ) -> None:
         self.store, self.sms, self.email = FakeStore(), sms or FakeSms(), FakeEmail()
         self.webhooks, self.live, self.clock = FakeWebhooks(webhook_plan), FakeLive(), Clock()
         self.outbox, self.delivery_outbox = FakeOutbox(), FakeOutbox()
@@ -48,6 +56,7 @@ class World:
             notifications_outbox=self.outbox,
             deliveries_outbox=self.delivery_outbox,
             clock=self.clock,
+            outcomes=outcomes,
         )
 
     async def feed(self, data: Any, *, event_id: str | None = None) -> str:
@@ -171,13 +180,17 @@ async def test_a_provider_recovering_before_the_retry_sends_once() -> None:
 
 
 async def test_receipt_marks_delivery_and_a_late_one_is_refused() -> None:
-    """With receipts the SMS is 'sent' awaiting one; the receipt makes it delivered; a second receipt is refused."""
+    """With receipts the SMS is 'sent' awaiting one; the receipt (by the random reference the gateway got) makes
+    it delivered; a second receipt, and one naming the guessable ``<event_id>:sms``, are refused."""
     w = World(sms=FakeSms(receipts=True))
     r = received()
     await w.feed(r)
     (notification_id,) = w.statuses()
-    assert await w.notifier.on_receipt(notification_id, delivered=True)
-    assert not await w.notifier.on_receipt(notification_id, delivered=False)
+    (message,) = w.sms.sent
+    assert len(message.reference) >= 32 and message.event_id not in message.reference
+    assert not await w.notifier.on_receipt(notification_id, delivered=True)  # the old, guessable id
+    assert await w.notifier.on_receipt(message.reference, delivered=True)
+    assert not await w.notifier.on_receipt(message.reference, delivered=False)
     assert not await w.notifier.on_receipt("no-such-id", delivered=True)
     assert [e["status"] for e in w.store.published()] == ["sent", "delivered"]
 
@@ -195,18 +208,68 @@ async def test_no_receipt_in_time_marks_the_sms_failed() -> None:
     assert w.store.published()[-1]["detail"] == "no delivery receipt in time"
 
 
-async def test_a_send_interrupted_by_a_crash_is_failed_not_repeated() -> None:
-    """A notification left 'sending' (the process died mid-send) is failed after the time-out, never sent twice."""
-    w = World(sending_timeout=60)
+async def test_a_send_interrupted_by_a_crash_is_sent_again_with_the_same_idempotency_key() -> None:
+    """A notification left 'sending' (the process died mid-send) is re-sent after the time-out with the same
+    reference (the provider's idempotency key), not dropped and not a second message to the provider."""
+    w = World(sending_timeout=60, send_retry_backoff=[30.0])
     r = received()
     await w.feed(r)
     (notification_id,) = w.statuses()
+    first = w.sms.sent[0].reference
     w.store.notifications.docs[notification_id].update(status="sending", claimed_at=w.clock.now)
     w.clock.advance(seconds=61)
     await w.feed(r, event_id=w.store.notifications.docs[notification_id]["event_id"])  # redelivery after restart
-    assert len(w.sms.sent) == 1
+    assert len(w.sms.sent) == 1  # still 'sending': the redelivery does not send
     await w.notifier.run_workers()
-    assert w.statuses()[notification_id] == "failed" and len(w.sms.sent) == 1
+    assert w.statuses()[notification_id] == "deferred"
+    w.clock.advance(seconds=31)
+    await w.notifier.run_workers()
+    assert w.statuses()[notification_id] == "sent"
+    assert [m.reference for m in w.sms.sent] == [first, first]
+
+
+async def test_shutdown_lets_a_send_under_way_finish_and_starts_no_new_one() -> None:
+    """A send in progress when the process stops is finished (drained), even though its caller is cancelled."""
+    gate = asyncio.Event()
+
+    class SlowSms(FakeSms):
+        async def send(self, message: SmsMessage) -> Accepted:
+            await gate.wait()
+            return await super().send(message)
+
+    w = World(sms=SlowSms())
+    feeding = asyncio.create_task(w.feed(received()))
+    await asyncio.sleep(0.01)
+    (notification_id,) = w.statuses()
+    assert w.statuses()[notification_id] == "sending"
+    feeding.cancel()  # the consumer is stopped mid-send
+    drain = asyncio.create_task(w.notifier.drain())
+    await asyncio.sleep(0.01)
+    gate.set()
+    await drain
+    assert w.statuses()[notification_id] == "sent" and len(w.sms.sent) == 1
+    r2 = received()
+    await w.feed(r2)  # after the drain: nothing new is claimed
+    assert sorted(w.statuses().values()) == ["created", "sent"]
+
+
+async def test_a_send_that_does_not_finish_in_the_grace_time_is_handed_back() -> None:
+    """Past NOTIFY_SHUTDOWN_GRACE the send is cancelled and handed back as deferred (sent again later)."""
+
+    class StuckSms(FakeSms):
+        async def send(self, message: SmsMessage) -> Accepted:
+            await asyncio.Event().wait()
+            raise AssertionError("never")
+
+    w = World(sms=StuckSms(), shutdown_grace=0.05)
+    feeding = asyncio.create_task(w.feed(received()))
+    await asyncio.sleep(0.01)
+    await w.notifier.drain()
+    feeding.cancel()
+    (status,) = w.statuses().values()
+    assert status == "deferred"
+    (doc,) = w.store.notifications.docs.values()
+    assert doc["deferred_for"] == "shutdown" and doc["reference"]
 
 
 async def test_an_older_case_version_is_ignored() -> None:
@@ -415,3 +478,36 @@ async def test_the_result_link_reaches_the_result_and_return_messages_and_the_ti
     assert view is not None and view["result_url"] == link
     accepted = view["timeline"][1]
     assert accepted["office"] == "Ủy ban nhân dân Phường Hoàn Kiếm" and accepted["office_code"] == "00070.UBND"
+
+
+async def test_file_provider_writes_one_line_per_idempotency_key(tmp_path: Any) -> None:
+    """The development provider honours the idempotency key, also across a restart (it re-reads its file)."""
+    from services.notify.adapters.sms import FileSmsProvider
+
+    path = tmp_path / "outbox.jsonl"
+    message = SmsMessage(to=PHONE, text="t", dossier_code="c", event_id="e", notification_id="n", reference="r1")
+    await FileSmsProvider("file", 1, str(path)).send(message)
+    await FileSmsProvider("file", 1, str(path)).send(message)  # a new process re-sends after a crash
+    provider = FileSmsProvider("file", 1, str(path))
+    await provider.send(
+        SmsMessage(to=PHONE, text="t", dossier_code="c", event_id="e2", notification_id="n2", reference="r2")
+    )
+    await provider.send(message)
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [line["idempotency_key"] for line in lines] == ["r1", "r2"]
+
+
+async def test_a_sealed_contact_is_opened_and_kept_encrypted() -> None:
+    """Intake seals the contact for notify: notify sends to the phone, but its store holds only ciphertext
+    and keyed hashes; the old clear contact of earlier events is kept encrypted the same way."""
+    w = World()
+    sealing = w.notifier.pii.contact
+    r = received(contact={"sealed": sealing.seal({"phone": PHONE, "email": None}), "phone_hash": "h", "locale": "vi"})
+    await w.feed(r)
+    assert [m.to for m in w.sms.sent] == [PHONE]
+    stored = w.store.dossiers.docs[r.dossier_id]["contact"]
+    assert PHONE not in str(w.store.dossiers.docs) and PHONE not in str(w.store.notifications.docs)
+    assert stored["phone_hash"] == w.notifier.pii.hash(PHONE) and stored["phone_enc"].startswith("v1.")
+    old_style = received()  # phone in clear, as events before sealing carried it
+    await w.feed(old_style)
+    assert PHONE not in str(w.store.dossiers.docs) and len(w.sms.sent) == 2

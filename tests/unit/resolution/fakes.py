@@ -11,7 +11,6 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from services.resolution.adapters.signing import OfficeKeys
-from services.resolution.adapters.store import METRIC_FIELDS
 from services.resolution.handlers import Resolution
 from services.resolution.settings import ResolutionSettings
 from shared.envelope import CloudEvent
@@ -93,16 +92,37 @@ class FakeStore:
         dues = [c["due_at"] for c in self.cases.values() if not c["overdue"] and c["status"] in statuses]
         return min(dues, default=None)
 
-    async def stats(self, group_by: str, match: dict[str, Any]) -> list[dict[str, Any]]:
-        """Summed metric fields per group (equality match only)."""
-        totals: dict[Any, dict[str, Any]] = {}
-        for case in self.cases.values():
-            if any(case.get(k) != v for k, v in match.items()):
-                continue
-            row = totals.setdefault(case.get(group_by), dict.fromkeys(METRIC_FIELDS, 0))
-            for field in METRIC_FIELDS:
-                row[field] += case["m"].get(field, 0)
-        return [{"_id": key, **row} for key, row in totals.items()]
+    async def operations_cases(
+        self,
+        *,
+        province_code: str | None,
+        office_code: str | None,
+        fields: tuple[str, ...],
+        since: datetime,
+        open_statuses: list[str],
+    ) -> list[dict[str, Any]]:
+        """Cases of one office, one competent province, or all, touching the period or open (whole documents)."""
+
+        def touches(c: dict[str, Any]) -> bool:
+            moments = [c["received_at"], c.get("finished_at"), c.get("overdue_at")]
+            moments += [(c.get("apology") or {}).get("issued_at"), (c.get("rating") or {}).get("at")]
+            return c["status"] in open_statuses or any(m is not None and m >= since for m in moments)
+
+        return [
+            copy.deepcopy(c)
+            for c in self.cases.values()
+            if (office_code is None or c["office_code"] == office_code)
+            and (office_code is not None or province_code is None or c["office_province_code"] == province_code)
+            and touches(c)
+        ]
+
+    async def overdue_by_province(self, statuses: list[str], now: datetime) -> dict[str, int]:
+        """Running unpaused cases past due, per competent province."""
+        counts: dict[str, int] = {}
+        for c in self.cases.values():
+            if c["status"] in statuses and c["due_at"] <= now and c.get("paused_at") is None:
+                counts[c["office_province_code"]] = counts.get(c["office_province_code"], 0) + 1
+        return counts
 
     async def insert_result(self, doc: dict[str, Any]) -> None:
         """Store a signed result."""

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from services.resolution.adapters.signing import OfficeKeys, canonical
 from services.resolution.domain.case import Forbidden, IllegalTransition, ReasonRequired
 from services.resolution.entrypoints.scheduler import MIN_WAIT, overdue_loop, seconds_until
-from services.resolution.handlers import CaseNotFound, Conflict, InvalidInput, service_index
+from services.resolution.handlers import CaseNotFound, Conflict, InvalidInput
 from shared.events import DossierSupplemented, RouteOutcome
 from shared.legal_clock import VIETNAM_TZ
 from tests.support.waiting import eventually
@@ -305,28 +305,62 @@ async def test_rating_needs_the_token_and_a_returned_result_once() -> None:
     assert store.cases[data.decision_id]["m"]["rating_sum"] == 4
 
 
-def test_service_index_weights_and_full_marks_without_data() -> None:
-    """Decision 766 weights: 20 on-time, 22 online, 22 digitisation, 18 satisfaction, 18 transparency."""
-    figures = {
-        "finished": 4,
-        "signed": 2,
-        "on_time_rate": 0.75,
-        "online_share": 0.5,
-        "satisfaction": 4.0,
-        "ever_overdue": 2,
-        "apologised": 1,
-    }
-    index = service_index(figures)
-    assert index == {
-        "progress": 15.0,
-        "online": 11.0,
-        "digitisation": 11.0,
-        "satisfaction": 14.4,
-        "transparency": 9.0,
-        "total": 60.4,
-    }
-    empty = {"finished": 0, "signed": 0, "on_time_rate": None, "online_share": None, "satisfaction": None}
-    assert service_index({**empty, "ever_overdue": 0, "apologised": 0})["total"] == 100.0
+async def test_operations_figures_through_the_use_cases() -> None:
+    """Through on_routed and the officials' actions: a transfer counts once, a refusal's reason is the action's
+    (and its event's) reason, the province is the competent office's, and the business counters move."""
+    from prometheus_client import CollectorRegistry
+
+    from services.resolution.adapters.business_metrics import BusinessMetrics
+    from services.resolution.domain.figures import Period, local_day
+    from services.resolution.domain.scope import Scope
+
+    registry = CollectorRegistry()
+    resolution, store = make_resolution()
+    resolution.business = BusinessMetrics(registry)
+    hcm = "26506.UBND"
+    first, moved, refused, other, far = routed(), routed(), routed(), routed(), routed(office=hcm)
+    for data in (first, moved, refused, other, far):
+        await resolution.on_routed(f"ev-{data.decision_id}", data)
+    # the moved dossier goes to OTHER (routing's next decision for the same dossier)
+    await resolution.act(
+        moved.dossier_id, "transfer", office=OFFICE, actor="c", roles=CLERK, body={"reason": "sai thẩm quyền"}
+    )
+    again = moved.model_copy(update={"decision_id": "second", "office_code": OTHER, "previous_office_code": OFFICE})
+    await resolution.on_routed("ev-second", again)
+    await resolution.act(refused.dossier_id, "reject", office=OFFICE, actor="l", roles=LEADER, body={"reason": "Sai"})
+    await resolution.act(other.dossier_id, "reject", office=OFFICE, actor="l", roles=LEADER, body={"reason": "Sai"})
+    assert store.cases[refused.decision_id]["refusal_reason"] == store.events(refused.decision_id)[-1]["reason"]
+    today = local_day(datetime.now(UTC))
+    report = await resolution.operations(scope=Scope("national"), period=Period(today, today))
+    totals = report["totals"]
+    assert (totals["received"], totals["refused"], totals["refused_with_reason"]) == (5, 2, 2)
+    assert totals["refusal_reasons"] == [{"reason": "Sai", "count": 2}]
+    assert [(r["key"], r["received"]) for r in report["by_province"]] == [("01", 4), ("79", 1)]
+    hanoi = await resolution.operations(scope=Scope("province", "01"), period=Period(today, today))
+    assert {r["key"] for r in hanoi["by_office"]} == {OFFICE, OTHER}
+    assert registry.get_sample_value("lienthong_dossiers_received_total", {"province": "01"}) == 4
+    assert registry.get_sample_value("lienthong_dossiers_received_total", {"province": "79"}) == 1
+    labels = {"province": "01", "timeliness": "on_time", "outcome": "refused"}
+    assert registry.get_sample_value("lienthong_dossiers_resolved_total", labels) == 2
+
+    # an inter-agency chain: a result at each step, but the dossier is resolved once, at its last step
+    chain = ["LT-HT-001", "LT-CT-001"]
+    step = routed().model_copy(update={"chain": chain, "chain_step": 0})
+    await resolution.on_routed("ev-chain-0", step)
+    result = {"province": "01", "timeliness": "on_time", "outcome": "result"}
+    steps = [(step, OFFICE)]
+    second = step.model_copy(update={"decision_id": "chain-1", "chain_step": 1, "office_code": OTHER})
+    steps.append((second, OTHER))
+    for number, (data, office) in enumerate(steps):
+        if number:
+            await resolution.on_routed("ev-chain-1", data)
+        for action, roles in (("accept", CLERK), ("process", SPECIALIST), ("approve", LEADER)):
+            await resolution.act(data.dossier_id, action, office=office, actor="x", roles=roles, body={})
+        assert registry.get_sample_value("lienthong_dossiers_resolved_total", result) == (1 if number else None)
+    report = await resolution.operations(scope=Scope("national"), period=Period(today, today))
+    assert report["totals"]["received"] == 6 and report["totals"]["resolved"] == 3  # 2 refusals + the chain
+    offices = {r["key"]: r["resolved"] for r in report["by_office"]}
+    assert offices[OFFICE] == 3 and offices[OTHER] == 1  # each step is a result at its office
 
 
 def test_scheduler_wakes_at_the_next_due_date_within_bounds() -> None:

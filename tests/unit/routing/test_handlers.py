@@ -8,7 +8,7 @@ import pytest
 
 from services.routing.handlers import Router
 from shared.errors import PermanentError
-from shared.events import DossierStatus
+from shared.events import ContactPoint, DossierStatus
 from tests.unit.routing.fakes import FakePublisher, make_router, received, status
 
 
@@ -25,6 +25,18 @@ async def test_redelivered_received_event_makes_one_decision() -> None:
     assert event["outcome"] == "routed" and event["office_code"] == "00070.UBND"
     assert event["chain"] == ["LT-HT-001", "LT-CT-001", "LT-BH-001"] and event["chain_step"] == 0
     assert event["tracking_token_sha256"] == data.tracking_token_sha256 and event["rule_id"]
+
+
+async def test_routing_stores_no_contact_data() -> None:
+    """Whatever contact the receipt event carries (sealed or, in old events, in clear), the route keeps none."""
+    router, store = await make_router()
+    data = received().model_copy(
+        update={"contact": ContactPoint(phone="0912345678", email="an@example.vn", sealed="v1.x", phone_hash="h")}
+    )
+    await router.on_received("e1", data)
+    doc = store.routes[data.dossier_id]
+    assert "contact" not in doc["received"]
+    assert "0912345678" not in str(doc) and "an@example.vn" not in str(doc) and "v1.x" not in str(doc)
 
 
 async def test_unknown_procedure_is_a_permanent_error() -> None:

@@ -7,15 +7,18 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from fastapi import FastAPI
-from pydantic import SecretStr
 
 from services.routing.entrypoints.http import router as http_router
 from services.routing.handlers import Router
+from services.routing.settings import RoutingSettings
 from shared.events import DossierReceived
 from shared.http import install_error_handlers
+from shared.identity import TokenVerifier
+from tests.support.audit import MemoryAudit
+from tests.support.identity import bearer
 from tests.unit.routing.fakes import FakeRoutingStore, make_router, received
 
-ADMIN = {"Authorization": "Bearer s3cret"}
+ADMIN = bearer("P01.TTPVHCC", "operator", sub="van-hanh")
 
 
 @pytest.fixture
@@ -26,7 +29,8 @@ async def wired() -> AsyncIterator[tuple[httpx.AsyncClient, Router, FakeRoutingS
     install_error_handlers(app)
     app.include_router(http_router)
     app.state.router = router
-    app.state.admin_token = SecretStr("s3cret")
+    app.state.verifier = TokenVerifier.from_settings(RoutingSettings(environment="test"))
+    app.state.audit = MemoryAudit("routing")
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://routing") as client:
         yield client, router, store
