@@ -145,6 +145,14 @@ async def test_files_are_checked_stored_in_gridfs_and_shown_to_the_competent_off
         assert (await http.get(f"{files}/to_khai/file", headers=official("00073.UBND", "leader"))).status_code == 404
         assert (await http.get(f"{files}/to_khai/file", headers=key)).status_code == 401, "a front-office key is no JWT"
         assert (await http.get(f"{files}/to_khai/file")).status_code == 401
+        # every official's read of a file is in intake's audit trail, the refused one with its answer's code
+        trail = await http.get(
+            f"{intake}/v1/audit", params={"action": "dossier_file.read"}, headers=official("P01.TTPVHCC", "auditor")
+        )
+        reads = [(i["actor"], i["outcome"]) for i in trail.json()["items"] if i["target"] == f"{code}/to_khai"]
+        assert sorted(reads) == sorted(
+            [(f"leader@{FILED_AT}", "not_found"), (f"specialist@{COMPETENT}", "ok"), ("leader@00073.UBND", "not_found")]
+        ), reads
 
         step = await http.post(
             f"{res}/v1/dossiers/{code}/request-supplement",

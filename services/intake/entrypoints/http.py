@@ -34,6 +34,7 @@ from services.intake.entrypoints.models import (
     TicketOut,
 )
 from shared.abuse import AbuseGuard
+from shared.audit import AuditTrail
 from shared.http import MAX_OFFSET, ApiError, error_response, error_responses
 from shared.identity import CLERK, LEADER, OPERATIONS, SPECIALIST, Principal, require_role
 from shared.legal_clock import CalendarDatetime
@@ -346,14 +347,22 @@ async def upload_file(
     summary="A dossier file, for officials of the office now competent for the dossier only",
     responses={
         200: {"content": {t: {} for t in ALLOWED_TYPES}, "description": "The file, checked against its SHA-256."},
-        **error_responses(401, 404, 503),
+        **error_responses(401, 403, 404, 503),
     },
 )
 async def download_file(code: str, document_code: str, request: Request, official: CurrentOfficial) -> Response:
     d = deps(request)
-    data, record = await handlers.read_file(
-        code, document_code, official_office=official.office, store=d.store, files=d.files
-    )
+    # reading a citizen's document is an official's action on personal data: audited, also when refused
+    audit: AuditTrail = request.app.state.audit
+    target = f"{code}/{document_code}"
+    try:
+        data, record = await handlers.read_file(
+            code, document_code, official_office=official.office, store=d.store, files=d.files
+        )
+    except ApiError as exc:
+        await audit.record(official, "dossier_file.read", target, outcome=exc.code)
+        raise
+    await audit.record(official, "dossier_file.read", target, details={"size": len(data)})
     return Response(
         data,
         media_type=record["content_type"],
