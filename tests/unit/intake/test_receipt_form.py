@@ -27,6 +27,7 @@ async def test_the_receipt_slip_prints_the_filing_and_links_the_tracking_page(
         "Mẫu số 01",
         "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ",
         "Nguyễn Văn An",
+        dossier()["applicant"]["phone"],  # stored encrypted, printed in clear for the citizen
         "Đăng ký khai sinh",
         "Trung tâm phục vụ hành chính công Phường Hoàn Kiếm",
         receipt["code"],
