@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 BENCH_SCALE ?= full
 BENCH_ARGS ?=
 
-.PHONY: help install lock audit contract infra-up infra-down topics run up down status test test-unit lint typecheck fmt bench chart clean
+.PHONY: help install lock audit contract system-deps infra-up infra-down topics run up down status test test-unit lint typecheck fmt bench chart clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ lock: ## Re-resolve the hashed lock files from pyproject.toml (requirements/*.lo
 audit: install ## pip-audit of the locked dependencies (warns and goes on when the advisory service is unreachable)
 	$(PY) tools/audit.py $(RUNTIME_LOCK) $(LOCK)
 
+system-deps: ## Debian packages for printed forms and their tests (Pango, DejaVu fonts, poppler), if missing
+	bash deploy/local/system-deps.sh
+
 infra-up: ## Start local Kafka and FerretDB (skipped for ones given by KAFKA_BOOTSTRAP_SERVERS / MONGODB_URL)
 	bash $(INFRA) up
 
@@ -49,10 +52,10 @@ infra-down: ## Stop local Kafka and FerretDB
 topics: install ## Create the topics and their DLQs (idempotent)
 	$(VENV)/bin/lienthong topics create
 
-run: install infra-up topics ## Install, start Kafka + FerretDB and all four services; Ctrl-C stops everything
+run: install system-deps infra-up topics ## Install, start Kafka + FerretDB and all four services; Ctrl-C stops everything
 	@trap 'bash $(SERVICES) stop; bash $(INFRA) down' EXIT; bash $(SERVICES) foreground
 
-up: install infra-up topics ## Start everything in the background; returns when all four /readyz answer 200
+up: install system-deps infra-up topics ## Start everything in the background; returns when all four /readyz answer 200
 	bash $(SERVICES) start
 	bash $(SERVICES) wait
 
@@ -79,7 +82,7 @@ fmt: install ## Format and auto-fix
 test-unit: install ## Unit tests only (no infrastructure needed)
 	$(VENV)/bin/pytest tests/unit -q $(PYTEST_ARGS)
 
-test: install audit infra-up topics lint typecheck ## Full suite against real Kafka and FerretDB (what CI runs)
+test: install audit system-deps infra-up topics lint typecheck ## Full suite against real Kafka and FerretDB (what CI runs)
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
 bench: install infra-up topics ## Benchmarks against same-run baselines (BENCH_SCALE=small|full; results in bench/results/)

@@ -91,6 +91,18 @@ MESSAGES_VI: dict[str, str] = {
     "invalid_due_date": "Ngày hẹn trả mới phải ở tương lai.",
     "no_signing_key": "Cơ quan chưa được cấu hình khóa ký số.",
     "not_failed": "Chỉ gửi lại được lần gửi đã thất bại.",
+    "invalid_tracking_token": "Mã tra cứu không đúng với hồ sơ này.",
+    "form_not_applicable": "Hồ sơ ở trạng thái hiện tại không có mẫu giấy này.",
+    "not_a_result_pdf": "Tệp không phải là bản PDF kết quả đã ký số của hệ thống.",
+    "unknown_document": "Hồ sơ không khai báo giấy tờ này.",
+    "no_file": "Chưa có tệp nào được tải lên cho giấy tờ này.",
+    "file_damaged": "Tệp đã lưu bị hỏng (không khớp mã kiểm tra); cơ quan đã được báo.",
+    "unsupported_file_type": "Loại tệp không được chấp nhận: chỉ nhận PDF, JPEG hoặc PNG.",
+    "content_type_mismatch": "Loại tệp tải lên khác loại đã khai báo trong hồ sơ.",
+    "file_too_large": "Tệp vượt quá dung lượng cho phép.",
+    "size_mismatch": "Dung lượng tệp tải lên khác dung lượng đã khai báo trong hồ sơ.",
+    "checksum_mismatch": "Mã SHA-256 của tệp tải lên khác mã đã khai báo trong hồ sơ.",
+    "content_mismatch": "Nội dung tệp không đúng với loại tệp đã khai báo.",
 }
 
 #: Vietnamese reason per pydantic error type, for ``<field>: <reason>`` messages of invalid requests.

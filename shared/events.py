@@ -131,7 +131,8 @@ class ResultDocument(EventData):
     signature: str
     algorithm: str = "Ed25519"
     signed_by_office: str
-    verify_url: str | None = None
+    verify_url: str | None = Field(default=None, description="Public verification page of the result (no login).")
+    key_id: str | None = Field(default=None, description="Id (JWK thumbprint) of the key that signed it.")
 
 
 class DossierStatusChanged(EventData):

@@ -241,20 +241,31 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 class BodySizeLimit:
-    """ASGI middleware: refuse bodies over ``max_bytes`` with 413 before the route reads them."""
+    """ASGI middleware: refuse bodies over ``max_bytes`` with 413 before the route reads them.
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    File uploads (paths ending in ``/file``) get ``upload_max_bytes`` instead: documents are larger than JSON.
+    """
+
+    UPLOAD_SUFFIX = "/file"
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, upload_max_bytes: int | None = None) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max_bytes = max_bytes
+        self.upload_max_bytes = upload_max_bytes or max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        upload = str(scope.get("path", "")).endswith(self.UPLOAD_SUFFIX)
+        limit = self.upload_max_bytes if upload else self.default_max_bytes
+        await self._limited(scope, receive, send, limit)
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(send, scope)
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+            await self._reject(send, scope, max_bytes)
             return
         received = 0
         too_large = False
@@ -264,7 +275,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     too_large = True
                     raise _TooLarge
             return message
@@ -278,7 +289,7 @@ class BodySizeLimit:
             if too_large:
                 if not started:
                     started = True
-                    await self._reject(send, scope)
+                    await self._reject(send, scope, max_bytes)
                 return
             started = True
             await send(message)
@@ -287,13 +298,13 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, guarded_send)
         except _TooLarge:
             if not started:
-                await self._reject(send, scope)
+                await self._reject(send, scope, max_bytes)
 
-    async def _reject(self, send: Send, scope: Scope) -> None:
+    async def _reject(self, send: Send, scope: Scope, max_bytes: int) -> None:
         accept = dict(scope.get("headers") or []).get(b"accept-language", b"").decode("latin-1")
         language = negotiate_language(accept)
-        english = f"request body exceeds the limit of {self.max_bytes} bytes"
-        vi = f"Dữ liệu gửi lên vượt quá giới hạn {self.max_bytes} byte."
+        english = f"request body exceeds the limit of {max_bytes} bytes"
+        vi = f"Dữ liệu gửi lên vượt quá giới hạn {max_bytes} byte."
         response = error_response(
             413, "payload_too_large", localised(language, "payload_too_large", english, vi), language=language
         )

@@ -163,3 +163,35 @@ def longest_office_name(locale: Locale = "vi") -> str:
 def known_office(code: str) -> bool:
     """True when ``code`` follows the scheme and names a real commune/ward or province (the registry's units)."""
     return len(code) <= 40 and office_name(code) is not None
+
+
+class Letterhead(NamedTuple):
+    """What the top-left block and the place line of an office's paper say."""
+
+    parent: str  # the unit above (the province), printed above the office's name
+    name: str  # the office's name
+    place: str  # the place in "<place>, ngày … tháng … năm …"
+
+
+_UNIT_PREFIXES = ("Thành phố ", "Tỉnh ", "Phường ", "Xã ", "Đặc khu ")
+
+
+def _short(name: str) -> str:
+    for prefix in _UNIT_PREFIXES:
+        if name.startswith(prefix):
+            return name.removeprefix(prefix)
+    return name
+
+
+def letterhead(code: str) -> Letterhead:
+    """The letterhead of an office (unknown codes print as themselves, never fail a print)."""
+    name = office_name(code) or code
+    try:
+        ref = parse_office_code(code)
+    except ValueError:
+        return Letterhead("", name, "")
+    ward = get_ward(ref.unit_code) if ref.level == "commune" else None
+    province = get_province(ward.province_code if ward else ref.unit_code.removeprefix("P"))
+    parent = province.name if province else ""
+    place = _short(ward.name) if ward else (_short(province.name) if province else "")
+    return Letterhead(parent, name, place)

@@ -251,7 +251,9 @@ class ServiceRuntime:
         install_error_handlers(app)
         install_http_metrics(app, self.registry, service=self.settings.service_name)
         app.add_middleware(RefuseNulCharacters)
-        app.add_middleware(BodySizeLimit, max_bytes=self.settings.max_body_bytes)
+        app.add_middleware(
+            BodySizeLimit, max_bytes=self.settings.max_body_bytes, upload_max_bytes=self.settings.max_upload_bytes
+        )
         app.include_router(
             probes_router(
                 {"kafka": self.kafka_ready, "mongodb": self.store_ready},

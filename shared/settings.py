@@ -147,6 +147,15 @@ class BaseServiceSettings(BaseSettings):
         description="Failed attempts on one target (a dossier code) from all clients before 429.",
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest accepted request body.")
+    max_upload_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        description="Largest body of a file upload (routes whose path ends in /file), and the largest file kept.",
+    )
+    tracking_page_url: str = Field(
+        default="http://127.0.0.1:8004/track",
+        description="Public address of the citizens' tracking page; the QR code of every printed form links to it.",
+    )
 
     @model_validator(mode="after")
     def _kafka_security_complete(self) -> BaseServiceSettings:

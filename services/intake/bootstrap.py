@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from services.intake import handlers
+from services.intake.adapters.files import DossierFiles
 from services.intake.adapters.store import IntakeStore
 from services.intake.entrypoints import consumers
 from services.intake.entrypoints.http import RateLimit, install_validation_codes, router
@@ -33,6 +34,9 @@ class IntakeDeps:
     relay: OutboxRelay | None
     limiter: RateLimit
     rate: Any
+    tracking_page_url: str
+    files: handlers.FileStore
+    settings: IntakeSettings
 
 
 def bootstrap(
@@ -40,6 +44,7 @@ def bootstrap(
     *,
     store: handlers.IntakeStore | None = None,
     catalogue: Catalogue | None = None,
+    files: handlers.FileStore | None = None,
 ) -> FastAPI:
     """Build the intake app: store, catalogue, broker, outbox relay, consumer and routes.
 
@@ -74,5 +79,15 @@ def bootstrap(
     runtime.on_startup(app.state.audit.ensure_indexes)
     app.state.abuse = AbuseGuard.from_settings(None if faked else runtime.db, settings)
     runtime.on_startup(app.state.abuse.ensure_indexes)
-    app.state.intake = IntakeDeps(store, catalogue or load_catalogue(), runtime.publisher, relay, limiter, limiter.rate)
+    app.state.intake = IntakeDeps(
+        store,
+        catalogue or load_catalogue(),
+        runtime.publisher,
+        relay,
+        limiter,
+        limiter.rate,
+        settings.tracking_page_url,
+        files or DossierFiles(runtime.mongo[settings.mongodb_database]),
+        settings,
+    )
     return app

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from pymongo.errors import DuplicateKeyError
 
 from services.intake.domain.codes import dossier_code, new_tracking_token, sha256_hex
+from services.intake.domain.files import declared_document, file_problem
 from services.intake.domain.validation import dossier_problems, normalise_phone
 from shared.admin_units import get_province, get_ward
 from shared.broker import EventPublisher
@@ -102,6 +103,16 @@ class IntakeStore(Protocol):
 
     async def mark_no_show(self, centre: str, day: str, number: int, at: datetime) -> dict[str, Any] | None:
         """Mark a called ticket as no-show."""
+
+
+class FileStore(Protocol):
+    """Where dossier files are kept (adapters.files.DossierFiles over GridFS, or a fake in tests)."""
+
+    async def put(self, file_id: str, filename: str, data: bytes, metadata: dict[str, Any]) -> bool:
+        """Store a file once; False when this exact file was already stored."""
+
+    async def get(self, file_id: str) -> tuple[bytes, dict[str, Any]] | None:
+        """The file's bytes and metadata, or None."""
 
 
 @dataclass(frozen=True)
@@ -255,6 +266,7 @@ async def receive_dossier(
         "awaiting_supplement": False,
         "received_at": now,
         "due_at": due_at,
+        "appointment_at": due_at,  # as printed on the receipt (Mẫu 01); due_at follows later changes
         "tracking_token_sha256": event_data.tracking_token_sha256,
         "idempotency_key": idem or f"none:{dossier_id}",
         "body_sha256": body_hash,
@@ -332,6 +344,19 @@ async def _replay(
     return receipt(existing, None), False
 
 
+async def filed_dossier(code: str, *, office: Office, store: IntakeStore) -> dict[str, Any]:
+    """The dossier ``code`` filed at ``office`` (404 for any other office: it learns nothing of the dossier)."""
+    doc = await store.dossier_by_code(code)
+    if doc is None or doc["office_code"] != office.code:
+        raise ApiError(
+            404,
+            "not_found",
+            f"no dossier {code!r} filed at this office",
+            vi=f"không có hồ sơ {code!r} nộp tại đơn vị này",
+        )
+    return doc
+
+
 async def submit_supplement(
     code: str,
     documents: list[dict[str, Any]],
@@ -344,14 +369,7 @@ async def submit_supplement(
     now: datetime,
 ) -> dict[str, Any]:
     """Record the citizen's supplement and emit ``dossier.supplemented.v1`` (only while one is awaited)."""
-    doc = await store.dossier_by_code(code)
-    if doc is None or doc["office_code"] != office.code:
-        raise ApiError(
-            404,
-            "not_found",
-            f"no dossier {code!r} filed at this office",
-            vi=f"không có hồ sơ {code!r} nộp tại đơn vị này",
-        )
+    doc = await filed_dossier(code, office=office, store=store)
     supplement_id = str(uuid.uuid4())
     data = DossierSupplemented(
         dossier_id=doc["_id"], dossier_code=code, supplement_id=supplement_id, documents=len(documents), received_at=now
@@ -599,3 +617,85 @@ async def mark_no_show(centre: str, number: int, *, store: IntakeStore, now: dat
     if ticket is None:
         raise ApiError(404, "not_found", f"no called ticket {number} today", vi=f"hôm nay chưa gọi số {number}")
     return ticket
+
+
+async def store_file(
+    code: str,
+    document_code: str,
+    content_type: str,
+    data: bytes,
+    *,
+    office: Office,
+    store: IntakeStore,
+    files: FileStore,
+    max_bytes: int,
+    now: datetime,
+) -> tuple[dict[str, Any], bool]:
+    """Keep the file of a document the dossier (or a supplement) declared, after checking it is that file."""
+    doc = await filed_dossier(code, office=office, store=store)
+    declared = declared_document(doc, document_code)
+    if declared is None:
+        raise ApiError(
+            404,
+            "unknown_document",
+            f"dossier {code} declares no document {document_code!r}",
+            vi=f"hồ sơ {code} không khai báo giấy tờ {document_code!r}",
+        )
+    problem = file_problem(declared, content_type, data, max_bytes=max_bytes)
+    if problem is not None:
+        raise ApiError(problem.status, problem.code, problem.message, vi=problem.vi)
+    file_id = f"{doc['_id']}/{document_code}/{declared['sha256']}"
+    record = {
+        "document_code": document_code,
+        "file_id": file_id,
+        "sha256": declared["sha256"],
+        "size": len(data),
+        "content_type": declared["content_type"],
+        "uploaded_at": now,
+    }
+    await files.put(
+        file_id,
+        f"{code}/{document_code}",
+        data,
+        metadata={
+            "dossier_id": doc["_id"],
+            "dossier_code": code,
+            **{k: v for k, v in record.items() if k != "file_id"},
+        },
+    )
+    # recorded once per file: a repeated upload of the same bytes changes nothing
+    added = await store.update_dossier(
+        doc["_id"],
+        {"$push": {"files": record}, "$inc": {"version": 1}},
+        guard=lambda d: all(f["file_id"] != file_id for f in d.get("files") or []),
+    )
+    log.info("dossier_file_stored", dossier_id=doc["_id"], code=code, document=document_code, size=len(data), new=added)
+    return record, added
+
+
+async def read_file(
+    code: str, document_code: str, *, official_office: str, store: IntakeStore, files: FileStore
+) -> tuple[bytes, dict[str, Any]]:
+    """A dossier file for an official of the office now competent for the dossier (404 for everyone else)."""
+    doc = await store.dossier_by_code(code)
+    if doc is None or doc.get("current_office_code") != official_office:
+        raise ApiError(
+            404,
+            "not_found",
+            f"no dossier {code!r} at your office",
+            vi=f"không có hồ sơ {code!r} tại cơ quan của Ông/Bà",
+        )
+    record = next((f for f in reversed(doc.get("files") or []) if f["document_code"] == document_code), None)
+    found = await files.get(record["file_id"]) if record else None
+    if record is None or found is None:
+        raise ApiError(
+            404,
+            "no_file",
+            f"no file has been uploaded for document {document_code!r}",
+            vi=f"chưa có tệp nào được tải lên cho giấy tờ {document_code!r}",
+        )
+    data, _ = found
+    if sha256_hex(data) != record["sha256"]:
+        log.error("dossier_file_damaged", dossier_id=doc["_id"], code=code, document=document_code)
+        raise ApiError(503, "file_damaged", "the stored file does not match its checksum; the office has been alerted")
+    return data, record

@@ -257,6 +257,10 @@ class Notifier:
             sets["preferences"] = change.preferences
         if change.token_sha256:
             sets["token_sha256"] = change.token_sha256
+        if change.result_url:
+            sets["result_url"] = change.result_url
+        if change.procedure:
+            sets["procedure"] = change.procedure
         if change.office_code is not None and change.version is not None:
             sets[f"versions.{version_key(change.office_code)}"] = change.version
         update: dict[str, Any] = {"$push": {"timeline": change.timeline_entry(), "seen_events": change.event_id}}
@@ -306,6 +310,10 @@ class Notifier:
 
     async def _notify(self, dossier: dict[str, Any], change: Change) -> None:
         contact_known = dossier.get("contact") is not None
+        context = dict(change.context)
+        if not context.get("result_url") and dossier.get("result_url"):
+            # the return message links the result signed earlier (its event carried the link)
+            context["result_url"] = dossier["result_url"]
         for channel in MESSAGE_CHANNELS:
             if contact_known and not wants(dossier.get("preferences"), channel):
                 continue
@@ -318,7 +326,7 @@ class Notifier:
                     "event_id": change.event_id,
                     "channel": channel,
                     "kind": change.message_kind,
-                    "context": change.context,
+                    "context": context,
                     "template_version": self.templates.version,
                     "status": S.CREATED.value,
                     "attempts": 0,

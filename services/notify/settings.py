@@ -42,6 +42,11 @@ class NotifySettings(BaseServiceSettings):
         validation_alias=AliasChoices("NOTIFY_MONGODB_DATABASE"),
         description="Own database.",
     )
+    rating_base_url: str = Field(
+        default="http://127.0.0.1:8003",
+        validation_alias=AliasChoices("NOTIFY_RATING_BASE_URL"),
+        description="Public base URL of resolution, where the tracking page posts the citizen's rating.",
+    )
     sms_outbox_path: str = Field(
         default=".data/sms-outbox.jsonl",
         validation_alias=AliasChoices("SMS_OUTBOX_PATH"),

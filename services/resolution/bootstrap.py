@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib import resources
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from services.resolution.adapters.business_metrics import BusinessMetrics
@@ -12,7 +13,7 @@ from services.resolution.adapters.metrics import OverdueMetrics
 from services.resolution.adapters.signing import OfficeKeys
 from services.resolution.adapters.store import ResolutionStore
 from services.resolution.entrypoints import consumers, operations
-from services.resolution.entrypoints.http import router
+from services.resolution.entrypoints.http import public, router
 from services.resolution.entrypoints.scheduler import business_metrics_loop, overdue_loop
 from services.resolution.handlers import Resolution
 from services.resolution.settings import ResolutionSettings
@@ -50,6 +51,7 @@ def bootstrap(
             keys_dir=settings.signing_keys_dir,
             # outside development the settings refuse the public seed; production takes no seed at all
             dev_seed=settings.signing_seed.get_secret_value() if settings.environment != "production" else None,
+            dev_generation=settings.signing_key_generation,
         ),
         settings=settings,
         relay=runtime.relay(store.cases),
@@ -74,7 +76,14 @@ def bootstrap(
         description="Officials process dossiers: worklists, actions, the legal clock (paused during supplements), "
         "overdue flags and apology letters, digitally signed results, operations-centre figures. Officials "
         "authenticate with `Authorization: Bearer <JWT>` (claims sub, office, roles).",
-        routers=[operations.router, router, audit_router("resolution")],
+        routers=[operations.router, router, public, audit_router("resolution")],
+    )
+    # the tracking page (notify's origin) posts the citizen's rating here; token in the query, no cookies
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=[o.strip() for o in settings.cors_origins.split(",") if o.strip()],
+        allow_methods=["GET", "POST"],
+        allow_headers=["content-type"],
     )
     static = resources.files("services.resolution") / "static"
     app.mount("/operations/static", StaticFiles(directory=str(static)), name="operations-static")

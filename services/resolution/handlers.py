@@ -17,8 +17,15 @@ import jinja2
 from pymongo.errors import DuplicateKeyError
 
 from services.resolution.adapters.business_metrics import BusinessMetrics
-from services.resolution.adapters.signing import OfficeKeys, canonical
+from services.resolution.adapters.signing import OfficeKeys, canonical, is_office_code
 from services.resolution.adapters.store import ResolutionStore
+from services.resolution.adapters.verification import (
+    Status,
+    Verdict,
+    signed_from_pdf,
+    standard_signature,
+    verify_document,
+)
 from services.resolution.domain.case import (
     CLOCK_RUNNING,
     LEADER,
@@ -135,6 +142,7 @@ class Resolution:
             # the last step of an inter-agency chain (or no chain): its result is the dossier's result
             "last_step": routed.chain_step >= len(routed.chain) - 1,
             "applicant_ward_code": routed.applicant_ward_code,
+            "receiving_office_code": routed.receiving_office_code,
             "channel": routed.channel.value,
             "status": DossierStatus.RECEIVED.value,
             "version": 1,
@@ -387,6 +395,7 @@ class Resolution:
     # -- results --------------------------------------------------------------------------------
     async def _sign_result(self, case: dict[str, Any], body: dict[str, Any], *, now: datetime) -> ResultDocument:
         document_id = str(uuid.uuid4())
+        key = self.keys.active(case["office_code"])
         document = {
             "document_id": document_id,
             "dossier_code": case["dossier_code"],
@@ -396,25 +405,68 @@ class Resolution:
             or f"Kết quả giải quyết thủ tục {case.get('procedure_name') or case['procedure_code']}",
             "content": body.get("result_content") or "",
             "issued_at": now.isoformat(),
+            "key_id": key.kid,
         }
         signature = self.keys.sign(case["office_code"], document)
-        verify_url = f"{self.settings.public_base_url.rstrip('/')}/v1/results/{document_id}"
+        await self.store.note_signer(case["office_code"], key.kid, now)
         await self.store.insert_result(
-            {"_id": document_id, "document": document, "signature": signature, "algorithm": "Ed25519"}
+            {
+                "_id": document_id,
+                "document": document,
+                "signature": signature,
+                "algorithm": "Ed25519",
+                "procedure_name": case.get("procedure_name"),
+            }
         )
         return ResultDocument(
             document_id=document_id,
             sha256=hashlib.sha256(canonical(document)).hexdigest(),
             signature=signature,
             signed_by_office=case["office_code"],
-            verify_url=verify_url,
+            verify_url=self.verify_url(document_id),
+            key_id=key.kid,
         )
+
+    def verify_url(self, document_id: str) -> str:
+        """The public verification page of a result (also what the citizen's SMS links to)."""
+        return f"{self.settings.public_base_url.rstrip('/')}/verify?id={document_id}"
 
     def verify(self, document: dict[str, Any], signature: str) -> bool:
         """True when ``signature`` is the issuing office's signature of exactly ``document``."""
         office = document.get("office_code")
         # only a real office's key is looked up (the code comes from an unauthenticated caller)
         return isinstance(office, str) and known_office(office) and self.keys.verify(office, document, signature)
+
+    async def jwks(self, office: str | None = None) -> dict[str, Any]:
+        """The published keys: of one office, or of every office with a key directory entry or a signed result."""
+        offices = [office] if office else [*self.keys.offices(), *await self.store.signers()]
+        return self.keys.jwks(offices)
+
+    async def check_result(self, document_id: str, signature: str | None) -> tuple[Verdict, dict[str, Any] | None]:
+        """The public page's check of a result id (and the signature printed in its QR code)."""
+        stored = await self.store.result(document_id)
+        if stored is None:
+            return Verdict("unknown", "no result with this id was issued"), None
+        document = stored["document"]
+        given = stored["signature"] if signature is None else standard_signature(signature)
+        if given is None:
+            return Verdict("tampered", "the signature in the link is malformed"), stored
+        if "key_id" not in document:  # signed before key ids existed: the office's keys decide
+            ok = self.verify(document, given)
+            status: Status = "valid" if ok else "tampered"
+            return Verdict(status, "checked with the issuing office's keys", None, document.get("office_code")), stored
+        return verify_document(await self.jwks(document["office_code"]), document, given), stored
+
+    async def check_pdf(self, pdf: bytes) -> tuple[Verdict, dict[str, Any]]:
+        """Check an uploaded result PDF by its embedded signed original and the published keys only."""
+        originals = signed_from_pdf(pdf)
+        document, signature = originals[0]
+        if len(originals) > 1:
+            # an edited copy added beside the genuine one: which would a reader trust? neither
+            return Verdict("tampered", "the PDF carries more than one signed original"), document
+        office = document.get("office_code")
+        jwks = await self.jwks(office) if isinstance(office, str) and is_office_code(office) else {"keys": []}
+        return verify_document(jwks, document, signature), document
 
     # -- overdue and apology --------------------------------------------------------------------
     async def next_due(self) -> datetime | None:
@@ -523,7 +575,14 @@ class Resolution:
                 signer=actor,
             )
         )
-        apology = {"letter": letter, "reason": reason, "new_due_at": new_due, "issued_at": now, "by": actor}
+        apology = {
+            "letter": letter,
+            "reason": reason,
+            "new_due_at": new_due,
+            "previous_due_at": case["due_at"],
+            "issued_at": now,
+            "by": actor,
+        }
         change = DossierStatusChanged(
             dossier_id=case["dossier_id"],
             dossier_code=case["dossier_code"],

@@ -30,6 +30,12 @@ class ResolutionSettings(BaseServiceSettings):
         description="Per-office keys are derived from it when no key directory is set (never in production; "
         "outside development only a long, non-default value).",
     )
+    signing_key_generation: int = Field(
+        default=1,
+        ge=1,
+        validation_alias=AliasChoices("RESOLUTION_SIGNING_KEY_GENERATION"),
+        description="Development only: rotate the derived keys; generations 1..N are published, N signs.",
+    )
     auto_accept_offices: str = Field(
         default="",
         validation_alias=AliasChoices("RESOLUTION_AUTO_ACCEPT_OFFICES"),
@@ -41,10 +47,19 @@ class ResolutionSettings(BaseServiceSettings):
         validation_alias=AliasChoices("RESOLUTION_OVERDUE_CHECK_INTERVAL"),
         description="Longest sleep of the overdue scheduler in seconds (it also wakes at the earliest due date).",
     )
+    cors_origins: str = Field(
+        default="http://127.0.0.1:8004,http://localhost:8004",
+        validation_alias=AliasChoices("RESOLUTION_CORS_ORIGINS"),
+        description="Comma-separated origins (the citizens' tracking page) allowed to post ratings from a browser.",
+    )
     public_base_url: str = Field(
         default="http://127.0.0.1:8003",
+        max_length=40,
         validation_alias=AliasChoices("RESOLUTION_PUBLIC_BASE_URL"),
-        description="Base URL written into results' verification links.",
+        # the link goes into the result-ready and return SMS, whose segment budgets notify checks with a base
+        # of this length (services/notify/domain/templates.py, RESULT_BASE_URL_MAX)
+        description="Public base URL of this service (at most 40 characters, so the SMS carrying the result link "
+        "keeps its segment budget): results' verification links and QR codes point here.",
     )
 
     ranking_min_sample: int = Field(

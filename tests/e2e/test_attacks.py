@@ -324,6 +324,23 @@ async def test_verify_floods_are_limited_and_huge_office_codes_cost_nothing(
     assert (await attacker.post(url, json=huge)).status_code == 429
 
 
+async def test_the_papers_public_paths_are_limited(target: System, attacker: httpx.AsyncClient) -> None:
+    """The verification page and API, the published keys, result PDFs and the tracking log PDF need no login:
+    past ABUSE_CLIENT_LIMIT requests a minute (wrong ids and tokens: past the failure limit) the client gets 429."""
+    res, notify = target["resolution"].url, target["notify"].url
+    for path in ("/verify", "/.well-known/jwks.json", "/v1/results/no-such-result/verification"):
+        codes = [(await attacker.get(f"{res}{path}")).status_code for _ in range(CLIENT_LIMIT + 1)]
+        assert codes == [200] * CLIENT_LIMIT + [429], (path, codes)
+    pdf = [(await attacker.get(f"{res}/v1/results/guess-{i:04d}/pdf")).status_code for i in range(FAILURES + 1)]
+    assert pdf == [404] * FAILURES + [429], pdf
+    log_url = f"{notify}/v1/track/00070.TTHCC-261122-0009/log.pdf"
+    logs = [
+        (await attacker.get(log_url, params={"token": f"guess-{i:04d}-xxxxxxxx"})).status_code
+        for i in range(FAILURES + 1)
+    ]
+    assert logs == [404] * FAILURES + [429], logs
+
+
 async def test_guessing_api_keys_is_limited(target: System, attacker: httpx.AsyncClient) -> None:
     """Invalid API keys: 401 until the failure limit, then 429 for this client (300 went unlimited before)."""
     url = f"{target['intake'].url}/v1/dossiers/00070.TTHCC-261122-0001"

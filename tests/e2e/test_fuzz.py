@@ -24,6 +24,10 @@ from tests.support.processes import System
 #: examples per operation; LIENTHONG_FUZZ_EXAMPLES raises it for a longer hunt outside CI
 EXAMPLES = int(os.environ.get("LIENTHONG_FUZZ_EXAMPLES", "25"))
 
+# printed papers and dossier files travel as raw bytes: generate them as schemathesis does octet streams
+for _media_type in ("application/pdf", "image/jpeg", "image/png"):
+    schemathesis.serializer.alias(_media_type, "application/octet-stream")
+
 #: long-lived responses a generated request could keep open (covered by the SSE journey test instead)
 STREAMING = ("/stream",)
 

@@ -27,6 +27,7 @@ OWN_CREDENTIAL = {
     ("notify", "POST", "/v1/sms/receipts"),  # the SMS provider's shared secret
     ("resolution", "POST", "/v1/dossiers/{code}/rating"),  # the citizen's tracking token
     ("resolution", "POST", "/v1/results/verify"),  # anyone may check a signed result: it changes nothing
+    ("resolution", "POST", "/v1/results/verify-pdf"),  # the same check of a result PDF: it changes nothing
 }
 
 

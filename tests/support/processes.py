@@ -132,6 +132,17 @@ def system_env(
             **{f"{name.upper()}_MONGODB_DATABASE": f"{prefix}_{name}" for name in ports},
         }
     )
+    if "notify" in ports and "resolution" in ports:
+        # the public links printed on papers and sent in SMS point at this run's processes
+        notify, resolution = f"http://127.0.0.1:{ports['notify']}", f"http://127.0.0.1:{ports['resolution']}"
+        env.update(
+            {
+                "TRACKING_PAGE_URL": f"{notify}/track",
+                "RESOLUTION_PUBLIC_BASE_URL": resolution,
+                "RESOLUTION_CORS_ORIGINS": notify,
+                "NOTIFY_RATING_BASE_URL": resolution,
+            }
+        )
     env.update(extra or {})
     return env
 
@@ -146,7 +157,12 @@ def running_system(
     consumer group per service); ``system[name]`` is the first, ``system.instances[name]`` all of them.
     """
     workdir.mkdir(parents=True, exist_ok=True)
-    ports = {name: free_port() for name in SERVICES}
+    ports: dict[str, int] = {}
+    for name in SERVICES:
+        # the OS may hand the same just-released port out twice; two services on one port is a wrong system
+        while (port := free_port()) in ports.values():
+            pass
+        ports[name] = port
     env = system_env(prefix, workdir, ports, extra_env)
     system = System(prefix=prefix, workdir=workdir)
     for name in SERVICES:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import inspect
 import json
 from datetime import UTC, datetime
@@ -15,6 +16,9 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from services.intake import handlers
+from services.intake.adapters.papers import receipt_pdf
+from services.intake.domain.codes import sha256_hex
+from services.intake.domain.files import ALLOWED_TYPES
 from services.intake.entrypoints.models import (
     CallIn,
     DossierIn,
@@ -22,6 +26,7 @@ from services.intake.entrypoints.models import (
     DueDateOut,
     ProcedureOut,
     Receipt,
+    StoredFile,
     SupplementIn,
     SupplementOut,
     TicketIn,
@@ -29,8 +34,11 @@ from services.intake.entrypoints.models import (
     TicketOut,
 )
 from shared.abuse import AbuseGuard
+from shared.audit import AuditTrail
 from shared.http import MAX_OFFSET, ApiError, error_response, error_responses
+from shared.identity import CLERK, LEADER, OPERATIONS, SPECIALIST, Principal, require_role
 from shared.legal_clock import CalendarDatetime
+from shared.papers import pdf_response, pdf_responses
 from shared.procedures import Procedure
 
 bearer = HTTPBearer(auto_error=False, description="Front-office API key: `Authorization: Bearer lt_...`")
@@ -61,6 +69,13 @@ async def office(
 
 
 Office = Annotated[handlers.Office, Depends(office)]
+
+
+#: officials of a competent office read its dossiers' files with the one identity scheme's JWT (as in resolution)
+CurrentOfficial = Annotated[
+    Principal,
+    require_role(CLERK, SPECIALIST, LEADER, OPERATIONS, service="intake", description="Official's JWT"),
+]
 
 
 class RateLimit:
@@ -205,17 +220,60 @@ async def dossiers_of_citizen(
 
 @router.get("/dossiers/{code}", response_model=DossierView, tags=["dossiers"], responses=error_responses(401, 404))
 async def get_dossier(code: str, request: Request, office: Office) -> dict[str, Any]:
-    doc = await deps(request).store.dossier_by_code(code)
-    if doc is None or doc["office_code"] != office.code:
-        raise ApiError(
-            404,
-            "not_found",
-            f"no dossier {code!r} filed at this office",
-            vi=f"không có hồ sơ {code!r} nộp tại đơn vị này",
-        )
+    doc = await handlers.filed_dossier(code, office=office, store=deps(request).store)
     route = doc.get("route") or {}
     name = route.get("office_name") if route.get("office_code") == doc.get("current_office_code") else None
     return {**doc, "id": doc["_id"], "current_office_name": name}
+
+
+@router.get(
+    "/dossiers/{code}/forms/receipt.pdf",
+    response_class=Response,
+    tags=["forms"],
+    summary="Receipt and appointment slip (Mẫu 01, Circular 01/2018/TT-VPCP) as PDF",
+    responses=pdf_responses(
+        "The form, with the dossier code and a QR code of the tracking link; the same dossier state always "
+        "gives the same bytes.",
+        401,
+        404,
+        422,
+        429,
+    ),
+)
+async def receipt_form(
+    code: str,
+    request: Request,
+    office: Office,
+    token: Annotated[
+        str | None,
+        Query(
+            min_length=8,
+            max_length=200,
+            description="The tracking token from the 201 answer: printed on the slip and put in the QR code "
+            "(only its hash is stored, so a reprint without it says where the token was printed).",
+        ),
+    ] = None,
+) -> Response:
+    d = deps(request)
+    abuse: AbuseGuard = request.app.state.abuse
+    if token is not None:
+        # a key's holder guessing tracking tokens stops at the failure limits (as on the tracking paths)
+        await abuse.admit(request, "receipt-token", target=code, count=False)
+    doc = await handlers.filed_dossier(code, office=office, store=d.store)
+    if token is not None and not hmac.compare_digest(sha256_hex(token), doc["tracking_token_sha256"]):
+        await abuse.failed(request, "receipt-token", target=code)
+        raise ApiError(
+            422,
+            "invalid_tracking_token",
+            "token: not the tracking token of this dossier",
+            vi="token: không phải mã tra cứu của hồ sơ này",
+        )
+    # the slip is the filing office's paper for the citizen: it prints the applicant in clear (stored encrypted)
+    doc = {**doc, "applicant": handlers.applicant_in_clear(doc["applicant"], request.app.state.pii)}
+    pdf = await receipt_pdf(
+        doc, procedure=d.catalogue.get(doc["procedure_code"]), token=token, tracking_page_url=d.tracking_page_url
+    )
+    return pdf_response(pdf, f"{code}-mau01.pdf")
 
 
 @router.post(
@@ -236,6 +294,83 @@ async def post_supplement(code: str, body: SupplementIn, request: Request, offic
         publisher=d.publisher,
         relay=d.relay,
         now=_now(),
+    )
+
+
+@router.put(
+    "/dossiers/{code}/documents/{document_code}/file",
+    status_code=201,
+    response_model=StoredFile,
+    tags=["files"],
+    summary="Upload the file of a declared document (filed with the dossier or a supplement)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "The file itself; `Content-Type` must be the declared type (application/pdf, image/jpeg "
+            "or image/png), its size and SHA-256 the declared ones, and its content of that type.",
+            "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in ALLOWED_TYPES},
+        }
+    },
+    responses={
+        200: {"model": StoredFile, "description": "This exact file was already stored."},
+        **error_responses(401, 404, 413, 415, 422),
+    },
+)
+async def upload_file(
+    code: str,
+    document_code: str,
+    request: Request,
+    response: Response,
+    office: Office,
+    content_type: Annotated[str, Header(alias="Content-Type", max_length=100)] = "",
+) -> dict[str, Any]:
+    d = deps(request)
+    record, added = await handlers.store_file(
+        code,
+        document_code,
+        content_type,
+        await request.body(),
+        office=office,
+        store=d.store,
+        files=d.files,
+        max_bytes=d.settings.max_upload_bytes,
+        now=_now(),
+    )
+    response.status_code = 201 if added else 200
+    return record
+
+
+@router.get(
+    "/dossiers/{code}/documents/{document_code}/file",
+    response_class=Response,
+    tags=["files"],
+    summary="A dossier file, for officials of the office now competent for the dossier only",
+    responses={
+        200: {"content": {t: {} for t in ALLOWED_TYPES}, "description": "The file, checked against its SHA-256."},
+        **error_responses(401, 403, 404, 503),
+    },
+)
+async def download_file(code: str, document_code: str, request: Request, official: CurrentOfficial) -> Response:
+    d = deps(request)
+    # reading a citizen's document is an official's action on personal data: audited, also when refused
+    audit: AuditTrail = request.app.state.audit
+    target = f"{code}/{document_code}"
+    try:
+        data, record = await handlers.read_file(
+            code, document_code, official_office=official.office, store=d.store, files=d.files
+        )
+    except ApiError as exc:
+        await audit.record(official, "dossier_file.read", target, outcome=exc.code)
+        raise
+    await audit.record(official, "dossier_file.read", target, details={"size": len(data)})
+    return Response(
+        data,
+        media_type=record["content_type"],
+        headers={
+            "Content-Disposition": f'attachment; filename="{document_code}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
     )
 
 

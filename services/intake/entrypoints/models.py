@@ -167,6 +167,16 @@ class HistoryEntry(BaseModel):
     )
 
 
+class StoredFile(BaseModel):
+    """A document's file kept in intake's store (GridFS)."""
+
+    document_code: str = Field(description="Document code it belongs to.", examples=["to_khai"])
+    sha256: str = Field(description="SHA-256 of the file (checked against the declared one).", examples=["9f86d0..."])
+    size: int = Field(description="Size in bytes.", examples=[182044])
+    content_type: str = Field(description="MIME type.", examples=["application/pdf"])
+    uploaded_at: datetime = Field(description="When it was uploaded.", examples=[_NOW])
+
+
 class DossierView(BaseModel):
     """The filing office's view of a dossier."""
 
@@ -185,6 +195,21 @@ class DossierView(BaseModel):
     )
     current_office_name: str | None = Field(
         default=None, description="Name of that office.", examples=["Ủy ban nhân dân Phường Hoàn Kiếm"]
+    )
+    files: list[StoredFile] = Field(
+        default_factory=list,
+        description="Files uploaded for its documents.",
+        examples=[
+            [
+                {
+                    "document_code": "to_khai",
+                    "sha256": _DOCUMENT_EXAMPLE["sha256"],
+                    "size": 182044,
+                    "content_type": "application/pdf",
+                    "uploaded_at": _NOW,
+                }
+            ]
+        ],
     )
     history: list[HistoryEntry] = Field(
         description="Timeline, oldest first.",

@@ -13,7 +13,7 @@ from shared.procedures import load_catalogue
 
 #: Variables every template may use; the template-set build renders with exactly these keys. Names come in
 #: both languages (``procedure_en``, ``office_en``) so an English message never shows a Vietnamese name.
-CONTEXT_KEYS = ("code", "procedure", "procedure_en", "office", "office_en", "due_at", "reason")
+CONTEXT_KEYS = ("code", "procedure", "procedure_en", "office", "office_en", "due_at", "reason", "result_url")
 
 #: Status-event actions that are told with their own template rather than by the new status.
 _ACTION_KINDS = {"overdue": "overdue", "apology": "apology"}
@@ -41,6 +41,8 @@ class Change:
     contact: dict[str, Any] | None = None  # only from the receipt event
     preferences: dict[str, bool] | None = None
     token_sha256: str | None = None
+    result_url: str | None = None  # public verification page of the signed result
+    procedure: str | None = None  # procedure name (from the receipt)
 
     def timeline_entry(self) -> dict[str, Any]:
         """The line shown to the citizen (no personal data)."""
@@ -54,6 +56,8 @@ class Change:
             "at": self.at.isoformat(),
             "chain_step": self.chain_step,
             "chain_steps": self.chain_steps,
+            "office_code": self.office_code,
+            "result_url": self.result_url,
         }
 
     @property
@@ -76,6 +80,7 @@ def _context(
     *,
     procedure_name: str | None = None,
     office_label: str | None = None,
+    result_url: str | None = None,
 ) -> dict[str, str]:
     """Message variables: procedure and office by name in each language (the event's own name, else the code)."""
     procedure = load_catalogue().get(procedure_code) if procedure_code else None
@@ -89,6 +94,7 @@ def _context(
         "office_en": (office_name(office_code, "en") if office_code else None) or vi_office,
         "due_at": local_time(due_at),
         "reason": reason or "-",
+        "result_url": result_url or "",
     }
 
 
@@ -104,9 +110,11 @@ def from_received(event_id: str, e: DossierReceived) -> Change:
         status="received",
         office=office_name(e.receiving_office_code) or e.receiving_office_code,  # citizens read names, not codes
         due_at=e.due_at,
+        office_code=e.receiving_office_code,
         contact=e.contact.model_dump(),
         preferences=e.notify.model_dump(),
         token_sha256=e.tracking_token_sha256,
+        procedure=e.procedure_name or e.procedure_code,
     )
 
 
@@ -132,8 +140,10 @@ def from_routed(event_id: str, e: DossierRouted) -> Change:
         status="parked" if parked else "routed",
         office=office,
         due_at=e.due_at,
+        office_code=e.office_code,
         reason=e.reason if parked else None,
         token_sha256=e.tracking_token_sha256,
+        procedure=e.procedure_name or e.procedure_code,
     )
 
 
@@ -142,6 +152,8 @@ def from_status(event_id: str, e: DossierStatusChanged) -> Change:
     kind = _ACTION_KINDS.get(e.action, e.status.value)
     # a chain step's result goes on to the next office: tell it as such, not as "come and collect it"
     step_done = e.status is DossierStatus.RESULT_READY and e.chain_continues
+    # a step's result is for the next office: the citizen's link is the last step's
+    result_url = e.result.verify_url if e.result is not None and not step_done else None
     return Change(
         event_id=event_id,
         dossier_id=e.dossier_id,
@@ -152,7 +164,13 @@ def from_status(event_id: str, e: DossierStatusChanged) -> Change:
         chain_steps=len(e.chain) or None,
         at=e.occurred_at,
         context=_context(
-            e.dossier_code, e.procedure_code, e.office_code, e.due_at, e.reason, office_label=e.office_name
+            e.dossier_code,
+            e.procedure_code,
+            e.office_code,
+            e.due_at,
+            e.reason,
+            office_label=e.office_name,
+            result_url=result_url,
         ),
         status=e.status.value,
         office=(office_name(e.office_code) or e.office_name or e.office_code),
@@ -160,6 +178,7 @@ def from_status(event_id: str, e: DossierStatusChanged) -> Change:
         reason=e.reason,
         office_code=e.office_code,
         version=e.version,
+        result_url=result_url,
     )
 
 

@@ -25,10 +25,15 @@ SAMPLE: dict[str, str] = {
     "office_en": "People's Committee of Phường Hoàn Kiếm",
     "due_at": "17:00 25/11/2026",
     "reason": "Thiếu bản chính giấy chứng sinh",
+    "result_url": "http://127.0.0.1:8003/verify?id=1f0c2a9e-3b7d-4c55-9d0e-6a1b2c3d4e5f",
 }
 assert tuple(SAMPLE) == CONTEXT_KEYS
 #: Longest reason an official may write (resolution's limit); an SMS must shorten it to keep its budget.
 LONGEST_REASON = ("Thiếu bản chính giấy chứng sinh và sơ đồ thửa đất có xác nhận; " * 40)[:2000]
+#: Longest result link: resolution's public base URL is at most ``RESULT_BASE_URL_MAX`` characters
+#: (``RESOLUTION_PUBLIC_BASE_URL``, checked there), then ``/verify?id=`` and the result's UUID.
+RESULT_BASE_URL_MAX = 40
+LONGEST_RESULT_URL = "https://" + "d" * (RESULT_BASE_URL_MAX - len("https://")) + "/verify?id=" + "f" * 36
 
 
 def longest_sample() -> dict[str, str]:
@@ -43,6 +48,7 @@ def longest_sample() -> dict[str, str]:
         "office_en": longest_office_name("en"),
         "due_at": "17:00 25/11/2026",
         "reason": LONGEST_REASON,
+        "result_url": LONGEST_RESULT_URL,
     }
 
 
@@ -140,6 +146,8 @@ class TemplateSet:
     def render(self, kind: str, locale: str, channel: str, context: dict[str, Any]) -> Rendered:
         """Render one message (``locale`` falls back to Vietnamese when unknown)."""
         locale = locale if locale in LOCALES else "vi"
+        # notifications stored before a variable was added still render (it is empty for them)
+        context = dict.fromkeys(CONTEXT_KEYS, "") | context
         text = self._env.get_template(f"{locale}/{kind}.{channel}.j2").render(**context).strip()
         if channel == "email":
             subject, _, body = text.partition("\n---\n")

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from importlib import resources
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
@@ -18,12 +18,14 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.background import BackgroundTask
 
 from services.notify.adapters.live import StreamSlots
+from services.notify.adapters.papers import tracking_log_pdf
 from services.notify.domain.webhooks import numeric_host_form
 from services.notify.handlers import Notifier
 from shared.abuse import AbuseGuard, client_key
 from shared.audit import AuditTrail
 from shared.http import ApiError, error_responses
 from shared.identity import OPERATOR, Principal, require_role
+from shared.papers import pdf_response, pdf_responses
 from shared.topics import Topics, event_type_of
 
 router = APIRouter()
@@ -44,7 +46,13 @@ class TimelineEntry(BaseModel):
     office: str | None = Field(
         default=None, description="Name of the office concerned.", examples=["Ủy ban nhân dân Phường Hoàn Kiếm"]
     )
+    office_code: str | None = Field(default=None, description="Code of the office concerned.", examples=["00070.UBND"])
     due_at: datetime | None = Field(default=None, description="Appointment date (hẹn trả kết quả), if known.")
+    result_url: str | None = Field(
+        default=None,
+        description="Public verification page of the signed result (on the result_ready change).",
+        examples=["http://127.0.0.1:8003/verify?id=1f0c2a9e-3b7d-4c55-9d0e-6a1b2c3d4e5f"],
+    )
     reason: str | None = Field(
         default=None, description="Reason given (refusal, supplement, parking).", examples=["Thiếu giấy chứng sinh"]
     )
@@ -80,6 +88,17 @@ class Tracking(BaseModel):
     code: str = Field(description="Dossier code.", examples=[CODE_EXAMPLE])
     timeline: list[TimelineEntry] = Field(description="Changes, oldest first.")
     preferences: Preferences | None = Field(default=None, description="Channels chosen (once the receipt is known).")
+    procedure: str | None = Field(default=None, description="Procedure name.", examples=["Đăng ký khai sinh"])
+    office: str | None = Field(
+        default=None, description="Office now concerned (name).", examples=["Ủy ban nhân dân Phường Hoàn Kiếm"]
+    )
+    status: str | None = Field(default=None, description="Current status.", examples=["in_process"])
+    due_at: datetime | None = Field(default=None, description="Current appointment date (the latest one given).")
+    result_url: str | None = Field(default=None, description="Verification page of the signed result, once signed.")
+    rating_url: str = Field(
+        description="Where the citizen's rating is posted (`?token=`), accepted once the result is returned.",
+        examples=["http://127.0.0.1:8003/v1/dossiers/00070.TTHCC-261122-0001/rating"],
+    )
 
 
 class ReceiptIn(BaseModel):
@@ -243,11 +262,40 @@ async def track(code: Code, token: Token, notifier: NotifierDep, request: Reques
     """Every change of the dossier, for the holder of its tracking token."""
     dossier = await _tracked(notifier, code, token, request)
     prefs = dossier.get("preferences")
+    timeline = _timeline(dossier)
     return Tracking(
         code=dossier["code"],
-        timeline=[TimelineEntry(**e) for e in _timeline(dossier)],
+        timeline=[TimelineEntry(**e) for e in timeline],
         preferences=Preferences(**prefs) if prefs else None,
+        **summary(dossier, timeline, notifier.settings.rating_base_url),
     )
+
+
+def summary(dossier: dict[str, Any], timeline: list[dict[str, Any]], rating_base_url: str) -> dict[str, Any]:
+    """The dossier at a glance: procedure, current office and status, latest due date, result link."""
+    latest = timeline[-1] if timeline else {}
+    return {
+        "procedure": dossier.get("procedure"),
+        "office": next((e["office"] for e in reversed(timeline) if e.get("office")), None),
+        "status": next((e["status"] for e in reversed(timeline) if e.get("status")), latest.get("status")),
+        "due_at": next((e["due_at"] for e in reversed(timeline) if e.get("due_at")), None),
+        "result_url": dossier.get("result_url"),
+        "rating_url": f"{rating_base_url.rstrip('/')}/v1/dossiers/{quote(dossier['code'])}/rating",
+    }
+
+
+@router.get(
+    "/v1/track/{code}/log.pdf",
+    tags=["citizens"],
+    summary="The dossier's tracking log (Mẫu 06, Circular 01/2018/TT-VPCP) as PDF",
+    response_class=Response,
+    responses=pdf_responses("The form with the dossier code and a QR code.", 404, 422, 429),
+)
+async def tracking_log(code: Code, token: Token, notifier: NotifierDep, request: Request) -> Response:
+    """Every change of the dossier as the log form prints it, for the holder of its tracking token."""
+    dossier = await _tracked(notifier, code, token, request)
+    pdf = await tracking_log_pdf(dossier, _timeline(dossier), tracking_page_url=notifier.settings.tracking_page_url)
+    return pdf_response(pdf, f"{code}-mau06.pdf")
 
 
 @router.get(

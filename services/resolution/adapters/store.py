@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
+from pymongo.errors import DuplicateKeyError
 
 from shared.store import update_document
 
@@ -17,6 +19,7 @@ class ResolutionStore:
     def __init__(self, db: Any) -> None:
         self.cases = db["cases"]
         self.results = db["results"]
+        self.signing_offices = db["signing_offices"]
 
     async def ensure_indexes(self) -> None:
         """Worklists by office, the overdue scan by due date, look-up by dossier id or code."""
@@ -135,3 +138,15 @@ class ResolutionStore:
         """A signed result by id."""
         found: dict[str, Any] | None = await self.results.find_one({"_id": document_id})
         return found
+
+    async def note_signer(self, office_code: str, key_id: str, at: datetime) -> None:
+        """Remember that an office signs results, so its keys are published in the JWKS (idempotent).
+
+        Insert-only: the first signature records the office; later ones find it there.
+        """
+        with contextlib.suppress(DuplicateKeyError):
+            await self.signing_offices.insert_one({"_id": office_code, "first_key_id": key_id, "first_signed_at": at})
+
+    async def signers(self) -> list[str]:
+        """Offices that have signed results."""
+        return [doc["_id"] async for doc in self.signing_offices.find({}, {"_id": 1})]

@@ -6,19 +6,26 @@ The generic ``/dossiers/{dossier}/{action}`` route is registered last so the fix
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from datetime import datetime
+from importlib import resources
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse
 
+from services.resolution.adapters.papers import FORMS, NotApplicable, form_pdf, result_pdf
+from services.resolution.adapters.verification import NotAResult, Verdict
 from services.resolution.domain.case import OPEN, Forbidden, IllegalTransition, ReasonRequired
 from services.resolution.entrypoints.auth import CurrentOfficial, Official
 from services.resolution.entrypoints.models import (
     ActionIn,
     ApologyIn,
     CaseOut,
+    JwksOut,
     RatingIn,
     RatingOut,
     SignedResultOut,
+    VerificationOut,
     VerifyIn,
     VerifyOut,
     WorklistOut,
@@ -28,9 +35,12 @@ from shared.abuse import AbuseGuard
 from shared.audit import AuditTrail
 from shared.events import DossierStatus
 from shared.http import MAX_OFFSET, ApiError, error_responses
+from shared.offices import office_name
+from shared.papers import PDF_MEDIA_TYPE, pdf_response, pdf_responses
 from shared.store import REVISION_FIELD
 
 router = APIRouter(prefix="/v1")
+public = APIRouter()
 
 
 def _res(request: Request) -> Resolution:
@@ -176,7 +186,7 @@ async def get_result(document_id: str, request: Request) -> dict[str, Any]:
         raise ApiError(404, "not_found", "no such result")
     office = found["document"]["office_code"]
     try:
-        public_key = res.keys.public_key_pem(office)
+        public_key = res.keys.public_key_pem(office, found["document"].get("key_id"))
     except KeyError:
         raise ApiError(409, "no_signing_key", f"office {office} has no signing key configured any more") from None
     return {
@@ -197,6 +207,152 @@ async def get_result(document_id: str, request: Request) -> dict[str, Any]:
 async def verify(body: VerifyIn, request: Request) -> dict[str, Any]:
     await request.app.state.abuse.admit(request, "verify")
     return {"valid": _res(request).verify(body.document, body.signature)}
+
+
+@router.get(
+    "/dossiers/{dossier}/forms/{form}.pdf",
+    response_class=Response,
+    tags=["forms"],
+    summary="Circular 01/2018 forms: supplement request (Mẫu 02), refusal (03), apology (04), control sheet (05)",
+    responses=pdf_responses(
+        "The form with the dossier code and a QR code of the tracking link; the same case state always gives the "
+        "same bytes.",
+        401,
+        404,
+        409,
+        422,
+    ),
+)
+async def form(
+    dossier: str,
+    form: Literal["supplement-request", "refusal", "apology", "control-sheet"],
+    request: Request,
+    official: CurrentOfficial,
+) -> Response:
+    res = _res(request)
+    case = await _guarded(res.case_for(dossier, official.office))
+    try:
+        pdf = await form_pdf(form, case, tracking_page_url=res.settings.tracking_page_url)
+    except NotApplicable as exc:
+        vi = f"{form}: hồ sơ chưa qua bước mà mẫu này ghi lại (yêu cầu bổ sung, từ chối hoặc thư xin lỗi)"
+        raise ApiError(409, "form_not_applicable", f"{form}: {exc}", vi=vi) from None
+    number = list(FORMS).index(form) + 2
+    return pdf_response(pdf, f"{case['dossier_code']}-mau{number:02d}.pdf")
+
+
+@router.get(
+    "/results/{document_id}/pdf",
+    response_class=Response,
+    tags=["results"],
+    summary="A signed result as PDF (the signed original embedded; public by its unguessable id, like the JSON)",
+    responses=pdf_responses("The result paper.", 404, 429),
+)
+async def result_paper(document_id: str, request: Request) -> Response:
+    # public and costly to render: the same per-client limit as the other public paths; a wrong id counts as
+    # a failed attempt (ids are unguessable, so only guessing produces many)
+    abuse: AbuseGuard = request.app.state.abuse
+    await abuse.admit(request, "result-pdf")
+    res = _res(request)
+    found = await res.store.result(document_id)
+    if found is None:
+        await abuse.failed(request, "result-pdf")
+        raise ApiError(404, "not_found", "no such result")
+    pdf = await result_pdf(found, verify_url=res.verify_url(document_id), procedure_name=found.get("procedure_name"))
+    return pdf_response(pdf, f"{found['document']['dossier_code']}-ket-qua.pdf")
+
+
+def _verification(verdict: Verdict, document: dict[str, Any] | None) -> dict[str, Any]:
+    doc = document or {}
+    office = doc.get("office_code") or verdict.office_code
+    issued = doc.get("issued_at")
+    out: dict[str, Any] = {
+        "status": verdict.status,
+        "reason": verdict.reason,
+        "office_code": office,
+        "office_name": office_name(office) if isinstance(office, str) else None,
+        "key_id": doc.get("key_id") or verdict.key_id,
+    }
+    if document is not None and verdict.status != "unknown":
+        out |= {
+            "document_id": doc.get("document_id"),
+            "dossier_code": doc.get("dossier_code"),
+            "issued_at": datetime.fromisoformat(issued) if isinstance(issued, str) else None,
+            "title": doc.get("title"),
+            "content": doc.get("content"),
+        }
+        if verdict.status == "valid" and doc.get("document_id"):
+            out["pdf_url"] = f"/v1/results/{doc['document_id']}/pdf"
+    return out
+
+
+@router.get(
+    "/results/{document_id}/verification",
+    response_model=VerificationOut,
+    tags=["results"],
+    summary="Public check of a result id and the signature printed in its QR code (no login)",
+    responses=error_responses(422, 429),
+)
+async def verification(
+    document_id: str,
+    request: Request,
+    sig: Annotated[
+        str | None, Query(max_length=200, description="Signature from the paper's QR code (base64url)")
+    ] = None,
+) -> dict[str, Any]:
+    await request.app.state.abuse.admit(request, "verify")
+    verdict, stored = await _res(request).check_result(document_id, sig)
+    return _verification(verdict, stored["document"] if stored else None)
+
+
+@router.post(
+    "/results/verify-pdf",
+    response_model=VerificationOut,
+    tags=["results"],
+    summary="Public check of a result PDF by its embedded signed original and the published keys only",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {PDF_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+    responses=error_responses(413, 422, 429),
+)
+async def verify_pdf(request: Request) -> dict[str, Any]:
+    await request.app.state.abuse.admit(request, "verify")
+    body = await request.body()
+    try:
+        verdict, document = await _res(request).check_pdf(body)
+    except NotAResult as exc:
+        raise ApiError(422, "not_a_result_pdf", str(exc)) from None
+    return _verification(verdict, document)
+
+
+@public.get(
+    "/.well-known/jwks.json",
+    response_model=JwksOut,
+    tags=["results"],
+    summary="Published public keys of the offices that sign results (JWKS, RFC 7517/8037)",
+    responses=error_responses(429),
+)
+async def jwks(
+    request: Request,
+    office: Annotated[str | None, Query(max_length=40, description="Only this office's keys")] = None,
+) -> dict[str, Any]:
+    await request.app.state.abuse.admit(request, "jwks")
+    return await _res(request).jwks(office)
+
+
+@public.get(
+    "/verify",
+    response_class=HTMLResponse,
+    tags=["results"],
+    summary="Public verification page (no login)",
+    responses=error_responses(429),
+)
+async def verify_page(request: Request) -> HTMLResponse:
+    """Opens from a result's QR code: shows valid / tampered / unknown, the issuing office and date."""
+    await request.app.state.abuse.admit(request, "verify-page")
+    return HTMLResponse((resources.files("services.resolution") / "static" / "verify.html").read_text("utf-8"))
 
 
 ACTIONS = {

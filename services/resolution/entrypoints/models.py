@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -419,3 +419,47 @@ class StatsOut(BaseModel):
     near_due: list[DueItem] = Field(description="Due within 8 working hours, soonest first (up to 100).")
     ranking: Ranking = Field(description="Decision 766 ranking.")
     not_measured: list[NotMeasured] = Field(description="Figures our data cannot give.")
+
+
+class VerificationOut(BaseModel):
+    """What the public verification page shows about a result."""
+
+    status: Literal["valid", "tampered", "unknown"] = Field(
+        description="valid: the issuing office's published key signed exactly this document; tampered: the "
+        "document or signature was changed; unknown: no such result, or no published key with its key id.",
+        examples=["valid"],
+    )
+    reason: str = Field(description="Why, in one sentence.", examples=["the issuing office's key signed exactly this"])
+    document_id: str | None = Field(default=None, description="Result id.", examples=["1f0c2a9e-3b7d-4c55-9d0e"])
+    dossier_code: str | None = Field(default=None, description="Dossier code.", examples=["00070.TTHCC-261123-0001"])
+    office_code: str | None = Field(default=None, description="Issuing office.", examples=["00070.UBND"])
+    office_name: str | None = Field(
+        default=None, description="Issuing office's name.", examples=["Ủy ban nhân dân Phường Hoàn Kiếm"]
+    )
+    issued_at: datetime | None = Field(default=None, description="When it was signed.", examples=[EXAMPLE_TIME])
+    title: str | None = Field(default=None, description="Title of the result.", examples=["Giấy khai sinh"])
+    content: str | None = Field(default=None, description="Signed text (for comparison with the paper).")
+    key_id: str | None = Field(default=None, description="Key id (JWK thumbprint) that signed.", examples=["kR3…"])
+    pdf_url: str | None = Field(default=None, description="The result as PDF.", examples=["/v1/results/1f0c/pdf"])
+
+
+class JwkOut(BaseModel):
+    """One published Ed25519 public key (RFC 8037 OKP JWK) of an office."""
+
+    kty: Literal["OKP"] = Field(description="Key type.", examples=["OKP"])
+    crv: Literal["Ed25519"] = Field(description="Curve.", examples=["Ed25519"])
+    x: str = Field(description="Public key, base64url.", examples=["11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"])
+    kid: str = Field(description="RFC 7638 thumbprint; results name it as `key_id`.", examples=["kR3…"])
+    use: Literal["sig"] = Field(description="Signatures.", examples=["sig"])
+    alg: Literal["EdDSA"] = Field(description="Algorithm.", examples=["EdDSA"])
+    office: str = Field(description="Office the key belongs to.", examples=["00070.UBND"])
+    status: Literal["active", "retired"] = Field(
+        description="active signs new results; retired keys stay published so older papers still verify.",
+        examples=["active"],
+    )
+
+
+class JwksOut(BaseModel):
+    """The published key set."""
+
+    keys: list[JwkOut] = Field(description="Every office's keys, active and retired.")

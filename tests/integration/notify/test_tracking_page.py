@@ -2,100 +2,22 @@
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import itertools
 import json
-import shutil
-import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
-import pytest
-import websockets
 
 from services.notify.bootstrap import bootstrap
 from services.notify.settings import NotifySettings
 from shared.events import DossierStatus
 from shared.topics import Topics
 from tests.integration.notify.test_notify import TOKEN, received, send, status
+from tests.support.browser import chromium, needs_chromium, screenshot
 from tests.support.http_server import serve
-from tests.support.processes import free_port
 from tests.support.service import drop_databases
 from tests.support.waiting import eventually
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (apt-get install chromium)")
-
-
-class Page:
-    """A Chrome DevTools Protocol session on one page (just what the test needs)."""
-
-    def __init__(self, socket: Any) -> None:
-        self._socket = socket
-        self._ids = itertools.count(1)
-
-    async def call(self, method: str, **params: Any) -> dict[str, Any]:
-        """Send one command and wait for its answer (events in between are ignored)."""
-        message_id = next(self._ids)
-        await self._socket.send(json.dumps({"id": message_id, "method": method, "params": params}))
-        while True:
-            answer = json.loads(await self._socket.recv())
-            if answer.get("id") == message_id:
-                if "error" in answer:
-                    raise AssertionError(f"{method}: {answer['error']}")
-                result: dict[str, Any] = answer["result"]
-                return result
-
-    async def js(self, expression: str) -> Any:
-        """Evaluate ``expression`` in the page and return its JSON value."""
-        result = await self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
-        return result["result"].get("value")
-
-
-@contextlib.asynccontextmanager
-async def chromium(tmp_path: Path) -> AsyncIterator[Page]:
-    """A headless Chromium with a debugging port; yields its first page."""
-    port = free_port()
-    assert CHROMIUM is not None
-    process = subprocess.Popen(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-dev-shm-usage",
-            "--no-first-run",
-            f"--remote-debugging-port={port}",
-            f"--user-data-dir={tmp_path / 'chromium'}",
-            "about:blank",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        async with httpx.AsyncClient() as http:
-
-            async def targets() -> list[dict[str, Any]]:
-                try:
-                    answer = await http.get(f"http://127.0.0.1:{port}/json/list")
-                except httpx.HTTPError:
-                    return []
-                return [t for t in answer.json() if t.get("type") == "page"]
-
-            pages = await eventually(targets, timeout=30, every=0.2)
-        async with websockets.connect(pages[0]["webSocketDebuggerUrl"], max_size=None) as socket:
-            yield Page(socket)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+pytestmark = needs_chromium
 
 
 TIMELINE = "Array.from(document.querySelectorAll('#timeline li')).map(li => li.dataset.kind)"
@@ -194,6 +116,11 @@ async def test_a_chain_step_result_is_shown_as_a_step_going_on(
         text = await page.js("document.getElementById('timeline').innerText")
         assert "Đã có kết quả (bước 1/3, chuyển tiếp bước sau) — Ủy ban nhân dân Phường Hoàn Kiếm" in text, text
         assert "00070.UBND" not in text, "citizens read office names, not codes"
-        shot = await page.call("Page.captureScreenshot", format="png")
-        (tmp_path / "tracking-chain-step.png").write_bytes(base64.b64decode(shot["data"]))
+        summary = await eventually(
+            lambda: page.js("document.getElementById('s-status').textContent"), until=lambda t: "bước" in t
+        )
+        assert summary == "Đã có kết quả (bước 1/3, chuyển tiếp bước sau)", "the summary must not read as the end"
+        shown = "getComputedStyle(document.getElementById('s-result')).display"
+        assert await page.js(shown) == "none", "no result link before the chain's last step is signed"
+        await screenshot(page, tmp_path / "tracking-chain-step.png")
     await drop_databases(settings.mongodb_url, settings.mongodb_database)

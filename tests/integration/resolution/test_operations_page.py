@@ -17,8 +17,8 @@ import pytest
 
 from services.resolution.bootstrap import bootstrap
 from services.resolution.settings import ResolutionSettings
-from tests.integration.notify.test_tracking_page import CHROMIUM, chromium
 from tests.integration.resolution.test_resolution import A, feed, routed, seed_operations, tok
+from tests.support.browser import CHROMIUM, chromium
 from tests.support.http_server import serve
 from tests.support.service import drop_databases
 from tests.support.waiting import eventually

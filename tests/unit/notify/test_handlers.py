@@ -15,7 +15,7 @@ from services.notify.domain.messages import from_received, from_routed, from_sta
 from services.notify.domain.templates import TemplateSet
 from services.notify.handlers import Notifier
 from services.notify.settings import NotifySettings
-from shared.events import DossierReceived, DossierRouted, DossierStatusChanged
+from shared.events import DossierReceived, DossierRouted, DossierStatusChanged, ResultDocument
 from tests.unit.notify.builders import PHONE, RECEIVED, ROUTED, STATUS, TOKEN, cloud_event, received, status_changed
 from tests.unit.notify.fakes import (
     Clock,
@@ -456,6 +456,28 @@ async def test_worker_passes_scan_only_when_work_can_exist() -> None:
     w.notifier._next_sweep = w.clock.now + timedelta(hours=1)  # rule out the sweep as the reason
     await w.notifier.run_workers()
     assert scans == ["deferred"] and len(w.sms.sent) == 2
+
+
+async def test_the_result_link_reaches_the_result_and_return_messages_and_the_timeline_names_offices() -> None:
+    """The signed result's verification link from the result-ready event is in that SMS and, kept on the dossier,
+    in the later return SMS; timeline entries show the office's name and keep its code aside."""
+    w = World()
+    r = received()
+    link = "http://127.0.0.1:8003/verify?id=1f0c2a9e-3b7d-4c55-9d0e-6a1b2c3d4e5f"
+    result = ResultDocument(
+        document_id="1f0c", sha256="0" * 64, signature="s", signed_by_office="00070.UBND", verify_url=link
+    )
+    await w.feed(r)
+    await w.feed(status_changed(r, "accepted", 2))
+    ready = await w.feed(status_changed(r, "result_ready", 3, action="approve", result=result))
+    back = await w.feed(status_changed(r, "returned", 4, action="return"))
+    texts = {m.event_id: m.text for m in w.sms.sent}
+    assert link in texts[ready] and link in texts[back]
+    assert all(link not in text for event_id, text in texts.items() if event_id not in (ready, back))
+    view = await w.store.dossier(r.dossier_id)
+    assert view is not None and view["result_url"] == link
+    accepted = view["timeline"][1]
+    assert accepted["office"] == "Ủy ban nhân dân Phường Hoàn Kiếm" and accepted["office_code"] == "00070.UBND"
 
 
 async def test_file_provider_writes_one_line_per_idempotency_key(tmp_path: Any) -> None:

@@ -14,6 +14,7 @@ from services.notify.domain.quiet_hours import parse_window, resume_at
 from services.notify.domain.sms import fold_to_ascii, segments
 from services.notify.domain.templates import SAMPLE, TemplateBuildError, TemplateSet, longest_sample
 from services.notify.settings import NotifySettings
+from shared.events import ResultDocument
 from shared.legal_clock import VIETNAM_TZ
 from tests.unit.notify.builders import received, routed, status_changed
 
@@ -239,8 +240,22 @@ def test_an_intermediate_chain_result_is_told_as_a_step_and_the_last_as_the_resu
     timeline marks it step 1 of 3; the last step's result is told as the citizen's result."""
     r = received()
     chain = ["LT-HT-001", "LT-CT-001", "LT-BH-001"]
-    first = from_status("e1", status_changed(r, "result_ready", 4, action="approve", chain=chain, chain_step=0))
-    last = from_status("e3", status_changed(r, "result_ready", 4, action="approve", chain=chain, chain_step=2))
+
+    def signed(document_id: str) -> ResultDocument:
+        return ResultDocument(
+            document_id=document_id,
+            sha256="0" * 64,
+            signature="c2ln",
+            signed_by_office="00070.UBND",
+            verify_url=f"http://127.0.0.1:8003/verify?id={document_id}",
+        )
+
+    first = from_status(
+        "e1", status_changed(r, "result_ready", 4, action="approve", chain=chain, chain_step=0, result=signed("s1"))
+    )
+    last = from_status(
+        "e3", status_changed(r, "result_ready", 4, action="approve", chain=chain, chain_step=2, result=signed("s3"))
+    )
     alone = from_status("e4", status_changed(r, "result_ready", 4, action="approve"))
     assert (first.kind, first.message_kind, first.timeline_entry()["chain_step"]) == (
         "result_ready",
@@ -256,3 +271,7 @@ def test_an_intermediate_chain_result_is_told_as_a_step_and_the_last_as_the_resu
     step_sms = _sms(first.message_kind, "vi", first.context)
     assert "chuyển tiếp" in step_sms and "Mời nhận" not in step_sms
     assert "Mời nhận" in _sms(last.message_kind, "vi", last.context)
+    # only the last step's signed result is the citizen's link (tracking page, result and return SMS)
+    assert (first.result_url, first.context["result_url"]) == (None, "")
+    assert last.result_url == last.context["result_url"] == "http://127.0.0.1:8003/verify?id=s3"
+    assert last.result_url in _sms(last.message_kind, "vi", last.context)

@@ -45,6 +45,7 @@ class FakeStore:
     def __init__(self) -> None:
         self.cases: dict[str, dict[str, Any]] = {}
         self.results: dict[str, dict[str, Any]] = {}
+        self.signing_offices: dict[str, str] = {}
 
     async def ensure_indexes(self) -> None:
         """Nothing to index in memory."""
@@ -130,6 +131,14 @@ class FakeStore:
     async def result(self, document_id: str) -> dict[str, Any] | None:
         """A signed result by id."""
         return copy.deepcopy(self.results.get(document_id))
+
+    async def note_signer(self, office_code: str, key_id: str, at: Any) -> None:
+        """Remember a signing office."""
+        self.signing_offices[office_code] = key_id
+
+    async def signers(self) -> list[str]:
+        """Offices that have signed."""
+        return sorted(self.signing_offices)
 
     def events(self, case_id: str) -> list[dict[str, Any]]:
         """The status events waiting in a case's outbox, in write order (their ``data``)."""

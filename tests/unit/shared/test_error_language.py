@@ -45,14 +45,14 @@ def test_language_negotiation_defaults_to_vietnamese(header: str | None, languag
 
 
 def _codes_raised_in(root: Path) -> set[str]:
-    """Every literal error code the services raise: ApiError(status, "code", ...), Conflict/InvalidInput("code")."""
+    """Every literal error code the services raise: ApiError/FileProblem(status, "code", ...), Conflict/InvalidInput."""
     codes: set[str] = set()
     for path in root.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
             if not isinstance(node, ast.Call):
                 continue
             name = getattr(node.func, "id", getattr(node.func, "attr", ""))
-            position = {"ApiError": 1, "Conflict": 0, "InvalidInput": 0}.get(name)
+            position = {"ApiError": 1, "FileProblem": 1, "Conflict": 0, "InvalidInput": 0}.get(name)
             if position is not None and len(node.args) > position:
                 arg = node.args[position]
                 if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
@@ -63,7 +63,7 @@ def _codes_raised_in(root: Path) -> set[str]:
 def test_every_error_code_has_a_vietnamese_message() -> None:
     """No error a citizen or clerk can meet lacks a Vietnamese text: every raised code and every generic one."""
     raised = _codes_raised_in(REPO / "services") | _codes_raised_in(REPO / "shared")
-    assert {"unknown_procedure", "reason_required", "chain_continues", "illegal_transition"} <= raised
+    assert {"unknown_procedure", "reason_required", "chain_continues", "illegal_transition", "size_mismatch"} <= raised
     generic = set(_HTTP_CODES.values()) | {"validation_error", "malformed_json", "unavailable", "internal_error"}
     assert sorted((raised | generic) - set(MESSAGES_VI)) == []
 
