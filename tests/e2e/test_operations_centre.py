@@ -16,8 +16,8 @@ import pytest
 
 from tests.e2e.conftest import official
 from tests.e2e.test_journeys_more import _act, _case, _file
-from tests.integration.notify.test_tracking_page import CHROMIUM, chromium
 from tests.integration.resolution.test_operations_page import screenshot
+from tests.support.browser import CHROMIUM, chromium
 from tests.support.processes import System
 from tests.support.waiting import eventually
 
