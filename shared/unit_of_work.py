@@ -1,0 +1,189 @@
+"""The unit of work: an aggregate, its outgoing events and the event it consumed, in one conditional write.
+
+A repository maps an aggregate to and from its document (a :class:`DocumentMapper` per aggregate, in the
+service's ``adapters/``); :class:`MongoAggregates` owns everything else in the document:
+
+- ``_rev``, the store revision: every commit is ``find_one_and_replace({_id, _rev: r}, … _rev: r + 1)``,
+  atomic on MongoDB and on the local FerretDB through its revision trigger (docs/adr/0003). A lost race is
+  retried from a fresh read, re-running the domain call on the fresh aggregate, a bounded number of times.
+- ``outbox`` / ``outbox_pending``: the recorded events, stored in the same write and published by the
+  shared :class:`~shared.outbox.OutboxRelay` (the one publication path, docs/adr/0001).
+- ``seen_events``: the ids of the last :data:`SEEN_LIMIT` Kafka events this aggregate consumed, written
+  in the same commit as their effect. Bounded: a redelivery is of an event the consumer had not yet
+  committed its offset for — one of the few newest for this key, since a partition is consumed in order —
+  so a short window suffices; an id that fell out of it meets the aggregate's own transition rules (a
+  status it is already past, a decision already counted), which refuse it as :class:`Unchanged`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, Protocol, TypeVar
+
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError, OperationFailure
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+from shared.aggregate import EventRecorder, Outcome, Recorded, Unchanged
+from shared.envelope import CloudEvent
+from shared.errors import WriteConflict
+from shared.outbox import PENDING_FIELD, OutboxRelay, outbox_entry
+from shared.store import REVISION_FIELD, WRITE_ATTEMPTS, is_write_conflict
+from shared.topics import event_type_of
+
+#: consumed event ids kept per aggregate (see the module docstring for why a window is enough)
+SEEN_LIMIT = 32
+SEEN_FIELD = "seen_events"
+OUTBOX_FIELD = "outbox"
+#: fields of a document that belong to the unit of work, never to a mapper
+STORE_FIELDS = frozenset({REVISION_FIELD, OUTBOX_FIELD, PENDING_FIELD, SEEN_FIELD})
+
+A = TypeVar("A", bound=EventRecorder)
+R = TypeVar("R")
+
+
+class DocumentMapper(Protocol[A]):
+    """Maps one aggregate type to its stored document and back (no store-owned field on either side)."""
+
+    def to_document(self, aggregate: A) -> dict[str, Any]:
+        """The aggregate's state as a document, with its ``_id``."""
+        ...
+
+    def from_document(self, document: Mapping[str, Any]) -> A:
+        """The aggregate a stored document holds."""
+        ...
+
+
+class _LostRace(Exception):
+    """One attempt found the revision moved on (internal: retried from a fresh read)."""
+
+
+def _retrying() -> AsyncRetrying:
+    return AsyncRetrying(
+        retry=retry_if_exception_type(_LostRace),
+        stop=stop_after_attempt(WRITE_ATTEMPTS),
+        wait=wait_random_exponential(multiplier=0.003, max=0.25),
+        reraise=True,
+    )
+
+
+class MongoAggregates(Generic[A]):
+    """A repository of one aggregate type on one collection: ``get``, ``add``, ``change``, queries."""
+
+    def __init__(
+        self,
+        collection: Any,
+        mapper: DocumentMapper[A],
+        *,
+        source: str,
+        relay: OutboxRelay | None = None,
+        seen_limit: int = SEEN_LIMIT,
+    ) -> None:
+        self.collection = collection
+        self.mapper = mapper
+        self.source = source
+        self.relay = relay
+        self.seen_limit = seen_limit
+
+    # -- reading ---------------------------------------------------------------------------------------
+
+    async def get(self, aggregate_id: str) -> A | None:
+        """The aggregate with that id, or None."""
+        doc = await self.collection.find_one({"_id": aggregate_id})
+        return None if doc is None else self.mapper.from_document(doc)
+
+    async def find(
+        self, query: Mapping[str, Any], *, sort: list[tuple[str, int]] | None = None, limit: int = 0
+    ) -> list[A]:
+        """Aggregates matching a store query (the service's repository builds the query)."""
+        cursor = self.collection.find(dict(query), sort=sort, limit=limit)
+        return [self.mapper.from_document(doc) async for doc in cursor]
+
+    # -- writing ---------------------------------------------------------------------------------------
+
+    def _envelopes(self, recorded: list[Recorded]) -> list[tuple[CloudEvent, dict[str, Any]]]:
+        out = []
+        for item in recorded:
+            event = CloudEvent(source=self.source, type=event_type_of(item.topic), subject=item.subject, data=item.data)
+            out.append((event, outbox_entry(item.topic, event, key=item.key)))
+        return out
+
+    def _state(self, aggregate: A) -> dict[str, Any]:
+        state = self.mapper.to_document(aggregate)
+        if owned := STORE_FIELDS & state.keys():
+            raise ValueError(f"a mapper never writes the unit of work's fields: {sorted(owned)}")
+        return state
+
+    async def add(self, aggregate: A, *, consumed: str | None = None) -> bool:
+        """Insert a new aggregate with its recorded events (published by the relay); False if its id exists."""
+        events = self._envelopes(aggregate.pull_events())
+        doc = self._state(aggregate)
+        doc[REVISION_FIELD] = 0
+        doc[OUTBOX_FIELD] = {event.id: entry for event, entry in events}
+        doc[PENDING_FIELD] = len(events)
+        doc[SEEN_FIELD] = [consumed] if consumed else []
+        try:
+            await self.collection.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        if events and self.relay is not None:
+            self.relay.kick(doc["_id"])
+        return True
+
+    async def change(self, aggregate_id: str, fn: Callable[[A], R], *, consumed: str | None = None) -> Outcome[A, R]:
+        """Load the aggregate, apply ``fn`` to it, commit state + events + ``consumed`` in one write.
+
+        ``fn`` raises :class:`Unchanged` when its rule says there is nothing to do (nothing is written);
+        domain errors it raises reach the caller unchanged. On a lost race ``fn`` runs again on a freshly
+        loaded aggregate. Raises :class:`WriteConflict` after :data:`WRITE_ATTEMPTS` lost races.
+        """
+        try:
+            async for attempt in _retrying():
+                with attempt:
+                    return await self._attempt(aggregate_id, fn, consumed)
+        except _LostRace as exc:
+            raise WriteConflict(f"{self.collection.name}/{aggregate_id}: lost {WRITE_ATTEMPTS} races") from exc
+        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    async def _attempt(self, aggregate_id: str, fn: Callable[[A], R], consumed: str | None) -> Outcome[A, R]:
+        doc = await self.collection.find_one({"_id": aggregate_id})
+        if doc is None:
+            return Outcome(None)
+        aggregate = self.mapper.from_document(doc)
+        seen: list[str] = list(doc.get(SEEN_FIELD) or [])
+        if consumed is not None and consumed in seen:
+            return Outcome(aggregate, duplicate=True)
+        before = self._state(aggregate)
+        try:
+            result = fn(aggregate)
+        except Unchanged:
+            return Outcome(aggregate)
+        events = self._envelopes(aggregate.pull_events())
+        state = self._state(aggregate)
+        if not events and state == before:
+            return Outcome(aggregate, result)  # nothing changed: no write (and no need to remember `consumed`)
+        outbox = dict(doc.get(OUTBOX_FIELD) or {})
+        outbox.update({event.id: entry for event, entry in events})
+        if consumed is not None:
+            seen = [*seen, consumed][-self.seen_limit :]
+        revision = doc.get(REVISION_FIELD)
+        replacement = {
+            **state,
+            REVISION_FIELD: (revision or 0) + 1,
+            OUTBOX_FIELD: outbox,
+            PENDING_FIELD: len(outbox),
+            SEEN_FIELD: seen,
+        }
+        try:
+            written = await self.collection.find_one_and_replace(
+                {"_id": aggregate_id, REVISION_FIELD: revision}, replacement, return_document=ReturnDocument.AFTER
+            )
+        except OperationFailure as exc:
+            if not is_write_conflict(exc):
+                raise
+            written = None
+        if written is None:
+            raise _LostRace
+        if events and self.relay is not None:
+            self.relay.kick(aggregate_id)
+        return Outcome(aggregate, result, applied=True, events=[event for event, _ in events])
