@@ -9,7 +9,7 @@ import time as wall
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from shared.legal_clock import HOURS_PER_WORKING_DAY, VIETNAM_TZ, LegalClock, default_clock
+from shared.reference.legal_clock import HOURS_PER_WORKING_DAY, VIETNAM_TZ, LegalClock, default_clock
 
 
 def _receipts(n: int) -> list[tuple[datetime, int]]:

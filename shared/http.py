@@ -16,8 +16,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import INFRASTRUCTURE_ERRORS, MESSAGES_VI, VALIDATION_VI
-from shared.legal_clock import OutsideCalendar
 from shared.logging import get_logger
+from shared.reference.legal_clock import OutsideCalendar
 
 log = get_logger(__name__)
 

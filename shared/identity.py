@@ -25,7 +25,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.http import ApiError
 from shared.logging import get_logger
-from shared.offices import parse_office_code
+from shared.reference.offices import parse_office_code
 
 if TYPE_CHECKING:
     from shared.settings import BaseServiceSettings

@@ -20,8 +20,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from shared.http import error_responses
-from shared.legal_clock import VIETNAM_TZ
-from shared.offices import letterhead
+from shared.reference.legal_clock import VIETNAM_TZ
+from shared.reference.offices import letterhead
 
 PDF_MEDIA_TYPE = "application/pdf"
 

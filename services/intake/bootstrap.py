@@ -19,7 +19,7 @@ from shared.broker import EventPublisher
 from shared.identity import TokenVerifier
 from shared.outbox import OutboxRelay
 from shared.pii import PersonalDataKeys
-from shared.procedures import Catalogue, load_catalogue
+from shared.reference.procedures import Catalogue, load_catalogue
 from shared.runtime import ServiceRuntime
 from shared.topics import Topics
 

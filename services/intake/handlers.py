@@ -16,7 +16,6 @@ from pymongo.errors import DuplicateKeyError
 from services.intake.domain.codes import dossier_code, new_tracking_token, sha256_hex
 from services.intake.domain.files import declared_document, file_problem
 from services.intake.domain.validation import dossier_problems, normalise_phone
-from shared.admin_units import get_province, get_ward
 from shared.broker import EventPublisher
 from shared.events import (
     ContactPoint,
@@ -29,12 +28,13 @@ from shared.events import (
     RouteOutcome,
 )
 from shared.http import ApiError
-from shared.legal_clock import VIETNAM_TZ
 from shared.logging import get_logger
-from shared.offices import parse_office_code
 from shared.outbox import OutboxRelay, new_document_outbox, outbox_entry, with_outbox
 from shared.pii import PersonalDataKeys
-from shared.procedures import Catalogue
+from shared.reference.admin_units import get_province, get_ward
+from shared.reference.legal_clock import VIETNAM_TZ
+from shared.reference.offices import parse_office_code
+from shared.reference.procedures import Catalogue
 from shared.topics import Topics
 
 log = get_logger(__name__)

@@ -20,8 +20,8 @@ from services.resolution.settings import ResolutionSettings
 from shared.abuse import AbuseGuard
 from shared.audit import AuditTrail, audit_router
 from shared.identity import TokenVerifier
-from shared.legal_clock import LegalClock, default_clock
-from shared.procedures import Catalogue, load_catalogue
+from shared.reference.legal_clock import LegalClock, default_clock
+from shared.reference.procedures import Catalogue, load_catalogue
 from shared.runtime import ServiceRuntime
 from shared.topics import Topics
 

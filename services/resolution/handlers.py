@@ -39,7 +39,6 @@ from services.resolution.domain.figures import CASE_FIELDS, Period, compute, off
 from services.resolution.domain.scope import Scope
 from services.resolution.domain.service_index import rank, service_index
 from services.resolution.settings import ResolutionSettings
-from shared.admin_units import get_province, get_ward
 from shared.broker import EventPublisher
 from shared.events import (
     DossierRouted,
@@ -49,11 +48,12 @@ from shared.events import (
     ResultDocument,
     RouteOutcome,
 )
-from shared.legal_clock import VIETNAM_TZ, LegalClock
 from shared.logging import get_logger
-from shared.offices import known_office, office_name
 from shared.outbox import OutboxRelay, outbox_entry, with_outbox
-from shared.procedures import Catalogue
+from shared.reference.admin_units import get_province, get_ward
+from shared.reference.legal_clock import VIETNAM_TZ, LegalClock
+from shared.reference.offices import known_office, office_name
+from shared.reference.procedures import Catalogue
 from shared.topics import Topics
 
 log = get_logger(__name__)

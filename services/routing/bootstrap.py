@@ -15,7 +15,7 @@ from services.routing.settings import RoutingSettings
 from shared.audit import AuditTrail, audit_router
 from shared.identity import TokenVerifier
 from shared.logging import get_logger
-from shared.procedures import load_catalogue
+from shared.reference.procedures import load_catalogue
 from shared.runtime import ServiceRuntime
 from shared.topics import Topics
 

@@ -16,7 +16,7 @@ from shared.errors import PermanentError
 from shared.events import DossierReceived, DossierRouted, DossierStatus, DossierStatusChanged, RouteOutcome
 from shared.logging import get_logger
 from shared.outbox import PENDING_FIELD, OutboxRelay, new_document_outbox, outbox_entry, with_outbox
-from shared.procedures import Catalogue, Procedure
+from shared.reference.procedures import Catalogue, Procedure
 from shared.topics import Topics
 
 log = get_logger(__name__)

@@ -23,7 +23,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pymongo.errors import OperationFailure
 
-from shared.legal_clock import VIETNAM_TZ
+from shared.reference.legal_clock import VIETNAM_TZ
 from shared.settings import BaseServiceSettings
 from shared.store import make_mongo_client, update_document
 from tests.e2e.conftest import api_key, official

@@ -8,9 +8,9 @@ from urllib.parse import quote
 
 import jinja2
 
-from shared.admin_units import get_ward
 from shared.papers import environment, letterhead_context, render_form, render_pdf_async
-from shared.procedures import Procedure
+from shared.reference.admin_units import get_ward
+from shared.reference.procedures import Procedure
 
 CHANNELS = {"counter": "trực tiếp tại quầy", "online": "trực tuyến", "postal": "qua dịch vụ bưu chính"}
 

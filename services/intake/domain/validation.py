@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from shared.admin_units import get_ward
-from shared.procedures import Procedure
+from shared.reference.admin_units import get_ward
+from shared.reference.procedures import Procedure
 
 # Province-of-birth-registration codes printed on citizen ID cards (the 63 pre-2025 provinces).
 CCCD_PROVINCE_CODES = frozenset(

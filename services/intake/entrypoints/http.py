@@ -37,9 +37,9 @@ from shared.abuse import AbuseGuard
 from shared.audit import AuditTrail
 from shared.http import MAX_OFFSET, ApiError, error_response, error_responses
 from shared.identity import CLERK, LEADER, OPERATIONS, SPECIALIST, Principal, require_role
-from shared.legal_clock import CalendarDatetime
 from shared.papers import pdf_response, pdf_responses
-from shared.procedures import Procedure
+from shared.reference.legal_clock import CalendarDatetime
+from shared.reference.procedures import Procedure
 
 bearer = HTTPBearer(auto_error=False, description="Front-office API key: `Authorization: Bearer lt_...`")
 

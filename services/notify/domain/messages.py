@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from shared.events import DossierReceived, DossierRouted, DossierStatus, DossierStatusChanged, RouteOutcome
-from shared.legal_clock import VIETNAM_TZ
-from shared.offices import office_name
-from shared.procedures import load_catalogue
+from shared.reference.legal_clock import VIETNAM_TZ
+from shared.reference.offices import office_name
+from shared.reference.procedures import load_catalogue
 
 #: Variables every template may use; the template-set build renders with exactly these keys. Names come in
 #: both languages (``procedure_en``, ``office_en``) so an English message never shows a Vietnamese name.

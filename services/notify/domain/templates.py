@@ -11,8 +11,8 @@ import jinja2
 
 from services.notify.domain.messages import CONTEXT_KEYS
 from services.notify.domain.sms import fold_to_ascii, segments
-from shared.offices import longest_office_name
-from shared.procedures import load_catalogue
+from shared.reference.offices import longest_office_name
+from shared.reference.procedures import load_catalogue
 
 LOCALES = ("vi", "en")
 CHANNELS = ("sms", "email")

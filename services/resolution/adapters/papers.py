@@ -12,8 +12,8 @@ from urllib.parse import quote
 import jinja2
 
 from services.resolution.adapters.signing import b64url
-from shared.offices import office_name
 from shared.papers import environment, letterhead_context, render_form, render_pdf_async
+from shared.reference.offices import office_name
 
 #: Forms an official can print, by the name in the path, with their template.
 FORMS = {

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from shared.offices import parse_office_code
+from shared.reference.offices import parse_office_code
 
 
 def canonical(document: dict[str, Any]) -> bytes:
@@ -197,7 +197,7 @@ def verify_with(public: Ed25519PublicKey, document: dict[str, Any], signature: s
 
 
 def is_office_code(name: str) -> bool:
-    """True when ``name`` follows the office-code scheme (shared/offices.py)."""
+    """True when ``name`` follows the office-code scheme (shared/reference/offices.py)."""
     try:
         parse_office_code(name)
     except ValueError:

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.events import DossierStatus as S
-from shared.legal_clock import LegalClock
+from shared.reference.legal_clock import LegalClock
 
 CLERK, SPECIALIST, LEADER, OPERATIONS = "clerk", "specialist", "leader", "operations"
 #: Actions the law wants a written reason for (refusal notice, supplement request, transfer: Circular 01/2018).

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from shared.admin_units import get_ward
 from shared.events import DossierStatus as S
-from shared.legal_clock import VIETNAM_TZ, LegalClock
-from shared.offices import parse_office_code
+from shared.reference.admin_units import get_ward
+from shared.reference.legal_clock import VIETNAM_TZ, LegalClock
+from shared.reference.offices import parse_office_code
 
 FINISHED = frozenset({S.RESULT_READY, S.RETURNED, S.REFUSED})
 RUNNING = frozenset({S.RECEIVED, S.ACCEPTED, S.IN_PROCESS, S.SUPPLEMENT_RECEIVED})

@@ -35,8 +35,8 @@ from shared.abuse import AbuseGuard
 from shared.audit import AuditTrail
 from shared.events import DossierStatus
 from shared.http import MAX_OFFSET, ApiError, error_responses
-from shared.offices import office_name
 from shared.papers import PDF_MEDIA_TYPE, pdf_response, pdf_responses
+from shared.reference.offices import office_name
 from shared.store import REVISION_FIELD
 
 router = APIRouter(prefix="/v1")

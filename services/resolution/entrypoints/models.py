@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events import DossierStatus
-from shared.legal_clock import CalendarDatetime
+from shared.reference.legal_clock import CalendarDatetime
 
 EXAMPLE_TIME = "2026-11-23T09:15:00+07:00"
 

@@ -26,9 +26,9 @@ from services.resolution.domain.service_index import CRITERIA, GROUPS
 from services.resolution.entrypoints.auth import CurrentOfficial
 from services.resolution.entrypoints.models import StatsOut
 from services.resolution.handlers import Resolution
-from shared.admin_units import normalise_province_code, provinces
 from shared.http import ApiError, error_responses
-from shared.offices import parse_office_code
+from shared.reference.admin_units import normalise_province_code, provinces
+from shared.reference.offices import parse_office_code
 
 router = APIRouter()
 SHORT = {

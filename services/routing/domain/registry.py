@@ -2,7 +2,7 @@
 
 For every commune/ward: its People's Committee (UBND), public administration service centre (TTHCC),
 police (CA) and business-registration office (DKKD). For every province: its service centre and the
-departments that own procedures. Codes follow shared/offices.py and are stable because the unit codes are.
+departments that own procedures. Codes follow shared/reference/offices.py and are stable because the unit codes are.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from shared.admin_units import provinces, wards_of
-from shared.offices import OfficeKind, name_of, office_code, province_unit_name
+from shared.reference.admin_units import provinces, wards_of
+from shared.reference.offices import OfficeKind, name_of, office_code, province_unit_name
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from importlib import resources
 from typing import Any
 
 from services.routing.domain.registry import Office, Registry
-from shared.admin_units import get_province, get_ward
-from shared.procedures import Procedure
+from shared.reference.admin_units import get_province, get_ward
+from shared.reference.procedures import Procedure
 
 
 @dataclass(frozen=True)

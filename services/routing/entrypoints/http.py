@@ -9,12 +9,12 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.routing.handlers import Router, office_view
-from shared.admin_units import get_province
 from shared.audit import AuditTrail
 from shared.http import MAX_OFFSET, ApiError, error_responses
 from shared.identity import OPERATOR, Principal, require_role
 from shared.logging import get_logger
-from shared.offices import OfficeKind
+from shared.reference.admin_units import get_province
+from shared.reference.offices import OfficeKind
 
 router = APIRouter(prefix="/v1")
 log = get_logger(__name__)
@@ -123,7 +123,11 @@ async def list_offices(
     ] = None,
     kind: Annotated[
         str | None,
-        Query(max_length=64, description="Office kind (see shared/offices.py).", examples=["commune_people_committee"]),
+        Query(
+            max_length=64,
+            description="Office kind (see shared/reference/offices.py).",
+            examples=["commune_people_committee"],
+        ),
     ] = None,
     status: Annotated[
         Literal["open", "closed", "over_capacity"] | None, Query(description="Operator status.", examples=["closed"])

@@ -19,7 +19,7 @@ from services.resolution.domain.case import TRANSITIONS
 from services.resolution.settings import ResolutionSettings
 from shared.envelope import CloudEvent
 from shared.events import DossierRouted, DossierSupplemented
-from shared.legal_clock import default_clock
+from shared.reference.legal_clock import default_clock
 from shared.topics import Topics
 from tests.support.identity import bearer
 from tests.support.kafka import collect_events, produce_event

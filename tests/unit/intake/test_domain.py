@@ -8,7 +8,7 @@ import pytest
 
 from services.intake.domain.codes import dossier_code, new_tracking_token, sha256_hex
 from services.intake.domain.validation import citizen_id_problem, dossier_problems, normalise_phone
-from shared.procedures import load_catalogue
+from shared.reference.procedures import load_catalogue
 
 TODAY = date(2026, 11, 23)
 CATALOGUE = load_catalogue()

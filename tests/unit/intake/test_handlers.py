@@ -15,7 +15,7 @@ from services.intake.settings import IntakeSettings
 from shared.events import DossierReceived, DossierRouted, DossierStatus, DossierStatusChanged, RouteOutcome
 from shared.http import ApiError
 from shared.pii import PersonalDataKeys
-from shared.procedures import load_catalogue
+from shared.reference.procedures import load_catalogue
 from shared.topics import Topics
 from tests.unit.intake.fakes import FakeIntakeStore, FakePublisher, FakeRelay
 

@@ -13,7 +13,7 @@ from services.intake import handlers
 from services.intake.bootstrap import bootstrap
 from services.intake.entrypoints import models
 from services.intake.settings import IntakeSettings
-from shared.procedures import Catalogue, load_catalogue
+from shared.reference.procedures import Catalogue, load_catalogue
 from tests.unit.intake.fakes import FakeIntakeStore
 
 OFFICE = "00070.TTHCC"

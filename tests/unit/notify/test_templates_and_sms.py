@@ -15,7 +15,7 @@ from services.notify.domain.sms import fold_to_ascii, segments
 from services.notify.domain.templates import SAMPLE, TemplateBuildError, TemplateSet, longest_sample
 from services.notify.settings import NotifySettings
 from shared.events import ResultDocument
-from shared.legal_clock import VIETNAM_TZ
+from shared.reference.legal_clock import VIETNAM_TZ
 from tests.unit.notify.builders import received, routed, status_changed
 
 GOOD = {

@@ -15,8 +15,8 @@ from services.resolution.handlers import Resolution
 from services.resolution.settings import ResolutionSettings
 from shared.envelope import CloudEvent
 from shared.events import DossierRouted
-from shared.legal_clock import default_clock
-from shared.procedures import load_catalogue
+from shared.reference.legal_clock import default_clock
+from shared.reference.procedures import load_catalogue
 from shared.topics import event_type_of
 
 OFFICE, OTHER = "00070.UBND", "00073.UBND"

@@ -117,7 +117,7 @@ def test_a_key_rotated_into_the_jwks_file_verifies_at_once(tmp_path: Path) -> No
 def test_crafted_office_codes_are_refused_before_any_key_or_file_look_up() -> None:
     """Office codes from unauthenticated callers: path pieces and huge codes are not office codes, and only
     real offices of the registry count (so the key cache holds at most the registry's offices)."""
-    from shared.offices import known_office, parse_office_code
+    from shared.reference.offices import known_office, parse_office_code
 
     for crafted in ("../secret.UBND", "00070/../../x.UBND", "P01/../x.STP", "0" * 500 + ".UBND", "٠٠٠٧٠.UBND"):
         with pytest.raises(ValueError):

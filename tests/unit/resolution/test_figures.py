@@ -14,8 +14,8 @@ import pytest
 from services.resolution.domain.figures import Period, compute, office_province, percentile
 from services.resolution.domain.scope import Scope, ScopeRefused, scope_for
 from services.resolution.domain.service_index import CRITERIA, GROUPS, rank, service_index
-from shared.legal_clock import default_clock
-from shared.procedures import load_catalogue
+from shared.reference.legal_clock import default_clock
+from shared.reference.procedures import load_catalogue
 
 A, B, HCM = "00070.UBND", "00073.UBND", "26506.UBND"  # Hoàn Kiếm (Hà Nội), Cửa Nam (Hà Nội), Vũng Tàu (TP HCM)
 FULL, PARTIAL = "LT-HT-004", "LT-CT-103"  # fully online / partly online procedures in the catalogue

@@ -17,7 +17,7 @@ from services.resolution.domain.case import Forbidden, IllegalTransition, Reason
 from services.resolution.entrypoints.scheduler import MIN_WAIT, overdue_loop, seconds_until
 from services.resolution.handlers import CaseNotFound, Conflict, InvalidInput
 from shared.events import DossierSupplemented, RouteOutcome
-from shared.legal_clock import VIETNAM_TZ
+from shared.reference.legal_clock import VIETNAM_TZ
 from tests.support.waiting import eventually
 from tests.unit.resolution.fakes import OFFICE, OTHER, make_resolution, routed
 

@@ -15,7 +15,7 @@ from services.routing.domain.registry import build_registry
 from services.routing.handlers import Router
 from shared.envelope import CloudEvent
 from shared.events import DossierReceived, DossierStatus, DossierStatusChanged
-from shared.procedures import load_catalogue
+from shared.reference.procedures import load_catalogue
 from shared.topics import event_type_of
 
 

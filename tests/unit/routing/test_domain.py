@@ -8,9 +8,9 @@ import pytest
 
 from services.routing.domain.registry import Office, build_registry
 from services.routing.domain.rules import Facts, decide, load_rules
-from shared.admin_units import Province, provinces, wards_of
-from shared.offices import OfficeKind, parse_office_code
-from shared.procedures import Procedure, load_catalogue
+from shared.reference.admin_units import Province, provinces, wards_of
+from shared.reference.offices import OfficeKind, parse_office_code
+from shared.reference.procedures import Procedure, load_catalogue
 
 REGISTRY = build_registry()
 CATALOGUE = load_catalogue()

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from shared.admin_units import (
+from shared.reference.admin_units import (
     get_province,
     get_ward,
     is_valid_ward,

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from shared.legal_clock import (
+from shared.reference.legal_clock import (
     FIRST_YEAR,
     LAST_YEAR,
     VIETNAM_TZ,

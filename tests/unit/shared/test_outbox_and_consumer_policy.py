@@ -11,8 +11,8 @@ from pymongo.errors import ServerSelectionTimeoutError
 from shared.broker import process_record
 from shared.envelope import CloudEvent
 from shared.errors import PermanentError
-from shared.offices import OfficeKind, office_code, parse_office_code
 from shared.outbox import PENDING_FIELD, new_document_outbox, outbox_entry, with_outbox
+from shared.reference.offices import OfficeKind, office_code, parse_office_code
 from shared.settings import BaseServiceSettings
 from shared.topics import Topics, dlq_of
 

@@ -12,9 +12,15 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from shared.legal_clock import VIETNAM_TZ
-from shared.offices import OfficeKind
-from shared.procedures import OFFICE_TYPE_DESCRIPTIONS, Catalogue, CompetentOfficeType, Procedure, load_catalogue
+from shared.reference.legal_clock import VIETNAM_TZ
+from shared.reference.offices import OfficeKind
+from shared.reference.procedures import (
+    OFFICE_TYPE_DESCRIPTIONS,
+    Catalogue,
+    CompetentOfficeType,
+    Procedure,
+    load_catalogue,
+)
 
 CATALOGUE = load_catalogue()
 

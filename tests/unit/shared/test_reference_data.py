@@ -6,10 +6,10 @@ from datetime import datetime
 
 import pytest
 
-from shared.admin_units import get_province, get_ward, is_valid_ward, provinces, wards_of
-from shared.legal_clock import VIETNAM_TZ
-from shared.offices import OfficeKind
-from shared.procedures import load_catalogue
+from shared.reference.admin_units import get_province, get_ward, is_valid_ward, provinces, wards_of
+from shared.reference.legal_clock import VIETNAM_TZ
+from shared.reference.offices import OfficeKind
+from shared.reference.procedures import load_catalogue
 
 
 def test_two_tier_units() -> None:

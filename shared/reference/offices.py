@@ -14,7 +14,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Literal, NamedTuple
 
-from shared.admin_units import Province, get_province, get_ward, provinces, wards_of
+from shared.reference.admin_units import Province, get_province, get_ward, provinces, wards_of
 
 Locale = Literal["vi", "en"]
 

@@ -139,7 +139,7 @@ class DayOverrides(BaseModel):
 @cache
 def load_overrides(year: int) -> DayOverrides:
     """The packaged override file ``reference/holiday_overrides/<year>.json`` (empty when there is none)."""
-    path = resources.files("shared") / "reference" / "holiday_overrides" / f"{year}.json"
+    path = resources.files("shared.reference") / "holiday_overrides" / f"{year}.json"
     if not path.is_file():
         return DayOverrides(year=year)
     overrides = DayOverrides.model_validate(json.loads(path.read_text(encoding="utf-8")))

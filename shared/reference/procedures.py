@@ -19,8 +19,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from shared.legal_clock import LegalClock, default_clock
-from shared.offices import OfficeKind
+from shared.reference.legal_clock import LegalClock, default_clock
+from shared.reference.offices import OfficeKind
 
 CompetentOfficeType = OfficeKind
 """Kinds of competent office (cơ quan có thẩm quyền giải quyết); the enum is shared with office codes.
@@ -218,5 +218,5 @@ class Catalogue(BaseModel):
 @cache
 def load_catalogue() -> Catalogue:
     """The packaged catalogue (``shared/reference/procedures.json``); a bad file fails loudly here."""
-    raw = json.loads((resources.files("shared") / "reference" / "procedures.json").read_text(encoding="utf-8"))
+    raw = json.loads((resources.files("shared.reference") / "procedures.json").read_text(encoding="utf-8"))
     return Catalogue.model_validate(raw)
