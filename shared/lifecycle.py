@@ -64,8 +64,11 @@ class PersonalFields:
 
     #: paths removed outright (encrypted values, keyed hashes, contact details)
     remove: tuple[str, ...] = ()
-    #: paths replaced by :data:`ERASED` (names and free text a form or a view still shows)
+    #: paths replaced by :data:`ERASED` where they hold a value (names and free text a form or a view shows)
     pseudonymise: tuple[str, ...] = ()
+    #: paths set to :data:`ERASED` with the erasure, present or not (a field a form prints in place of a
+    #: removed one: the form then reads "erased" instead of failing on a missing value)
+    placeholders: tuple[str, ...] = ()
 
     def erasure(self, document: Mapping[str, Any], *, now: datetime) -> dict[str, Any] | None:
         """The update that erases this document's personal data; None when there is none left."""
@@ -75,6 +78,7 @@ class PersonalFields:
         }
         if not unset and not sets:
             return None
+        sets |= dict.fromkeys(self.placeholders, ERASED)
         update: dict[str, Any] = {"$set": {**sets, ERASED_AT_FIELD: now}}
         if unset:
             update["$unset"] = unset

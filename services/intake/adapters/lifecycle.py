@@ -42,6 +42,8 @@ LIFECYCLE = ServiceLifecycle(
                     "applicant.address.detail",
                 ),
                 pseudonymise=("applicant.full_name",),
+                # the receipt slip (Mẫu 01) prints the phone: it reads "erased" from now on
+                placeholders=("applicant.phone",),
             ),
         ),
     ),
