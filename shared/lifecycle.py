@@ -53,6 +53,12 @@ def get_path(document: Mapping[str, Any], path: str) -> Any:
     return value
 
 
+def moment_at(document: Mapping[str, Any], path: str) -> datetime | None:
+    """The date-time at a dotted ``path`` of ``document`` (None when absent or not a date-time)."""
+    value = get_path(document, path)
+    return value if isinstance(value, datetime) else None
+
+
 def has_path(document: Mapping[str, Any], path: str) -> bool:
     """True when ``document`` holds a value (possibly None) at ``path``."""
     return get_path(document, path) is not _MISSING

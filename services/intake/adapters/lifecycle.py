@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from shared.lifecycle import CollectionLifecycle, PersonalFields, ServiceLifecycle
+from shared.lifecycle import CollectionLifecycle, PersonalFields, ServiceLifecycle, moment_at
 
 #: statuses after which nothing more happens to a dossier at the filing office
 FINISHED_STATUSES = ("returned", "refused", "withdrawn")
@@ -18,10 +18,7 @@ FINISHED_STATUSES = ("returned", "refused", "withdrawn")
 
 def _finished_at(dossier: Mapping[str, Any]) -> datetime | None:
     """When the dossier's last status (one of the finished ones) arrived."""
-    if dossier.get("status") not in FINISHED_STATUSES:
-        return None
-    at = (dossier.get("last_status") or {}).get("at")
-    return at if isinstance(at, datetime) else None
+    return moment_at(dossier, "last_status.at") if dossier.get("status") in FINISHED_STATUSES else None
 
 
 LIFECYCLE = ServiceLifecycle(

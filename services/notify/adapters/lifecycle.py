@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from shared.lifecycle import CollectionLifecycle, PersonalFields, ServiceLifecycle
+from shared.lifecycle import CollectionLifecycle, PersonalFields, ServiceLifecycle, moment_at
 
 #: timeline statuses after which the citizen hears nothing more about the dossier
 FINISHED_STATUSES = ("returned", "refused", "withdrawn")
@@ -35,8 +35,7 @@ def _message_finished_at(notification: Mapping[str, Any]) -> datetime | None:
     """When a message reached its final state."""
     if notification.get("status") not in DONE_MESSAGES or notification.get("awaiting_receipt"):
         return None
-    at = notification.get("finished_at")
-    return at if isinstance(at, datetime) else None
+    return moment_at(notification, "finished_at")
 
 
 LIFECYCLE = ServiceLifecycle(

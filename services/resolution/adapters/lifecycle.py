@@ -11,13 +11,12 @@ from datetime import datetime
 from typing import Any
 
 from services.resolution.domain.case import TERMINAL
-from shared.lifecycle import CollectionLifecycle, PersonalFields, ServiceLifecycle
+from shared.lifecycle import CollectionLifecycle, PersonalFields, ServiceLifecycle, moment_at
 
 
 def _finished_at(case: Mapping[str, Any]) -> datetime | None:
     """When the case ended at its office (returned, refused, withdrawn or transferred)."""
-    at = case.get("finished_at")
-    return at if case.get("status") in TERMINAL and isinstance(at, datetime) else None
+    return moment_at(case, "finished_at") if case.get("status") in TERMINAL else None
 
 
 LIFECYCLE = ServiceLifecycle(
