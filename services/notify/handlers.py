@@ -16,6 +16,7 @@ from services.notify.adapters.sms import Accepted, SmsMessage
 from services.notify.domain import webhooks
 from services.notify.domain.messages import Change, is_stale, version_key
 from services.notify.domain.notifications import (
+    DEFAULT_PREFERENCES,
     MESSAGE_CHANNELS,
     NotificationStatus,
     awaits_receipt,
@@ -54,8 +55,17 @@ class NotifyStore(Protocol):
     async def insert_dossier(self, doc: dict[str, Any]) -> bool:
         """Insert a view once; False when it exists."""
 
-    async def update_dossier(self, dossier_id: str, update: dict[str, Any], *, guard: Guard) -> dict[str, Any] | None:
-        """Guarded single-document update; the new view or None."""
+    async def update_dossier(
+        self,
+        dossier_id: str,
+        update: dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any] | None],
+        *,
+        guard: Guard,
+    ) -> dict[str, Any] | None:
+        """Guarded single-document update (or one computed from the view; None = nothing); the new view or None."""
+
+    async def dossiers_to_release(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Views whose contact came after notifications that may still wait for it (``release_pending``)."""
 
     async def insert_notification(self, doc: dict[str, Any]) -> bool:
         """Insert once; False when it exists."""
@@ -228,13 +238,25 @@ class Notifier:
             return  # stale: a newer version of this office's case is already known
         await self._notify(dossier, change)
         await self._queue_webhooks(dossier, event)
-        if change.contact is not None and len(dossier.get("timeline", [])) > 1:
-            # the contact came after other changes: send what waited for it ("created" too: a consumer of
-            # another topic may have inserted a notification before it could see the contact). Only then,
-            # because on FerretDB every such query reads the whole collection (docs/performance.md).
-            for waiting in await self.store.notifications_of(change.dossier_id):
-                if waiting["status"] in (S.WAITING_CONTACT, S.CREATED):
-                    await self.send(waiting["_id"])
+        if dossier.get("release_pending"):
+            await self.release(change.dossier_id)
+
+    async def release(self, dossier_id: str) -> None:
+        """Send what waited for the contact; the view's mark is cleared only once nothing of it waits any more.
+
+        The mark is set in the same write that stores the contact, so the release survives the death of the
+        process that stored it: any instance's worker pass (``run_workers``) or a redelivery picks it up.
+        Sends are claimed, so two instances releasing one dossier at once send each message once.
+        """
+        for waiting in await self.store.notifications_of(dossier_id):
+            # "created" too: a consumer of another topic may have inserted one before it could see the contact
+            if waiting["status"] in (S.WAITING_CONTACT, S.CREATED):
+                await self.send(waiting["_id"])
+        if any(n["status"] in (S.WAITING_CONTACT, S.CREATED) for n in await self.store.notifications_of(dossier_id)):
+            return  # claimed elsewhere (or by a process that died: stale after NOTIFY_CLAIM_STALE_AFTER): next pass
+        await self.store.update_dossier(
+            dossier_id, {"$unset": {"release_pending": ""}}, guard=lambda view: bool(view.get("release_pending"))
+        )
 
     async def _record(self, change: Change) -> dict[str, Any] | None:
         """Apply the change to the dossier view (deduplicated by event id, guarded by case version)."""
@@ -263,19 +285,25 @@ class Notifier:
             sets["procedure"] = change.procedure
         if change.office_code is not None and change.version is not None:
             sets[f"versions.{version_key(change.office_code)}"] = change.version
-        update: dict[str, Any] = {"$push": {"timeline": change.timeline_entry(), "seen_events": change.event_id}}
-        if sets:
-            update["$set"] = sets
         refused: list[str] = []
 
-        def guard(view: dict[str, Any]) -> bool:
+        def update(view: dict[str, Any]) -> dict[str, Any] | None:
+            refused.clear()  # judged again on a fresh read after a lost race
             if change.event_id in view.get("seen_events", []):
                 refused.append("seen")
-            elif is_stale(change, view):
+                return None
+            if is_stale(change, view):
                 refused.append("stale")
-            return not refused
+                return None
+            marks: dict[str, Any] = {}
+            if change.contact is not None and view.get("timeline"):
+                # notifications made before the contact may wait for it: the mark is stored with the contact,
+                # so their release does not depend on this process living on (see release)
+                marks["release_pending"] = True
+            pushed = {"timeline": change.timeline_entry(), "seen_events": change.event_id}
+            return {"$push": pushed, **({"$set": sets | marks} if sets or marks else {})}
 
-        updated = await self.store.update_dossier(change.dossier_id, update, guard=guard)
+        updated = await self.store.update_dossier(change.dossier_id, update, guard=lambda view: True)
         if updated is not None:
             self.live.publish(change.dossier_id, change.timeline_entry())
             log.info("timeline_recorded", dossier_code=change.code, kind=change.kind, event_id=change.event_id)
@@ -584,6 +612,8 @@ class Notifier:
             self._next_sweep = now + timedelta(seconds=self.settings.sweep_interval)
         if sweep or (self._next_deferred is not None and self._next_deferred <= now):
             await self._send_deferred(now)
+        for view in await self.store.dossiers_to_release():
+            await self.release(view["_id"])  # an indexed equality look-up: cheap enough for every pass
         if sweep:
             await self._sweep(now)
         if await self.store.active_subscriptions():
@@ -657,7 +687,7 @@ class Notifier:
     async def set_preferences(self, dossier_id: str, changes: dict[str, bool]) -> dict[str, bool]:
         """The citizen changes channels (opt-out included); pending messages of a dropped channel are suppressed."""
         current = await self.store.dossier(dossier_id)
-        merged = {"sms": True, "email": False, "app": True} | ((current or {}).get("preferences") or {}) | changes
+        merged = {**DEFAULT_PREFERENCES, **((current or {}).get("preferences") or {}), **changes}
         await self.store.update_dossier(dossier_id, {"$set": {"preferences": merged}}, guard=lambda d: True)
         log.info("preferences_changed", dossier_id=dossier_id, **{k: v for k, v in merged.items()})
         for status in (S.DEFERRED, S.WAITING_CONTACT):

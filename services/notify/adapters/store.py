@@ -26,6 +26,7 @@ class MongoNotifyStore:
     async def ensure_indexes(self) -> None:
         """Look-ups by dossier code and worker scans by status."""
         await self.dossiers.create_index("code", name="code")
+        await self.dossiers.create_index("release_pending", name="release_pending")
         await self.notifications.create_index([("status", 1)], name="status")
         await self.notifications.create_index([("dossier_id", 1)], name="dossier_id")
         await self.notifications.create_index([("reference", 1)], name="reference")
@@ -45,9 +46,19 @@ class MongoNotifyStore:
         """Insert a view once; False when it already exists (a concurrent first event created it)."""
         return await _insert_once(self.dossiers, doc)
 
-    async def update_dossier(self, dossier_id: str, update: dict[str, Any], *, guard: Guard) -> dict[str, Any] | None:
-        """Guarded single-document update; the updated view, or None when the guard refused."""
+    async def update_dossier(
+        self,
+        dossier_id: str,
+        update: dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any] | None],
+        *,
+        guard: Guard,
+    ) -> dict[str, Any] | None:
+        """Guarded single-document update (or one computed from the view); the updated view, or None."""
         return await update_document(self.dossiers, dossier_id, update, guard=guard)
+
+    async def dossiers_to_release(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Views marked ``release_pending`` (their contact came after notifications that may wait for it)."""
+        return list(await self.dossiers.find({"release_pending": True}).limit(limit).to_list(limit))
 
     # -- notifications -----------------------------------------------------------------------------
     async def insert_notification(self, doc: dict[str, Any]) -> bool:

@@ -50,10 +50,14 @@ class _Collection:
         found = self.docs.get(doc_id)
         return copy.deepcopy(found) if found is not None else None
 
-    def update(self, doc_id: str, update: dict[str, Any], guard: Guard | None) -> dict[str, Any] | None:
+    def update(self, doc_id: str, update: Any, guard: Guard | None) -> dict[str, Any] | None:
         doc = self.docs.get(doc_id)
         if doc is None or (guard is not None and not guard(copy.deepcopy(doc))):
             return None
+        if callable(update):
+            update = update(copy.deepcopy(doc))
+            if update is None:
+                return None
         apply_update(doc, update)
         return copy.deepcopy(doc)
 
@@ -81,8 +85,11 @@ class FakeStore:
     async def insert_dossier(self, doc: dict[str, Any]) -> bool:
         return self.dossiers.insert_once(doc)
 
-    async def update_dossier(self, dossier_id: str, update: dict[str, Any], *, guard: Guard) -> dict[str, Any] | None:
+    async def update_dossier(self, dossier_id: str, update: Any, *, guard: Guard) -> dict[str, Any] | None:
         return self.dossiers.update(dossier_id, update, guard)
+
+    async def dossiers_to_release(self, limit: int = 100) -> list[dict[str, Any]]:
+        return self.dossiers.where(release_pending=True)[:limit]
 
     async def insert_notification(self, doc: dict[str, Any]) -> bool:
         return self.notifications.insert_once(doc)
