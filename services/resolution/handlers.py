@@ -31,7 +31,6 @@ from services.resolution.domain.case import (
     LEADER,
     OPEN,
     check,
-    metrics,
     require_reason,
     resume_after_supplement,
 )
@@ -173,7 +172,6 @@ class Resolution:
             "outbox": {},
             "outbox_pending": 0,
         }
-        case["m"] = _metric_doc(metrics(case, now=now, clock=self.clock))
         if self.settings.auto_accepts(routed.office_code):
             # accepted in the same insert: no window where a crash leaves the case waiting (single write)
             update, _ = self._prepare(case, "accept", actor="system", roles=frozenset(), system=True, now=now)
@@ -229,7 +227,6 @@ class Resolution:
             sets["refusal_reason"] = reason
         if "finished_at" in new and new["finished_at"] is not None:
             sets["finished_at"] = new["finished_at"]
-        sets["m"] = _metric_doc(metrics(new, now=now, clock=self.clock))
         change = DossierStatusChanged(
             dossier_id=case["dossier_id"],
             dossier_code=case["dossier_code"],
@@ -507,14 +504,12 @@ class Resolution:
             event = self.publisher.new_event(
                 Topics.DOSSIER_STATUS, subject=case["dossier_code"], data=change.model_dump(mode="json")
             )
-            new = {**case, "overdue": True}
             update = with_outbox(
                 {
                     "$set": {
                         "overdue": True,
                         "overdue_at": now,
                         "version": case["version"] + 1,
-                        "m": _metric_doc(metrics(new, now=now, clock=self.clock)),
                     },
                     "$push": {
                         "history": {
@@ -602,7 +597,6 @@ class Resolution:
         event = self.publisher.new_event(
             Topics.DOSSIER_STATUS, subject=case["dossier_code"], data=change.model_dump(mode="json")
         )
-        new = {**case, "apology": apology, "due_at": new_due, "overdue": False}
         update = with_outbox(
             {
                 "$set": {
@@ -610,7 +604,6 @@ class Resolution:
                     "due_at": new_due,
                     "overdue": False,
                     "version": case["version"] + 1,
-                    "m": _metric_doc(metrics(new, now=now, clock=self.clock)),
                 },
                 "$push": {
                     "history": {"status": case["status"], "action": "apology", "at": now, "by": actor, "reason": reason}
@@ -642,10 +635,9 @@ class Resolution:
         if case["status"] != DossierStatus.RETURNED.value:
             raise Conflict("not_returned", "a dossier can be rated once its result has been returned")
         rating = {"score": score, "comment": comment, "at": now}
-        new = {**case, "rating": rating}
         updated = await self.store.update_case(
             case["_id"],
-            {"$set": {"rating": rating, "m": _metric_doc(metrics(new, now=now, clock=self.clock))}},
+            {"$set": {"rating": rating}},
             guard=lambda c: c.get("rating") is None,
         )
         if updated is None:
@@ -796,7 +788,3 @@ def _unchanged_and_unflagged(version: int) -> Callable[[dict[str, Any]], bool]:
         return bool(current["version"] == version and not current["overdue"])
 
     return guard
-
-
-def _metric_doc(flat: dict[str, Any]) -> dict[str, Any]:
-    return {k.removeprefix("m."): v for k, v in flat.items()}

@@ -81,13 +81,10 @@ class ResolutionStore:
         )
         return found[0]["due_at"] if found else None
 
-    async def count_overdue(self, open_statuses: list[str], running: list[str], now: datetime) -> tuple[int, int]:
-        """Open cases flagged overdue, and running cases past due that the scheduler has not flagged yet."""
-        flagged = await self.cases.count_documents({"overdue": True, "status": {"$in": open_statuses}})
-        unflagged = await self.cases.count_documents(
-            {"overdue": False, "status": {"$in": running}, "due_at": {"$lte": now}, "paused_at": None}
-        )
-        return int(flagged), int(unflagged)
+    async def count_unflagged(self, running: list[str], now: datetime) -> int:
+        """Running cases past due that the overdue scheduler has not flagged yet."""
+        query = {"overdue": False, "status": {"$in": running}, "due_at": {"$lte": now}, "paused_at": None}
+        return int(await self.cases.count_documents(query))
 
     async def operations_cases(
         self,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from shared.events import DossierStatus as S
 from shared.reference.legal_clock import LegalClock
@@ -146,32 +145,3 @@ def resume_after_supplement(
     """New due date and paused working hours when the supplement arrives (the clock paused meanwhile)."""
     paused = clock.working_hours_between(paused_at, now)
     return clock.shift_due(due_at, paused), paused
-
-
-def metrics(case: dict[str, Any], *, now: datetime, clock: LegalClock) -> dict[str, Any]:
-    """0/1 and numeric fields summed by the stats aggregation (only $sum is portable to FerretDB)."""
-    status = S(case["status"])
-    finished_at = case.get("finished_at")
-    finished = status in {S.RESULT_READY, S.RETURNED, S.REFUSED}
-    # an apology clears the flag and moves the date, but the case stays late for the figures (overdue_at is kept)
-    ever_overdue = bool(case.get("overdue")) or case.get("overdue_at") is not None
-    on_time = finished and not ever_overdue and finished_at is not None and finished_at <= case["due_at"]
-    processing_hours = (
-        clock.working_hours_between(case["received_at"], finished_at) if finished and finished_at else 0.0
-    )
-    return {
-        "m.received": 1,
-        "m.open": int(status in OPEN),
-        "m.in_process": int(status in {S.ACCEPTED, S.IN_PROCESS, S.SUPPLEMENT_RECEIVED, S.SUPPLEMENT_REQUESTED}),
-        "m.overdue": int(ever_overdue),
-        "m.overdue_open": int(bool(case.get("overdue")) and status in OPEN),
-        "m.apologised": int(case.get("apology") is not None),
-        "m.finished": int(finished),
-        "m.on_time": int(bool(on_time)),
-        "m.online": int(case.get("channel") == "online"),
-        "m.signed": int(case.get("result") is not None or status is S.REFUSED),
-        "m.processing_hours": round(processing_hours, 3),
-        "m.legal_hours": float(case.get("processing_days", 0) * 8) if finished else 0.0,
-        "m.rated": int(case.get("rating") is not None),
-        "m.rating_sum": int((case.get("rating") or {}).get("score", 0)),
-    }

@@ -194,7 +194,7 @@ async def test_overdue_is_flagged_once_and_never_while_paused_or_finished() -> N
     assert await resolution.flag_overdue(now=now) == 1
     assert await resolution.flag_overdue(now=now + timedelta(seconds=1)) == 0
     case = store.cases[late.decision_id]
-    assert case["overdue"] and case["m"]["overdue_open"] == 1
+    assert case["overdue"] and "m" not in case
     assert [(e["action"], e["overdue"], e["version"]) for e in store.events(late.decision_id)] == [("overdue", True, 2)]
     assert not any(store.cases[d.decision_id]["overdue"] for d in (paused, finished, early))
     assert await resolution.next_due() == early.due_at
@@ -302,7 +302,7 @@ async def test_rating_needs_the_token_and_a_returned_result_once() -> None:
     assert (await resolution.rate(data.dossier_code, "secret-token-1", 4, "nhanh"))["score"] == 4
     with pytest.raises(Conflict):
         await resolution.rate(data.dossier_code, "secret-token-1", 1, None)
-    assert store.cases[data.decision_id]["m"]["rating_sum"] == 4
+    assert store.cases[data.decision_id]["rating"]["score"] == 4
 
 
 async def test_operations_figures_through_the_use_cases() -> None:
