@@ -9,15 +9,14 @@ from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Gauge
 
-from services.resolution.adapters.store import ResolutionStore
-from services.resolution.domain.case import CLOCK_RUNNING
+from services.resolution.adapters.repositories import MongoCases
 
 
 class OverdueMetrics:
     """``lienthong_cases_overdue_unflagged``: past due, not yet flagged (the scheduler is behind when it stays > 0)."""
 
-    def __init__(self, registry: CollectorRegistry, store: ResolutionStore) -> None:
-        self._store = store
+    def __init__(self, registry: CollectorRegistry, cases: MongoCases) -> None:
+        self._cases = cases
         self.unflagged = Gauge(
             "lienthong_cases_overdue_unflagged",
             "Running cases past their due date that the overdue scheduler has not flagged yet",
@@ -26,4 +25,4 @@ class OverdueMetrics:
 
     async def refresh(self) -> None:
         """Count at scrape time."""
-        self.unflagged.set(await self._store.count_unflagged(sorted(s.value for s in CLOCK_RUNNING), datetime.now(UTC)))
+        self.unflagged.set(await self._cases.count_unflagged(datetime.now(UTC)))
