@@ -230,6 +230,15 @@ class TransferredFrom:
     reason: str | None
 
 
+@dataclass(frozen=True)
+class Transfer:
+    """Where an official hands a dossier: a named office, the chain's next step, offices routing must avoid."""
+
+    office: str | None = None
+    next_step: bool = False
+    exclude: list[str] = field(default_factory=list)
+
+
 #: writes an apology letter's text: (case, new due date, reason, signer, issued at) → text
 LetterWriter = Callable[["Case", datetime, str, str, datetime], str]
 
@@ -396,33 +405,19 @@ class Case(EventRecorder):
             paused_working_hours=round(paused, 4),
         )
 
-    def transfer(
-        self,
-        *,
-        actor: str,
-        roles: frozenset[str],
-        now: datetime,
-        reason: str | None,
-        to_office: str | None,
-        to_next_step: bool,
-        exclude_offices: list[str],
-    ) -> None:
+    def transfer(self, to: Transfer, *, actor: str, roles: frozenset[str], now: datetime, reason: str | None) -> None:
         """Hand the dossier over (wrong office, a named office, or the chain's next step); routing decides."""
         self.may("transfer", roles)
-        if to_office is not None and (name_of_office(to_office) is None or to_office == self.office_code):
+        if to.office is not None and (name_of_office(to.office) is None or to.office == self.office_code):
             raise InvalidInput(
-                "unknown_office", f"to_office: {to_office!r} is not another office (office code such as 00073.UBND)"
+                "unknown_office", f"to_office: {to.office!r} is not another office (office code such as 00073.UBND)"
             )
-        self._move(
-            "transfer",
-            actor=actor,
-            roles=roles,
-            now=now,
-            reason=reason,
-            transfer_to_office=to_office,
-            transfer_to_next_step=to_next_step,
-            exclude_offices=list(exclude_offices),
-        )
+        told: dict[str, Any] = {
+            "transfer_to_office": to.office,
+            "transfer_to_next_step": to.next_step,
+            "exclude_offices": to.exclude,
+        }
+        self._move("transfer", actor=actor, roles=roles, now=now, reason=reason, **told)
 
     def approve(
         self, result: ResultDocument, *, actor: str, roles: frozenset[str], now: datetime, reason: str | None = None

@@ -8,6 +8,7 @@ process (``Watch``). The rules are the aggregate's (services/resolution/domain/c
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -17,6 +18,7 @@ from services.resolution.domain.case import (
     CaseNotFound,
     LetterWriter,
     Rating,
+    Transfer,
     may_apologise,
     stored_precision,
 )
@@ -50,27 +52,17 @@ def _now(now: datetime | None) -> datetime:
     return stored_precision(now or datetime.now(UTC))
 
 
+@dataclass
 class Cases:
     """Cases at offices: opening, actions, the legal clock, the apology letter and the rating."""
 
-    def __init__(
-        self,
-        *,
-        cases: CaseRepository,
-        results: Results,
-        catalogue: Catalogue,
-        clock: LegalClock,
-        letters: LetterWriter,
-        auto_accepts: Callable[[str], bool],
-        watch: Watch,
-    ) -> None:
-        self.cases = cases
-        self.results = results
-        self.catalogue = catalogue
-        self.clock = clock
-        self.letters = letters
-        self.auto_accepts = auto_accepts
-        self.watch = watch
+    cases: CaseRepository
+    results: Results
+    catalogue: Catalogue
+    clock: LegalClock
+    letters: LetterWriter
+    auto_accepts: Callable[[str], bool]
+    watch: Watch
 
     # -- from other services --------------------------------------------------------------------
     async def open_case(self, event_id: str, routed: DossierRouted, *, now: datetime | None = None) -> None:
@@ -135,17 +127,10 @@ class Cases:
             allowed = procedure.max_supplement_requests if procedure else None
             return lambda c: c.request_supplement(actor=actor, roles=roles, now=now, reason=reason, allowed=allowed)
         if action == "transfer":
-            to_office, next_step = body.get("to_office"), bool(body.get("to_next_step"))
-            exclude = list(body.get("exclude_offices") or [])
-            return lambda c: c.transfer(
-                actor=actor,
-                roles=roles,
-                now=now,
-                reason=reason,
-                to_office=to_office,
-                to_next_step=next_step,
-                exclude_offices=exclude,
+            to = Transfer(
+                body.get("to_office"), bool(body.get("to_next_step")), list(body.get("exclude_offices") or [])
             )
+            return lambda c: c.transfer(to, actor=actor, roles=roles, now=now, reason=reason)
         if action == "approve":
             case.may(action, roles)  # before signing: a refused approval signs nothing
             result = await self.results.sign(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,26 +20,17 @@ REPORT_REUSE_SECONDS = 1.0
 REPORT_CACHE_SIZE = 256
 
 
+@dataclass
 class Operations:
     """Figures per province/commune/office/procedure/day and the Decision 766 index (docs/operations-centre.md)."""
 
-    def __init__(
-        self,
-        *,
-        cases: CaseRepository,
-        catalogue: Catalogue,
-        clock: LegalClock,
-        changes: ChangeSignal,
-        ranking_min_sample: int,
-        figures: BusinessFigures | None = None,
-    ) -> None:
-        self.cases = cases
-        self.catalogue = catalogue
-        self.clock = clock
-        self.changes = changes
-        self.ranking_min_sample = ranking_min_sample
-        self.figures = figures
-        self._reports: dict[tuple[Scope, Period], tuple[int, float, dict[str, Any]]] = {}
+    cases: CaseRepository
+    catalogue: Catalogue
+    clock: LegalClock
+    changes: ChangeSignal
+    ranking_min_sample: int
+    figures: BusinessFigures | None = None
+    _reports: dict[tuple[Scope, Period], tuple[int, float, dict[str, Any]]] = field(default_factory=dict, init=False)
 
     async def report(self, *, scope: Scope, period: Period, now: datetime | None = None) -> dict[str, Any]:
         """The report of ``scope`` for ``period``.
