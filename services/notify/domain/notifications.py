@@ -6,13 +6,13 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from shared.events import DeliveryStatus
+from shared.events import DEFAULT_CHANNEL_PREFERENCES, DeliveryStatus
 
 #: Channels a citizen can be told on by message; "app" is served by tracking (SSE) and webhooks.
 MESSAGE_CHANNELS: tuple[str, ...] = ("sms", "email")
 
-#: Preferences assumed until the receipt event brings the citizen's own (intake's defaults).
-DEFAULT_PREFERENCES: dict[str, bool] = {"sms": True, "email": False, "app": True}
+#: Preferences assumed until the receipt event brings the citizen's own (the one shared definition).
+DEFAULT_PREFERENCES = DEFAULT_CHANNEL_PREFERENCES
 
 
 class NotificationStatus(StrEnum):
@@ -44,7 +44,7 @@ def awaits_receipt(notification: dict[str, Any]) -> bool:
 
 def wants(preferences: dict[str, Any] | None, channel: str) -> bool:
     """Whether the citizen chose ``channel`` (an opted-out channel is never used)."""
-    chosen = DEFAULT_PREFERENCES | (preferences or {})
+    chosen = {**DEFAULT_PREFERENCES, **(preferences or {})}
     return bool(chosen.get(channel))
 
 
