@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from services.notify.adapters.live import LiveUpdates
+from services.notify.adapters.repositories import DeliveryRepository, MongoSubscriptions, NotificationRepository
 from services.notify.adapters.sms import build_sender
 from services.notify.adapters.store import MongoNotifyStore
 from services.notify.adapters.webhooks import HttpWebhookClient
@@ -30,8 +31,8 @@ class Killed(BaseException):
     """kill -9 of the process, as far as the code that runs is concerned: nothing after it runs."""
 
 
-class DiesAfterClaiming(MongoNotifyStore):
-    """The real store; the process holding it dies right after it took the claim of one notification."""
+class DiesAfterClaiming(NotificationRepository):
+    """The real repository; the process holding it dies right after it took the claim of one notification."""
 
     def __init__(self, db: Any, doomed: str) -> None:
         super().__init__(db)
@@ -67,11 +68,12 @@ async def test_a_waiting_sms_is_sent_when_the_instance_releasing_it_dies(
         accepted = await send(settings, Topics.DOSSIER_STATUS, status(r, DossierStatus.ACCEPTED, 2))
         doomed = f"{accepted.id}:sms"
         mongo = make_mongo_client(settings)
-        store = DiesAfterClaiming(service_database(mongo, settings), doomed)
+        db = service_database(mongo, settings)
+        notifications = DiesAfterClaiming(db, doomed)
 
         async def waiting() -> str | None:
-            found = await store.notification(doomed)
-            return found["status"] if found else None
+            found = await notifications.get(doomed)
+            return found.status.value if found else None
 
         await eventually(waiting, until=lambda s: s == "waiting_contact")
         receipt = CloudEvent(
@@ -82,7 +84,10 @@ async def test_a_waiting_sms_is_sent_when_the_instance_releasing_it_dies(
         )
         async with httpx.AsyncClient() as http:
             other = Notifier(
-                store=store,
+                views=MongoNotifyStore(db),
+                notifications=notifications,
+                deliveries=DeliveryRepository(db),
+                subscriptions=MongoSubscriptions(db),
                 templates=TemplateSet().build(),
                 sms=build_sender(
                     settings.sms_providers, outbox_path=settings.sms_outbox_path, cooldown=60, client=http
