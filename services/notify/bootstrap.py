@@ -11,9 +11,13 @@ from services.notify.adapters.email import SmtpSender
 from services.notify.adapters.live import LiveUpdates, StreamSlots
 from services.notify.adapters.metrics import NotifyMetrics
 from services.notify.adapters.papers import TrackingLogForms
-from services.notify.adapters.repositories import DeliveryRepository, MongoSubscriptions, NotificationRepository
+from services.notify.adapters.repositories import (
+    DeliveryRepository,
+    MongoSubscriptions,
+    NotificationRepository,
+    ViewRepository,
+)
 from services.notify.adapters.sms import FailoverSender, build_sender
-from services.notify.adapters.store import MongoNotifyStore
 from services.notify.adapters.webhooks import HttpWebhookClient
 from services.notify.domain.templates import TemplateSet
 from services.notify.entrypoints import consumers
@@ -76,7 +80,7 @@ def bootstrap(settings: NotifySettings | None = None, **overrides: Any) -> FastA
     runtime.metrics.add("sms_providers", metrics.refresh)
     live = LiveUpdates()
     notifier = Notifier(
-        views=build("views", lambda: MongoNotifyStore(db)),
+        views=build("views", lambda: ViewRepository(db)),
         # the relays publish each aggregate's outbox (the one publication path); the unit of work kicks them
         notifications=build("notifications", lambda: NotificationRepository(db, runtime.relay(db["notifications"]))),
         deliveries=build("deliveries", lambda: DeliveryRepository(db, runtime.relay(db["webhook_deliveries"]))),

@@ -14,7 +14,7 @@ from typing import Any
 
 from services.notify.domain import webhooks
 from services.notify.domain.deliveries import WebhookDelivery
-from services.notify.domain.messages import Change, is_stale, version_key
+from services.notify.domain.messages import Change
 from services.notify.domain.notifications import (
     DEFAULT_PREFERENCES,
     MESSAGE_CHANNELS,
@@ -40,6 +40,7 @@ from services.notify.domain.ports import (
 from services.notify.domain.quiet_hours import resume_at
 from services.notify.domain.sms import fold_to_ascii, segments
 from services.notify.domain.templates import TemplateSet
+from services.notify.domain.view import DossierView, StoredContact
 from services.notify.settings import NotifySettings
 from shared.aggregate import Outcome
 from shared.envelope import CloudEvent
@@ -58,11 +59,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def token_matches(dossier: dict[str, Any] | None, token: str) -> bool:
+def token_matches(view: DossierView | None, token: str) -> bool:
     """Constant-time check of a citizen's tracking token against the stored SHA-256."""
-    expected = (dossier or {}).get("token_sha256") or "0" * 64
+    expected = (view.token_sha256 if view is not None else None) or "0" * 64
     given = hashlib.sha256(token.encode()).hexdigest()
-    return hmac.compare_digest(given, expected) and dossier is not None
+    return hmac.compare_digest(given, expected) and view is not None
 
 
 class Notifier:
@@ -120,7 +121,7 @@ class Notifier:
             return  # stale: a newer version of this office's case is already known
         await self._notify(dossier, change)
         await self._queue_webhooks(dossier, event)
-        if dossier.get("release_pending"):
+        if dossier.release_pending:
             await self.release(change.dossier_id)
 
     async def release(self, dossier_id: str) -> None:
@@ -136,96 +137,64 @@ class Notifier:
                 await self.send(waiting.id)
         if any(n.status in (S.WAITING_CONTACT, S.CREATED) for n in await self.notifications.of_dossier(dossier_id)):
             return  # claimed elsewhere (or by a process that died: stale after NOTIFY_CLAIM_STALE_AFTER): next pass
-        await self.views.update_dossier(
-            dossier_id, {"$unset": {"release_pending": ""}}, guard=lambda view: bool(view.get("release_pending"))
-        )
+        await self.views.change(dossier_id, lambda view: view.released())
 
-    async def _record(self, change: Change) -> dict[str, Any] | None:
-        """Apply the change to the dossier view (deduplicated by event id, guarded by case version)."""
-        await self.views.insert_dossier(
-            {
-                "_id": change.dossier_id,
-                "code": change.code,
-                "timeline": [],
-                "seen_events": [],
-                "versions": {},
-                "contact": None,
-                "preferences": None,
-                "token_sha256": None,
-                "created_at": self.clock(),
-            }
-        )
-        sets: dict[str, Any] = {}
-        if change.contact is not None:
-            sets["contact"] = self._contact_at_rest(change.contact)
-            sets["preferences"] = change.preferences
-        if change.token_sha256:
-            sets["token_sha256"] = change.token_sha256
-        if change.result_url:
-            sets["result_url"] = change.result_url
-        if change.procedure:
-            sets["procedure"] = change.procedure
-        if change.office_code is not None and change.version is not None:
-            sets[f"versions.{version_key(change.office_code)}"] = change.version
-        refused: list[str] = []
-
-        def update(view: dict[str, Any]) -> dict[str, Any] | None:
-            refused.clear()  # judged again on a fresh read after a lost race
-            if change.event_id in view.get("seen_events", []):
-                refused.append("seen")
-                return None
-            if is_stale(change, view):
-                refused.append("stale")
-                return None
-            marks: dict[str, Any] = {}
-            if change.contact is not None and view.get("timeline"):
-                # notifications made before the contact may wait for it: the mark is stored with the contact,
-                # so their release does not depend on this process living on (see release)
-                marks["release_pending"] = True
-            pushed = {"timeline": change.timeline_entry(), "seen_events": change.event_id}
-            return {"$push": pushed, **({"$set": sets | marks} if sets or marks else {})}
-
-        updated = await self.views.update_dossier(change.dossier_id, update, guard=lambda view: True)
-        if updated is not None:
+    async def _record(self, change: Change) -> DossierView | None:
+        """Apply the change to the dossier view once (the consumed window), guarded by the case version."""
+        contact = self._contact_at_rest(change.contact) if change.contact is not None else None
+        done = await self.views.change(change.dossier_id, lambda v: v.apply(change, contact), consumed=change.event_id)
+        if done.aggregate is None:  # the dossier's first event here
+            view = DossierView(id=change.dossier_id, code=change.code, created_at=self.clock())
+            view.apply(change, contact)
+            if await self.views.add(view, consumed=change.event_id):
+                done = Outcome(view, applied=True)
+            else:  # a concurrent first event created it
+                done = await self.views.change(
+                    change.dossier_id, lambda v: v.apply(change, contact), consumed=change.event_id
+                )
+        if done.applied:
             self.live.publish(change.dossier_id, change.timeline_entry())
             log.info("timeline_recorded", dossier_code=change.code, kind=change.kind, event_id=change.event_id)
-            return updated
-        if refused == ["stale"]:
+            return done.aggregate
+        if not done.duplicate:
             log.info("event_stale", dossier_code=change.code, event_id=change.event_id, version=change.version)
             return None
         # a redelivery: carry on idempotently, a crash may have stopped the first run before sending
-        return await self.views.dossier(change.dossier_id)
+        return done.aggregate
 
-    def _contact_at_rest(self, contact: dict[str, Any]) -> dict[str, Any]:
+    def _contact_at_rest(self, contact: dict[str, Any]) -> StoredContact:
         """Open the contact sealed for notify in the receipt event; keep it encrypted with notify's own key."""
         clear = {"phone": contact.get("phone"), "email": contact.get("email")}  # events before sealing
         if contact.get("sealed"):
             clear = self.pii.contact.open(contact["sealed"])
         stored: dict[str, Any] = {"locale": contact.get("locale") or "vi"}
-        for field in ("phone", "email"):
-            if clear.get(field):
-                stored[f"{field}_enc"] = self.pii.at_rest.encrypt(str(clear[field]))
-                stored[f"{field}_hash"] = self.pii.hash(str(clear[field]))
-        return stored
+        for name in ("phone", "email"):
+            if clear.get(name):
+                stored[f"{name}_enc"] = self.pii.at_rest.encrypt(str(clear[name]))
+                stored[f"{name}_hash"] = self.pii.hash(str(clear[name]))
+        return StoredContact(**stored)
 
-    def _contact_in_clear(self, stored: dict[str, Any]) -> dict[str, Any]:
+    def _contact_in_clear(self, stored: StoredContact) -> dict[str, Any]:
         """Phone and e-mail decrypted, only at the moment of sending."""
-        clear: dict[str, Any] = {"locale": stored.get("locale") or "vi"}
-        for field in ("phone", "email"):
-            if f"{field}_enc" in stored:
-                clear[field] = self.pii.at_rest.decrypt(stored[f"{field}_enc"])
-            elif stored.get(field):  # a view stored before encryption at rest
-                clear[field] = stored[field]
+        clear: dict[str, Any] = {"locale": stored.locale or "vi"}
+        for name, encrypted, legacy in (
+            ("phone", stored.phone_enc, stored.phone),
+            ("email", stored.email_enc, stored.email),
+        ):
+            if encrypted is not None:
+                clear[name] = self.pii.at_rest.decrypt(encrypted)
+            elif legacy:  # a view stored before encryption at rest
+                clear[name] = legacy
         return clear
 
-    async def _notify(self, dossier: dict[str, Any], change: Change) -> None:
-        contact_known = dossier.get("contact") is not None
+    async def _notify(self, dossier: DossierView, change: Change) -> None:
+        contact_known = dossier.contact is not None
         context = dict(change.context)
-        if not context.get("result_url") and dossier.get("result_url"):
+        if not context.get("result_url") and dossier.result_url:
             # the return message links the result signed earlier (its event carried the link)
-            context["result_url"] = dossier["result_url"]
+            context["result_url"] = dossier.result_url
         for channel in MESSAGE_CHANNELS:
-            if contact_known and not wants(dossier.get("preferences"), channel):
+            if contact_known and not wants(dossier.preferences, channel):
                 continue
             notification = Notification(
                 id=f"{change.event_id}:{channel}",
@@ -248,8 +217,8 @@ class Notifier:
         notification = await self.notifications.get(notification_id)
         if notification is None or not notification.claimable or not notification.due(self.clock()):
             return
-        dossier = await self.views.dossier(notification.dossier_id)  # fresh: the contact may just have come
-        stored_contact = (dossier or {}).get("contact")
+        dossier = await self.views.get(notification.dossier_id)  # fresh: the contact may just have come
+        stored_contact = dossier.contact if dossier is not None else None
         contact = self._contact_in_clear(stored_contact) if stored_contact is not None else None
         now = self.clock()
         if contact is None:
@@ -258,7 +227,7 @@ class Notifier:
         channel = notification.channel
         address = contact.get("phone") if channel == "sms" else contact.get("email")
         reason = None
-        if not wants((dossier or {}).get("preferences"), channel):
+        if not wants(dossier.preferences if dossier is not None else None, channel):
             reason = f"the citizen has not chosen {channel}"
         elif not address:
             reason = f"no {channel} address"
@@ -433,8 +402,8 @@ class Notifier:
             self._next_sweep = now + timedelta(seconds=self.settings.sweep_interval)
         if sweep or (self._next_deferred is not None and self._next_deferred <= now):
             await self._send_deferred(now)
-        for view in await self.views.dossiers_to_release():
-            await self.release(view["_id"])  # an indexed equality look-up: cheap enough for every pass
+        for view in await self.views.to_release():
+            await self.release(view.id)  # an indexed equality look-up: cheap enough for every pass
         if sweep:
             await self._sweep(now)
         if await self.subscriptions.active():
@@ -452,8 +421,8 @@ class Notifier:
     async def _sweep(self, now: datetime) -> None:
         """Safety net: late contacts, work a crash left behind, receipts that never came."""
         for waiting in await self.notifications.in_status(S.WAITING_CONTACT):
-            dossier = await self.views.dossier(waiting.dossier_id)
-            if (dossier or {}).get("contact") is not None:
+            dossier = await self.views.get(waiting.dossier_id)
+            if dossier is not None and dossier.contact is not None:
                 await self.send(waiting.id)
             elif waiting.waiting_since and waiting.waiting_since <= now - timedelta(
                 seconds=self.settings.contact_timeout
@@ -500,21 +469,20 @@ class Notifier:
     # -- citizens --------------------------------------------------------------------------------
     async def tracked(self, code: str, token: str) -> dict[str, Any] | None:
         """The dossier view when code and token match; None otherwise (unknown and wrong look the same)."""
-        dossier = await self.views.dossier_by_code(code)
-        if not token_matches(dossier, token):
+        view = await self.views.by_code(code)
+        if view is None or not token_matches(view, token):
             return None
-        assert dossier is not None
-        return dossier
+        return view.public()
 
     async def view(self, dossier_id: str) -> dict[str, Any] | None:
         """The dossier view as stored now (a live stream catches up with changes recorded by another instance)."""
-        return await self.views.dossier(dossier_id)
+        view = await self.views.get(dossier_id)
+        return view.public() if view is not None else None
 
     async def set_preferences(self, dossier_id: str, changes: dict[str, bool]) -> dict[str, bool]:
         """The citizen changes channels (opt-out included); pending messages of a dropped channel are suppressed."""
-        current = await self.views.dossier(dossier_id)
-        merged = {**DEFAULT_PREFERENCES, **((current or {}).get("preferences") or {}), **changes}
-        await self.views.update_dossier(dossier_id, {"$set": {"preferences": merged}}, guard=lambda d: True)
+        done = await self.views.change(dossier_id, lambda view: view.choose(changes))
+        merged = done.result if done.result is not None else {**DEFAULT_PREFERENCES, **changes}
         log.info("preferences_changed", dossier_id=dossier_id, **{k: v for k, v in merged.items()})
         for status in (S.DEFERRED, S.WAITING_CONTACT):
             for pending in await self.notifications.in_status(status, dossier_id=dossier_id):
@@ -555,9 +523,9 @@ class Notifier:
         """Stop deliveries to a subscription; False when unknown."""
         return await self.subscriptions.deactivate(subscription_id, self.clock())
 
-    async def _queue_webhooks(self, dossier: dict[str, Any], event: CloudEvent) -> None:
+    async def _queue_webhooks(self, dossier: DossierView, event: CloudEvent) -> None:
         """One pending delivery per (event, subscription), inserted once."""
-        if not wants(dossier.get("preferences"), "app"):
+        if not wants(dossier.preferences, "app"):
             return  # the citizen opted out of app updates
         queued = False
         for sub in await self.subscriptions.active():
@@ -575,8 +543,8 @@ class Notifier:
                 WebhookDelivery(
                     id=f"{event.id}:{sub['_id']}",
                     subscription_id=sub["_id"],
-                    dossier_id=dossier["_id"],
-                    dossier_code=dossier["code"],
+                    dossier_id=dossier.id,
+                    dossier_code=dossier.code,
                     event_id=event.id,
                     url=sub["url"],
                     body=body,

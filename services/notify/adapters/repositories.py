@@ -1,9 +1,10 @@
-"""Notify's repositories of aggregates (notifications, webhook deliveries) through the unit of work, and the
-subscriptions; Mongo filters and operators live only here (and in adapters/store.py for the dossier views)."""
+"""Notify's repositories: dossier views, notifications and webhook deliveries (aggregates, through the unit of
+work), and the subscriptions. Mongo filters and operators live only here."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict, fields
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.notify.domain.deliveries import Attempt, WebhookDelivery
 from services.notify.domain.notifications import Notification, NotificationStatus, SentDetails
+from services.notify.domain.view import DossierView, StoredContact, TimelineEntry
 from shared.outbox import OutboxRelay
 from shared.store import update_document
 from shared.unit_of_work import MongoAggregates
@@ -19,6 +21,80 @@ from shared.unit_of_work import MongoAggregates
 SOURCE = "/lienthong/notify"
 #: the fields of what the provider said, stored flat as before the aggregate (the sweeper asks awaiting_receipt)
 _SENT_FIELDS = ("encoding", "segments", "provider_message_id")
+
+
+_ENTRY_FIELDS = tuple(f.name for f in fields(TimelineEntry))
+_CONTACT_FIELDS = tuple(f.name for f in fields(StoredContact))
+
+
+class ViewMapper:
+    """A dossier view ↔ its document (today's shape: timeline entries and contact as sub-documents)."""
+
+    def to_document(self, v: DossierView) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "_id": v.id,
+            "code": v.code,
+            "created_at": v.created_at,
+            "timeline": [entry.as_dict() for entry in v.timeline],
+            "versions": dict(v.versions),
+            "contact": None if v.contact is None else _contact_document(v.contact),
+            "preferences": v.preferences,
+            "token_sha256": v.token_sha256,
+            "procedure": v.procedure,
+        }
+        if v.result_url is not None:
+            doc["result_url"] = v.result_url
+        if v.release_pending:
+            doc["release_pending"] = True  # absent otherwise: the workers look views up by it
+        return doc
+
+    def from_document(self, doc: Mapping[str, Any]) -> DossierView:
+        contact = doc.get("contact")
+        return DossierView(
+            id=doc["_id"],
+            code=doc["code"],
+            created_at=doc["created_at"],
+            timeline=[TimelineEntry(**{k: e.get(k) for k in _ENTRY_FIELDS}) for e in doc.get("timeline") or []],
+            versions=dict(doc.get("versions") or {}),
+            contact=None
+            if contact is None
+            else StoredContact(**{k: contact[k] for k in _CONTACT_FIELDS if k in contact}),
+            preferences=doc.get("preferences"),
+            token_sha256=doc.get("token_sha256"),
+            result_url=doc.get("result_url"),
+            procedure=doc.get("procedure"),
+            release_pending=bool(doc.get("release_pending")),
+        )
+
+
+def _contact(raw: Mapping[str, Any]) -> StoredContact:
+    return StoredContact(**{k: raw[k] for k in _CONTACT_FIELDS if k in raw})
+
+
+def _contact_document(contact: StoredContact) -> dict[str, Any]:
+    # as stored before the aggregate: only the fields that have a value
+    return {k: v for k, v in asdict(contact).items() if v is not None}
+
+
+class ViewRepository(MongoAggregates[DossierView]):
+    """The citizens' dossier views, by id and by code, and those with notifications to release."""
+
+    def __init__(self, db: Any) -> None:
+        super().__init__(db["dossiers"], ViewMapper(), source=SOURCE)
+
+    async def ensure_indexes(self) -> None:
+        """Look-ups by dossier code, and the workers' look-up of views with notifications to release."""
+        await self.collection.create_index("code", name="code")
+        await self.collection.create_index("release_pending", name="release_pending")
+
+    async def by_code(self, code: str) -> DossierView | None:
+        """The view of the dossier with this code."""
+        found = await self.find({"code": code}, limit=1)
+        return found[0] if found else None
+
+    async def to_release(self, limit: int = 100) -> list[DossierView]:
+        """Views whose contact came after notifications that may still wait for it."""
+        return await self.find({"release_pending": True}, limit=limit)
 
 
 class NotificationMapper:

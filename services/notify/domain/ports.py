@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from services.notify.domain.deliveries import WebhookDelivery
 from services.notify.domain.notifications import Notification, NotificationStatus
+from services.notify.domain.view import DossierView
 from shared.aggregate import Aggregates
-
-#: A guard on a stored document: the write happens only when it holds (judged on the version it changes).
-Guard = Callable[[dict[str, Any]], bool]
 
 
 @dataclass(frozen=True)
@@ -94,29 +91,16 @@ class Subscriptions(Protocol):
         """Subscriptions that receive deliveries."""
 
 
-class DossierViews(Protocol):
-    """The citizens' dossier views (adapters.store.MongoNotifyStore, or a fake in tests)."""
+class DossierViews(Aggregates[DossierView], Protocol):
+    """The citizens' dossier views (adapters.repositories.ViewRepository)."""
 
-    async def dossier(self, dossier_id: str) -> dict[str, Any] | None:
-        """The dossier view by id."""
+    async def by_code(self, code: str) -> DossierView | None:
+        """The view of the dossier with this code."""
+        ...
 
-    async def dossier_by_code(self, code: str) -> dict[str, Any] | None:
-        """The dossier view by code."""
-
-    async def insert_dossier(self, doc: dict[str, Any]) -> bool:
-        """Insert a view once; False when it exists."""
-
-    async def update_dossier(
-        self,
-        dossier_id: str,
-        update: dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any] | None],
-        *,
-        guard: Guard,
-    ) -> dict[str, Any] | None:
-        """Guarded single-document update (or one computed from the view; None = nothing); the new view or None."""
-
-    async def dossiers_to_release(self, limit: int = 100) -> list[dict[str, Any]]:
+    async def to_release(self, limit: int = 100) -> list[DossierView]:
         """Views whose contact came after notifications that may still wait for it (``release_pending``)."""
+        ...
 
 
 class SmsSender(Protocol):

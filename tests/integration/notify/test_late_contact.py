@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -9,9 +10,13 @@ from typing import Any
 import httpx
 
 from services.notify.adapters.live import LiveUpdates
-from services.notify.adapters.repositories import DeliveryRepository, MongoSubscriptions, NotificationRepository
+from services.notify.adapters.repositories import (
+    DeliveryRepository,
+    MongoSubscriptions,
+    NotificationRepository,
+    ViewRepository,
+)
 from services.notify.adapters.sms import build_sender
-from services.notify.adapters.store import MongoNotifyStore
 from services.notify.adapters.webhooks import HttpWebhookClient
 from services.notify.bootstrap import bootstrap
 from services.notify.domain.messages import from_received
@@ -84,7 +89,7 @@ async def test_a_waiting_sms_is_sent_when_the_instance_releasing_it_dies(
         )
         async with httpx.AsyncClient() as http:
             other = Notifier(
-                views=MongoNotifyStore(db),
+                views=ViewRepository(db),
                 notifications=notifications,
                 deliveries=DeliveryRepository(db),
                 subscriptions=MongoSubscriptions(db),
@@ -97,12 +102,10 @@ async def test_a_waiting_sms_is_sent_when_the_instance_releasing_it_dies(
                 live=LiveUpdates(),
                 settings=settings,
             )
-            try:
+            with contextlib.suppress(Killed):
+                # the contact is stored, the receipt's own SMS sent, the waiting one claimed: then the crash
+                # (with the stored release the live instance's worker may even send it before this one gets to it)
                 await other.on_change(from_received(receipt.id, r), event=receipt)
-            except Killed:
-                pass  # the contact is stored, the receipt's own SMS sent, the waiting one claimed: then the crash
-            else:
-                raise AssertionError("the instance should have died while releasing the waiting SMS")
         # the dead instance never committed the receipt's offset: Kafka redelivers it to the live instance
         await send(settings, Topics.DOSSIER_RECEIVED, r, event=receipt)
 

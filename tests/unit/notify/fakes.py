@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,85 +10,22 @@ from services.notify.adapters.sms import SmsError
 from services.notify.domain.deliveries import WebhookDelivery
 from services.notify.domain.notifications import Notification, NotificationStatus
 from services.notify.domain.ports import Accepted, SmsMessage
+from services.notify.domain.view import DossierView
 from tests.support.aggregates import InMemoryAggregates
 
-Guard = Callable[[dict[str, Any]], bool]
 
-
-def _path(doc: dict[str, Any], dotted: str) -> tuple[dict[str, Any], str]:
-    *parents, leaf = dotted.split(".")
-    for part in parents:
-        doc = doc.setdefault(part, {})
-    return doc, leaf
-
-
-def apply_update(doc: dict[str, Any], update: dict[str, Any]) -> None:
-    """The subset of MongoDB update operators notify uses ($set, $unset, $inc, $push; dotted paths)."""
-    for op, fields in update.items():
-        for key, value in fields.items():
-            parent, leaf = _path(doc, key)
-            if op == "$set":
-                parent[leaf] = copy.deepcopy(value)
-            elif op == "$unset":
-                parent.pop(leaf, None)
-            elif op == "$inc":
-                parent[leaf] = parent.get(leaf, 0) + value
-            elif op == "$push":
-                parent.setdefault(leaf, []).append(copy.deepcopy(value))
-            else:
-                raise NotImplementedError(op)
-
-
-class _Collection:
-    def __init__(self) -> None:
-        self.docs: dict[str, dict[str, Any]] = {}
-
-    def insert_once(self, doc: dict[str, Any]) -> bool:
-        if doc["_id"] in self.docs:
-            return False
-        self.docs[doc["_id"]] = copy.deepcopy(doc)
-        return True
-
-    def get(self, doc_id: str) -> dict[str, Any] | None:
-        found = self.docs.get(doc_id)
-        return copy.deepcopy(found) if found is not None else None
-
-    def update(self, doc_id: str, update: Any, guard: Guard | None) -> dict[str, Any] | None:
-        doc = self.docs.get(doc_id)
-        if doc is None or (guard is not None and not guard(copy.deepcopy(doc))):
-            return None
-        if callable(update):
-            update = update(copy.deepcopy(doc))
-            if update is None:
-                return None
-        apply_update(doc, update)
-        return copy.deepcopy(doc)
-
-    def where(self, **match: Any) -> list[dict[str, Any]]:
-        return [copy.deepcopy(d) for d in self.docs.values() if all(d.get(k) == v for k, v in match.items())]
-
-
-class FakeStore:
-    """DossierViews in memory (single-document updates applied atomically, guards honoured)."""
+class InMemoryViews(InMemoryAggregates[DossierView]):
+    """The DossierViews port over domain objects."""
 
     def __init__(self) -> None:
-        self.dossiers = _Collection()
+        super().__init__(lambda v: v.id)
 
-    async def dossier(self, dossier_id: str) -> dict[str, Any] | None:
-        return self.dossiers.get(dossier_id)
+    async def by_code(self, code: str) -> DossierView | None:
+        found = [v for v in self.items.values() if v.code == code]
+        return copy.deepcopy(found[0]) if found else None
 
-    async def dossier_by_code(self, code: str) -> dict[str, Any] | None:
-        found = self.dossiers.where(code=code)
-        return found[0] if found else None
-
-    async def insert_dossier(self, doc: dict[str, Any]) -> bool:
-        return self.dossiers.insert_once(doc)
-
-    async def update_dossier(self, dossier_id: str, update: Any, *, guard: Guard) -> dict[str, Any] | None:
-        return self.dossiers.update(dossier_id, update, guard)
-
-    async def dossiers_to_release(self, limit: int = 100) -> list[dict[str, Any]]:
-        return self.dossiers.where(release_pending=True)[:limit]
+    async def to_release(self, limit: int = 100) -> list[DossierView]:
+        return [copy.deepcopy(v) for v in self.items.values() if v.release_pending][:limit]
 
 
 class InMemoryNotifications(InMemoryAggregates[Notification]):

@@ -26,11 +26,11 @@ from tests.unit.notify.fakes import (
     FakeLive,
     FakeProvider,
     FakeSms,
-    FakeStore,
     FakeWebhooks,
     InMemoryDeliveries,
     InMemoryNotifications,
     InMemorySubscriptions,
+    InMemoryViews,
 )
 
 TEMPLATES = TemplateSet().build()
@@ -47,11 +47,11 @@ class World:
         outcomes: Any = None,
         **settings: Any,
     ) -> None:
-        self.store, self.sms, self.email = FakeStore(), sms or FakeSms(), FakeEmail()
+        self.views, self.sms, self.email = InMemoryViews(), sms or FakeSms(), FakeEmail()
         self.webhooks, self.live, self.clock = FakeWebhooks(webhook_plan), FakeLive(), Clock()
         self.notifications, self.deliveries = InMemoryNotifications(), InMemoryDeliveries()
         self.notifier = Notifier(
-            views=self.store,
+            views=self.views,
             notifications=self.notifications,
             deliveries=self.deliveries,
             subscriptions=InMemorySubscriptions(),
@@ -95,7 +95,7 @@ async def test_a_status_event_delivered_three_times_sends_one_sms() -> None:
     await w.feed(change, event_id=event_id)
     assert [m.event_id for m in w.sms.sent][1:] == [event_id]
     assert len(w.sms.sent) == 2 and all(m.to == PHONE and r.dossier_code in m.text for m in w.sms.sent)
-    view = await w.store.dossier(r.dossier_id)
+    view = await w.notifier.view(r.dossier_id)
     assert view is not None and [e["kind"] for e in view["timeline"]] == ["received", "accepted"]
     assert [(e["channel"], e["status"]) for e in w.published()] == [("sms", "sent"), ("sms", "sent")]
     assert len(w.live.pushed) == 2
@@ -291,7 +291,7 @@ async def test_an_older_case_version_is_ignored() -> None:
     await w.feed(r)
     await w.feed(status_changed(r, "in_process", 3, action="process"))
     await w.feed(status_changed(r, "accepted", 2))
-    view = await w.store.dossier(r.dossier_id)
+    view = await w.notifier.view(r.dossier_id)
     assert view is not None and [e["kind"] for e in view["timeline"]] == ["received", "in_process"]
     assert len(w.sms.sent) == 2
     await w.feed(status_changed(r, "in_process", 1, office_code="00070.CA"))  # another office's own numbering
@@ -369,7 +369,7 @@ async def test_an_unbuilt_template_set_is_refused() -> None:
     """The notifier only runs with a template set that passed its build."""
     with pytest.raises(ValueError, match="build the template set"):
         Notifier(
-            views=FakeStore(),
+            views=InMemoryViews(),
             notifications=InMemoryNotifications(),
             deliveries=InMemoryDeliveries(),
             subscriptions=InMemorySubscriptions(),
@@ -493,7 +493,7 @@ async def test_the_result_link_reaches_the_result_and_return_messages_and_the_ti
     texts = {m.event_id: m.text for m in w.sms.sent}
     assert link in texts[ready] and link in texts[back]
     assert all(link not in text for event_id, text in texts.items() if event_id not in (ready, back))
-    view = await w.store.dossier(r.dossier_id)
+    view = await w.notifier.view(r.dossier_id)
     assert view is not None and view["result_url"] == link
     accepted = view["timeline"][1]
     assert accepted["office"] == "Ủy ban nhân dân Phường Hoàn Kiếm" and accepted["office_code"] == "00070.UBND"
@@ -524,9 +524,10 @@ async def test_a_sealed_contact_is_opened_and_kept_encrypted() -> None:
     r = received(contact={"sealed": sealing.seal({"phone": PHONE, "email": None}), "phone_hash": "h", "locale": "vi"})
     await w.feed(r)
     assert [m.to for m in w.sms.sent] == [PHONE]
-    stored = w.store.dossiers.docs[r.dossier_id]["contact"]
-    assert PHONE not in str(w.store.dossiers.docs) and PHONE not in str(w.notifications.items)
-    assert stored["phone_hash"] == w.notifier.pii.hash(PHONE) and stored["phone_enc"].startswith("v1.")
+    stored = w.views.items[r.dossier_id].contact
+    assert PHONE not in str(w.views.items) and PHONE not in str(w.notifications.items)
+    assert stored is not None and stored.phone_hash == w.notifier.pii.hash(PHONE)
+    assert stored.phone_enc is not None and stored.phone_enc.startswith("v1.")
     old_style = received()  # phone in clear, as events before sealing carried it
     await w.feed(old_style)
-    assert PHONE not in str(w.store.dossiers.docs) and len(w.sms.sent) == 2
+    assert PHONE not in str(w.views.items) and len(w.sms.sent) == 2
