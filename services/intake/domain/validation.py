@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from services.intake.domain.errors import Refused
 from shared.reference.admin_units import get_ward
 from shared.reference.procedures import Procedure
 
@@ -135,3 +136,35 @@ def dossier_problems(
             )
         )
     return problems
+
+
+def check_filing(
+    *,
+    procedure: Procedure,
+    channel: str,
+    citizen_id: str,
+    phone: str,
+    applicant_ward: str,
+    subject_ward: str | None,
+    document_codes: list[str],
+    today: date,
+) -> None:
+    """Refuse (422, naming the first rule broken and listing all) a dossier that cannot be received."""
+    problems = dossier_problems(
+        procedure=procedure,
+        channel=channel,
+        citizen_id=citizen_id,
+        phone=phone,
+        applicant_ward=applicant_ward,
+        subject_ward=subject_ward,
+        document_codes=document_codes,
+        today=today,
+    )
+    if problems:
+        first = problems[0]
+        raise Refused(
+            first.code,
+            f"{first.field}: {first.message}",
+            details=[{"code": p.code, "field": p.field, "message": p.message} for p in problems],
+            vi=f"{first.field}: {first.message_vi}",
+        )
