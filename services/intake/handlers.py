@@ -29,7 +29,7 @@ from services.intake.domain.ports import (
     Tickets,
 )
 from services.intake.domain.ticket import BOARD_STATUSES, Ticket, queue_day, ticket_id
-from services.intake.domain.validation import check_filing, normalise_phone
+from services.intake.domain.validation import dossier_problems, normalise_phone, refuse_incomplete
 from shared.errors import WriteConflict
 from shared.events import ContactPoint, DossierRouted, DossierStatusChanged, RouteOutcome
 from shared.http import ApiError
@@ -106,7 +106,7 @@ def _checked_filing(body: dict[str, Any], catalogue: Catalogue, now: datetime) -
             vi=f"procedure_code: không có thủ tục {code!r}",
         )
     applicant, filing = body["applicant"], _filing(body)
-    check_filing(
+    problems = dossier_problems(
         procedure=procedure,
         channel=filing.channel,
         citizen_id=applicant["citizen_id"],
@@ -116,6 +116,7 @@ def _checked_filing(body: dict[str, Any], catalogue: Catalogue, now: datetime) -
         document_codes=[d.code for d in filing.documents],
         today=now.astimezone(VIETNAM_TZ).date(),
     )
+    refuse_incomplete(problems)
     return filing, procedure
 
 

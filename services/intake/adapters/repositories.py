@@ -4,7 +4,7 @@ work), code counters, idempotency claims and API keys. Mongo filters and operato
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import datetime
 from typing import Any
 
@@ -179,20 +179,9 @@ class TicketMapper:
         return {"_id": ticket.id, **asdict(ticket)}
 
     def from_document(self, doc: Mapping[str, Any]) -> Ticket:
-        """The ticket a stored document holds."""
-        return Ticket(
-            centre=doc["centre"],
-            day=doc["day"],
-            number=doc["number"],
-            service=doc["service"],
-            created_at=doc["created_at"],
-            status=doc["status"],
-            counter=doc.get("counter"),
-            called_at=doc.get("called_at"),
-            dossier_code=doc.get("dossier_code"),
-            served_at=doc.get("served_at"),
-            no_show_at=doc.get("no_show_at"),
-        )
+        """The ticket a stored document holds (a field never set is absent from older documents)."""
+        state: dict[str, Any] = {f.name: doc.get(f.name) for f in fields(Ticket)}
+        return Ticket(**state)
 
 
 class TicketRepository(MongoAggregates[Ticket]):

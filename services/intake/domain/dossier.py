@@ -120,7 +120,7 @@ class FileRecord:
 
 @dataclass(frozen=True)
 class Filing:
-    """What the front office filed, already checked by :func:`services.intake.domain.validation.check_filing`."""
+    """What the front office filed, already checked by :mod:`services.intake.domain.validation`."""
 
     procedure_code: str
     channel: str

@@ -138,28 +138,8 @@ def dossier_problems(
     return problems
 
 
-def check_filing(
-    *,
-    procedure: Procedure,
-    channel: str,
-    citizen_id: str,
-    phone: str,
-    applicant_ward: str,
-    subject_ward: str | None,
-    document_codes: list[str],
-    today: date,
-) -> None:
-    """Refuse (422, naming the first rule broken and listing all) a dossier that cannot be received."""
-    problems = dossier_problems(
-        procedure=procedure,
-        channel=channel,
-        citizen_id=citizen_id,
-        phone=phone,
-        applicant_ward=applicant_ward,
-        subject_ward=subject_ward,
-        document_codes=document_codes,
-        today=today,
-    )
+def refuse_incomplete(problems: list[Problem]) -> None:
+    """Refuse (422) a dossier with problems: the first rule broken names the answer, ``details`` lists all."""
     if problems:
         first = problems[0]
         raise Refused(

@@ -10,16 +10,7 @@ from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from services.intake.domain.ports import (
-    ApiKeys,
-    Dossiers,
-    FileStore,
-    IdempotencyClaims,
-    KeyCache,
-    ReceiptPrinter,
-    Sequences,
-    Tickets,
-)
+from services.intake.domain import ports
 from services.intake.handlers import FilingPorts
 from services.intake.settings import IntakeSettings
 from shared.abuse import AbuseGuard
@@ -45,14 +36,14 @@ class IntakeDeps:
     """Every dependency of intake's entry points (each replaceable by name through ``bootstrap(**overrides)``)."""
 
     settings: IntakeSettings
-    dossiers: Dossiers
-    tickets: Tickets
-    sequences: Sequences
-    claims: IdempotencyClaims
-    api_keys: ApiKeys
-    key_cache: KeyCache
-    files: FileStore
-    printer: ReceiptPrinter
+    dossiers: ports.Dossiers
+    tickets: ports.Tickets
+    sequences: ports.Sequences
+    claims: ports.IdempotencyClaims
+    api_keys: ports.ApiKeys
+    key_cache: ports.KeyCache
+    files: ports.FileStore
+    printer: ports.ReceiptPrinter
     catalogue: Catalogue
     pii: PersonalDataKeys
     limiter: RateLimit

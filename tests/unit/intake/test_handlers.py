@@ -16,6 +16,7 @@ from services.intake.domain.codes import sha256_hex
 from services.intake.domain.dossier import Dossier
 from services.intake.domain.errors import Conflict, IntakeError, NotFound, Refused
 from services.intake.domain.office import Office, office_of
+from services.intake.entrypoints.http import receipt
 from services.intake.settings import IntakeSettings
 from shared.aggregate import Recorded
 from shared.events import DossierReceived, DossierRouted, DossierStatus, DossierStatusChanged, RouteOutcome
@@ -63,14 +64,7 @@ async def receive(fakes: Fakes, **kwargs: Any) -> dict[str, Any]:
     args.update(kwargs)
     payload = args.pop("body", None) or body()
     result = await handlers.receive_dossier(payload, ports=ports(fakes), **args)
-    d = result.dossier
-    return {
-        "id": d.id,
-        "code": d.code,
-        "due_at": d.due_at,
-        "tracking_token": result.tracking_token,
-        "created": result.created,
-    }
+    return {**receipt(result), "created": result.created}
 
 
 def stored(fakes: Fakes, dossier_id: str) -> Dossier:
