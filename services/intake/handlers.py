@@ -38,8 +38,6 @@ from shared.pii import PersonalDataKeys
 from shared.reference.legal_clock import VIETNAM_TZ
 from shared.reference.procedures import Catalogue, Procedure
 
-__all__ = ["BOARD_STATUSES", "Office", "office_of", "queue_day"]
-
 log = get_logger(__name__)
 
 #: seconds after which a claimed idempotency key whose dossier never came is taken over (the request died)
@@ -164,7 +162,6 @@ def _filing(body: dict[str, Any]) -> Filing:
     return Filing(
         procedure_code=body["procedure_code"],
         channel=body["channel"],
-        applicant_name=applicant["full_name"],
         applicant_address=Address(address["ward_code"], address.get("detail")),
         subject_ward_code=(body.get("subject") or {}).get("ward_code"),
         documents=[_document(d) for d in body["documents"]],

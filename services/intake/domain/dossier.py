@@ -124,7 +124,6 @@ class Filing:
 
     procedure_code: str
     channel: str
-    applicant_name: str
     applicant_address: Address
     subject_ward_code: str | None
     documents: list[Document]

@@ -32,7 +32,6 @@ def dossier(procedure_code: str = "LT-KD-001") -> Dossier:
     filing = Filing(
         procedure_code=procedure_code,
         channel="counter",
-        applicant_name="Nguyễn Văn An",
         applicant_address=Address("00070"),
         subject_ward_code=None,
         documents=[DOC],
