@@ -144,6 +144,7 @@ def contract_write(
 
 
 def _register_service_commands() -> None:
+    importlib.import_module("services.data_cli").register(app)  # archive, erase, dump/restore: all four stores
     for service in SERVICES:
         try:
             module = importlib.import_module(f"services.{service}.cli")

@@ -26,6 +26,8 @@ from shared.settings import BaseServiceSettings
 
 #: the store-owned revision of every document (docs/adr/0003)
 REVISION_FIELD = "_rev"
+#: a document being moved to its archive (shared/lifecycle.py): writers treat it as gone
+SEALED_FIELD = "_sealed"
 #: attempts of one conditional write before the conflict is raised to the caller (a consumer then
 #: redelivers, an HTTP request answers 409/503); contention on one aggregate is a handful of writers
 WRITE_ATTEMPTS = 30
@@ -132,7 +134,7 @@ async def update_document(
         async for attempt in conditional_retries():
             with attempt:
                 current: dict[str, Any] | None = await collection.find_one({"_id": doc_id})
-                if current is None or (guard is not None and not guard(current)):
+                if current is None or current.get(SEALED_FIELD) or (guard is not None and not guard(current)):
                     return None
                 change = update(current) if callable(update) else update
                 if change is None:

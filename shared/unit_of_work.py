@@ -27,7 +27,7 @@ from shared.aggregate import EventRecorder, Outcome, Recorded, Unchanged
 from shared.envelope import CloudEvent
 from shared.errors import WriteConflict
 from shared.outbox import PENDING_FIELD, OutboxRelay, outbox_entry
-from shared.store import REVISION_FIELD, WRITE_ATTEMPTS, LostRace, conditional_retries, is_write_conflict
+from shared.store import REVISION_FIELD, SEALED_FIELD, WRITE_ATTEMPTS, LostRace, conditional_retries, is_write_conflict
 from shared.topics import event_type_of
 
 #: consumed event ids kept per aggregate (see the module docstring for why a window is enough)
@@ -35,7 +35,7 @@ SEEN_LIMIT = 32
 SEEN_FIELD = "seen_events"
 OUTBOX_FIELD = "outbox"
 #: fields of a document that belong to the unit of work, never to a mapper
-STORE_FIELDS = frozenset({REVISION_FIELD, OUTBOX_FIELD, PENDING_FIELD, SEEN_FIELD})
+STORE_FIELDS = frozenset({REVISION_FIELD, OUTBOX_FIELD, PENDING_FIELD, SEEN_FIELD, SEALED_FIELD})
 
 A = TypeVar("A", bound=EventRecorder)
 R = TypeVar("R")
@@ -133,8 +133,8 @@ class MongoAggregates(Generic[A]):
 
     async def _attempt(self, aggregate_id: str, fn: Callable[[A], R], consumed: str | None) -> Outcome[A, R]:
         doc = await self.collection.find_one({"_id": aggregate_id})
-        if doc is None:
-            return Outcome(None)
+        if doc is None or doc.get(SEALED_FIELD):
+            return Outcome(None)  # absent, or sealed for its move to the archive (shared/lifecycle.py)
         aggregate = self.mapper.from_document(doc)
         seen: list[str] = list(doc.get(SEEN_FIELD) or [])
         if consumed is not None and consumed in seen:
