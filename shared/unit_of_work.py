@@ -113,7 +113,7 @@ class MongoAggregates(Generic[A]):
         except DuplicateKeyError:
             return False
         if events and self.relay is not None:
-            self.relay.kick(doc["_id"])
+            self.relay.kick(doc["_id"], document=doc)  # the relay publishes from it without reading it back
         return True
 
     async def change(self, aggregate_id: str, fn: Callable[[A], R], *, consumed: str | None = None) -> Outcome[A, R]:
@@ -171,5 +171,5 @@ class MongoAggregates(Generic[A]):
         if written is None:
             raise LostRace
         if events and self.relay is not None:
-            self.relay.kick(aggregate_id)
+            self.relay.kick(aggregate_id, document=written)
         return Outcome(aggregate, result, applied=True, events=[event for event, _ in events])
