@@ -35,8 +35,8 @@ WRITE_ATTEMPTS = 30
 _MONGO_WRITE_CONFLICT = 112
 
 
-class _LostRace(Exception):
-    """One attempt found the version moved on (internal: retried from a fresh read)."""
+class LostRace(Exception):
+    """One attempt found the revision moved on: retried from a fresh read by :func:`conditional_retries`."""
 
 
 def make_mongo_client(settings: BaseServiceSettings, **overrides: Any) -> AsyncIOMotorClient[Any]:
@@ -106,9 +106,10 @@ async def compare_and_set(
     return result
 
 
-def _retrying() -> AsyncRetrying:
+def conditional_retries() -> AsyncRetrying:
+    """The retry policy of a conditional write: :class:`LostRace` retried, bounded, with jittered backoff."""
     return AsyncRetrying(
-        retry=retry_if_exception_type(_LostRace),
+        retry=retry_if_exception_type(LostRace),
         stop=stop_after_attempt(WRITE_ATTEMPTS),
         wait=wait_random_exponential(multiplier=0.003, max=0.25),
         reraise=True,
@@ -130,7 +131,7 @@ async def update_document(
     :class:`WriteConflict` after :data:`WRITE_ATTEMPTS` lost races.
     """
     try:
-        async for attempt in _retrying():
+        async for attempt in conditional_retries():
             with attempt:
                 current: dict[str, Any] | None = await collection.find_one({"_id": doc_id})
                 if current is None or current.get(SEALED_FIELD) or (guard is not None and not guard(current)):
@@ -140,8 +141,8 @@ async def update_document(
                     return None
                 result = await compare_and_set(collection, current, change)
                 if result is None:
-                    raise _LostRace
+                    raise LostRace
                 return result
-    except _LostRace as exc:
+    except LostRace as exc:
         raise WriteConflict(f"{collection.name}/{doc_id}: lost {WRITE_ATTEMPTS} races in a row") from exc
     raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover

@@ -83,7 +83,8 @@ def test_every_consumer_and_its_dlq_is_documented_with_a_payload(generated: dict
 
 
 def _written_topics(service: str) -> set[str]:
-    """Topics a service's code writes into outboxes or events (``outbox_entry(Topics.X`` / ``new_event(Topics.X``)."""
+    """Topics a service's code writes into outboxes or events (``outbox_entry(Topics.X`` / ``new_event(Topics.X``
+    / an aggregate's ``self.record(Topics.X``)."""
     written: set[str] = set()
     for path in (REPO / "services" / service).rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
@@ -91,7 +92,7 @@ def _written_topics(service: str) -> set[str]:
                 continue
             name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
             first = node.args[0]
-            if name in {"outbox_entry", "new_event"} and isinstance(first, ast.Attribute):
+            if name in {"outbox_entry", "new_event", "record"} and isinstance(first, ast.Attribute):
                 written.add(getattr(Topics, first.attr))
     return written
 
