@@ -129,8 +129,9 @@ def erase(
 
     dossier_ids = asyncio.run(find())
 
-    async def run(lifecycle: ServiceLifecycle, _: BaseServiceSettings, db: Any) -> str:
-        changed = await erase_personal_data(db, lifecycle, dossier_ids, now=now)
+    async def run(lifecycle: ServiceLifecycle, settings: BaseServiceSettings, db: Any) -> str:
+        cipher = PersonalDataKeys.from_settings(settings).at_rest
+        changed = await erase_personal_data(db, lifecycle, dossier_ids, now=now, encrypt=cipher.encrypt)
         # the audit names the request and the dossiers, never the citizen ID
         await AuditTrail(db, service=lifecycle.service).record(
             f"cli:{getpass.getuser()}",

@@ -70,13 +70,15 @@ class PersonalFields:
 
     #: paths removed outright (encrypted values, keyed hashes, contact details)
     remove: tuple[str, ...] = ()
-    #: paths replaced by :data:`ERASED` where they hold a value (names and free text a form or a view shows)
+    #: paths replaced by :data:`ERASED` where they hold a value (names, free text, keyed hashes)
     pseudonymise: tuple[str, ...] = ()
-    #: paths set to :data:`ERASED` with the erasure, present or not (a field a form prints in place of a
-    #: removed one: the form then reads "erased" instead of failing on a missing value)
-    placeholders: tuple[str, ...] = ()
+    #: paths holding a value encrypted with the service's at-rest key that its domain requires: replaced,
+    #: with the erasure, by :data:`ERASED` encrypted with that key (views and forms then read "erased")
+    encrypted: tuple[str, ...] = ()
 
-    def erasure(self, document: Mapping[str, Any], *, now: datetime) -> dict[str, Any] | None:
+    def erasure(
+        self, document: Mapping[str, Any], *, now: datetime, encrypt: Callable[[str], str] | None = None
+    ) -> dict[str, Any] | None:
         """The update that erases this document's personal data; None when there is none left."""
         unset = {path: "" for path in self.remove if has_path(document, path)}
         sets: dict[str, Any] = {
@@ -84,7 +86,10 @@ class PersonalFields:
         }
         if not unset and not sets:
             return None
-        sets |= dict.fromkeys(self.placeholders, ERASED)
+        present = [path for path in self.encrypted if get_path(document, path) not in (_MISSING, None)]
+        if present and encrypt is None:
+            raise ValueError(f"erasing {present} needs the service's at-rest key")
+        sets |= {path: encrypt(ERASED) for path in present if encrypt is not None}
         update: dict[str, Any] = {"$set": {**sets, ERASED_AT_FIELD: now}}
         if unset:
             update["$unset"] = unset
@@ -219,9 +224,17 @@ async def dossiers_of_citizen(db: Any, lifecycle: ServiceLifecycle, citizen_id_h
 
 
 async def erase_personal_data(
-    db: Any, lifecycle: ServiceLifecycle, dossier_ids: Iterable[str], *, now: datetime
+    db: Any,
+    lifecycle: ServiceLifecycle,
+    dossier_ids: Iterable[str],
+    *,
+    now: datetime,
+    encrypt: Callable[[str], str] | None = None,
 ) -> dict[str, int]:
-    """Erase the personal fields of these dossiers' documents, live and archived: documents changed per collection."""
+    """Erase the personal fields of these dossiers' documents, live and archived: documents changed per collection.
+
+    ``encrypt`` is the service's at-rest cipher, for the fields declared ``encrypted``.
+    """
     ids = list(dossier_ids)
     changed: dict[str, int] = {}
     if not ids:
@@ -229,7 +242,7 @@ async def erase_personal_data(
     for spec in lifecycle.collections:
         if spec.dossier_field is None or not (spec.personal.remove or spec.personal.pseudonymise):
             continue
-        erase = partial(spec.personal.erasure, now=now)
+        erase = partial(spec.personal.erasure, now=now, encrypt=encrypt)
         query = {spec.dossier_field: {"$in": ids}}
         count = 0
         async for doc in db[spec.name].find(query, projection={"_id": 1}):

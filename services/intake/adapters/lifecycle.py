@@ -29,18 +29,11 @@ LIFECYCLE = ServiceLifecycle(
             finished_filter={"status": {"$in": list(FINISHED_STATUSES)}},
             finished_at=_finished_at,
             dossier_field="_id",
+            # the dossier's domain requires an encrypted citizen ID and phone: they become "erased", encrypted
             personal=PersonalFields(
-                remove=(
-                    "applicant.citizen_id_enc",
-                    "applicant.citizen_id_hash",
-                    "applicant.phone_enc",
-                    "applicant.phone_hash",
-                    "applicant.email_enc",
-                    "applicant.address.detail",
-                ),
-                pseudonymise=("applicant.full_name",),
-                # the receipt slip (Mẫu 01) prints the phone: it reads "erased" from now on
-                placeholders=("applicant.phone",),
+                remove=("applicant.email_enc", "applicant.address.detail"),
+                pseudonymise=("applicant.full_name", "applicant.citizen_id_hash", "applicant.phone_hash"),
+                encrypted=("applicant.citizen_id_enc", "applicant.phone_enc"),
             ),
         ),
     ),

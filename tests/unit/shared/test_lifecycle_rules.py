@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from services.intake.adapters.lifecycle import LIFECYCLE as INTAKE
 from services.notify.adapters.lifecycle import LIFECYCLE as NOTIFY
 from services.resolution.adapters.lifecycle import LIFECYCLE as RESOLUTION
@@ -14,17 +16,21 @@ NOW = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
 EARLIER = NOW - timedelta(days=30)
 
 
-def test_erasure_removes_replaces_and_fills_placeholders_once() -> None:
-    """Removed paths go, pseudonymised ones read ERASED, placeholders are set; an erased document needs nothing."""
-    fields = PersonalFields(remove=("a.enc", "a.hash"), pseudonymise=("a.name", "r.comment"), placeholders=("a.phone",))
-    doc = {"a": {"enc": "v1.x", "hash": "h", "name": "Bình"}, "r": None}
-    update = fields.erasure(doc, now=NOW)
+def test_erasure_removes_replaces_and_re_encrypts_once() -> None:
+    """Removed paths go, pseudonymised ones read ERASED, required encrypted ones hold ERASED encrypted; then nothing."""
+    fields = PersonalFields(
+        remove=("a.email_enc",), pseudonymise=("a.name", "a.hash", "r.comment"), encrypted=("a.enc",)
+    )
+    doc = {"a": {"enc": "v1.x", "hash": "h", "name": "Bình", "email_enc": "v1.y"}, "r": None}
+    update = fields.erasure(doc, now=NOW, encrypt=lambda text: f"sealed({text})")
     assert update == {
-        "$unset": {"a.enc": "", "a.hash": ""},
-        "$set": {"a.name": ERASED, "a.phone": ERASED, ERASED_AT_FIELD: NOW},
+        "$unset": {"a.email_enc": ""},
+        "$set": {"a.name": ERASED, "a.hash": ERASED, "a.enc": f"sealed({ERASED})", ERASED_AT_FIELD: NOW},
     }
-    erased = {"a": {"name": ERASED, "phone": ERASED}, "r": None}
+    erased = {"a": {"enc": f"sealed({ERASED})", "hash": ERASED, "name": ERASED}, "r": None}
     assert fields.erasure(erased, now=NOW) is None
+    with pytest.raises(ValueError, match="at-rest key"):
+        fields.erasure(doc, now=NOW)
 
 
 def test_a_rating_without_comment_is_left_alone() -> None:
