@@ -161,7 +161,7 @@ class Cases:
                 by=by.sub, roles=by.roles, reason=reason, new_due_at=new_due, now=now, letter=self.letters
             ),
         )
-        return await self._reread(self._committed(outcome, "apology", log_as="apology_issued", due_moved=True))
+        return await self._reread(self._committed(outcome, "apology", due_moved=True))
 
     # -- the clock ------------------------------------------------------------------------------
     async def next_due(self) -> datetime | None:
@@ -179,7 +179,7 @@ class Cases:
                 outcome = await self.cases.change(candidate.id, lambda c: c.flag_overdue(now=now))
                 done += outcome.applied
                 if outcome.applied:
-                    self._committed(outcome, "overdue", log_as="case_overdue")
+                    self._committed(outcome, "overdue")
             flagged += done
             # a full batch of which nothing could be flagged would loop for ever; the next tick retries
             if len(batch) < OVERDUE_BATCH or done == 0:
@@ -201,9 +201,7 @@ class Cases:
         return outcome.result
 
     # -- after a commit -------------------------------------------------------------------------
-    def _committed(
-        self, outcome: Outcome[Case, Any], action: str, *, log_as: str = "case_transition", due_moved: bool = False
-    ) -> Case:
+    def _committed(self, outcome: Outcome[Case, Any], action: str, *, due_moved: bool = False) -> Case:
         """Tell this process about a committed change and log it; the case after it."""
         case = outcome.aggregate
         if case is None:
@@ -212,8 +210,13 @@ class Cases:
             if due_moved:
                 self.watch.due.moved(case.due_at)
             self.watch.changed(case)
-            status = case.status.value
-            log.info(log_as, dossier_id=case.dossier_id, office=case.office_code, action=action, status=status)
+            fields = {"dossier_id": case.dossier_id, "office": case.office_code}
+            if action == "overdue":
+                log.info("case_overdue", **fields)
+            elif action == "apology":
+                log.info("apology_issued", **fields)
+            else:
+                log.info("case_transition", **fields, action=action, status=case.status.value)
         return case
 
     async def _reread(self, case: Case) -> Case:
