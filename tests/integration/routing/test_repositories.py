@@ -14,11 +14,10 @@ from services.routing.domain.offices import OfficeBoard, OfficeStatus
 from services.routing.domain.registry import build_registry
 from services.routing.domain.route import Route
 from services.routing.domain.rules import Jurisdiction
+from services.routing.settings import RoutingSettings
 from shared.events import ContactPoint, DossierStatus, DossierStatusChanged
 from shared.reference.procedures import load_catalogue
-from shared.settings import BaseServiceSettings
-from shared.store import make_mongo_client
-from tests.support.infra import MONGO
+from shared.store import make_mongo_client, service_database
 from tests.support.service import drop_databases
 from tests.unit.routing.fakes import received
 from tests.unit.routing.fakes import status as status_at_now
@@ -32,13 +31,15 @@ def status(*args: Any, **kwargs: Any) -> DossierStatusChanged:
 
 
 @pytest.fixture
-async def db(isolation: str) -> AsyncIterator[Any]:
-    """Routing's collections on a database of their own."""
-    name = f"{isolation}_routing_repo"
-    client = make_mongo_client(BaseServiceSettings(mongodb_url=MONGO))
-    yield client[name]
-    client.close()
-    await drop_databases(MONGO, name)
+async def db(base_settings: dict[str, str], isolation: str) -> AsyncIterator[Any]:
+    """Routing's collections in the service's own database, as its settings name it (one per test)."""
+    settings = RoutingSettings(**base_settings, mongodb_database=f"{isolation}_routing_repo")
+    client = make_mongo_client(settings)
+    try:
+        yield service_database(client, settings)
+    finally:
+        client.close()
+        await drop_databases(settings.mongodb_url, settings.mongodb_database)
 
 
 @pytest.fixture
@@ -118,3 +119,17 @@ async def test_office_statuses_are_set_and_read_back(db: Any) -> None:
     await statuses.set("00070.UBND", OfficeStatus.OVER_CAPACITY, at=NOW)
     await statuses.set("00073.UBND", OfficeStatus.OPEN, at=NOW)
     assert await statuses.all() == {"00070.UBND": OfficeStatus.OVER_CAPACITY, "00073.UBND": OfficeStatus.OPEN}
+
+
+async def test_concurrent_first_decisions_are_inserted_together_and_a_duplicate_is_refused(
+    db: Any, jurisdiction: Jurisdiction
+) -> None:
+    """Twenty new routes added at once (one of them twice) land in the store each once, with its event pending."""
+    routes = MongoRoutes(db)
+    new = [Route.receive(received(), jurisdiction=jurisdiction, now=NOW) for _ in range(20)]
+    again = RouteMapper().from_document(RouteMapper().to_document(new[0]))
+    added = await asyncio.gather(*(routes.add(r, consumed=f"r{i}") for i, r in enumerate([*new, again])))
+    assert added.count(True) == 20 and added.count(False) == 1
+    stored = [d async for d in db["routes"].find({}, {"_id": 1, "outbox_pending": 1})]
+    assert sorted(d["_id"] for d in stored) == sorted(r.dossier_id for r in new)
+    assert {d["outbox_pending"] for d in stored} == {1}
