@@ -18,10 +18,13 @@ from pymongo.errors import BulkWriteError
 from services.routing.domain.offices import OfficeStatus
 from services.routing.domain.route import Handoff, Route, RouteDecision
 from shared.events import DossierReceived, RouteOutcome
-from shared.outbox import OutboxRelay
-from shared.unit_of_work import MongoAggregates
+from shared.outbox import PENDING_FIELD, OutboxRelay
+from shared.store import update_document
+from shared.unit_of_work import OUTBOX_FIELD, MongoAggregates
 
 SOURCE = "/lienthong/routing"
+#: the log of first decisions routing once published itself (before the shared relay was its one path)
+PUBLISHED_LOG = "published_events"
 DUPLICATE_KEY = 11000
 T = TypeVar("T")
 R = TypeVar("R")
@@ -185,6 +188,34 @@ class MongoRoutes(MongoAggregates[Route]):
             [{"$match": {"open_at": {"$ne": None}}}, {"$group": {"_id": "$open_at", "n": {"$sum": 1}}}]
         )
         return {row["_id"]: int(row["n"]) async for row in rows}
+
+    async def retire_published_log(self) -> int:
+        """Once, on the first start after the upgrade: routes of the old own publication path join the relay's.
+
+        That path inserted routes with ``outbox_pending: 0`` and a ``first_event_id`` it published itself and
+        logged in ``published_events``, leaving the entry in the outbox. A logged first event leaves the outbox
+        (else the unit of work's next commit would count it pending and the relay send it again); one not
+        logged (a crash came in between) is counted pending, so the relay's start-up sweep sends it.
+        Returns how many routes were upgraded; the log is dropped after.
+        """
+        db = self.collection.database
+        if PUBLISHED_LOG not in await db.list_collection_names():
+            return 0
+        logged = {doc["_id"] async for doc in db[PUBLISHED_LOG].find({}, {"_id": 1})}
+
+        def upgrade(current: dict[str, Any]) -> dict[str, Any]:
+            outbox = set(current.get(OUTBOX_FIELD) or {})
+            gone = {current["first_event_id"]} & outbox & logged
+            return {
+                "$unset": {"first_event_id": "", **{f"{OUTBOX_FIELD}.{event_id}": "" for event_id in gone}},
+                "$set": {PENDING_FIELD: len(outbox - gone)},
+            }
+
+        upgraded = 0
+        async for doc in self.collection.find({"first_event_id": {"$exists": True}}, {"_id": 1}):
+            upgraded += await update_document(self.collection, doc["_id"], upgrade) is not None
+        await db[PUBLISHED_LOG].drop()
+        return upgraded
 
     async def ensure_indexes(self) -> None:
         """Parked dossiers, open dossiers per office and dossier codes are looked up by index."""
