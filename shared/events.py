@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -40,12 +42,17 @@ class Channel(StrEnum):
     POSTAL = "postal"
 
 
+#: The channels a citizen is told on until they choose (the one definition: intake's form, the receipt event
+#: and notify's view all start from it). Read-only: copy it (``dict(DEFAULT_CHANNEL_PREFERENCES)``) to change one.
+DEFAULT_CHANNEL_PREFERENCES: Mapping[str, bool] = MappingProxyType({"sms": True, "email": False, "app": True})
+
+
 class NotifyPreferences(EventData):
     """Channels the citizen agreed to be told on."""
 
-    sms: bool = True
-    email: bool = False
-    app: bool = True
+    sms: bool = DEFAULT_CHANNEL_PREFERENCES["sms"]
+    email: bool = DEFAULT_CHANNEL_PREFERENCES["email"]
+    app: bool = DEFAULT_CHANNEL_PREFERENCES["app"]
 
 
 class ContactPoint(EventData):

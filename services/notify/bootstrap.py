@@ -1,6 +1,8 @@
-"""Composition root of the notify service: real adapters unless fakes are passed in."""
+"""Composition root of the notify service: real adapters unless replacements are passed in by name."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -8,13 +10,20 @@ from fastapi import FastAPI
 from services.notify.adapters.email import SmtpSender
 from services.notify.adapters.live import LiveUpdates, StreamSlots
 from services.notify.adapters.metrics import NotifyMetrics
+from services.notify.adapters.papers import TrackingLogForms
+from services.notify.adapters.repositories import (
+    DeliveryRepository,
+    MongoSubscriptions,
+    NotificationRepository,
+    ViewRepository,
+)
 from services.notify.adapters.sms import FailoverSender, build_sender
-from services.notify.adapters.store import MongoNotifyStore
 from services.notify.adapters.webhooks import HttpWebhookClient
 from services.notify.domain.templates import TemplateSet
 from services.notify.entrypoints import consumers
+from services.notify.entrypoints.deps import NotifyDeps
 from services.notify.entrypoints.http import router
-from services.notify.handlers import EmailSender, Notifier, SmsSender, WebhookClient
+from services.notify.handlers import Notifier
 from services.notify.settings import NotifySettings
 from shared.abuse import AbuseGuard
 from shared.audit import AuditTrail, audit_router
@@ -22,32 +31,47 @@ from shared.identity import TokenVerifier
 from shared.runtime import ServiceRuntime
 from shared.topics import Topics
 
+#: what ``bootstrap(**overrides)`` may replace besides the fields of NotifyDeps (the notifier's own ports)
+PORTS = ("templates", "sms", "email", "webhook_client", "views", "notifications", "deliveries", "subscriptions")
 
-def bootstrap(
-    settings: NotifySettings | None = None,
-    *,
-    templates: TemplateSet | None = None,
-    sms: SmsSender | None = None,
-    email: EmailSender | None = None,
-    webhook_client: WebhookClient | None = None,
-) -> FastAPI:
-    """Build the notify app; the template set is built here, so a bad template stops start-up."""
+
+def bootstrap(settings: NotifySettings | None = None, **overrides: Any) -> FastAPI:
+    """Build the notify app. Any port of the notifier (``sms``, ``email``, ``webhook_client``, ``templates``, the
+    repositories) or field of :class:`NotifyDeps` may be replaced by name; the template set is built here, so a
+    bad template stops start-up."""
     settings = settings or NotifySettings()
-    templates = (templates or TemplateSet()).build()
-    verifier = TokenVerifier.from_settings(settings)
     runtime = ServiceRuntime(settings)
     runtime.produces(Topics.NOTIFICATION_DELIVERY)
-    store = MongoNotifyStore(runtime.db)
+    db = runtime.db
+
+    def build(name: str, make: Any) -> Any:
+        """The override of ``name``, or the real one (its indexes created at start when it has any)."""
+        if name in overrides:
+            return overrides.pop(name)
+        made = make()
+        if hasattr(made, "ensure_indexes"):
+            runtime.on_startup(made.ensure_indexes)
+        return made
+
     http = httpx.AsyncClient(headers={"user-agent": "lienthong-notify"}, follow_redirects=False)
-    if sms is None:
-        sms = build_sender(
+    templates = build("templates", TemplateSet).build()
+    sms = build(
+        "sms",
+        lambda: build_sender(
             settings.sms_providers,
             outbox_path=settings.sms_outbox_path,
             cooldown=settings.sms_failover_cooldown,
             client=http,
-        )
-    if email is None and settings.smtp_host:
-        email = SmtpSender(host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_sender)
+        ),
+    )
+    email = build(
+        "email",
+        lambda: (
+            SmtpSender(host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_sender)
+            if settings.smtp_host
+            else None
+        ),
+    )
     metrics = NotifyMetrics(
         runtime.registry, sms=sms if isinstance(sms, FailoverSender) else None, smtp=email is not None
     )
@@ -56,30 +80,45 @@ def bootstrap(
     runtime.metrics.add("sms_providers", metrics.refresh)
     live = LiveUpdates()
     notifier = Notifier(
-        store=store,
+        views=build("views", lambda: ViewRepository(db)),
+        # the relays publish each aggregate's outbox (the one publication path); the unit of work kicks them
+        notifications=build("notifications", lambda: NotificationRepository(db, runtime.relay(db["notifications"]))),
+        deliveries=build("deliveries", lambda: DeliveryRepository(db, runtime.relay(db["webhook_deliveries"]))),
+        subscriptions=build("subscriptions", lambda: MongoSubscriptions(db)),
         templates=templates,
         sms=sms,
         email=email,
-        webhook_client=webhook_client
-        or HttpWebhookClient(
-            http,
-            timeout=settings.webhook_timeout,
-            production=settings.environment == "production",
-            allowed_networks=settings.allowed_networks(),
+        webhook_client=build(
+            "webhook_client",
+            lambda: HttpWebhookClient(
+                http,
+                timeout=settings.webhook_timeout,
+                production=settings.environment == "production",
+                allowed_networks=settings.allowed_networks(),
+            ),
         ),
         live=live,
         settings=settings,
-        notifications_outbox=runtime.relay(store.notifications),
-        deliveries_outbox=runtime.relay(store.deliveries),
         outcomes=metrics,
     )
-    audit = AuditTrail(runtime.db, service="notify")
-    runtime.on_startup(store.ensure_indexes)
-    runtime.on_shutdown(notifier.drain)  # before the HTTP client closes: sends under way still need it
+    deps = NotifyDeps(
+        settings=settings,
+        notifier=build("notifier", lambda: notifier),
+        live=build("live", lambda: live),
+        streams=build(
+            "streams",
+            lambda: StreamSlots(per_dossier=settings.streams_per_dossier, per_client=settings.streams_per_client),
+        ),
+        papers=build("papers", TrackingLogForms),
+        abuse=build("abuse", lambda: AbuseGuard.from_settings(db, settings)),
+        audit=build("audit", lambda: AuditTrail(db, service="notify")),
+    )
+    if overrides:
+        raise TypeError(f"bootstrap: no dependency named {sorted(overrides)}")
+    runtime.on_shutdown(deps.notifier.drain)  # before the HTTP client closes: sends under way still need it
     runtime.on_shutdown(http.aclose)
-    runtime.on_startup(audit.ensure_indexes)
-    consumers.register(runtime, notifier)
-    runtime.background(notifier.work_forever)
+    consumers.register(runtime, deps.notifier)
+    runtime.background(deps.notifier.work_forever)  # the one background loop of notify
     app = runtime.create_app(
         title="LienThong notify",
         description="Tells citizens of every status change: SMS with provider failover and receipts, live app "
@@ -91,11 +130,8 @@ def bootstrap(
             {"name": "webhooks", "description": "Signed deliveries to app back ends (operators)."},
         ],
     )
-    app.state.notifier = notifier
-    app.state.live = live
-    app.state.audit = audit
-    app.state.abuse = AbuseGuard.from_settings(runtime.db, settings)
-    runtime.on_startup(app.state.abuse.ensure_indexes)
-    app.state.streams = StreamSlots(per_dossier=settings.streams_per_dossier, per_client=settings.streams_per_client)
-    app.state.verifier = verifier
+    app.state.deps = deps
+    # shared code reads these two by name: shared.identity (operators' JWTs), shared.audit
+    app.state.verifier = TokenVerifier.from_settings(settings)
+    app.state.audit = deps.audit
     return app

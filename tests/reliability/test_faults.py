@@ -57,15 +57,7 @@ async def _restart(system: System, name: str) -> None:
         await asyncio.to_thread(proc.wait_ready, 90)
 
 
-TWO_INSTANCES_KNOWN_LOSS = pytest.mark.xfail(
-    strict=False,
-    reason="known defect, issue #11 left open: with two notify instances and kill -9, a notification created "
-    "before the dossier's contact arrived (status event before dossier.received.v1) was seen never sent within "
-    "120 s in 1 run of 3; the one-instance run and tests/reliability/test_instances.py pass",
-)
-
-
-@pytest.mark.parametrize("instances", [1, pytest.param(2, marks=TWO_INSTANCES_KNOWN_LOSS)])
+@pytest.mark.parametrize("instances", [1, 2])
 async def test_faults_lose_nothing_and_duplicate_nothing(tmp_path: Path, instances: int) -> None:
     """Every accepted dossier ends accepted, each transition once, one SMS per change reaches the citizen."""
     prefix = f"r{uuid.uuid4().hex[:8]}"

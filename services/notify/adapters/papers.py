@@ -79,3 +79,13 @@ def tracking_log_html(dossier: dict[str, Any], timeline: list[dict[str, Any]], *
 async def tracking_log_pdf(dossier: dict[str, Any], timeline: list[dict[str, Any]], *, tracking_page_url: str) -> bytes:
     """Mẫu 06 as PDF."""
     return await render_pdf_async(tracking_log_html(dossier, timeline, tracking_page_url=tracking_page_url))
+
+
+class TrackingLogForms:
+    """The tracking-log form printer (the ``TrackingLogPrinter`` port)."""
+
+    async def tracking_log_pdf(
+        self, dossier: dict[str, Any], timeline: list[dict[str, Any]], *, tracking_page_url: str
+    ) -> bytes:
+        """Mẫu 06 as PDF."""
+        return await tracking_log_pdf(dossier, timeline, tracking_page_url=tracking_page_url)

@@ -6,7 +6,6 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -14,6 +13,7 @@ from typing import Protocol
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from services.notify.domain.ports import Accepted, SmsMessage
 from services.notify.settings import SmsProviderConfig
 from shared.logging import get_logger
 
@@ -22,27 +22,6 @@ log = get_logger(__name__)
 
 class SmsError(Exception):
     """A provider did not accept the message."""
-
-
-@dataclass(frozen=True)
-class SmsMessage:
-    """One SMS to send."""
-
-    to: str
-    text: str
-    dossier_code: str
-    event_id: str
-    notification_id: str
-    reference: str = ""  # random; the gateway's receipt names it, and it is the idempotency key
-
-
-@dataclass(frozen=True)
-class Accepted:
-    """A provider took the message; ``awaits_receipt`` when a delivery receipt will follow."""
-
-    provider: str
-    provider_message_id: str | None
-    awaits_receipt: bool
 
 
 class SmsProvider(Protocol):

@@ -185,11 +185,3 @@ def from_status(event_id: str, e: DossierStatusChanged) -> Change:
 def version_key(office_code: str) -> str:
     """Field name for an office's last seen case version (dots are path separators in the store)."""
     return office_code.replace(".", "_")
-
-
-def is_stale(change: Change, dossier: dict[str, Any]) -> bool:
-    """True when a newer (or equal) case version of the same office was already applied."""
-    if change.office_code is None or change.version is None:
-        return False
-    seen = (dossier.get("versions") or {}).get(version_key(change.office_code))
-    return seen is not None and change.version <= seen

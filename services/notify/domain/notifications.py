@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from shared.events import DeliveryStatus
+from shared.aggregate import EventRecorder, Unchanged
+from shared.events import DEFAULT_CHANNEL_PREFERENCES, DeliveryStatus, NotificationDelivery
+from shared.topics import Topics
 
 #: Channels a citizen can be told on by message; "app" is served by tracking (SSE) and webhooks.
 MESSAGE_CHANNELS: tuple[str, ...] = ("sms", "email")
 
-#: Preferences assumed until the receipt event brings the citizen's own (intake's defaults).
-DEFAULT_PREFERENCES: dict[str, bool] = {"sms": True, "email": False, "app": True}
+#: Preferences assumed until the receipt event brings the citizen's own (the one shared definition).
+DEFAULT_PREFERENCES = DEFAULT_CHANNEL_PREFERENCES
 
 
 class NotificationStatus(StrEnum):
@@ -32,19 +35,138 @@ class NotificationStatus(StrEnum):
 CLAIMABLE = frozenset({NotificationStatus.CREATED, NotificationStatus.WAITING_CONTACT, NotificationStatus.DEFERRED})
 
 
-def can_claim(notification: dict[str, Any]) -> bool:
+S = NotificationStatus
+
+
+@dataclass
+class Notification(EventRecorder):
+    """One message on one channel about one change; its status guard is checked inside every write."""
+
+    id: str  # "<event id>:<channel>": inserted once per change and channel
+    dossier_id: str
+    dossier_code: str
+    event_id: str
+    channel: str
+    kind: str  # template kind
+    context: dict[str, str]
+    template_version: str
+    created_at: datetime
+    status: NotificationStatus = NotificationStatus.CREATED
+    attempts: int = 0
+    waiting_since: datetime | None = None
+    send_after: datetime | None = None
+    deferred_for: str | None = None  # quiet_hours | retry | shutdown
+    reference: str | None = None  # random, kept across attempts: the provider's idempotency key
+    claimed_at: datetime | None = None
+    provider: str | None = None
+    detail: str | None = None
+    finished_at: datetime | None = None
+    sent: SentDetails | None = None
+
+    @property
+    def claimable(self) -> bool:
+        """True when nobody has sent (or is sending) this notification yet."""
+        return self.status in CLAIMABLE
+
+    @property
+    def awaiting_receipt(self) -> bool:
+        """True when the provider took the message and a delivery receipt should follow."""
+        return self.status == S.SENT and self.sent is not None and self.sent.awaiting_receipt
+
+    def due(self, now: datetime) -> bool:
+        """A deferred message may go only once its time has come; the others whenever claimable."""
+        return self.status != S.DEFERRED or self.send_after is None or self.send_after <= now
+
+    # -- transitions (each raises Unchanged when its guard no longer holds) --------------------------------
+    def wait_for_contact(self, now: datetime) -> None:
+        """created → waiting_contact: the change came before the receipt event with the contact."""
+        if self.status != S.CREATED:
+            raise Unchanged
+        self.status, self.waiting_since = S.WAITING_CONTACT, now
+
+    def defer(self, until: datetime, why: str, *, detail: str | None = None, retrying: bool = False) -> None:
+        """Hold the message until ``until`` (quiet hours from a claimable state; retry/hand-back from sending)."""
+        if (self.status != S.SENDING) if retrying else not self.claimable:
+            raise Unchanged
+        self.status, self.send_after, self.deferred_for = S.DEFERRED, until, why
+        if detail is not None:
+            self.detail = detail
+
+    def start_sending(self, now: datetime, *, attempt: int, reference: str) -> None:
+        """claimable → sending for the holder of attempt ``attempt``'s claim; the side effect follows this write."""
+        if not self.claimable or self.attempts != attempt - 1:
+            raise Unchanged
+        self.status, self.claimed_at, self.reference = S.SENDING, now, reference
+        self.attempts += 1
+
+    def finish(
+        self,
+        status: NotificationStatus,
+        now: datetime,
+        *,
+        expected: frozenset[NotificationStatus],
+        provider: str | None = None,
+        detail: str | None = None,
+        sent: SentDetails | None = None,
+    ) -> None:
+        """Store the outcome (sent, delivered, failed, suppressed) and record its ``notification.delivery.v1``."""
+        if self.status not in expected:
+            raise Unchanged
+        self.status, self.detail, self.finished_at = status, detail, now
+        self.provider = provider or self.provider
+        if sent is not None:
+            self.sent = sent
+        elif self.sent is not None and self.sent.awaiting_receipt:
+            self.sent = SentDetails(**{**self.sent.__dict__, "awaiting_receipt": False})
+        self.record(
+            Topics.NOTIFICATION_DELIVERY,
+            NotificationDelivery(
+                notification_id=self.id,
+                dossier_id=self.dossier_id,
+                dossier_code=self.dossier_code,
+                channel=self.channel,
+                status=delivery_status(status),
+                provider=self.provider,
+                source_event_id=self.event_id,
+                attempts=self.attempts,
+                detail=detail,
+                occurred_at=now,
+            ),
+            key=self.dossier_id,
+            subject=self.dossier_code,
+        )
+
+    def receipt(self, delivered: bool, now: datetime, *, detail: str | None = None) -> None:
+        """The provider's delivery receipt: sent (awaiting one) → delivered | failed."""
+        if not self.awaiting_receipt:
+            raise Unchanged
+        self.finish(S.DELIVERED if delivered else S.FAILED, now, expected=frozenset({S.SENT}), detail=detail)
+
+
+@dataclass(frozen=True)
+class SentDetails:
+    """What the provider said when it took the message."""
+
+    sent_at: datetime
+    encoding: str | None = None  # SMS only
+    segments: int | None = None
+    provider_message_id: str | None = None
+    awaiting_receipt: bool = False
+
+
+def can_claim(notification: Notification) -> bool:
     """True when nobody has sent (or is sending) this notification yet."""
-    return notification.get("status") in CLAIMABLE
+    return notification.claimable
 
 
-def awaits_receipt(notification: dict[str, Any]) -> bool:
+def awaits_receipt(notification: Notification) -> bool:
     """True when the provider took the message and a delivery receipt should follow."""
-    return notification.get("status") == NotificationStatus.SENT and bool(notification.get("awaiting_receipt"))
+    return notification.awaiting_receipt
 
 
 def wants(preferences: dict[str, Any] | None, channel: str) -> bool:
     """Whether the citizen chose ``channel`` (an opted-out channel is never used)."""
-    chosen = DEFAULT_PREFERENCES | (preferences or {})
+    chosen = {**DEFAULT_PREFERENCES, **(preferences or {})}
     return bool(chosen.get(channel))
 
 
@@ -65,14 +187,13 @@ def delivery_status(status: NotificationStatus) -> DeliveryStatus:
     }[status]
 
 
-def stuck(notification: dict[str, Any], *, now: datetime, sending_timeout: float, receipt_timeout: float) -> str | None:
+def stuck(notification: Notification, *, now: datetime, sending_timeout: float, receipt_timeout: float) -> str | None:
     """Why a notification should be marked failed by the sweeper, or None when it is fine."""
-    if notification.get("status") == NotificationStatus.SENDING:
-        claimed = notification.get("claimed_at")
+    if notification.status == NotificationStatus.SENDING:
+        claimed = notification.claimed_at
         if claimed is not None and claimed <= now - timedelta(seconds=sending_timeout):
             return "outcome unknown: sending did not finish in time"
-    if awaits_receipt(notification):
-        sent = notification.get("sent_at")
-        if sent is not None and sent <= now - timedelta(seconds=receipt_timeout):
-            return "no delivery receipt in time"
+    sent = notification.sent
+    if notification.awaiting_receipt and sent is not None and sent.sent_at <= now - timedelta(seconds=receipt_timeout):
+        return "no delivery receipt in time"
     return None

@@ -17,11 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 from sse_starlette.sse import EventSourceResponse
 from starlette.background import BackgroundTask
 
-from services.notify.adapters.live import StreamSlots
-from services.notify.adapters.papers import tracking_log_pdf
+from services.notify.domain.deliveries import WebhookDelivery
 from services.notify.domain.webhooks import numeric_host_form
+from services.notify.entrypoints.deps import Deps, get_deps
 from services.notify.handlers import Notifier
-from shared.abuse import AbuseGuard, client_key
+from shared.abuse import client_key
 from shared.audit import AuditTrail
 from shared.http import ApiError, error_responses
 from shared.identity import OPERATOR, Principal, require_role
@@ -200,29 +200,27 @@ class DeliveryList(BaseModel):
     items: list[DeliveryOut] = Field(description="Deliveries.")
 
 
-def _delivery(d: dict[str, Any]) -> DeliveryOut:
+def _delivery(d: WebhookDelivery) -> DeliveryOut:
     return DeliveryOut(
-        id=d["_id"],
-        event_id=d["event_id"],
-        status=d["status"],
-        attempts=d["attempts"],
-        next_attempt_at=d["next_attempt_at"] if d["status"] == "pending" else None,
-        log=[Attempt(**entry) for entry in d["log"]],
+        id=d.id,
+        event_id=d.event_id,
+        status=d.status,
+        attempts=d.attempts,
+        next_attempt_at=d.next_attempt_at if d.status == "pending" else None,
+        log=[Attempt(at=a.at, attempt=a.attempt, outcome=a.outcome) for a in d.log],
     )
 
 
 # -- dependencies ----------------------------------------------------------------------------------
-def _notifier(request: Request) -> Notifier:
-    notifier: Notifier = request.app.state.notifier
-    return notifier
+def _notifier(deps: Deps) -> Notifier:
+    return deps.notifier
 
 
 NotifierDep = Annotated[Notifier, Depends(_notifier)]
 
 
-def _audit(request: Request) -> AuditTrail:
-    trail: AuditTrail = request.app.state.audit
-    return trail
+def _audit(deps: Deps) -> AuditTrail:
+    return deps.audit
 
 
 AuditDep = Annotated[AuditTrail, Depends(_audit)]
@@ -237,7 +235,7 @@ Operator = Annotated[Principal, require_role(OPERATOR, service="notify")]
 
 
 async def _tracked(notifier: Notifier, code: str, token: str, request: Request) -> dict[str, Any]:
-    abuse: AbuseGuard = request.app.state.abuse
+    abuse = get_deps(request).abuse
     await abuse.admit(request, "track", target=code)
     dossier = await notifier.tracked(code, token)
     if dossier is None:
@@ -294,7 +292,10 @@ def summary(dossier: dict[str, Any], timeline: list[dict[str, Any]], rating_base
 async def tracking_log(code: Code, token: Token, notifier: NotifierDep, request: Request) -> Response:
     """Every change of the dossier as the log form prints it, for the holder of its tracking token."""
     dossier = await _tracked(notifier, code, token, request)
-    pdf = await tracking_log_pdf(dossier, _timeline(dossier), tracking_page_url=notifier.settings.tracking_page_url)
+    printer = get_deps(request).papers
+    pdf = await printer.tracking_log_pdf(
+        dossier, _timeline(dossier), tracking_page_url=notifier.settings.tracking_page_url
+    )
     return pdf_response(pdf, f"{code}-mau06.pdf")
 
 
@@ -310,9 +311,9 @@ async def tracking_log(code: Code, token: Token, notifier: NotifierDep, request:
 async def track_stream(code: Code, token: Token, request: Request, notifier: NotifierDep) -> EventSourceResponse:
     """A `snapshot` event, then an `update` event for each change as it happens."""
     dossier = await _tracked(notifier, code, token, request)
-    streams: StreamSlots = request.app.state.streams
+    deps = get_deps(request)
+    streams, live = deps.streams, deps.live
     slot = streams.take(dossier["_id"], client_key(request))
-    live = request.app.state.live
     queue = live.listen(dossier["_id"])
     poll = notifier.settings.stream_poll_interval
 
@@ -326,7 +327,7 @@ async def track_stream(code: Code, token: Token, request: Request, notifier: Not
                     fresh = [await asyncio.wait_for(queue.get(), timeout=poll)]
                 except TimeoutError:
                     # another notify instance may have recorded the change: catch up from the store
-                    current = await notifier.store.dossier(dossier["_id"])
+                    current = await notifier.view(dossier["_id"])
                     fresh = _timeline(current or {})
                 for entry in fresh:
                     if entry["event_id"] not in seen:
@@ -380,7 +381,7 @@ async def receipt(
     x_receipt_secret: Annotated[str, Header(description="Shared secret (NOTIFY_RECEIPT_SECRET)")] = "",
 ) -> ReceiptOut:
     """Matched by our notification id; marks a sent SMS delivered or failed."""
-    abuse: AbuseGuard = request.app.state.abuse
+    abuse = get_deps(request).abuse
     await abuse.admit(request, "receipts")
     expected = notifier.settings.receipt_secret.get_secret_value().encode()
     if not hmac.compare_digest(x_receipt_secret.encode(), expected):
@@ -415,7 +416,7 @@ async def subscribe(
 
 
 async def _subscription(notifier: Notifier, sub_id: str) -> dict[str, Any]:
-    sub = await notifier.store.subscription(sub_id)
+    sub = await notifier.subscription(sub_id)
     if sub is None:
         raise ApiError(404, "not_found", f"no subscription {sub_id!r}")
     return sub
@@ -456,7 +457,7 @@ async def deliveries(
     """Deliveries with every attempt; `status=failed` lists those an operator may re-send."""
     await _subscription(notifier, sub_id)
     await audit.record(operator, "deliveries.read", sub_id, details={"status": status})
-    return DeliveryList(items=[_delivery(d) for d in await notifier.store.deliveries_of(sub_id, status)])
+    return DeliveryList(items=[_delivery(d) for d in await notifier.deliveries_of(sub_id, status)])
 
 
 @router.post(
@@ -471,13 +472,11 @@ async def resend(
 ) -> DeliveryOut:
     """Queue it again for a fresh run through the backoff table."""
     await _subscription(notifier, sub_id)
-    found = await notifier.store.delivery(delivery_id)
-    if found is None or found["subscription_id"] != sub_id:
+    found = await notifier.delivery(delivery_id)
+    if found is None or found.subscription_id != sub_id:
         raise ApiError(404, "not_found", f"no delivery {delivery_id!r} for subscription {sub_id!r}")
     updated = await notifier.resend(sub_id, delivery_id)
     await audit.record(operator, "delivery.resend", delivery_id, outcome="ok" if updated is not None else "not_failed")
     if updated is None:
-        raise ApiError(
-            409, "not_failed", f"delivery {delivery_id!r} is {found['status']}; only failed ones are re-sent"
-        )
+        raise ApiError(409, "not_failed", f"delivery {delivery_id!r} is {found.status}; only failed ones are re-sent")
     return _delivery(updated)

@@ -1,103 +1,63 @@
-"""In-memory fakes of notify's ports: store, SMS providers, e-mail, webhook client, outbox, live feed, clock."""
+"""In-memory fakes of notify's ports: repositories of domain objects, dossier views, senders, live feed, clock."""
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.notify.adapters.sms import Accepted, SmsError, SmsMessage
-
-Guard = Callable[[dict[str, Any]], bool]
-
-
-def _path(doc: dict[str, Any], dotted: str) -> tuple[dict[str, Any], str]:
-    *parents, leaf = dotted.split(".")
-    for part in parents:
-        doc = doc.setdefault(part, {})
-    return doc, leaf
+from services.notify.adapters.sms import SmsError
+from services.notify.domain.deliveries import WebhookDelivery
+from services.notify.domain.notifications import Notification, NotificationStatus
+from services.notify.domain.ports import Accepted, SmsMessage
+from services.notify.domain.view import DossierView
+from tests.support.aggregates import InMemoryAggregates
 
 
-def apply_update(doc: dict[str, Any], update: dict[str, Any]) -> None:
-    """The subset of MongoDB update operators notify uses ($set, $unset, $inc, $push; dotted paths)."""
-    for op, fields in update.items():
-        for key, value in fields.items():
-            parent, leaf = _path(doc, key)
-            if op == "$set":
-                parent[leaf] = copy.deepcopy(value)
-            elif op == "$unset":
-                parent.pop(leaf, None)
-            elif op == "$inc":
-                parent[leaf] = parent.get(leaf, 0) + value
-            elif op == "$push":
-                parent.setdefault(leaf, []).append(copy.deepcopy(value))
-            else:
-                raise NotImplementedError(op)
-
-
-class _Collection:
-    def __init__(self) -> None:
-        self.docs: dict[str, dict[str, Any]] = {}
-
-    def insert_once(self, doc: dict[str, Any]) -> bool:
-        if doc["_id"] in self.docs:
-            return False
-        self.docs[doc["_id"]] = copy.deepcopy(doc)
-        return True
-
-    def get(self, doc_id: str) -> dict[str, Any] | None:
-        found = self.docs.get(doc_id)
-        return copy.deepcopy(found) if found is not None else None
-
-    def update(self, doc_id: str, update: dict[str, Any], guard: Guard | None) -> dict[str, Any] | None:
-        doc = self.docs.get(doc_id)
-        if doc is None or (guard is not None and not guard(copy.deepcopy(doc))):
-            return None
-        apply_update(doc, update)
-        return copy.deepcopy(doc)
-
-    def where(self, **match: Any) -> list[dict[str, Any]]:
-        return [copy.deepcopy(d) for d in self.docs.values() if all(d.get(k) == v for k, v in match.items())]
-
-
-class FakeStore:
-    """NotifyStore in memory (single-document updates applied atomically, guards honoured)."""
+class InMemoryViews(InMemoryAggregates[DossierView]):
+    """The DossierViews port over domain objects."""
 
     def __init__(self) -> None:
-        self.dossiers = _Collection()
-        self.notifications = _Collection()
-        self.subscriptions = _Collection()
-        self.deliveries = _Collection()
-        self.claims: dict[str, datetime] = {}
+        super().__init__(lambda v: v.id)
 
-    async def dossier(self, dossier_id: str) -> dict[str, Any] | None:
-        return self.dossiers.get(dossier_id)
-
-    async def dossier_by_code(self, code: str) -> dict[str, Any] | None:
-        found = self.dossiers.where(code=code)
-        return found[0] if found else None
-
-    async def insert_dossier(self, doc: dict[str, Any]) -> bool:
-        return self.dossiers.insert_once(doc)
-
-    async def update_dossier(self, dossier_id: str, update: dict[str, Any], *, guard: Guard) -> dict[str, Any] | None:
-        return self.dossiers.update(dossier_id, update, guard)
-
-    async def insert_notification(self, doc: dict[str, Any]) -> bool:
-        return self.notifications.insert_once(doc)
-
-    async def notification(self, notification_id: str) -> dict[str, Any] | None:
-        return self.notifications.get(notification_id)
-
-    async def notification_by_reference(self, reference: str) -> dict[str, Any] | None:
-        found = [n for n in self.notifications.docs.values() if n.get("reference") == reference]
+    async def by_code(self, code: str) -> DossierView | None:
+        found = [v for v in self.items.values() if v.code == code]
         return copy.deepcopy(found[0]) if found else None
 
-    async def update_notification(
-        self, notification_id: str, update: dict[str, Any], *, guard: Guard
-    ) -> dict[str, Any] | None:
-        return self.notifications.update(notification_id, update, guard)
+    async def to_release(self, limit: int = 100) -> list[DossierView]:
+        return [copy.deepcopy(v) for v in self.items.values() if v.release_pending][:limit]
+
+
+class InMemoryNotifications(InMemoryAggregates[Notification]):
+    """The Notifications port over domain objects, with its named queries in plain Python."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda n: n.id)
+        self.claims: dict[str, datetime] = {}
+
+    async def by_reference(self, reference: str) -> Notification | None:
+        found = [n for n in self.items.values() if n.reference == reference]
+        return copy.deepcopy(found[0]) if found else None
+
+    async def in_status(
+        self,
+        status: NotificationStatus,
+        *,
+        dossier_id: str | None = None,
+        awaiting_receipt: bool | None = None,
+        limit: int = 200,
+    ) -> list[Notification]:
+        found = [
+            copy.deepcopy(n)
+            for n in self.items.values()
+            if n.status == status
+            and dossier_id in (None, n.dossier_id)
+            and awaiting_receipt in (None, n.awaiting_receipt)
+        ]
+        return found[:limit]
+
+    async def of_dossier(self, dossier_id: str, limit: int = 500) -> list[Notification]:
+        return [copy.deepcopy(n) for n in self.items.values() if n.dossier_id == dossier_id][:limit]
 
     async def claim(self, claim_id: str, at: datetime, *, stale_before: datetime) -> bool:
         held = self.claims.get(claim_id)
@@ -106,62 +66,52 @@ class FakeStore:
         self.claims[claim_id] = at
         return True
 
-    async def notifications_in(
-        self,
-        status: str,
-        *,
-        dossier_id: str | None = None,
-        awaiting_receipt: bool | None = None,
-        limit: int = 200,
-    ) -> list[dict[str, Any]]:
-        match: dict[str, Any] = {"status": status}
-        if dossier_id is not None:
-            match["dossier_id"] = dossier_id
-        if awaiting_receipt is not None:
-            match["awaiting_receipt"] = awaiting_receipt
-        return self.notifications.where(**match)[:limit]
+    def published_data(self) -> list[dict[str, Any]]:
+        return [event.data for event in self.published]
 
-    async def notifications_of(self, dossier_id: str, limit: int = 500) -> list[dict[str, Any]]:
-        return self.notifications.where(dossier_id=dossier_id)[:limit]
 
-    async def insert_subscription(self, doc: dict[str, Any]) -> None:
-        self.subscriptions.insert_once(doc)
+class InMemoryDeliveries(InMemoryAggregates[WebhookDelivery]):
+    """The WebhookDeliveries port over domain objects."""
 
-    async def subscription(self, subscription_id: str) -> dict[str, Any] | None:
-        return self.subscriptions.get(subscription_id)
+    def __init__(self) -> None:
+        super().__init__(lambda d: d.id)
 
-    async def update_subscription(self, subscription_id: str, update: dict[str, Any]) -> dict[str, Any] | None:
-        return self.subscriptions.update(subscription_id, update, None)
+    async def due(self, now: datetime, limit: int = 100) -> list[WebhookDelivery]:
+        due = [copy.deepcopy(d) for d in self.items.values() if d.is_due(now)]
+        return sorted(due, key=lambda d: d.next_attempt_at)[:limit]
 
-    async def active_subscriptions(self) -> list[dict[str, Any]]:
-        return self.subscriptions.where(active=True)
+    async def of_subscription(
+        self, subscription_id: str, status: str | None, limit: int = 500
+    ) -> list[WebhookDelivery]:
+        found = [
+            copy.deepcopy(d)
+            for d in self.items.values()
+            if d.subscription_id == subscription_id and status in (None, d.status)
+        ]
+        return found[:limit]
 
-    async def insert_delivery(self, doc: dict[str, Any]) -> bool:
-        return self.deliveries.insert_once(doc)
 
-    async def delivery(self, delivery_id: str) -> dict[str, Any] | None:
-        return self.deliveries.get(delivery_id)
+class InMemorySubscriptions:
+    """The Subscriptions port in a dict."""
 
-    async def update_delivery(self, delivery_id: str, update: dict[str, Any], *, guard: Guard) -> dict[str, Any] | None:
-        return self.deliveries.update(delivery_id, update, guard)
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
 
-    async def due_deliveries(self, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
-        due = [d for d in self.deliveries.where(status="pending") if d["next_attempt_at"] <= now]
-        return sorted(due, key=lambda d: d["next_attempt_at"])[:limit]
+    async def add(self, doc: dict[str, Any]) -> None:
+        self.items[doc["_id"]] = copy.deepcopy(doc)
 
-    async def deliveries_of(self, subscription_id: str, status: str | None, limit: int = 500) -> list[dict[str, Any]]:
-        match: dict[str, Any] = {"subscription_id": subscription_id}
-        if status is not None:
-            match["status"] = status
-        return self.deliveries.where(**match)[:limit]
+    async def get(self, subscription_id: str) -> dict[str, Any] | None:
+        found = self.items.get(subscription_id)
+        return copy.deepcopy(found) if found is not None else None
 
-    def published(self) -> list[dict[str, Any]]:
-        """Every delivery event written to an outbox (notifications and webhook deliveries)."""
-        events = []
-        for collection in (self.notifications, self.deliveries):
-            for doc in collection.docs.values():
-                events.extend(entry["event"]["data"] for entry in (doc.get("outbox") or {}).values())
-        return sorted(events, key=lambda e: e["occurred_at"])
+    async def deactivate(self, subscription_id: str, at: datetime) -> bool:
+        if subscription_id not in self.items:
+            return False
+        self.items[subscription_id] |= {"active": False, "deactivated_at": at}
+        return True
+
+    async def active(self) -> list[dict[str, Any]]:
+        return [copy.deepcopy(s) for s in self.items.values() if s.get("active")]
 
 
 class Clock:
@@ -231,16 +181,6 @@ class FakeWebhooks:
         status = self.plan.pop(0) if self.plan else 200
         self.calls.append({"url": url, "body": body, "headers": headers, "status": status})
         return status
-
-
-class FakeOutbox:
-    """Records kicked document ids."""
-
-    def __init__(self) -> None:
-        self.kicked: list[Any] = []
-
-    def kick(self, doc_id: Any = None) -> None:
-        self.kicked.append(doc_id)
 
 
 class FakeLive:

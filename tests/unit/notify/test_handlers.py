@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from datetime import timedelta
 from typing import Any
@@ -12,20 +13,24 @@ import pytest
 from services.notify.adapters.sms import Accepted, FailoverSender, SmsError, SmsMessage
 from services.notify.domain import webhooks
 from services.notify.domain.messages import from_received, from_routed, from_status
+from services.notify.domain.notifications import NotificationStatus
 from services.notify.domain.templates import TemplateSet
 from services.notify.handlers import Notifier
 from services.notify.settings import NotifySettings
+from shared.aggregate import Unchanged
 from shared.events import DossierReceived, DossierRouted, DossierStatusChanged, ResultDocument
 from tests.unit.notify.builders import PHONE, RECEIVED, ROUTED, STATUS, TOKEN, cloud_event, received, status_changed
 from tests.unit.notify.fakes import (
     Clock,
     FakeEmail,
     FakeLive,
-    FakeOutbox,
     FakeProvider,
     FakeSms,
-    FakeStore,
     FakeWebhooks,
+    InMemoryDeliveries,
+    InMemoryNotifications,
+    InMemorySubscriptions,
+    InMemoryViews,
 )
 
 TEMPLATES = TemplateSet().build()
@@ -42,19 +47,20 @@ class World:
         outcomes: Any = None,
         **settings: Any,
     ) -> None:
-        self.store, self.sms, self.email = FakeStore(), sms or FakeSms(), FakeEmail()
+        self.views, self.sms, self.email = InMemoryViews(), sms or FakeSms(), FakeEmail()
         self.webhooks, self.live, self.clock = FakeWebhooks(webhook_plan), FakeLive(), Clock()
-        self.outbox, self.delivery_outbox = FakeOutbox(), FakeOutbox()
+        self.notifications, self.deliveries = InMemoryNotifications(), InMemoryDeliveries()
         self.notifier = Notifier(
-            store=self.store,
+            views=self.views,
+            notifications=self.notifications,
+            deliveries=self.deliveries,
+            subscriptions=InMemorySubscriptions(),
             templates=TEMPLATES,
             sms=self.sms,
             email=self.email,
             webhook_client=self.webhooks,
             live=self.live,
             settings=NotifySettings(**settings),
-            notifications_outbox=self.outbox,
-            deliveries_outbox=self.delivery_outbox,
             clock=self.clock,
             outcomes=outcomes,
         )
@@ -70,7 +76,12 @@ class World:
         return event.id
 
     def statuses(self) -> dict[str, str]:
-        return {n["_id"]: n["status"] for n in self.store.notifications.docs.values()}
+        return {n.id: n.status.value for n in self.notifications.items.values()}
+
+    def published(self) -> list[dict[str, Any]]:
+        """Every delivery event recorded (notifications and webhook deliveries), by time."""
+        events = [e.data for e in (*self.notifications.published, *self.deliveries.published)]
+        return sorted(events, key=lambda e: e["occurred_at"])
 
 
 async def test_a_status_event_delivered_three_times_sends_one_sms() -> None:
@@ -84,9 +95,9 @@ async def test_a_status_event_delivered_three_times_sends_one_sms() -> None:
     await w.feed(change, event_id=event_id)
     assert [m.event_id for m in w.sms.sent][1:] == [event_id]
     assert len(w.sms.sent) == 2 and all(m.to == PHONE and r.dossier_code in m.text for m in w.sms.sent)
-    view = await w.store.dossier(r.dossier_id)
+    view = await w.notifier.view(r.dossier_id)
     assert view is not None and [e["kind"] for e in view["timeline"]] == ["received", "accepted"]
-    assert [(e["channel"], e["status"]) for e in w.store.published()] == [("sms", "sent"), ("sms", "sent")]
+    assert [(e["channel"], e["status"]) for e in w.published()] == [("sms", "sent"), ("sms", "sent")]
     assert len(w.live.pushed) == 2
 
 
@@ -98,11 +109,11 @@ async def test_a_change_before_the_receipt_waits_for_the_contact_and_is_sent_onc
     assert not w.sms.sent and set(w.statuses().values()) == {"waiting_contact"}
     await w.feed(r)
     assert len(w.sms.sent) == 2
-    kinds = sorted(n["kind"] for n in w.store.notifications.docs.values() if n["status"] == "sent")
+    kinds = sorted(n.kind for n in w.notifications.items.values() if n.status == "sent")
     assert kinds == ["accepted", "received"]
     # the waiting e-mail was created before the preferences were known: the citizen did not choose e-mail
-    email = next(n for n in w.store.notifications.docs.values() if n["channel"] == "email")
-    assert email["status"] == "suppressed" and "not chosen email" in email["detail"]
+    email = next(n for n in w.notifications.items.values() if n.channel == "email")
+    assert email.status == "suppressed" and email.detail is not None and "not chosen email" in email.detail
     await w.notifier.run_workers()
     assert len(w.sms.sent) == 2
 
@@ -162,7 +173,7 @@ async def test_when_every_provider_fails_the_sms_is_retried_by_the_table_then_fa
     w.clock.advance(seconds=120)
     await w.notifier.run_workers()
     assert set(w.statuses().values()) == {"failed"}
-    assert [(e["status"], e["attempts"]) for e in w.store.published()] == [("failed", 3)]
+    assert [(e["status"], e["attempts"]) for e in w.published()] == [("failed", 3)]
 
 
 async def test_a_provider_recovering_before_the_retry_sends_once() -> None:
@@ -176,7 +187,7 @@ async def test_a_provider_recovering_before_the_retry_sends_once() -> None:
     w.clock.advance(seconds=30)
     await w.notifier.run_workers()
     await w.notifier.run_workers()
-    assert len(sms.sent) == 1 and [e["status"] for e in w.store.published()] == ["sent"]
+    assert len(sms.sent) == 1 and [e["status"] for e in w.published()] == ["sent"]
 
 
 async def test_receipt_marks_delivery_and_a_late_one_is_refused() -> None:
@@ -192,7 +203,7 @@ async def test_receipt_marks_delivery_and_a_late_one_is_refused() -> None:
     assert await w.notifier.on_receipt(message.reference, delivered=True)
     assert not await w.notifier.on_receipt(message.reference, delivered=False)
     assert not await w.notifier.on_receipt("no-such-id", delivered=True)
-    assert [e["status"] for e in w.store.published()] == ["sent", "delivered"]
+    assert [e["status"] for e in w.published()] == ["sent", "delivered"]
 
 
 async def test_no_receipt_in_time_marks_the_sms_failed() -> None:
@@ -205,7 +216,7 @@ async def test_no_receipt_in_time_marks_the_sms_failed() -> None:
     w.clock.advance(seconds=31)  # the next sweep
     await w.notifier.run_workers()
     assert set(w.statuses().values()) == {"failed"}
-    assert w.store.published()[-1]["detail"] == "no delivery receipt in time"
+    assert w.published()[-1]["detail"] == "no delivery receipt in time"
 
 
 async def test_a_send_interrupted_by_a_crash_is_sent_again_with_the_same_idempotency_key() -> None:
@@ -216,9 +227,10 @@ async def test_a_send_interrupted_by_a_crash_is_sent_again_with_the_same_idempot
     await w.feed(r)
     (notification_id,) = w.statuses()
     first = w.sms.sent[0].reference
-    w.store.notifications.docs[notification_id].update(status="sending", claimed_at=w.clock.now)
+    crashed = w.notifications.items[notification_id]
+    crashed.status, crashed.claimed_at = NotificationStatus.SENDING, w.clock.now
     w.clock.advance(seconds=61)
-    await w.feed(r, event_id=w.store.notifications.docs[notification_id]["event_id"])  # redelivery after restart
+    await w.feed(r, event_id=crashed.event_id)  # redelivery after restart
     assert len(w.sms.sent) == 1  # still 'sending': the redelivery does not send
     await w.notifier.run_workers()
     assert w.statuses()[notification_id] == "deferred"
@@ -268,8 +280,8 @@ async def test_a_send_that_does_not_finish_in_the_grace_time_is_handed_back() ->
     feeding.cancel()
     (status,) = w.statuses().values()
     assert status == "deferred"
-    (doc,) = w.store.notifications.docs.values()
-    assert doc["deferred_for"] == "shutdown" and doc["reference"]
+    (handed_back,) = w.notifications.items.values()
+    assert handed_back.deferred_for == "shutdown" and handed_back.reference
 
 
 async def test_an_older_case_version_is_ignored() -> None:
@@ -279,7 +291,7 @@ async def test_an_older_case_version_is_ignored() -> None:
     await w.feed(r)
     await w.feed(status_changed(r, "in_process", 3, action="process"))
     await w.feed(status_changed(r, "accepted", 2))
-    view = await w.store.dossier(r.dossier_id)
+    view = await w.notifier.view(r.dossier_id)
     assert view is not None and [e["kind"] for e in view["timeline"]] == ["received", "in_process"]
     assert len(w.sms.sent) == 2
     await w.feed(status_changed(r, "in_process", 1, office_code="00070.CA"))  # another office's own numbering
@@ -317,7 +329,7 @@ async def test_webhook_failing_twice_then_succeeding_is_delivered_once_on_the_ta
     assert webhooks.verify(sub["secret"], last["headers"]["X-LienThong-Signature"], last["body"])
     body = json.loads(last["body"])
     assert body["data"]["dossier_code"] == r.dossier_code and "contact" not in body["data"]
-    hooks = [e for e in w.store.published() if e["channel"] == "webhook"]
+    hooks = [e for e in w.published() if e["channel"] == "webhook"]
     assert [(e["status"], e["attempts"]) for e in hooks] == [("delivered", 3)]
 
 
@@ -329,13 +341,13 @@ async def test_a_permanently_failed_webhook_can_be_resent() -> None:
     for _ in range(3):
         await w.notifier.run_workers()
         w.clock.advance(seconds=1)
-    (delivery,) = await w.store.deliveries_of(sub["_id"], "failed")
-    assert delivery["attempts"] == 3
-    assert await w.notifier.resend("another-subscription", delivery["_id"]) is None
-    assert await w.notifier.resend(sub["_id"], delivery["_id"]) is not None
+    (delivery,) = await w.deliveries.of_subscription(sub["_id"], "failed")
+    assert delivery.attempts == 3
+    assert await w.notifier.resend("another-subscription", delivery.id) is None
+    assert await w.notifier.resend(sub["_id"], delivery.id) is not None
     await w.notifier.run_workers()
     assert [c["status"] for c in w.webhooks.calls] == [500, 500, 500, 200]
-    assert [e["status"] for e in w.store.published() if e["channel"] == "webhook"] == ["failed", "delivered"]
+    assert [e["status"] for e in w.published() if e["channel"] == "webhook"] == ["failed", "delivered"]
 
 
 async def test_webhooks_respect_event_filters_and_app_opt_out() -> None:
@@ -345,19 +357,22 @@ async def test_webhooks_respect_event_filters_and_app_opt_out() -> None:
     r = received()
     await w.feed(r)
     await w.feed(status_changed(r, "accepted", 2))
-    assert len(w.store.deliveries.docs) == 1
-    assert all(d["body"]["type"].endswith("status.v1") for d in w.store.deliveries.docs.values())
+    assert len(w.deliveries.items) == 1
+    assert all(d.body["type"].endswith("status.v1") for d in w.deliveries.items.values())
     quiet = received(notify={"sms": True, "email": False, "app": False})
     await w.feed(quiet)
     await w.feed(status_changed(quiet, "accepted", 2))
-    assert not [d for d in w.store.deliveries.docs.values() if d["dossier_id"] == quiet.dossier_id]
+    assert not [d for d in w.deliveries.items.values() if d.dossier_id == quiet.dossier_id]
 
 
 async def test_an_unbuilt_template_set_is_refused() -> None:
     """The notifier only runs with a template set that passed its build."""
     with pytest.raises(ValueError, match="build the template set"):
         Notifier(
-            store=FakeStore(),
+            views=InMemoryViews(),
+            notifications=InMemoryNotifications(),
+            deliveries=InMemoryDeliveries(),
+            subscriptions=InMemorySubscriptions(),
             templates=TemplateSet(),
             sms=FakeSms(),
             email=None,
@@ -405,16 +420,20 @@ async def test_a_claim_left_by_a_store_outage_is_taken_over_and_the_sms_sent_onc
     from pymongo.errors import AutoReconnect
 
     w = World(claim_stale_after=30)
-    real_update = w.store.update_notification
+    real_change = w.notifications.change
     outage = [True]
 
-    async def flaky(notification_id: str, update: dict[str, Any], *, guard: Any) -> Any:
-        if outage[0] and update.get("$set", {}).get("status") == "sending":
-            outage[0] = False
-            raise AutoReconnect("ferretdb restarting")
-        return await real_update(notification_id, update, guard=guard)
+    async def flaky(notification_id: str, fn: Any, *, consumed: str | None = None) -> Any:
+        probe = await w.notifications.get(notification_id)
+        if outage[0] and probe is not None and probe.claimable:
+            with contextlib.suppress(Unchanged):
+                fn(probe)
+            if probe.status == NotificationStatus.SENDING:  # the write that would store 'sending'
+                outage[0] = False
+                raise AutoReconnect("ferretdb restarting")
+        return await real_change(notification_id, fn, consumed=consumed)
 
-    w.store.update_notification = flaky  # type: ignore[method-assign]
+    w.notifications.change = flaky  # type: ignore[method-assign]
     r = received()
     with pytest.raises(AutoReconnect):
         await w.feed(r, event_id="e-1")
@@ -430,13 +449,13 @@ async def test_worker_passes_scan_only_when_work_can_exist() -> None:
     """Between sweeps, with nothing deferred, no receipts and no subscribers, a pass reads no notifications."""
     w = World(sweep_interval=30, quiet_hours="21:00-07:00")
     scans: list[str] = []
-    real = w.store.notifications_in
+    real = w.notifications.in_status
 
-    async def counted(status: str, **kwargs: Any) -> list[dict[str, Any]]:
+    async def counted(status: NotificationStatus, **kwargs: Any) -> list[Any]:
         scans.append(status)
         return await real(status, **kwargs)
 
-    w.store.notifications_in = counted  # type: ignore[method-assign]
+    w.notifications.in_status = counted  # type: ignore[method-assign]
     await w.feed(received())
     await w.notifier.run_workers()  # the first pass is a sweep
     assert "deferred" in scans and "sending" in scans
@@ -474,7 +493,7 @@ async def test_the_result_link_reaches_the_result_and_return_messages_and_the_ti
     texts = {m.event_id: m.text for m in w.sms.sent}
     assert link in texts[ready] and link in texts[back]
     assert all(link not in text for event_id, text in texts.items() if event_id not in (ready, back))
-    view = await w.store.dossier(r.dossier_id)
+    view = await w.notifier.view(r.dossier_id)
     assert view is not None and view["result_url"] == link
     accepted = view["timeline"][1]
     assert accepted["office"] == "Ủy ban nhân dân Phường Hoàn Kiếm" and accepted["office_code"] == "00070.UBND"
@@ -505,9 +524,10 @@ async def test_a_sealed_contact_is_opened_and_kept_encrypted() -> None:
     r = received(contact={"sealed": sealing.seal({"phone": PHONE, "email": None}), "phone_hash": "h", "locale": "vi"})
     await w.feed(r)
     assert [m.to for m in w.sms.sent] == [PHONE]
-    stored = w.store.dossiers.docs[r.dossier_id]["contact"]
-    assert PHONE not in str(w.store.dossiers.docs) and PHONE not in str(w.store.notifications.docs)
-    assert stored["phone_hash"] == w.notifier.pii.hash(PHONE) and stored["phone_enc"].startswith("v1.")
+    stored = w.views.items[r.dossier_id].contact
+    assert PHONE not in str(w.views.items) and PHONE not in str(w.notifications.items)
+    assert stored is not None and stored.phone_hash == w.notifier.pii.hash(PHONE)
+    assert stored.phone_enc is not None and stored.phone_enc.startswith("v1.")
     old_style = received()  # phone in clear, as events before sealing carried it
     await w.feed(old_style)
-    assert PHONE not in str(w.store.dossiers.docs) and len(w.sms.sent) == 2
+    assert PHONE not in str(w.views.items) and len(w.sms.sent) == 2

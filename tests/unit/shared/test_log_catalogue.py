@@ -12,7 +12,7 @@ LEVELS = {"debug", "info", "warning", "error", "exception", "critical"}
 
 #: call sites whose event name is computed: file -> (expression, the names it can take)
 DYNAMIC = {
-    ("services/notify/handlers.py", "f'notification_{status.value}'"): "notification_",
+    ("services/notify/handlers.py", "f'notification_{notification.status.value}'"): "notification_",
     ("services/notify/handlers.py", "name"): "webhook_",
 }
 

@@ -1,0 +1,317 @@
+"""Notify's repositories: dossier views, notifications and webhook deliveries (aggregates, through the unit of
+work), and the subscriptions. Mongo filters and operators live only here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, fields
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
+
+from services.notify.domain.deliveries import Attempt, WebhookDelivery
+from services.notify.domain.notifications import Notification, NotificationStatus, SentDetails
+from services.notify.domain.view import DossierView, StoredContact, TimelineEntry
+from shared.outbox import OutboxRelay
+from shared.store import update_document
+from shared.unit_of_work import MongoAggregates
+
+SOURCE = "/lienthong/notify"
+#: the fields of what the provider said, stored flat as before the aggregate (the sweeper asks awaiting_receipt)
+_SENT_FIELDS = ("encoding", "segments", "provider_message_id")
+
+
+_ENTRY_FIELDS = tuple(f.name for f in fields(TimelineEntry))
+_CONTACT_FIELDS = tuple(f.name for f in fields(StoredContact))
+
+
+class ViewMapper:
+    """A dossier view ↔ its document (today's shape: timeline entries and contact as sub-documents)."""
+
+    def to_document(self, v: DossierView) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "_id": v.id,
+            "code": v.code,
+            "created_at": v.created_at,
+            "timeline": [entry.as_dict() for entry in v.timeline],
+            "versions": dict(v.versions),
+            "contact": None if v.contact is None else _contact_document(v.contact),
+            "preferences": v.preferences,
+            "token_sha256": v.token_sha256,
+            "procedure": v.procedure,
+        }
+        if v.result_url is not None:
+            doc["result_url"] = v.result_url
+        if v.release_pending:
+            doc["release_pending"] = True  # absent otherwise: the workers look views up by it
+        return doc
+
+    def from_document(self, doc: Mapping[str, Any]) -> DossierView:
+        contact = doc.get("contact")
+        return DossierView(
+            id=doc["_id"],
+            code=doc["code"],
+            created_at=doc["created_at"],
+            timeline=[TimelineEntry(**{k: e.get(k) for k in _ENTRY_FIELDS}) for e in doc.get("timeline") or []],
+            versions=dict(doc.get("versions") or {}),
+            contact=None
+            if contact is None
+            else StoredContact(**{k: contact[k] for k in _CONTACT_FIELDS if k in contact}),
+            preferences=doc.get("preferences"),
+            token_sha256=doc.get("token_sha256"),
+            result_url=doc.get("result_url"),
+            procedure=doc.get("procedure"),
+            release_pending=bool(doc.get("release_pending")),
+        )
+
+
+def _contact(raw: Mapping[str, Any]) -> StoredContact:
+    return StoredContact(**{k: raw[k] for k in _CONTACT_FIELDS if k in raw})
+
+
+def _contact_document(contact: StoredContact) -> dict[str, Any]:
+    # as stored before the aggregate: only the fields that have a value
+    return {k: v for k, v in asdict(contact).items() if v is not None}
+
+
+class ViewRepository(MongoAggregates[DossierView]):
+    """The citizens' dossier views, by id and by code, and those with notifications to release."""
+
+    def __init__(self, db: Any) -> None:
+        super().__init__(db["dossiers"], ViewMapper(), source=SOURCE)
+
+    async def ensure_indexes(self) -> None:
+        """Look-ups by dossier code, and the workers' look-up of views with notifications to release."""
+        await self.collection.create_index("code", name="code")
+        await self.collection.create_index("release_pending", name="release_pending")
+
+    async def by_code(self, code: str) -> DossierView | None:
+        """The view of the dossier with this code."""
+        found = await self.find({"code": code}, limit=1)
+        return found[0] if found else None
+
+    async def to_release(self, limit: int = 100) -> list[DossierView]:
+        """Views whose contact came after notifications that may still wait for it."""
+        return await self.find({"release_pending": True}, limit=limit)
+
+
+class NotificationMapper:
+    """A notification ↔ its document (today's shape: flat, status as its string)."""
+
+    def to_document(self, n: Notification) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "_id": n.id,
+            "dossier_id": n.dossier_id,
+            "dossier_code": n.dossier_code,
+            "event_id": n.event_id,
+            "channel": n.channel,
+            "kind": n.kind,
+            "context": dict(n.context),
+            "template_version": n.template_version,
+            "created_at": n.created_at,
+            "status": n.status.value,
+            "attempts": n.attempts,
+            "waiting_since": n.waiting_since,
+            "send_after": n.send_after,
+            "deferred_for": n.deferred_for,
+            "reference": n.reference,
+            "claimed_at": n.claimed_at,
+            "provider": n.provider,
+            "detail": n.detail,
+            "finished_at": n.finished_at,
+            "awaiting_receipt": n.sent is not None and n.sent.awaiting_receipt,
+        }
+        if n.sent is not None:
+            doc["sent_at"] = n.sent.sent_at
+            doc |= {name: getattr(n.sent, name) for name in _SENT_FIELDS}
+        return doc
+
+    def from_document(self, doc: Mapping[str, Any]) -> Notification:
+        sent = None
+        if doc.get("sent_at") is not None:
+            sent = SentDetails(
+                sent_at=doc["sent_at"],
+                awaiting_receipt=bool(doc.get("awaiting_receipt")),
+                **{name: doc.get(name) for name in _SENT_FIELDS},
+            )
+        return Notification(
+            id=doc["_id"],
+            dossier_id=doc["dossier_id"],
+            dossier_code=doc["dossier_code"],
+            event_id=doc["event_id"],
+            channel=doc["channel"],
+            kind=doc["kind"],
+            context=dict(doc.get("context") or {}),
+            template_version=doc.get("template_version", ""),
+            created_at=doc["created_at"],
+            status=NotificationStatus(doc["status"]),
+            attempts=doc.get("attempts", 0),
+            waiting_since=doc.get("waiting_since"),
+            send_after=doc.get("send_after"),
+            deferred_for=doc.get("deferred_for"),
+            reference=doc.get("reference"),
+            claimed_at=doc.get("claimed_at"),
+            provider=doc.get("provider"),
+            detail=doc.get("detail"),
+            finished_at=doc.get("finished_at"),
+            sent=sent,
+        )
+
+
+class NotificationRepository(MongoAggregates[Notification]):
+    """Notifications, with the sweeper's and the receipts' look-ups, and the send claims."""
+
+    def __init__(self, db: Any, relay: OutboxRelay | None = None) -> None:
+        super().__init__(db["notifications"], NotificationMapper(), source=SOURCE, relay=relay)
+        self.claims = db["claims"]
+
+    async def ensure_indexes(self) -> None:
+        """Worker scans by status, look-ups by dossier and by provider reference."""
+        await self.collection.create_index([("status", ASCENDING)], name="status")
+        await self.collection.create_index([("dossier_id", ASCENDING)], name="dossier_id")
+        await self.collection.create_index([("reference", ASCENDING)], name="reference")
+
+    async def by_reference(self, reference: str) -> Notification | None:
+        """The notification an SMS gateway knows by our random ``reference``."""
+        found = await self.find({"reference": reference}, limit=1)
+        return found[0] if found else None
+
+    async def in_status(
+        self,
+        status: NotificationStatus,
+        *,
+        dossier_id: str | None = None,
+        awaiting_receipt: bool | None = None,
+        limit: int = 200,
+    ) -> list[Notification]:
+        """Notifications in ``status`` (optionally of one dossier, or only those awaiting a receipt)."""
+        query: dict[str, Any] = {"status": status.value}
+        if dossier_id is not None:
+            query["dossier_id"] = dossier_id
+        if awaiting_receipt is not None:
+            query["awaiting_receipt"] = awaiting_receipt
+        return await self.find(query, limit=limit)
+
+    async def of_dossier(self, dossier_id: str, limit: int = 500) -> list[Notification]:
+        """Every notification of a dossier."""
+        return await self.find({"dossier_id": dossier_id}, limit=limit)
+
+    async def claim(self, claim_id: str, at: datetime, *, stale_before: datetime) -> bool:
+        """Take the right to make one side effect; True for exactly one caller across all instances.
+
+        An insert on a unique ``_id`` is atomic and indexed on MongoDB and FerretDB alike, so two notify
+        instances never send the same attempt twice. A claim older than ``stale_before`` belongs to a
+        process that stopped before using it: it is taken over (deleted by its exact timestamp, so only
+        one taker wins the re-insert).
+        """
+        if await _insert_once(self.claims, {"_id": claim_id, "at": at}):
+            return True
+        stale = await self.claims.find_one_and_delete({"_id": claim_id, "at": {"$lt": stale_before}})
+        return stale is not None and await _insert_once(self.claims, {"_id": claim_id, "at": at})
+
+
+class DeliveryMapper:
+    """A webhook delivery ↔ its document (today's shape)."""
+
+    def to_document(self, d: WebhookDelivery) -> dict[str, Any]:
+        return {
+            "_id": d.id,
+            "subscription_id": d.subscription_id,
+            "dossier_id": d.dossier_id,
+            "dossier_code": d.dossier_code,
+            "event_id": d.event_id,
+            "url": d.url,
+            "body": d.body,
+            "status": d.status,
+            "attempts": d.attempts,
+            "resends": d.resends,
+            "next_attempt_at": d.next_attempt_at,
+            "created_at": d.created_at,
+            "log": [{"at": a.at, "attempt": a.attempt, "outcome": a.outcome} for a in d.log],
+            "last_outcome": d.last_outcome,
+            "delivered_at": d.delivered_at,
+            "failed_at": d.failed_at,
+        }
+
+    def from_document(self, doc: Mapping[str, Any]) -> WebhookDelivery:
+        return WebhookDelivery(
+            id=doc["_id"],
+            subscription_id=doc["subscription_id"],
+            dossier_id=doc["dossier_id"],
+            dossier_code=doc["dossier_code"],
+            event_id=doc["event_id"],
+            url=doc["url"],
+            body=dict(doc["body"]),
+            created_at=doc["created_at"],
+            next_attempt_at=doc["next_attempt_at"],
+            status=doc["status"],
+            attempts=doc.get("attempts", 0),
+            resends=doc.get("resends", 0),
+            log=[Attempt(e["at"], e["attempt"], e["outcome"]) for e in doc.get("log") or []],
+            last_outcome=doc.get("last_outcome"),
+            delivered_at=doc.get("delivered_at"),
+            failed_at=doc.get("failed_at"),
+        )
+
+
+class DeliveryRepository(MongoAggregates[WebhookDelivery]):
+    """Webhook deliveries, with the worker's and the admin's look-ups."""
+
+    def __init__(self, db: Any, relay: OutboxRelay | None = None) -> None:
+        super().__init__(db["webhook_deliveries"], DeliveryMapper(), source=SOURCE, relay=relay)
+
+    async def ensure_indexes(self) -> None:
+        """Worker scans by status, admin look-ups by subscription."""
+        await self.collection.create_index([("status", ASCENDING)], name="status")
+        await self.collection.create_index([("subscription_id", ASCENDING)], name="subscription_id")
+
+    async def due(self, now: datetime, limit: int = 100) -> list[WebhookDelivery]:
+        """Pending deliveries whose next attempt is due, oldest first."""
+        query = {"status": "pending", "next_attempt_at": {"$lte": now}}
+        return await self.find(query, sort=[("next_attempt_at", ASCENDING)], limit=limit)
+
+    async def of_subscription(
+        self, subscription_id: str, status: str | None, limit: int = 500
+    ) -> list[WebhookDelivery]:
+        """Deliveries of one subscription (optionally in one status), oldest first."""
+        query: dict[str, Any] = {"subscription_id": subscription_id}
+        if status is not None:
+            query["status"] = status
+        return await self.find(query, sort=[("created_at", ASCENDING)], limit=limit)
+
+
+class MongoSubscriptions:
+    """App back ends' webhook subscriptions (plain documents: no events, no transitions worth an aggregate)."""
+
+    def __init__(self, db: Any) -> None:
+        self.collection = db["subscriptions"]
+
+    async def add(self, doc: dict[str, Any]) -> None:
+        """Store a new subscription."""
+        await self.collection.insert_one(doc)
+
+    async def get(self, subscription_id: str) -> dict[str, Any] | None:
+        """One subscription."""
+        found: dict[str, Any] | None = await self.collection.find_one({"_id": subscription_id})
+        return found
+
+    async def deactivate(self, subscription_id: str, at: datetime) -> bool:
+        """Stop deliveries to it; False when unknown."""
+        updated = await update_document(
+            self.collection, subscription_id, {"$set": {"active": False, "deactivated_at": at}}
+        )
+        return updated is not None
+
+    async def active(self) -> list[dict[str, Any]]:
+        """Subscriptions that receive deliveries."""
+        return list(await self.collection.find({"active": True}).to_list(1000))
+
+
+async def _insert_once(collection: Any, doc: dict[str, Any]) -> bool:
+    try:
+        await collection.insert_one(doc)
+    except DuplicateKeyError:
+        return False
+    return True

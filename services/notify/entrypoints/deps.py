@@ -1,0 +1,36 @@
+"""What notify's routes and consumers are given, built once by services/notify/bootstrap.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services.notify.domain.ports import LiveFeed, StreamGuard, TrackingLogPrinter
+from services.notify.handlers import Notifier
+from services.notify.settings import NotifySettings
+from shared.abuse import AbuseGuard
+from shared.audit import AuditTrail
+
+
+@dataclass
+class NotifyDeps:
+    """Every dependency of notify's entry points (each replaceable by name through ``bootstrap(**overrides)``)."""
+
+    settings: NotifySettings
+    notifier: Notifier
+    live: LiveFeed
+    streams: StreamGuard
+    papers: TrackingLogPrinter
+    abuse: AbuseGuard
+    audit: AuditTrail
+
+
+def get_deps(request: Request) -> NotifyDeps:
+    """The service's dependencies (FastAPI dependency)."""
+    deps: NotifyDeps = request.app.state.deps
+    return deps
+
+
+Deps = Annotated[NotifyDeps, Depends(get_deps)]
