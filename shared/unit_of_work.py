@@ -108,12 +108,18 @@ class MongoAggregates(Generic[A]):
         doc[OUTBOX_FIELD] = {event.id: entry for event, entry in events}
         doc[PENDING_FIELD] = len(events)
         doc[SEEN_FIELD] = [consumed] if consumed else []
+        if not await self.insert_document(doc):
+            return False
+        if events and self.relay is not None:
+            self.relay.kick(doc["_id"], document=doc)  # the relay publishes from it without reading it back
+        return True
+
+    async def insert_document(self, doc: dict[str, Any]) -> bool:
+        """Insert one complete new document; False when its ``_id`` exists (a repository may batch these)."""
         try:
             await self.collection.insert_one(doc)
         except DuplicateKeyError:
             return False
-        if events and self.relay is not None:
-            self.relay.kick(doc["_id"], document=doc)  # the relay publishes from it without reading it back
         return True
 
     async def change(self, aggregate_id: str, fn: Callable[[A], R], *, consumed: str | None = None) -> Outcome[A, R]:

@@ -51,6 +51,8 @@ def bootstrap(settings: RoutingSettings | None = None, **overrides: Any) -> Fast
 
     runtime.on_startup(deps.audit.ensure_indexes)
     runtime.on_startup(deps.routes.ensure_indexes)
+    if isinstance(deps.routes, MongoRoutes):  # before the relay's start-up sweep, which sends what it leaves pending
+        runtime.on_startup(deps.routes.retire_published_log)
 
     async def start_offices() -> None:
         await handlers.start_offices(routes=deps.routes, statuses=deps.statuses, jurisdiction=deps.jurisdiction)

@@ -7,19 +7,27 @@ unit of work adds ``_rev``, ``outbox``/``outbox_pending`` and the bounded ``seen
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pymongo import ASCENDING
+from pymongo.errors import BulkWriteError
 
 from services.routing.domain.offices import OfficeStatus
 from services.routing.domain.route import Handoff, Route, RouteDecision
 from shared.events import DossierReceived, RouteOutcome
-from shared.outbox import OutboxRelay
-from shared.unit_of_work import MongoAggregates
+from shared.outbox import PENDING_FIELD, OutboxRelay
+from shared.store import update_document
+from shared.unit_of_work import OUTBOX_FIELD, MongoAggregates
 
 SOURCE = "/lienthong/routing"
+#: the log of first decisions routing once published itself (before the shared relay was its one path)
+PUBLISHED_LOG = "published_events"
+DUPLICATE_KEY = 11000
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def _utc(value: datetime) -> datetime:
@@ -29,6 +37,43 @@ def _utc(value: datetime) -> datetime:
 
 def _maybe_utc(value: datetime | None) -> datetime | None:
     return None if value is None else _utc(value)
+
+
+class Batcher(Generic[T, R]):
+    """Groups concurrent single-document writes into one store command.
+
+    The store pays a transaction per write command: 10 documents in one ``insert_many`` cost about what one
+    ``insert_one`` does, so the first decisions arriving together (one per consumer worker) share one.
+    """
+
+    def __init__(self, write_many: Callable[[list[T]], Awaitable[list[R]]], *, max_batch: int = 256) -> None:
+        self._write_many = write_many
+        self._max_batch = max_batch
+        self._pending: list[tuple[T, asyncio.Future[R]]] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    async def submit(self, item: T) -> R:
+        """Write ``item`` with whatever else is waiting; its own result."""
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush(), name="routing-write-batch")
+        return await future
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(0)  # let the other workers of this tick join the batch
+        while self._pending:
+            batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
+            try:
+                results = await self._write_many([item for item, _ in batch])
+            except Exception as exc:  # every waiter sees the failure (its message is retried)
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
 
 
 class RouteMapper:
@@ -111,6 +156,22 @@ class MongoRoutes(MongoAggregates[Route]):
 
     def __init__(self, db: Any, *, relay: OutboxRelay | None = None) -> None:
         super().__init__(db["routes"], RouteMapper(), source=SOURCE, relay=relay)
+        self._inserts: Batcher[dict[str, Any], bool] = Batcher(self._insert_many)
+
+    async def insert_document(self, doc: dict[str, Any]) -> bool:
+        """A new route, in one ``insert_many`` with the others arriving meanwhile; False when it exists."""
+        return await self._inserts.submit(doc)
+
+    async def _insert_many(self, docs: list[dict[str, Any]]) -> list[bool]:
+        try:
+            await self.collection.insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            duplicates = {e["index"] for e in errors}
+            return [i not in duplicates for i in range(len(docs))]
+        return [True] * len(docs)
 
     async def by_code(self, code: str) -> Route | None:
         """The route of the dossier with that code."""
@@ -127,6 +188,34 @@ class MongoRoutes(MongoAggregates[Route]):
             [{"$match": {"open_at": {"$ne": None}}}, {"$group": {"_id": "$open_at", "n": {"$sum": 1}}}]
         )
         return {row["_id"]: int(row["n"]) async for row in rows}
+
+    async def retire_published_log(self) -> int:
+        """Once, on the first start after the upgrade: routes of the old own publication path join the relay's.
+
+        That path inserted routes with ``outbox_pending: 0`` and a ``first_event_id`` it published itself and
+        logged in ``published_events``, leaving the entry in the outbox. A logged first event leaves the outbox
+        (else the unit of work's next commit would count it pending and the relay send it again); one not
+        logged (a crash came in between) is counted pending, so the relay's start-up sweep sends it.
+        Returns how many routes were upgraded; the log is dropped after.
+        """
+        db = self.collection.database
+        if PUBLISHED_LOG not in await db.list_collection_names():
+            return 0
+        logged = {doc["_id"] async for doc in db[PUBLISHED_LOG].find({}, {"_id": 1})}
+
+        def upgrade(current: dict[str, Any]) -> dict[str, Any]:
+            outbox = set(current.get(OUTBOX_FIELD) or {})
+            gone = {current["first_event_id"]} & outbox & logged
+            return {
+                "$unset": {"first_event_id": "", **{f"{OUTBOX_FIELD}.{event_id}": "" for event_id in gone}},
+                "$set": {PENDING_FIELD: len(outbox - gone)},
+            }
+
+        upgraded = 0
+        async for doc in self.collection.find({"first_event_id": {"$exists": True}}, {"_id": 1}):
+            upgraded += await update_document(self.collection, doc["_id"], upgrade) is not None
+        await db[PUBLISHED_LOG].drop()
+        return upgraded
 
     async def ensure_indexes(self) -> None:
         """Parked dossiers, open dossiers per office and dossier codes are looked up by index."""

@@ -23,7 +23,7 @@ def register(runtime: ServiceRuntime, deps: RoutingDeps) -> None:
         await handlers.follow_status(event.id, change, routes=deps.routes, jurisdiction=deps.jurisdiction)
 
     settings = runtime.settings
-    # every partition of new dossiers at once: their decisions and inserts run side by side
+    # every partition of new dossiers at once: their first decisions share one insert (adapters/repositories.py)
     received_workers = max(settings.kafka_consumer_workers, settings.kafka_topic_partitions)
     for topic, group, handler, workers in (
         (Topics.DOSSIER_RECEIVED, "received", on_received, received_workers),

@@ -9,16 +9,23 @@ from typing import Any
 
 import pytest
 
-from services.routing.adapters.repositories import MongoOfficeStatuses, MongoRoutes, RouteMapper
+from services.routing.adapters.repositories import (
+    PUBLISHED_LOG,
+    SOURCE,
+    MongoOfficeStatuses,
+    MongoRoutes,
+    RouteMapper,
+)
 from services.routing.domain.offices import OfficeBoard, OfficeStatus
 from services.routing.domain.registry import build_registry
 from services.routing.domain.route import Route
 from services.routing.domain.rules import Jurisdiction
+from services.routing.settings import RoutingSettings
+from shared.envelope import CloudEvent
 from shared.events import ContactPoint, DossierStatus, DossierStatusChanged
+from shared.outbox import outbox_entry
 from shared.reference.procedures import load_catalogue
-from shared.settings import BaseServiceSettings
-from shared.store import make_mongo_client
-from tests.support.infra import MONGO
+from shared.store import make_mongo_client, service_database
 from tests.support.service import drop_databases
 from tests.unit.routing.fakes import received
 from tests.unit.routing.fakes import status as status_at_now
@@ -32,13 +39,15 @@ def status(*args: Any, **kwargs: Any) -> DossierStatusChanged:
 
 
 @pytest.fixture
-async def db(isolation: str) -> AsyncIterator[Any]:
-    """Routing's collections on a database of their own."""
-    name = f"{isolation}_routing_repo"
-    client = make_mongo_client(BaseServiceSettings(mongodb_url=MONGO))
-    yield client[name]
-    client.close()
-    await drop_databases(MONGO, name)
+async def db(base_settings: dict[str, str], isolation: str) -> AsyncIterator[Any]:
+    """Routing's collections in the service's own database, as its settings name it (one per test)."""
+    settings = RoutingSettings(**base_settings, mongodb_database=f"{isolation}_routing_repo")
+    client = make_mongo_client(settings)
+    try:
+        yield service_database(client, settings)
+    finally:
+        client.close()
+        await drop_databases(settings.mongodb_url, settings.mongodb_database)
 
 
 @pytest.fixture
@@ -118,3 +127,43 @@ async def test_office_statuses_are_set_and_read_back(db: Any) -> None:
     await statuses.set("00070.UBND", OfficeStatus.OVER_CAPACITY, at=NOW)
     await statuses.set("00073.UBND", OfficeStatus.OPEN, at=NOW)
     assert await statuses.all() == {"00070.UBND": OfficeStatus.OVER_CAPACITY, "00073.UBND": OfficeStatus.OPEN}
+
+
+async def test_concurrent_first_decisions_are_inserted_together_and_a_duplicate_is_refused(
+    db: Any, jurisdiction: Jurisdiction
+) -> None:
+    """Twenty new routes added at once (one of them twice) land in the store each once, with its event pending."""
+    routes = MongoRoutes(db)
+    new = [Route.receive(received(), jurisdiction=jurisdiction, now=NOW) for _ in range(20)]
+    again = RouteMapper().from_document(RouteMapper().to_document(new[0]))
+    added = await asyncio.gather(*(routes.add(r, consumed=f"r{i}") for i, r in enumerate([*new, again])))
+    assert added.count(True) == 20 and added.count(False) == 1
+    stored = [d async for d in db["routes"].find({}, {"_id": 1, "outbox_pending": 1})]
+    assert sorted(d["_id"] for d in stored) == sorted(r.dossier_id for r in new)
+    assert {d["outbox_pending"] for d in stored} == {1}
+
+
+async def test_routes_of_the_old_own_publication_path_join_the_relays(db: Any, jurisdiction: Jurisdiction) -> None:
+    """Routes stored by the old path (first event published by routing, logged, left in the outbox with nothing
+    pending): a logged first event leaves the outbox, an unlogged one becomes pending for the relay; the log goes."""
+    routes = MongoRoutes(db)
+    old: list[tuple[Route, str]] = []
+    for _ in range(2):
+        route = Route.receive(received(), jurisdiction=jurisdiction, now=NOW)
+        (recorded,) = route.pull_events()
+        event = CloudEvent(source=SOURCE, type="vn.lienthong.dossier.routed.v1", data=recorded.data)
+        doc = RouteMapper().to_document(route)
+        entry = outbox_entry(recorded.topic, event, key=route.dossier_id)
+        doc.update(outbox={event.id: entry}, outbox_pending=0, first_event_id=event.id, seen_events=["r"])
+        await db["routes"].insert_one(doc)
+        old.append((route, event.id))
+    (published, published_id), (unpublished, _) = old
+    await db[PUBLISHED_LOG].insert_one({"_id": published_id, "dossier_id": published.dossier_id})
+    assert await routes.retire_published_log() == 2
+    assert await routes.retire_published_log() == 0, "once"
+    after = {d["_id"]: d async for d in db["routes"].find({})}
+    assert (after[published.dossier_id]["outbox"], after[published.dossier_id]["outbox_pending"]) == ({}, 0)
+    assert after[unpublished.dossier_id]["outbox_pending"] == 1
+    assert all("first_event_id" not in d for d in after.values())
+    assert PUBLISHED_LOG not in await db.list_collection_names()
+    assert await routes.get(published.dossier_id) == published

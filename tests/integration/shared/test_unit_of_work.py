@@ -104,3 +104,23 @@ async def test_a_mapper_cannot_write_store_fields(counters: MongoAggregates[Coun
     sneaky = MongoAggregates(counters.collection, Sneaky(), source="/lienthong/test")
     with pytest.raises(ValueError, match="_rev"):
         await sneaky.add(Counter("c5"))
+
+
+async def test_a_repository_may_take_over_the_insert(counters: MongoAggregates[Counter]) -> None:
+    """``add`` builds the whole new document (state, revision, outbox, consumed id) and hands it to
+    ``insert_document``, which a repository may override (routing batches concurrent inserts); False passes on."""
+    handed: list[dict[str, Any]] = []
+
+    class Recording(MongoAggregates[Counter]):
+        async def insert_document(self, doc: dict[str, Any]) -> bool:
+            handed.append(doc)
+            return await super().insert_document(doc)
+
+    repository = Recording(counters.collection, CounterMapper(), source="/lienthong/test")
+    counter = Counter("c9")
+    counter.step()
+    assert await repository.add(counter, consumed="e1")
+    assert not await repository.add(Counter("c9"))
+    first = handed[0]
+    assert (first["count"], first[REVISION_FIELD], first[SEEN_FIELD], first["outbox_pending"]) == (1, 0, ["e1"], 1)
+    assert len(handed) == 2 and (await counters.get("c9")) == Counter("c9", 1)
