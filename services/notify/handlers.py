@@ -196,16 +196,8 @@ class Notifier:
         for channel in MESSAGE_CHANNELS:
             if contact_known and not wants(dossier.preferences, channel):
                 continue
-            notification = Notification(
-                id=f"{change.event_id}:{channel}",
-                dossier_id=change.dossier_id,
-                dossier_code=change.code,
-                event_id=change.event_id,
-                channel=channel,
-                kind=change.message_kind,
-                context=context,
-                template_version=self.templates.version,
-                created_at=self.clock(),
+            notification = Notification.for_change(
+                change, channel, context=context, template_version=self.templates.version, now=self.clock()
             )
             await self.notifications.add(notification)
             # always try: the status guard makes a redelivered event harmless
@@ -435,7 +427,7 @@ class Notifier:
                 await self.send(created.id)
         candidates = [*await self.notifications.in_status(S.SENDING)]
         if self._receipts_possible:
-            candidates += await self.notifications.in_status(S.SENT, awaiting_receipt=True)
+            candidates += await self.notifications.awaiting_receipt()
         for candidate in candidates:
             why = stuck(
                 candidate,
@@ -485,7 +477,7 @@ class Notifier:
         merged = done.result if done.result is not None else {**DEFAULT_PREFERENCES, **changes}
         log.info("preferences_changed", dossier_id=dossier_id, **{k: v for k, v in merged.items()})
         for status in (S.DEFERRED, S.WAITING_CONTACT):
-            for pending in await self.notifications.in_status(status, dossier_id=dossier_id):
+            for pending in await self.notifications.pending_of(dossier_id, status):
                 if not wants(merged, pending.channel):
                     detail = f"the citizen opted out of {pending.channel}"
                     await self._finish(pending.id, S.SUPPRESSED, detail=detail, expected=frozenset({status}))
