@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import logging
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import typer
+from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.table import Table
 
@@ -27,7 +30,29 @@ contract_app = typer.Typer(
 )
 app.add_typer(contract_app, name="contract")
 SERVICES = ("intake", "routing", "resolution", "notify")
+T = TypeVar("T")
 console = Console()
+
+
+def _with_kafka(settings: BaseServiceSettings, work: Coroutine[Any, Any, T]) -> T:
+    """Run ``work`` against Kafka; a refused connection exits 1 with its cause, not a traceback."""
+    causes: list[str] = []
+
+    class _Causes(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            causes.append(record.getMessage())
+
+    # aiokafka raises only "Unable to bootstrap"; why (refused SASL credentials, TLS) it logs as an error
+    handler = _Causes(logging.ERROR)
+    logging.getLogger("aiokafka").addHandler(handler)
+    try:
+        return asyncio.run(work)
+    except KafkaError as exc:
+        where = f"{settings.kafka_bootstrap_servers} ({settings.kafka_security_protocol})"
+        typer.echo(f"error: Kafka at {where}: {exc}" + "".join(f"\n  {c}" for c in causes[-3:]), err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        logging.getLogger("aiokafka").removeHandler(handler)
 
 
 def _topic(topic: str) -> str:
@@ -39,7 +64,8 @@ def _topic(topic: str) -> str:
 @dlq_app.command("list")
 def dlq_list(topic: str = typer.Argument(..., help="Logical topic, e.g. dossier.received.v1")) -> None:
     """List the dead letters of TOPIC with the error that sent each one there."""
-    letters = asyncio.run(list_dead_letters(BaseServiceSettings(), _topic(topic)))
+    settings = BaseServiceSettings()
+    letters = _with_kafka(settings, list_dead_letters(settings, _topic(topic)))
     table = Table(title=f"{topic}.dlq ({len(letters)})")
     for column in ("partition", "offset", "event id", "error type", "error"):
         table.add_column(column)
@@ -57,7 +83,8 @@ def dlq_list(topic: str = typer.Argument(..., help="Logical topic, e.g. dossier.
 @dlq_app.command("replay")
 def dlq_replay(topic: str = typer.Argument(..., help="Logical topic, e.g. dossier.received.v1")) -> None:
     """Re-publish the dead letters of TOPIC to it (each once; run after the cause is fixed)."""
-    letters = asyncio.run(replay_dead_letters(BaseServiceSettings(), _topic(topic)))
+    settings = BaseServiceSettings()
+    letters = _with_kafka(settings, replay_dead_letters(settings, _topic(topic)))
     console.print(f"replayed {len(letters)} message(s) to {topic}")
 
 
@@ -69,7 +96,7 @@ def topics_create(
 ) -> None:
     """Create every topic and its DLQ if missing (partitions, replication and retention from the settings)."""
     settings = BaseServiceSettings()
-    asyncio.run(ensure_topics(settings, replication_factor=replication_factor))
+    _with_kafka(settings, ensure_topics(settings, replication_factor=replication_factor))
     console.print(f"topics ready on {settings.kafka_bootstrap_servers}: {', '.join(Topics.ALL)} (+ .dlq)")
 
 
@@ -117,6 +144,7 @@ def contract_write(
 
 
 def _register_service_commands() -> None:
+    importlib.import_module("services.data_cli").register(app)  # archive, erase, dump/restore: all four stores
     for service in SERVICES:
         try:
             module = importlib.import_module(f"services.{service}.cli")

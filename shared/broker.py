@@ -21,7 +21,7 @@ from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.kafka.security import parse_security
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from opentelemetry import context as otel_context
-from opentelemetry import propagate
+from opentelemetry import propagate, trace
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import ValidationError
 
@@ -212,6 +212,35 @@ class EventPublisher:
             if token is not None:
                 otel_context.detach(token)
 
+    def producer_state(self) -> Any:
+        """The producer in use now: pass it to :meth:`recover` after a failed :meth:`enqueue` batch."""
+        return getattr(self._broker.config.producer, "_producer", None)
+
+    async def enqueue(self, topic: str, event: CloudEvent, *, key: str) -> asyncio.Future[Any]:
+        """Hand one event to the producer without waiting: the future resolves on the broker's acknowledgement.
+
+        Events enqueued one after another for one key reach its partition in that order (the idempotent
+        producer's sequence numbers: a later batch is refused when an earlier one failed).
+        """
+        token = otel_context.attach(propagate.extract(event.trace_carrier())) if event.traceparent else None
+        try:
+            future: asyncio.Future[Any] = await self._broker.publish(
+                event.value(),
+                topic=self._settings.topic(topic),
+                key=key.encode(),
+                headers=event.headers(),
+                no_confirm=True,
+            )
+            return future
+        finally:
+            if token is not None:
+                otel_context.detach(token)
+
+    async def recover(self, failed: Any, error: BaseException) -> None:
+        """After ``error`` from an enqueued send: replace the producer if it died (``failed`` = its state then)."""
+        if isinstance(error, _FATAL_PRODUCER_ERRORS) or _producer_is_dead(self._broker):
+            await reset_producer(self._broker, failed)
+
 
 _DLQ_COUNTERS: dict[int, Counter] = {}
 
@@ -327,8 +356,68 @@ async def process_record(
             await sleep(_backoff(attempt))
 
 
+_tracer = trace.get_tracer("lienthong.broker")
+
+
+def _record_context(record: Any) -> otel_context.Context:
+    """The trace context a record carries in its ``traceparent``/``tracestate`` headers (empty without one)."""
+    carrier = {
+        k: (v.decode(errors="replace") if isinstance(v, bytes | bytearray) else str(v))
+        for k, v in (record.headers or ())
+        if k in ("traceparent", "tracestate")
+    }
+    return propagate.extract(carrier)
+
+
+async def process_batch(
+    records: Sequence[Any],
+    handler: EventHandler,
+    *,
+    dead_letters: DeadLetters,
+    max_attempts: int,
+    concurrency: int,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
+    """Run ``handler`` on a batch of records: keys concurrently, each key's records in order.
+
+    Every record goes through :func:`process_record` (the same DLQ and retry rules as one at a time), in a
+    consumer span of its own whose parent is the record's ``traceparent``. A key stops at its first error
+    (its later records must not overtake it); the other keys finish, then the first error is raised so the
+    whole batch is redelivered from each partition's earliest record (``AckPolicy.NACK_ON_ERROR``). Records
+    that had succeeded come again and meet the consumers' dedupe by event id.
+    """
+    by_key: dict[Any, list[Any]] = {}
+    for record in records:  # a batch lists each partition's records in offset order, and a key has one partition
+        by_key.setdefault(record.key, []).append(record)
+    gate = asyncio.Semaphore(max(concurrency, 1))
+
+    async def one_key(keyed: list[Any]) -> None:
+        async with gate:
+            for record in keyed:
+                with _tracer.start_as_current_span(
+                    f"{record.topic} process",
+                    context=_record_context(record),
+                    kind=trace.SpanKind.CONSUMER,
+                    attributes={
+                        "messaging.system": "kafka",
+                        "messaging.operation": "process",
+                        "messaging.destination.name": record.topic,
+                        "messaging.kafka.destination.partition": record.partition,
+                        "messaging.kafka.message.offset": record.offset,
+                    },
+                ):
+                    await process_record(
+                        record, handler, dead_letters=dead_letters, max_attempts=max_attempts, sleep=sleep
+                    )
+
+    results = await asyncio.gather(*(one_key(keyed) for keyed in by_key.values()), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+
+
 async def _raw_body(message: Any) -> Any:
-    """Keep the body as bytes: the envelope is parsed by ``process_record``.
+    """Keep the bodies as bytes: each envelope is parsed by ``process_record``.
 
     FastStream's default decoder parses a JSON body before any handler runs; a record whose
     ``content-type`` says JSON but whose body is not would fail there, be NACKed and redelivered
@@ -347,15 +436,18 @@ def subscribe(
     registry: CollectorRegistry | None = None,
     max_workers: int | None = None,
 ) -> Any:
-    """Register a consumer with an explicit group id and ``NACK_ON_ERROR`` ack policy.
+    """Register a batch consumer with an explicit group id and ``NACK_ON_ERROR`` ack policy.
 
-    The offset is committed only after the handler (or the DLQ hand-off) finished: at-least-once.
+    Records come in batches of up to ``KAFKA_CONSUMER_BATCH_SIZE`` (:func:`process_batch`): up to
+    ``max_workers`` (default ``KAFKA_CONSUMER_WORKERS``) dossier keys at once, each key in order. The offsets
+    are committed only after every record of the batch was handled (or handed to the DLQ): at-least-once.
     """
     group_id = f"{settings.kafka_topic_prefix}lienthong.{settings.service_name}.{group}"
     dead_letters = DeadLetters(broker, group_id=group_id, registry=registry)
     if registry is not None:  # the series exists from the start, so rate() and alerts see the first one
         _dead_letter_counter(registry).labels(topic=settings.topic(topic))
     attempts = max(settings.kafka_consumer_retries, 1)
+    workers = max_workers if max_workers is not None else settings.kafka_consumer_workers
 
     expected_type = event_type_of(topic)
 
@@ -365,20 +457,23 @@ def subscribe(
         await handler(event)
 
     async def consume(message: KafkaMessage) -> None:
-        await process_record(message.raw_message, checked, dead_letters=dead_letters, max_attempts=attempts)
+        await process_batch(
+            message.raw_message,  # a batch subscriber's raw message is the tuple of records
+            checked,
+            dead_letters=dead_letters,
+            max_attempts=attempts,
+            concurrency=workers,
+        )
 
-    options: dict[str, Any] = {}
-    workers = max_workers if max_workers is not None else settings.kafka_consumer_workers
-    if workers > 1:
-        # partitions are processed concurrently, each one still in order (keyed by dossier id)
-        options["max_workers"] = workers
     subscriber = broker.subscriber(
         settings.topic(topic),
         group_id=group_id,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         decoder=_raw_body,
         auto_offset_reset="earliest",
-        **options,
+        batch=True,
+        max_records=settings.kafka_consumer_batch_size,
+        batch_timeout_ms=settings.kafka_consumer_batch_timeout_ms,
     )
     subscriber(consume)
     return subscriber

@@ -21,7 +21,7 @@ from shared.broker import EventPublisher
 from shared.envelope import CloudEvent
 from shared.errors import INFRASTRUCTURE_ERRORS
 from shared.logging import get_logger
-from shared.store import compare_and_set, update_document
+from shared.store import REVISION_FIELD, compare_and_set, update_document
 from shared.telemetry import current_trace_headers
 
 log = get_logger(__name__)
@@ -59,12 +59,15 @@ def new_document_outbox(*entries: dict[str, Any]) -> dict[str, Any]:
 
 
 class OutboxRelay:
-    """Publishes pending outbox entries of one collection.
+    """Publishes pending outbox entries of one collection, many documents per round.
 
-    Writers call ``kick(doc_id)`` after their update: the relay publishes that document at once
-    (looked up by ``_id``, cheap on every store). A sweep over ``outbox_pending != 0`` runs at start and
-    every ``sweep_interval`` seconds to catch anything a crash, an outage or another instance's writer
-    left behind.
+    Writers call ``kick(doc_id, document=…)`` after their write: the relay publishes that document at once,
+    from the document the writer just wrote when given (else it looks it up by ``_id``). A round hands every
+    entry of up to ``batch_size`` documents to the producer without waiting (each document's entries in write
+    order), waits for all acknowledgements together, then clears each fully acknowledged document by one
+    compare-and-set of its own (concurrent single-document writes: never a bulk update, docs/adr/0003).
+    A sweep over ``outbox_pending != 0`` runs at start and every ``sweep_interval`` seconds to catch anything
+    a crash, an outage or another instance's writer left behind.
     """
 
     def __init__(
@@ -84,7 +87,8 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._concurrency = concurrency
         self._wake = asyncio.Event()
-        self._kicked: set[Any] = set()
+        #: documents to publish now: the newest written version a writer handed over, or None to look it up
+        self._kicked: dict[Any, dict[str, Any] | None] = {}
         self._task: asyncio.Task[None] | None = None
         self.published = 0
 
@@ -92,22 +96,43 @@ class OutboxRelay:
         """Index the pending counter so a sweep reads only documents with something to send (MongoDB)."""
         await self._collection.create_index([(PENDING_FIELD, ASCENDING)], name="outbox_pending")
 
-    def kick(self, doc_id: Any = None) -> None:
-        """Ask the relay to publish ``doc_id`` now (or to sweep, without an id)."""
+    def kick(self, doc_id: Any = None, *, document: dict[str, Any] | None = None) -> None:
+        """Ask the relay to publish ``doc_id`` now (or to sweep, without an id).
+
+        ``document`` is the version the caller just wrote (with its revision and outbox): the relay then
+        skips the look-up. Of several kicks for one document the highest revision is kept; a kick without
+        a document makes the relay read it.
+        """
         if doc_id is not None:
-            self._kicked.add(doc_id)
+            if doc_id not in self._kicked:
+                self._kicked[doc_id] = document
+            elif (kept := self._kicked[doc_id]) is not None:
+                self._kicked[doc_id] = None if document is None else _newer(kept, document)
         self._wake.set()
 
-    async def _publish_document(self, doc_id: Any) -> int:
-        """Publish every pending event of one document in write order, then clear exactly those."""
-        doc = await self._collection.find_one({"_id": doc_id})
-        entries = sorted(((doc or {}).get("outbox") or {}).values(), key=lambda e: e["seq"])
-        if doc is None or (not entries and not doc.get(PENDING_FIELD)):
-            return 0
-        for entry in entries:
-            event = CloudEvent.model_validate(entry["event"])
-            await self._publisher.publish(entry["topic"], event, key=entry["key"])
-        published = {e["event"]["id"] for e in entries}
+    async def _read(self, doc_ids: list[Any]) -> list[dict[str, Any]]:
+        """The current versions of ``doc_ids`` (single ``_id`` look-ups: FerretDB scans for ``$in``)."""
+        gate = asyncio.Semaphore(self._concurrency)
+
+        async def one(doc_id: Any) -> dict[str, Any] | None:
+            async with gate:
+                found: dict[str, Any] | None = await self._collection.find_one({"_id": doc_id})
+                return found
+
+        return [doc for doc in await asyncio.gather(*(one(i) for i in doc_ids)) if doc is not None]
+
+    async def _send(self, doc: dict[str, Any]) -> None:
+        """Enqueue one document's entries in write order, then wait for all their acknowledgements."""
+        entries = sorted((doc.get("outbox") or {}).values(), key=lambda e: e["seq"])
+        futures = [
+            await self._publisher.enqueue(e["topic"], CloudEvent.model_validate(e["event"]), key=e["key"])
+            for e in entries
+        ]
+        await asyncio.gather(*futures)
+
+    async def _clear(self, doc: dict[str, Any]) -> dict[str, Any] | None:
+        """Unset exactly the entries of ``doc`` that were published; the document as written, or None."""
+        published = set(doc.get("outbox") or {})
 
         def clear(current: dict[str, Any]) -> dict[str, Any]:
             outbox = current.get("outbox") or {}
@@ -116,36 +141,58 @@ class OutboxRelay:
                 update["$unset"] = {f"outbox.{event_id}": "" for event_id in gone}
             return update
 
-        # first try against the version just read (the usual case: nobody wrote meanwhile)
-        if await compare_and_set(self._collection, doc, clear(doc)) is None:
-            await update_document(self._collection, doc_id, clear)
-        self.published += len(entries)
-        return len(entries)
+        # first against the version published (the usual case: nobody wrote meanwhile), then from a fresh read
+        written = await compare_and_set(self._collection, doc, clear(doc))
+        if written is None:
+            written = await update_document(self._collection, doc["_id"], clear)
+        return written
 
-    async def _publish_many(self, doc_ids: list[Any]) -> int:
-        """Publish several documents concurrently (each document's own events stay in order)."""
+    async def _relay(self, docs: list[dict[str, Any]]) -> int:
+        """Publish the pending entries of ``docs`` in one round and clear those the broker acknowledged.
+
+        A document whose send failed keeps its entries (the sweep after the error sends them again); the
+        first failure is raised once every acknowledged document is cleared.
+        """
+        docs = [d for d in docs if d.get("outbox") or d.get(PENDING_FIELD)]
+        if not docs:
+            return 0
+        producer = self._publisher.producer_state()
+        sent = await asyncio.gather(*(self._send(d) for d in docs), return_exceptions=True)
+        failure = next((r for r in sent if isinstance(r, BaseException)), None)
+        done = [d for d, r in zip(docs, sent, strict=True) if not isinstance(r, BaseException)]
         gate = asyncio.Semaphore(self._concurrency)
 
-        async def one(doc_id: Any) -> int:
+        async def clear(doc: dict[str, Any]) -> None:
             async with gate:
-                return await self._publish_document(doc_id)
+                written = await self._clear(doc)
+            if written is not None and written.get(PENDING_FIELD):
+                self.kick(doc["_id"], document=written)  # a writer added entries meanwhile: send them next round
 
-        return sum(await asyncio.gather(*(one(i) for i in doc_ids)))
+        cleared = await asyncio.gather(*(clear(d) for d in done), return_exceptions=True)
+        count = sum(len(d.get("outbox") or {}) for d in done)
+        self.published += count
+        if failure is not None:
+            await self._publisher.recover(producer, failure)
+            raise failure
+        for result in cleared:
+            if isinstance(result, BaseException):
+                raise result
+        return count
 
     async def publish_kicked(self) -> int:
-        """Publish the documents named by ``kick`` since the last run."""
-        ids, self._kicked = self._kicked, set()
-        return await self._publish_many(list(ids))
+        """One round over the documents named by ``kick`` since the last one (at most ``batch_size``)."""
+        batch = {i: self._kicked.pop(i) for i in list(self._kicked)[: self._batch_size]}
+        given = [d for d in batch.values() if d is not None]
+        return await self._relay(given + await self._read([i for i, d in batch.items() if d is None]))
 
     async def publish_pending(self) -> int:
-        """Sweep: publish one batch of documents that still have pending events."""
+        """Sweep: publish one batch of documents that still have pending events; the number of documents."""
         docs = (
             # `$ne` rather than `$gt`: FerretDB evaluates `$gt` in Go after reading every document, `$ne` in SQL
-            await self._collection.find({PENDING_FIELD: {"$ne": 0}}, {"_id": 1})
-            .limit(self._batch_size)
-            .to_list(self._batch_size)
+            await self._collection.find({PENDING_FIELD: {"$ne": 0}}).limit(self._batch_size).to_list(self._batch_size)
         )
-        return await self._publish_many([doc["_id"] for doc in docs])
+        await self._relay(docs)
+        return len(docs)
 
     async def run(self) -> None:
         """Relay until cancelled; outages of Kafka or the store only delay publication."""
@@ -183,3 +230,8 @@ class OutboxRelay:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+
+def _newer(kept: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """Of two written versions of one document the one with the higher revision (the later one on a tie)."""
+    return given if (given.get(REVISION_FIELD) or 0) >= (kept.get(REVISION_FIELD) or 0) else kept

@@ -81,7 +81,15 @@ class BaseServiceSettings(BaseSettings):
     )
 
     kafka_consumer_workers: int = Field(
-        default=4, ge=1, description="Partitions a consumer processes concurrently (order kept within a partition)."
+        default=16,
+        ge=1,
+        description="Dossier keys a consumer processes at once within a batch (each key's events in order).",
+    )
+    kafka_consumer_batch_size: int = Field(
+        default=100, ge=1, description="Most records a consumer takes from Kafka in one batch (one commit)."
+    )
+    kafka_consumer_batch_timeout_ms: int = Field(
+        default=100, ge=0, description="Longest wait of a consumer's poll for its batch to fill (milliseconds)."
     )
 
     mongodb_url: str = Field(default="mongodb://127.0.0.1:27017", description="MongoDB wire-protocol URL.")

@@ -26,6 +26,8 @@ from shared.settings import BaseServiceSettings
 
 #: the store-owned revision of every document (docs/adr/0003)
 REVISION_FIELD = "_rev"
+#: a document being moved to its archive (shared/lifecycle.py): writers treat it as gone
+SEALED_FIELD = "_sealed"
 #: attempts of one conditional write before the conflict is raised to the caller (a consumer then
 #: redelivers, an HTTP request answers 409/503); contention on one aggregate is a handful of writers
 WRITE_ATTEMPTS = 30
@@ -33,8 +35,8 @@ WRITE_ATTEMPTS = 30
 _MONGO_WRITE_CONFLICT = 112
 
 
-class _LostRace(Exception):
-    """One attempt found the version moved on (internal: retried from a fresh read)."""
+class LostRace(Exception):
+    """One attempt found the revision moved on: retried from a fresh read by :func:`conditional_retries`."""
 
 
 def make_mongo_client(settings: BaseServiceSettings, **overrides: Any) -> AsyncIOMotorClient[Any]:
@@ -104,9 +106,10 @@ async def compare_and_set(
     return result
 
 
-def _retrying() -> AsyncRetrying:
+def conditional_retries() -> AsyncRetrying:
+    """The retry policy of a conditional write: :class:`LostRace` retried, bounded, with jittered backoff."""
     return AsyncRetrying(
-        retry=retry_if_exception_type(_LostRace),
+        retry=retry_if_exception_type(LostRace),
         stop=stop_after_attempt(WRITE_ATTEMPTS),
         wait=wait_random_exponential(multiplier=0.003, max=0.25),
         reraise=True,
@@ -128,18 +131,18 @@ async def update_document(
     :class:`WriteConflict` after :data:`WRITE_ATTEMPTS` lost races.
     """
     try:
-        async for attempt in _retrying():
+        async for attempt in conditional_retries():
             with attempt:
                 current: dict[str, Any] | None = await collection.find_one({"_id": doc_id})
-                if current is None or (guard is not None and not guard(current)):
+                if current is None or current.get(SEALED_FIELD) or (guard is not None and not guard(current)):
                     return None
                 change = update(current) if callable(update) else update
                 if change is None:
                     return None
                 result = await compare_and_set(collection, current, change)
                 if result is None:
-                    raise _LostRace
+                    raise LostRace
                 return result
-    except _LostRace as exc:
+    except LostRace as exc:
         raise WriteConflict(f"{collection.name}/{doc_id}: lost {WRITE_ATTEMPTS} races in a row") from exc
     raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover

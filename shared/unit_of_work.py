@@ -22,13 +22,12 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError, OperationFailure
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from shared.aggregate import EventRecorder, Outcome, Recorded, Unchanged
 from shared.envelope import CloudEvent
 from shared.errors import WriteConflict
 from shared.outbox import PENDING_FIELD, OutboxRelay, outbox_entry
-from shared.store import REVISION_FIELD, WRITE_ATTEMPTS, is_write_conflict
+from shared.store import REVISION_FIELD, SEALED_FIELD, WRITE_ATTEMPTS, LostRace, conditional_retries, is_write_conflict
 from shared.topics import event_type_of
 
 #: consumed event ids kept per aggregate (see the module docstring for why a window is enough)
@@ -36,7 +35,7 @@ SEEN_LIMIT = 32
 SEEN_FIELD = "seen_events"
 OUTBOX_FIELD = "outbox"
 #: fields of a document that belong to the unit of work, never to a mapper
-STORE_FIELDS = frozenset({REVISION_FIELD, OUTBOX_FIELD, PENDING_FIELD, SEEN_FIELD})
+STORE_FIELDS = frozenset({REVISION_FIELD, OUTBOX_FIELD, PENDING_FIELD, SEEN_FIELD, SEALED_FIELD})
 
 A = TypeVar("A", bound=EventRecorder)
 R = TypeVar("R")
@@ -52,19 +51,6 @@ class DocumentMapper(Protocol[A]):
     def from_document(self, document: Mapping[str, Any]) -> A:
         """The aggregate a stored document holds."""
         ...
-
-
-class _LostRace(Exception):
-    """One attempt found the revision moved on (internal: retried from a fresh read)."""
-
-
-def _retrying() -> AsyncRetrying:
-    return AsyncRetrying(
-        retry=retry_if_exception_type(_LostRace),
-        stop=stop_after_attempt(WRITE_ATTEMPTS),
-        wait=wait_random_exponential(multiplier=0.003, max=0.25),
-        reraise=True,
-    )
 
 
 class MongoAggregates(Generic[A]):
@@ -127,7 +113,7 @@ class MongoAggregates(Generic[A]):
         except DuplicateKeyError:
             return False
         if events and self.relay is not None:
-            self.relay.kick(doc["_id"])
+            self.relay.kick(doc["_id"], document=doc)  # the relay publishes from it without reading it back
         return True
 
     async def change(self, aggregate_id: str, fn: Callable[[A], R], *, consumed: str | None = None) -> Outcome[A, R]:
@@ -138,17 +124,17 @@ class MongoAggregates(Generic[A]):
         loaded aggregate. Raises :class:`WriteConflict` after :data:`WRITE_ATTEMPTS` lost races.
         """
         try:
-            async for attempt in _retrying():
+            async for attempt in conditional_retries():
                 with attempt:
                     return await self._attempt(aggregate_id, fn, consumed)
-        except _LostRace as exc:
+        except LostRace as exc:
             raise WriteConflict(f"{self.collection.name}/{aggregate_id}: lost {WRITE_ATTEMPTS} races") from exc
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 
     async def _attempt(self, aggregate_id: str, fn: Callable[[A], R], consumed: str | None) -> Outcome[A, R]:
         doc = await self.collection.find_one({"_id": aggregate_id})
-        if doc is None:
-            return Outcome(None)
+        if doc is None or doc.get(SEALED_FIELD):
+            return Outcome(None)  # absent, or sealed for its move to the archive (shared/lifecycle.py)
         aggregate = self.mapper.from_document(doc)
         seen: list[str] = list(doc.get(SEEN_FIELD) or [])
         if consumed is not None and consumed in seen:
@@ -183,7 +169,7 @@ class MongoAggregates(Generic[A]):
                 raise
             written = None
         if written is None:
-            raise _LostRace
+            raise LostRace
         if events and self.relay is not None:
-            self.relay.kick(aggregate_id)
+            self.relay.kick(aggregate_id, document=written)
         return Outcome(aggregate, result, applied=True, events=[event for event, _ in events])

@@ -13,7 +13,9 @@
 # Environment (all optional):
 #   LIENTHONG_CACHE   download/build cache            default ~/.cache/lienthong
 #   LIENTHONG_DATA    data, pid files and logs        default <repo>/.data/infra
-#   KAFKA_PORT=9092  KAFKA_CONTROLLER_PORT=9093  MONGO_PORT=27017  POSTGRES_PORT=5433
+#   KAFKA_PORT=9092  KAFKA_CONTROLLER_PORT=9093  KAFKA_SASL_PORT=9094  MONGO_PORT=27017  POSTGRES_PORT=5433
+#                     KAFKA_SASL_PORT: the SASL_SSL listener (SCRAM-SHA-512, TLS); user, password, CA and a
+#                     client settings file in $LIENTHONG_DATA/kafka-sasl/ (written once, kept across restarts)
 #   LIENTHONG_PG_DATA PostgreSQL's data dir           default $LIENTHONG_DATA/postgres (when run as root and the
 #                     postgres user cannot reach it: /var/tmp/lienthong-pg/<hash of the data dir>)
 #   KAFKA_BOOTSTRAP_SERVERS / MONGODB_URL  non-empty: that part is external (not installed/started/stopped)
@@ -29,6 +31,8 @@ CACHE="${LIENTHONG_CACHE:-$HOME/.cache/lienthong}"
 DATA="${LIENTHONG_DATA:-$REPO/.data/infra}"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+KAFKA_SASL_PORT="${KAFKA_SASL_PORT:-9094}"
+KAFKA_SASL_USER=lienthong
 MONGO_PORT="${MONGO_PORT:-27017}"
 POSTGRES_PORT="${POSTGRES_PORT:-5433}"
 PG_DB=lienthong
@@ -256,21 +260,33 @@ launch_kafka() { # sets LAUNCHED=1 when it started a new broker (the caller then
   with_cache_lock install_kafka
   mkdir -p "$DATA/kafka-logs"
   resolve kafka
-  if running kafka; then say "kafka: already running (pid $(pid_of kafka)) on 127.0.0.1:$KAFKA_PORT"; return 0; fi
+  if running kafka; then
+    say "kafka: already running (pid $(pid_of kafka)) on 127.0.0.1:$KAFKA_PORT"
+    kafka_has_sasl_listener || say "kafka: this broker was started without the SASL_SSL listener; 'infra.sh restart-kafka' adds it"
+    return 0
+  fi
   local hint="set KAFKA_PORT / KAFKA_CONTROLLER_PORT for another port, or KAFKA_BOOTSTRAP_SERVERS to use that Kafka"
   ensure_port_free "$KAFKA_PORT" "Kafka PLAINTEXT listener" "$hint"
   ensure_port_free "$KAFKA_CONTROLLER_PORT" "Kafka CONTROLLER listener" "$hint"
-  local props="$DATA/server.properties"
+  ensure_port_free "$KAFKA_SASL_PORT" "Kafka SASL_SSL listener" "set KAFKA_SASL_PORT for another port"
+  make_kafka_tls
+  local props="$DATA/server.properties" tls="$DATA/kafka-sasl"
   cat >"$props" <<PROPS
 # Written by deploy/local/infra.sh on every start; edits are overwritten.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
 controller.listener.names=CONTROLLER
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT,SASL_SSL://127.0.0.1:$KAFKA_SASL_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_SSL://127.0.0.1:$KAFKA_SASL_PORT
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL
+# SASL_SSL: what production brokers ask of every client (SCRAM users, TLS); users are added by
+# ensure_kafka_sasl_user, the certificate is the local CA's (kafka-sasl/ca.pem)
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.ssl.keystore.type=PEM
+listener.name.sasl_ssl.ssl.keystore.location=$tls/broker-keystore.pem
 log.dirs=$DATA/kafka-logs
 num.partitions=6
 auto.create.topics.enable=true
@@ -314,6 +330,65 @@ PROPS
   say "kafka: starting (pid $!, log $(log_file kafka))"
 }
 
+make_kafka_tls() { # once per data dir: a local CA, the broker's key and certificate, the SASL password
+  local dir="$DATA/kafka-sasl"
+  [[ -f $dir/broker-keystore.pem && -f $dir/ca.pem && -f $dir/password ]] && return 0
+  command -v openssl >/dev/null || die "openssl is required for Kafka's SASL_SSL listener's certificate"
+  local tmp; tmp=$(mktemp -d "$DATA/.kafka-sasl.XXXXXX")
+  (
+    cd "$tmp" && umask 077
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+      -subj "/CN=LienThong local Kafka CA" -addext "basicConstraints=critical,CA:TRUE" \
+      -addext "keyUsage=critical,keyCertSign,cRLSign" -keyout ca.key -out ca.pem
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=localhost" \
+      -keyout broker.key -out broker.csr
+    printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "extendedKeyUsage=serverAuth" \
+      "keyUsage=critical,digitalSignature" "basicConstraints=critical,CA:FALSE" \
+      "subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid" >broker.ext
+    openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -set_serial "0x$(openssl rand -hex 8)" \
+      -days 3650 -extfile broker.ext -out broker.pem
+    cat broker.key broker.pem ca.pem >broker-keystore.pem # PEM keystore: PKCS#8 key, then the chain
+    rm -f broker.csr broker.ext broker.key ca.key         # nothing will be signed by this CA again
+    head -c 24 /dev/urandom | base64 | tr -d '/+=' >password
+    chmod 644 ca.pem
+  ) >"$DATA/kafka-tls.log" 2>&1 || { cat "$DATA/kafka-tls.log" >&2; rm -rf "$tmp"; die "openssl could not make Kafka's TLS certificate"; }
+  rm -rf "$dir"; mv "$tmp" "$dir"; chmod 700 "$dir"
+  say "kafka: made a local CA and the SASL_SSL listener's certificate in $dir"
+}
+
+ensure_kafka_sasl_user() { # once per cluster id: the SCRAM user of the SASL_SSL listener, and client.env
+  local dir="$DATA/kafka-sasl" cluster
+  cluster=$(sed -n 's/^cluster.id=//p' "$DATA/kafka-logs/meta.properties" 2>/dev/null)
+  [[ -n $cluster ]] || die "kafka: no cluster id in $DATA/kafka-logs/meta.properties"
+  if [[ "$(cat "$dir/user.cluster" 2>/dev/null)" != "$cluster" ]]; then
+    local pw; pw=$(cat "$dir/password")
+    # the password goes in a file, not on a command line where `ps` shows it (in a file the value has no
+    # brackets: ConfigCommand reads "SCRAM-SHA-512=password=…" there, "[password=…]" on its command line)
+    (umask 077; printf 'SCRAM-SHA-512=password=%s\n' "$pw" >"$dir/scram.properties")
+    if ! "$JAVA" -Xmx128m -XX:TieredStopAtLevel=1 -Dlog4j2.configurationFile="$HERE/kafka/log4j2.xml" \
+        -cp "$KAFKA_HOME/lib/*" kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" --alter \
+        --entity-type users --entity-name "$KAFKA_SASL_USER" --add-config-file "$dir/scram.properties" \
+        >"$DATA/kafka-scram.log" 2>&1 8>&- 9>&-; then
+      rm -f "$dir/scram.properties"; cat "$DATA/kafka-scram.log" >&2; die "kafka: adding the SCRAM user failed"
+    fi
+    rm -f "$dir/scram.properties"
+    echo "$cluster" >"$dir/user.cluster"
+    say "kafka: SCRAM user '$KAFKA_SASL_USER' added for the SASL_SSL listener"
+  fi
+  # the settings a client needs for the SASL_SSL listener: `set -a; . client.env; set +a`
+  (umask 077; cat >"$dir/client.env" <<ENV
+KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$KAFKA_SASL_PORT
+KAFKA_SECURITY_PROTOCOL=SASL_SSL
+KAFKA_SASL_MECHANISM=SCRAM-SHA-512
+KAFKA_SASL_USERNAME=$KAFKA_SASL_USER
+KAFKA_SASL_PASSWORD=$(cat "$dir/password")
+KAFKA_SSL_CAFILE=$dir/ca.pem
+ENV
+  )
+}
+
+kafka_has_sasl_listener() { grep -q "^listeners=.*SASL_SSL://127.0.0.1:$KAFKA_SASL_PORT" "$DATA/server.properties" 2>/dev/null; }
+
 kafka_ready_after_launch() { kafka_started_since "$KAFKA_LOG_OFFSET" && kafka_answers; }
 
 start_kafka() {
@@ -322,10 +397,11 @@ start_kafka() {
   launch_kafka
   if ((LAUNCHED)); then
     wait_ready kafka kafka_ready_after_launch
-    say "kafka: ready on 127.0.0.1:$KAFKA_PORT ($((SECONDS - t0)) s)"
+    say "kafka: ready on 127.0.0.1:$KAFKA_PORT, SASL_SSL on $KAFKA_SASL_PORT ($((SECONDS - t0)) s)"
   else
     wait_ready kafka kafka_answers
   fi
+  if kafka_has_sasl_listener; then ensure_kafka_sasl_user; fi
 }
 
 # ---------------------------------------------------------------------------------------------- postgres
@@ -353,17 +429,22 @@ find_pg_bin() { # sets PG_BIN; installs Debian's postgresql package when missing
 
 PG_DATA=""
 PG_RUN_AS=()
+pg_data_dir() { # where the cluster lives (no side effects: `status` uses it as well as start and stop)
+  if [[ -n ${LIENTHONG_PG_DATA:-} ]]; then echo "$LIENTHONG_PG_DATA"; return 0; fi
+  if [[ $EUID -eq 0 ]] && ! runuser -u postgres -- test -x "$DATA" 2>/dev/null; then
+    # as root the server runs as `postgres`, which cannot reach a data dir under closed parents (/root)
+    echo "/var/tmp/lienthong-pg/$(echo -n "$DATA" | sha256sum | cut -c1-12)"
+  else
+    echo "$DATA/postgres"
+  fi
+}
 choose_pg_data() { # PostgreSQL refuses to run as root: as root it runs as the `postgres` user
-  PG_DATA="${LIENTHONG_PG_DATA:-$DATA/postgres}"
   PG_RUN_AS=()
-  [[ $EUID -eq 0 ]] || return 0
+  if [[ $EUID -ne 0 ]]; then PG_DATA=$(pg_data_dir); return 0; fi
   id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres \
     || die "running as root, and there is no 'postgres' user to run PostgreSQL as"
   PG_RUN_AS=(runuser -u postgres --)
-  if [[ -z ${LIENTHONG_PG_DATA:-} ]] && ! runuser -u postgres -- test -x "$DATA"; then
-    # the data dir's parents are closed to other users (e.g. a checkout under /root)
-    PG_DATA="/var/tmp/lienthong-pg/$(echo -n "$DATA" | sha256sum | cut -c1-12)"
-  fi
+  PG_DATA=$(pg_data_dir)
   mkdir -p "$PG_DATA"
   chown postgres: "$PG_DATA"
   chmod 700 "$PG_DATA"
@@ -514,12 +595,14 @@ status_one() { # status_one NAME PORT PROBE
 }
 
 status() {
-  if external_kafka; then echo "kafka:    external ($KAFKA_BOOTSTRAP_SERVERS)"; else status_one kafka "$KAFKA_PORT" kafka_answers; fi
+  if external_kafka; then echo "kafka:    external ($KAFKA_BOOTSTRAP_SERVERS)"; else
+    status_one kafka "$KAFKA_PORT" kafka_answers
+    if kafka_has_sasl_listener; then echo "          SASL_SSL on 127.0.0.1:$KAFKA_SASL_PORT (client settings: $DATA/kafka-sasl/client.env)"; fi
+  fi
   if external_mongo; then echo "ferretdb: external (${MONGODB_URL##*@})"; else
     status_one ferretdb "$MONGO_PORT" ferretdb_answers
     PG_BIN=$(pg_bin_dir) || { echo "postgres: not installed"; return 0; }
-    PG_DATA="${LIENTHONG_PG_DATA:-$DATA/postgres}"
-    [[ -f $PG_DATA/PG_VERSION || $EUID -ne 0 ]] || PG_DATA="/var/tmp/lienthong-pg/$(echo -n "$DATA" | sha256sum | cut -c1-12)"
+    PG_DATA=$(pg_data_dir)
     if pg_running; then
       local state="NOT answering"
       if postgres_answers; then state="ready"; fi
@@ -541,8 +624,9 @@ up() {
     if ((f)); then say "ferretdb: ready on 127.0.0.1:$MONGO_PORT"; fi
   fi
   if ! external_kafka; then
-    if ((k)); then wait_ready kafka kafka_ready_after_launch; say "kafka: ready on 127.0.0.1:$KAFKA_PORT"
+    if ((k)); then wait_ready kafka kafka_ready_after_launch; say "kafka: ready on 127.0.0.1:$KAFKA_PORT, SASL_SSL on $KAFKA_SASL_PORT"
     else wait_ready kafka kafka_answers; fi
+    if kafka_has_sasl_listener; then ensure_kafka_sasl_user; fi
   fi
   say "up ($((SECONDS - t0)) s)"
 }

@@ -1,69 +1,75 @@
-"""Composition root of the intake service: builds real adapters and wires them to entry points."""
+"""The composition root of the intake service: builds every dependency, wires entry points, registers loops."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
 
-from services.intake import handlers
 from services.intake.adapters.files import DossierFiles
-from services.intake.adapters.store import IntakeStore
+from services.intake.adapters.key_cache import TtlKeyCache
+from services.intake.adapters.papers import ReceiptForms
+from services.intake.adapters.repositories import (
+    DossierRepository,
+    MongoApiKeys,
+    MongoIdempotencyClaims,
+    MongoSequences,
+    TicketRepository,
+)
 from services.intake.entrypoints import consumers
-from services.intake.entrypoints.http import RateLimit, install_validation_codes, router
+from services.intake.entrypoints.deps import IntakeDeps, RateLimit
+from services.intake.entrypoints.http import install_domain_errors, install_validation_codes, router
 from services.intake.settings import IntakeSettings
 from shared.abuse import AbuseGuard
 from shared.audit import AuditTrail, audit_router
-from shared.broker import EventPublisher
 from shared.identity import TokenVerifier
-from shared.outbox import OutboxRelay
 from shared.pii import PersonalDataKeys
-from shared.reference.procedures import Catalogue, load_catalogue
+from shared.reference.procedures import load_catalogue
 from shared.runtime import ServiceRuntime
 from shared.topics import Topics
 
 
-@dataclass
-class IntakeDeps:
-    """What the routes need, built once."""
-
-    store: handlers.IntakeStore
-    catalogue: Catalogue
-    publisher: EventPublisher
-    relay: OutboxRelay | None
-    limiter: RateLimit
-    rate: Any
-    tracking_page_url: str
-    files: handlers.FileStore
-    settings: IntakeSettings
-
-
-def bootstrap(
-    settings: IntakeSettings | None = None,
-    *,
-    store: handlers.IntakeStore | None = None,
-    catalogue: Catalogue | None = None,
-    files: handlers.FileStore | None = None,
-) -> FastAPI:
-    """Build the intake app: store, catalogue, broker, outbox relay, consumer and routes.
-
-    ``store`` and ``catalogue`` replace the real ones in tests (an in-memory fake store has no relay).
-    """
+def bootstrap(settings: IntakeSettings | None = None, **overrides: Any) -> FastAPI:
+    """Build the intake app. Any field of :class:`IntakeDeps` may be replaced by name (e.g. in-memory
+    repositories in unit tests: ``bootstrap(s, dossiers=..., tickets=...)``); what is replaced is not built."""
     settings = settings or IntakeSettings()
-    verifier = TokenVerifier.from_settings(settings)
     runtime = ServiceRuntime(settings)
     runtime.produces(Topics.DOSSIER_RECEIVED, Topics.DOSSIER_SUPPLEMENTED)
-    faked = store is not None
-    if store is None:
-        mongo_store = IntakeStore(runtime.db)
-        runtime.on_startup(mongo_store.ensure_indexes)
-        relay = runtime.relay(mongo_store.dossiers) if settings.relay_enabled else None
-        store = mongo_store
-    else:
-        relay = None
-    consumers.register(runtime, store)
-    limiter = RateLimit(settings.rate_limit)
+    db = runtime.db
+
+    def build(name: str, make: Any) -> Any:
+        """The override of ``name``, or the real one (its indexes created at start when it has any)."""
+        if name in overrides:
+            return overrides.pop(name)
+        made = make()
+        if hasattr(made, "ensure_indexes"):
+            runtime.on_startup(made.ensure_indexes)
+        return made
+
+    def dossiers() -> DossierRepository:
+        # the relay publishes the dossiers' outbox (the one publication path); off only to simulate a crash
+        return DossierRepository(db, runtime.relay(db["dossiers"]) if settings.relay_enabled else None)
+
+    deps = IntakeDeps(
+        settings=settings,
+        dossiers=build("dossiers", dossiers),
+        tickets=build("tickets", lambda: TicketRepository(db)),
+        sequences=build("sequences", lambda: MongoSequences(db)),
+        claims=build("claims", lambda: MongoIdempotencyClaims(db)),
+        api_keys=build("api_keys", lambda: MongoApiKeys(db)),
+        key_cache=build("key_cache", lambda: TtlKeyCache(settings.api_key_cache_ttl)),
+        files=build("files", lambda: DossierFiles(runtime.mongo[settings.mongodb_database])),
+        printer=build("printer", lambda: ReceiptForms(settings.tracking_page_url)),
+        catalogue=build("catalogue", load_catalogue),
+        pii=build("pii", lambda: PersonalDataKeys.from_settings(settings)),
+        limiter=build("limiter", lambda: RateLimit(settings.rate_limit)),
+        # abuse counters in the service's own database, shared by its instances
+        abuse=build("abuse", lambda: AbuseGuard.from_settings(db, settings)),
+        audit=build("audit", lambda: AuditTrail(db, service="intake")),
+    )
+    if overrides:
+        raise TypeError(f"bootstrap: no dependency named {sorted(overrides)}")
+    consumers.register(runtime, deps.dossiers)
     app = runtime.create_app(
         title="LienThong intake",
         description="Receives dossiers from front-office apps and the portal: receipts, dossier codes, legal due "
@@ -72,22 +78,9 @@ def bootstrap(
         routers=[router, audit_router("intake")],
     )
     install_validation_codes(app)
-    # counters in the service's own database, shared by its instances (in memory with a fake store)
-    app.state.pii = PersonalDataKeys.from_settings(settings)
-    app.state.verifier = verifier  # auditors read /v1/audit with a JWT
-    app.state.audit = AuditTrail(runtime.db, service="intake")
-    runtime.on_startup(app.state.audit.ensure_indexes)
-    app.state.abuse = AbuseGuard.from_settings(None if faked else runtime.db, settings)
-    runtime.on_startup(app.state.abuse.ensure_indexes)
-    app.state.intake = IntakeDeps(
-        store,
-        catalogue or load_catalogue(),
-        runtime.publisher,
-        relay,
-        limiter,
-        limiter.rate,
-        settings.tracking_page_url,
-        files or DossierFiles(runtime.mongo[settings.mongodb_database]),
-        settings,
-    )
+    install_domain_errors(app)
+    app.state.deps = deps
+    # shared code reads these two by name: shared.identity (auditors' and officials' JWTs), shared.audit
+    app.state.verifier = TokenVerifier.from_settings(settings)
+    app.state.audit = deps.audit
     return app

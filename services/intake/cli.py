@@ -11,7 +11,7 @@ from typing import TypeVar
 import typer
 
 from services.intake import handlers
-from services.intake.adapters.store import IntakeStore
+from services.intake.adapters.repositories import MongoApiKeys
 from services.intake.settings import IntakeSettings
 from shared.audit import AuditTrail
 from shared.store import make_mongo_client, service_database
@@ -21,15 +21,15 @@ T = TypeVar("T")
 api_key_app = typer.Typer(help="Front-office API keys (intake).", no_args_is_help=True)
 
 
-async def _with_store(fn: Callable[[IntakeStore], Awaitable[T]], *, action: str, target: Callable[[T], str]) -> T:
-    """Run ``fn`` with intake's store (database from IntakeSettings) and audit it, closing the client afterwards."""
+async def _with_keys(fn: Callable[[MongoApiKeys], Awaitable[T]], *, action: str, target: Callable[[T], str]) -> T:
+    """Run ``fn`` with intake's API keys (database from IntakeSettings) and audit it, closing the client afterwards."""
     settings = IntakeSettings()
     client = make_mongo_client(settings)
     try:
         db = service_database(client, settings)
-        store = IntakeStore(db)
-        await store.ensure_indexes()
-        result = await fn(store)
+        keys = MongoApiKeys(db)
+        await keys.ensure_indexes()
+        result = await fn(keys)
         # the command line is an operator: who ran it goes into intake's audit trail
         await AuditTrail(db, service="intake").record(f"cli:{getpass.getuser()}", action, target(result))
         return result
@@ -42,8 +42,8 @@ def create(office: str = typer.Option(..., "--office", help="Reception office co
     """Create a key for OFFICE and print it once (only its hash is stored)."""
     try:
         key_id, key = asyncio.run(
-            _with_store(
-                lambda s: handlers.create_api_key(office, store=s, now=datetime.now(UTC)),
+            _with_keys(
+                lambda keys: handlers.create_api_key(office, keys=keys, now=datetime.now(UTC)),
                 action="api_key.create",
                 target=lambda created: f"{office}/{created[0]}",
             )
@@ -55,10 +55,12 @@ def create(office: str = typer.Option(..., "--office", help="Reception office co
 
 @api_key_app.command("revoke")
 def revoke(key_id: str = typer.Argument(..., help="Key id printed at creation")) -> None:
-    """Revoke a key; it stops working at once."""
+    """Revoke a key; its next request is refused, on every intake instance."""
     done = asyncio.run(
-        _with_store(
-            lambda s: s.revoke_api_key(key_id, datetime.now(UTC)), action="api_key.revoke", target=lambda _: key_id
+        _with_keys(
+            lambda keys: handlers.revoke_api_key(key_id, keys=keys, now=datetime.now(UTC)),
+            action="api_key.revoke",
+            target=lambda _: key_id,
         )
     )
     if not done:

@@ -22,6 +22,13 @@ class IntakeSettings(BaseServiceSettings):
         validation_alias=AliasChoices("INTAKE_RATE_LIMIT"),
         description="Requests per API key on write endpoints (limits syntax, e.g. 600/minute).",
     )
+    api_key_cache_ttl: float = Field(
+        default=30.0,
+        ge=0,
+        validation_alias=AliasChoices("INTAKE_API_KEY_CACHE_TTL"),
+        description="Seconds a verified front-office key is cached per instance (0 = no cache); revocation is "
+        "still checked on every request.",
+    )
     relay_enabled: bool = Field(
         default=True,
         validation_alias=AliasChoices("INTAKE_RELAY_ENABLED"),

@@ -1,73 +1,104 @@
-"""Composition root of the resolution service."""
+"""Composition root of the resolution service: every dependency built here, once, and replaceable by name."""
 
 from __future__ import annotations
 
 from importlib import resources
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from services.resolution.adapters.business_metrics import BusinessMetrics
+from services.resolution.adapters.letters import apology_letter
 from services.resolution.adapters.metrics import OverdueMetrics
+from services.resolution.adapters.papers import OfficePapers
+from services.resolution.adapters.repositories import MongoCases
+from services.resolution.adapters.results import SignedResults
 from services.resolution.adapters.signing import OfficeKeys
-from services.resolution.adapters.store import ResolutionStore
 from services.resolution.entrypoints import consumers, operations
+from services.resolution.entrypoints.deps import ResolutionDeps
 from services.resolution.entrypoints.http import public, router
 from services.resolution.entrypoints.scheduler import business_metrics_loop, overdue_loop
-from services.resolution.handlers import Resolution
+from services.resolution.handlers import Cases, Operations, Watch
 from services.resolution.settings import ResolutionSettings
 from shared.abuse import AbuseGuard
 from shared.audit import AuditTrail, audit_router
 from shared.identity import TokenVerifier
-from shared.reference.legal_clock import LegalClock, default_clock
-from shared.reference.procedures import Catalogue, load_catalogue
+from shared.reference.legal_clock import default_clock
+from shared.reference.procedures import load_catalogue
 from shared.runtime import ServiceRuntime
 from shared.topics import Topics
 
 
-def bootstrap(
-    settings: ResolutionSettings | None = None,
-    *,
-    keys: OfficeKeys | None = None,
-    clock: LegalClock | None = None,
-    catalogue: Catalogue | None = None,
-) -> FastAPI:
-    """Build the resolution app: cases, clock loop, signing keys, consumers and routes (real adapters unless given)."""
+def bootstrap(settings: ResolutionSettings | None = None, **overrides: Any) -> FastAPI:
+    """Build the resolution app: cases, clock loop, signing keys, consumers and routes.
+
+    Real adapters unless given by name in ``overrides``: ``keys``, ``clock``, ``catalogue``, ``cases``
+    (the repository), ``results``, ``papers``, ``letters``, ``business``, ``verifier``, ``audit``, ``abuse``.
+    """
     settings = settings or ResolutionSettings()
-    if settings.environment == "production" and settings.signing_keys_dir is None and keys is None:
+    if settings.environment == "production" and settings.signing_keys_dir is None and "keys" not in overrides:
         raise ValueError("production needs RESOLUTION_SIGNING_KEYS_DIR (development keys are refused)")
-    verifier = TokenVerifier.from_settings(settings)
     runtime = ServiceRuntime(settings)
     runtime.produces(Topics.DOSSIER_STATUS)
-    store = ResolutionStore(runtime.db)
-    resolution = Resolution(
-        store=store,
-        publisher=runtime.publisher,
-        catalogue=catalogue or load_catalogue(),
-        clock=clock or default_clock(),
-        keys=keys
-        or OfficeKeys(
+
+    def given(name: str, build: Any) -> Any:
+        return overrides[name] if name in overrides else build()
+
+    keys = given(
+        "keys",
+        lambda: OfficeKeys(
             keys_dir=settings.signing_keys_dir,
             # outside development the settings refuse the public seed; production takes no seed at all
             dev_seed=settings.signing_seed.get_secret_value() if settings.environment != "production" else None,
             dev_generation=settings.signing_key_generation,
         ),
-        settings=settings,
-        relay=runtime.relay(store.cases),
-        business=BusinessMetrics(runtime.registry),
     )
-    audit = AuditTrail(runtime.db, service="resolution")
-    runtime.on_startup(store.ensure_indexes)
-    runtime.metrics.add("overdue", OverdueMetrics(runtime.registry, store).refresh)
-    runtime.on_startup(audit.ensure_indexes)
-    consumers.register(runtime, resolution)
+    clock, catalogue = given("clock", default_clock), given("catalogue", load_catalogue)
+    cases_repo: MongoCases = given("cases", lambda: _cases(runtime))
+    business = given("business", lambda: BusinessMetrics(runtime.registry))
+    watch = Watch(figures=business)
+    results = given("results", lambda: SignedResults(runtime.db, keys=keys, public_base_url=settings.public_base_url))
+    cases = Cases(
+        cases=cases_repo,
+        results=results,
+        catalogue=catalogue,
+        clock=clock,
+        letters=given("letters", lambda: apology_letter),
+        auto_accepts=settings.auto_accepts,
+        watch=watch,
+    )
+    figures = Operations(
+        cases=cases_repo,
+        catalogue=catalogue,
+        clock=clock,
+        changes=watch.changes,
+        ranking_min_sample=settings.ranking_min_sample,
+        figures=business,
+    )
+    audit = given("audit", lambda: AuditTrail(runtime.db, service="resolution"))
+    deps = ResolutionDeps(
+        settings=settings,
+        cases=cases,
+        operations=figures,
+        watch=watch,
+        results=results,
+        papers=given("papers", lambda: OfficePapers(tracking_page_url=settings.tracking_page_url)),
+        verifier=given("verifier", lambda: TokenVerifier.from_settings(settings)),
+        audit=audit,
+        abuse=given("abuse", lambda: AbuseGuard.from_settings(runtime.db, settings)),
+    )
+    for startup in (cases_repo.ensure_indexes, audit.ensure_indexes, deps.abuse.ensure_indexes):
+        runtime.on_startup(startup)
+    runtime.metrics.add("overdue", OverdueMetrics(runtime.registry, cases_repo).refresh)
+    consumers.register(runtime, cases)
 
     async def overdue_scheduler() -> None:
-        await overdue_loop(resolution, max_wait=settings.overdue_check_interval)
+        await overdue_loop(cases, max_wait=settings.overdue_check_interval)
 
     async def business_metrics() -> None:
-        await business_metrics_loop(resolution, interval=settings.metrics_refresh_interval)
+        await business_metrics_loop(figures, interval=settings.metrics_refresh_interval)
 
     runtime.background(overdue_scheduler)
     runtime.background(business_metrics)
@@ -87,10 +118,15 @@ def bootstrap(
     )
     static = resources.files("services.resolution") / "static"
     app.mount("/operations/static", StaticFiles(directory=str(static)), name="operations-static")
-    app.state.resolution = resolution
-    app.state.settings = settings
-    app.state.verifier = verifier
+    app.state.deps = deps
+    # read by shared code (shared.identity.require_role, shared.audit.audit_router), which knows no service's deps
+    app.state.verifier = deps.verifier
     app.state.audit = audit
-    app.state.abuse = AbuseGuard.from_settings(runtime.db, settings)
-    runtime.on_startup(app.state.abuse.ensure_indexes)
     return app
+
+
+def _cases(runtime: ServiceRuntime) -> MongoCases:
+    """The cases repository on the service's database, its outbox published by the shared relay."""
+    repo = MongoCases(runtime.db, source=runtime.publisher.source)
+    repo.relay = runtime.relay(repo.collection)
+    return repo

@@ -1,16 +1,21 @@
-"""Composition root of the routing service: registry, rules, store, broker, relay and routes."""
+"""Composition root of the routing service: every dependency, the consumers, the routes and the one loop."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import FastAPI
 
-from services.routing.adapters.store import RoutingStore
+from services.routing import handlers
+from services.routing.adapters.repositories import MongoOfficeStatuses, MongoRoutes
+from services.routing.domain.offices import OfficeBoard
 from services.routing.domain.registry import build_registry
+from services.routing.domain.rules import Jurisdiction
 from services.routing.entrypoints import consumers
+from services.routing.entrypoints.deps import RoutingDeps
 from services.routing.entrypoints.http import router as http_router
-from services.routing.handlers import Router
 from services.routing.settings import RoutingSettings
 from shared.audit import AuditTrail, audit_router
 from shared.identity import TokenVerifier
@@ -20,47 +25,48 @@ from shared.runtime import ServiceRuntime
 from shared.topics import Topics
 
 log = get_logger(__name__)
+T = TypeVar("T")
 
 
-def bootstrap(settings: RoutingSettings | None = None) -> FastAPI:
-    """Build the routing app."""
+def bootstrap(settings: RoutingSettings | None = None, **overrides: Any) -> FastAPI:
+    """Build the routing app; any dependency of :class:`RoutingDeps` (or ``catalogue``, ``registry``) by name."""
     settings = settings or RoutingSettings()
-    verifier = TokenVerifier.from_settings(settings)
     runtime = ServiceRuntime(settings)
     runtime.produces(Topics.DOSSIER_ROUTED)
-    store = RoutingStore(runtime.db)
-    audit = AuditTrail(runtime.db, service="routing")
-    runtime.on_startup(audit.ensure_indexes)
-    router = Router(
-        store=store,
-        publisher=runtime.publisher,
-        catalogue=load_catalogue(),
-        registry=build_registry(),
-        relay=runtime.relay(store.routes),
+
+    def given(name: str, build: Callable[[], T]) -> T:
+        return overrides.pop(name) if name in overrides else build()
+
+    board = OfficeBoard(given("registry", build_registry))
+    deps = RoutingDeps(
+        # the shared relay publishes every dossier.routed.v1 the unit of work stores (the one publication path)
+        routes=given("routes", lambda: MongoRoutes(runtime.db, relay=runtime.relay(runtime.db["routes"]))),
+        statuses=given("statuses", lambda: MongoOfficeStatuses(runtime.db)),
+        jurisdiction=given("jurisdiction", lambda: Jurisdiction(given("catalogue", load_catalogue), board)),
+        audit=given("audit", lambda: AuditTrail(runtime.db, service="routing")),
+        verifier=given("verifier", lambda: TokenVerifier.from_settings(settings)),
     )
-    runtime.on_startup(store.ensure_indexes)
-    runtime.on_startup(router.start)
-    consumers.register(runtime, router)
+    if overrides:
+        raise TypeError(f"bootstrap() got unknown dependencies: {sorted(overrides)}")
+
+    runtime.on_startup(deps.audit.ensure_indexes)
+    runtime.on_startup(deps.routes.ensure_indexes)
+
+    async def start_offices() -> None:
+        await handlers.start_offices(routes=deps.routes, statuses=deps.statuses, jurisdiction=deps.jurisdiction)
+
+    runtime.on_startup(start_offices)
+    consumers.register(runtime, deps)
 
     async def retry_parked_loop() -> None:
         while True:
             await asyncio.sleep(settings.parked_retry_interval)
             try:
-                await router.refresh_and_retry()
+                await handlers.place_parked(routes=deps.routes, statuses=deps.statuses, jurisdiction=deps.jurisdiction)
             except Exception as exc:  # the loop must outlive a store hiccup
                 log.warning("parked_retry_failed", error=str(exc))
 
-    async def log_published_loop() -> None:
-        while True:
-            await asyncio.sleep(settings.published_log_interval)
-            try:
-                await store.flush_published()
-            except Exception as exc:  # publications stay noted and are written next time
-                log.warning("published_log_failed", error_type=type(exc).__name__)
-
     runtime.background(retry_parked_loop)
-    runtime.background(log_published_loop)
-    runtime.on_shutdown(store.flush_published)
     app = runtime.create_app(
         title="LienThong routing",
         description="Finds the competent office for every dossier across boundaries: jurisdiction rules as data, "
@@ -68,7 +74,8 @@ def bootstrap(settings: RoutingSettings | None = None) -> FastAPI:
         "<JWT>` (role operator; auditors read /v1/audit).",
         routers=[http_router, audit_router("routing")],
     )
-    app.state.router = router
-    app.state.verifier = verifier
-    app.state.audit = audit
+    app.state.deps = deps
+    # shared/identity.py's require_role and shared/audit.py's audit_router read these two by name
+    app.state.verifier = deps.verifier
+    app.state.audit = deps.audit
     return app

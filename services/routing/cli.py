@@ -1,4 +1,4 @@
-"""``lienthong office set-status CODE open|closed|over_capacity`` (routing picks it up within seconds)."""
+"""``lienthong office set-status CODE STATUS`` (an :class:`OfficeStatus`; routing picks it up within seconds)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 import typer
 
-from services.routing.adapters.store import RoutingStore
+from services.routing.adapters.repositories import MongoOfficeStatuses
+from services.routing.domain.offices import OfficeStatus
 from services.routing.domain.registry import build_registry
 from services.routing.settings import RoutingSettings
 from shared.audit import AuditTrail
@@ -20,11 +21,9 @@ office_app = typer.Typer(help="Offices of the routing registry.", no_args_is_hel
 @office_app.command("set-status")
 def set_status(
     code: str = typer.Argument(..., help="Office code, e.g. 00070.UBND"),
-    status: str = typer.Argument(..., help="open, closed or over_capacity"),
+    status: OfficeStatus = typer.Argument(..., help="The office's new status."),
 ) -> None:
     """Open, close or mark an office over capacity."""
-    if status not in ("open", "closed", "over_capacity"):
-        raise typer.BadParameter("status must be open, closed or over_capacity")
     if build_registry().get(code) is None:
         raise typer.BadParameter(f"no office {code!r}")
 
@@ -33,16 +32,16 @@ def set_status(
         client = make_mongo_client(settings)
         try:
             db = service_database(client, settings)
-            await RoutingStore(db).set_status(code, status, datetime.now(UTC))
+            await MongoOfficeStatuses(db).set(code, status, at=datetime.now(UTC))
             # the command line is an operator too: who ran it goes into the audit trail
             await AuditTrail(db, service="routing").record(
-                f"cli:{getpass.getuser()}", "office.set_status", code, details={"status": status}
+                f"cli:{getpass.getuser()}", "office.set_status", code, details={"status": status.value}
             )
         finally:
             client.close()
 
     asyncio.run(run())
-    typer.echo(f"{code}: {status}")
+    typer.echo(f"{code}: {status.value}")
 
 
 def register(app: typer.Typer) -> None:

@@ -23,9 +23,3 @@ class RoutingSettings(BaseServiceSettings):
         validation_alias=AliasChoices("ROUTING_PARKED_RETRY_INTERVAL"),
         description="Seconds between re-reading office status and retrying parked dossiers.",
     )
-    published_log_interval: float = Field(
-        default=0.5,
-        gt=0,
-        validation_alias=AliasChoices("ROUTING_PUBLISHED_LOG_INTERVAL"),
-        description="Seconds between bulk writes of the log of first decisions routing published itself.",
-    )

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from services.intake import handlers as intake_handlers
-from services.intake.adapters.store import IntakeStore
+from services.intake.adapters.repositories import MongoApiKeys
 from shared.store import make_mongo_client
 from tests.support.identity import bearer
 from tests.support.infra import MONGO
@@ -40,8 +40,8 @@ async def api_key(system: System, office: str) -> str:
 
     client = make_mongo_client(BaseServiceSettings(mongodb_url=MONGO))
     try:
-        store = IntakeStore(client[f"{system.prefix}_intake"])
-        _, key = await intake_handlers.create_api_key(office, store=store, now=datetime.now(UTC))
+        keys = MongoApiKeys(client[f"{system.prefix}_intake"])
+        _, key = await intake_handlers.create_api_key(office, keys=keys, now=datetime.now(UTC))
         return key
     finally:
         client.close()

@@ -54,6 +54,8 @@ def infra(command: str) -> None:
 
 
 DATA = Path(os.environ.get("LIENTHONG_DATA") or REPO / ".data" / "infra")
+#: client settings of the local broker's SASL_SSL listener (deploy/local/infra.sh writes them)
+KAFKA_SASL_CLIENT_ENV = DATA / "kafka-sasl" / "client.env"
 
 
 def postgres_rows(sql: str) -> list[list[str]]:

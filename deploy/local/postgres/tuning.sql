@@ -1,7 +1,7 @@
 -- LienThong's tuning of the PostgreSQL database behind the local FerretDB 1.24 (docs/adr/0003).
 -- Applied by deploy/local/infra.sh at every start, after PostgreSQL and before FerretDB; idempotent.
 -- Bump the version when the file changes: infra.sh logs which version is in force.
---   tuning-version: 2
+--   tuning-version: 3
 --
 -- 1. FerretDB's equality filter is `_jsonb->$1 @> $2`. With generic plans the key is a parameter and no
 --    expression index can match; custom plans make the key a constant that a GIN expression index serves.
@@ -13,6 +13,9 @@
 --    every FerretDB table refuses (SQLSTATE 40001) a write of a document carrying the store's revision
 --    `_rev` unless it is the stored one + 1, which makes `find_one_and_update({_id, _rev: r},
 --    {..., $inc: {_rev: 1}})` a real compare-and-set. shared/store.py retries the refusal.
+-- 4. (version 3) A document carrying `_sealed` is being moved to its archive collection
+--    (shared/lifecycle.py): it took the seal by a compare-and-set, and from then on every update is refused,
+--    so the archiver's delete (FerretDB: read, then DELETE by _id) cannot remove a write made after its copy.
 
 DO $$
 BEGIN
@@ -28,6 +31,10 @@ DECLARE
   stored numeric := COALESCE((OLD._jsonb ->> '_rev')::numeric, 0);
   written numeric := (NEW._jsonb ->> '_rev')::numeric;
 BEGIN
+  IF OLD._jsonb ? '_sealed' THEN
+    RAISE EXCEPTION 'lienthong revision conflict: document sealed for archiving'
+      USING ERRCODE = 'serialization_failure';
+  END IF;
   IF written IS NULL THEN
     IF OLD._jsonb ? '_rev' THEN
       RAISE EXCEPTION 'lienthong revision conflict: revision removed (stored %)', stored

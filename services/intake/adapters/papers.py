@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
 from urllib.parse import quote
 
 import jinja2
 
+from services.intake.domain.dossier import Dossier
+from services.intake.domain.ports import ClearApplicant
 from shared.papers import environment, letterhead_context, render_form, render_pdf_async
 from shared.reference.admin_units import get_ward
 from shared.reference.procedures import Procedure
@@ -35,40 +36,53 @@ def processing_time(procedure: Procedure | None) -> str:
     return f"{procedure.processing_days} ngày làm việc"
 
 
-def receipt_html(doc: dict[str, Any], *, procedure: Procedure | None, token: str | None, tracking_page_url: str) -> str:
+def receipt_html(
+    dossier: Dossier,
+    applicant: ClearApplicant,
+    *,
+    procedure: Procedure | None,
+    token: str | None,
+    tracking_page_url: str,
+) -> str:
     """The HTML of Mẫu 01 for a stored dossier (``token`` printed only when the caller presented it)."""
-    applicant = doc["applicant"]
-    ward = get_ward(applicant["address"]["ward_code"])
-    address = ", ".join(p for p in (applicant["address"].get("detail"), ward.name if ward else None) if p)
-    book, _, sequence = doc["code"].rpartition("-")
+    ward = get_ward(applicant.ward_code)
+    address = ", ".join(p for p in (applicant.address_detail, ward.name if ward else None) if p)
+    book, _, sequence = dossier.code.rpartition("-")
     return render_form(
         _env(),
         "papers/mau01_receipt.html.j2",
-        dossier_code=doc["code"],
-        **letterhead_context(doc["office_code"]),
-        issued_at=doc["received_at"],
+        dossier_code=dossier.code,
+        **letterhead_context(dossier.office_code),
+        issued_at=dossier.received_at,
         applicant=applicant,
         address=address or "…",
-        procedure_name=procedure.name if procedure else doc["procedure_code"],
+        procedure_name=procedure.name if procedure else dossier.procedure_code,
         national_code=procedure.national_code if procedure else None,
-        documents=doc["documents"],
-        channel=CHANNELS.get(doc["channel"], doc["channel"]),
+        documents=dossier.documents,
+        channel=CHANNELS.get(dossier.channel, dossier.channel),
         processing_time=processing_time(procedure),
-        received_at=doc["received_at"],
+        received_at=dossier.received_at,
         # the appointment given at receipt: later moves (supplement pauses, apologies) have their own forms
-        due_at=doc.get("appointment_at") or doc["due_at"],
+        due_at=dossier.appointment_at,
         fees=[f.model_dump() for f in procedure.fees] if procedure else [],
         tracking_token=token,
         book=book.rpartition("-")[2] or book,
         sequence=sequence,
-        qr_link=tracking_link(tracking_page_url, doc["code"], token),
+        qr_link=tracking_link(tracking_page_url, dossier.code, token),
     )
 
 
-async def receipt_pdf(
-    doc: dict[str, Any], *, procedure: Procedure | None, token: str | None, tracking_page_url: str
-) -> bytes:
-    """Mẫu 01 as PDF."""
-    return await render_pdf_async(
-        receipt_html(doc, procedure=procedure, token=token, tracking_page_url=tracking_page_url)
-    )
+class ReceiptForms:
+    """Prints Mẫu 01 as PDF, its QR code linking to the tracking page."""
+
+    def __init__(self, tracking_page_url: str) -> None:
+        self.tracking_page_url = tracking_page_url
+
+    async def receipt(
+        self, dossier: Dossier, applicant: ClearApplicant, *, procedure: Procedure | None, token: str | None
+    ) -> bytes:
+        """Mẫu 01 as PDF."""
+        html = receipt_html(
+            dossier, applicant, procedure=procedure, token=token, tracking_page_url=self.tracking_page_url
+        )
+        return await render_pdf_async(html)

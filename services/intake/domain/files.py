@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+
+from services.intake.domain.dossier import Document
 
 #: What a dossier file may be, with the bytes its content must start with. Archives are not accepted: the
 #: office must be able to open every file, and a compressed archive can hide a decompression bomb.
@@ -32,16 +33,7 @@ class FileProblem:
     vi: str | None = None
 
 
-def declared_document(dossier: dict[str, Any], document_code: str) -> dict[str, Any] | None:
-    """The latest declaration of ``document_code``: in the newest supplement that lists it, else in the filing."""
-    for supplement in reversed(dossier.get("supplements") or []):
-        for document in supplement.get("documents") or []:
-            if document.get("code") == document_code:
-                return dict(document)
-    return next((dict(d) for d in dossier.get("documents") or [] if d.get("code") == document_code), None)
-
-
-def file_problem(declared: dict[str, Any], content_type: str, data: bytes, *, max_bytes: int) -> FileProblem | None:
+def file_problem(declared: Document, content_type: str, data: bytes, *, max_bytes: int) -> FileProblem | None:
     """None when ``data`` is the file the dossier declared (type, size, SHA-256, content of that type)."""
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type not in ALLOWED_TYPES:
@@ -52,12 +44,12 @@ def file_problem(declared: dict[str, Any], content_type: str, data: bytes, *, ma
             f"content-type {media_type!r} is not accepted; use {allowed}",
             f"không nhận loại tệp {media_type!r}; chỉ nhận {allowed}",
         )
-    if media_type != declared["content_type"].lower():
+    if media_type != declared.content_type.lower():
         return FileProblem(
             422,
             "content_type_mismatch",
-            f"the dossier declared {declared['content_type']}, the upload is {media_type}",
-            f"hồ sơ khai báo {declared['content_type']}, tệp tải lên là {media_type}",
+            f"the dossier declared {declared.content_type}, the upload is {media_type}",
+            f"hồ sơ khai báo {declared.content_type}, tệp tải lên là {media_type}",
         )
     if len(data) > max_bytes:
         return FileProblem(
@@ -66,20 +58,20 @@ def file_problem(declared: dict[str, Any], content_type: str, data: bytes, *, ma
             f"the file has {len(data)} bytes, more than the limit of {max_bytes}",
             f"tệp có {len(data)} byte, vượt giới hạn {max_bytes} byte",
         )
-    if len(data) != declared["size"]:
+    if len(data) != declared.size:
         return FileProblem(
             422,
             "size_mismatch",
-            f"the dossier declared {declared['size']} bytes, the upload has {len(data)}",
-            f"hồ sơ khai báo {declared['size']} byte, tệp tải lên có {len(data)} byte",
+            f"the dossier declared {declared.size} bytes, the upload has {len(data)}",
+            f"hồ sơ khai báo {declared.size} byte, tệp tải lên có {len(data)} byte",
         )
     digest = hashlib.sha256(data).hexdigest()
-    if digest != declared["sha256"]:
+    if digest != declared.sha256:
         return FileProblem(
             422,
             "checksum_mismatch",
-            f"sha256 of the upload is {digest}, the dossier declared {declared['sha256']}",
-            f"mã SHA-256 của tệp tải lên là {digest}, hồ sơ khai báo {declared['sha256']}",
+            f"sha256 of the upload is {digest}, the dossier declared {declared.sha256}",
+            f"mã SHA-256 của tệp tải lên là {digest}, hồ sơ khai báo {declared.sha256}",
         )
     if not data.startswith(ALLOWED_TYPES[media_type]):
         found, found_vi = next(

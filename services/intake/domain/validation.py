@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from services.intake.domain.errors import Refused
 from shared.reference.admin_units import get_ward
 from shared.reference.procedures import Procedure
 
@@ -135,3 +136,15 @@ def dossier_problems(
             )
         )
     return problems
+
+
+def refuse_incomplete(problems: list[Problem]) -> None:
+    """Refuse (422) a dossier with problems: the first rule broken names the answer, ``details`` lists all."""
+    if problems:
+        first = problems[0]
+        raise Refused(
+            first.code,
+            f"{first.field}: {first.message}",
+            details=[{"code": p.code, "field": p.field, "message": p.message} for p in problems],
+            vi=f"{first.field}: {first.message_vi}",
+        )

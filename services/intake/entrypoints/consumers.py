@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from services.intake import handlers
+from services.intake.domain.ports import Dossiers
 from shared.broker import subscribe
 from shared.envelope import CloudEvent
 from shared.events import DossierRouted, DossierStatusChanged
@@ -22,12 +23,12 @@ VIEW_EVENTS: tuple[tuple[str, str, type[BaseModel], ViewUpdate], ...] = (
 )
 
 
-def register(runtime: Any, store: handlers.IntakeStore) -> None:
+def register(runtime: Any, dossiers: Dossiers) -> None:
     """Subscribe to ``dossier.status.v1`` and ``dossier.routed.v1`` (groups ``status-view``, ``routed-view``)."""
     for topic, group, model, apply in VIEW_EVENTS:
 
         async def on_event(event: CloudEvent, model: type[BaseModel] = model, apply: ViewUpdate = apply) -> None:
-            await apply(event.id, model.model_validate(event.data), store=store)
+            await apply(event.id, model.model_validate(event.data), dossiers=dossiers)
 
         subscribe(
             runtime.broker,

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-import hmac
 import inspect
 import json
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from limits import parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 
 from services.intake import handlers
-from services.intake.adapters.papers import receipt_pdf
-from services.intake.domain.codes import sha256_hex
+from services.intake.domain.dossier import Dossier
+from services.intake.domain.errors import Conflict, IntakeError, NotFound, Refused
 from services.intake.domain.files import ALLOWED_TYPES
+from services.intake.domain.office import Office as ReceptionOffice
+from services.intake.domain.ticket import Ticket, queue_day
+from services.intake.entrypoints.deps import Deps, get_deps
 from services.intake.entrypoints.models import (
     CallIn,
     DossierIn,
@@ -33,9 +34,7 @@ from services.intake.entrypoints.models import (
     TicketList,
     TicketOut,
 )
-from shared.abuse import AbuseGuard
-from shared.audit import AuditTrail
-from shared.http import MAX_OFFSET, ApiError, error_response, error_responses
+from shared.http import MAX_OFFSET, ApiError, error_response, error_responses, localised, request_language
 from shared.identity import CLERK, LEADER, OPERATIONS, SPECIALIST, Principal, require_role
 from shared.papers import pdf_response, pdf_responses
 from shared.reference.legal_clock import CalendarDatetime
@@ -44,31 +43,25 @@ from shared.reference.procedures import Procedure
 bearer = HTTPBearer(auto_error=False, description="Front-office API key: `Authorization: Bearer lt_...`")
 
 
-def deps(request: Request) -> Any:
-    """The service's wired dependencies (set by bootstrap)."""
-    return request.app.state.intake
-
-
 async def office(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> handlers.Office:
-    """Authenticate the front-office key and apply its rate limit."""
+) -> ReceptionOffice:
+    """Authenticate the front-office key (cached, revocation checked on every request) and apply its rate limit."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise ApiError(401, "unauthorized", "missing API key (Authorization: Bearer <key>)")
-    d = deps(request)
-    found = await handlers.authenticate(credentials.credentials, store=d.store)
+    d = get_deps(request)
+    found = await handlers.authenticate(credentials.credentials, keys=d.api_keys, cache=d.key_cache)
     if found is None:
         # a client that keeps guessing keys gets 429 (valid keys pay no extra look-up)
-        abuse: AbuseGuard = request.app.state.abuse
-        await abuse.failed(request, "api-key")
-        await abuse.admit(request, "api-key", count=False)
+        await d.abuse.failed(request, "api-key")
+        await d.abuse.admit(request, "api-key", count=False)
         raise ApiError(401, "unauthorized", "unknown or revoked API key")
-    if request.method != "GET" and not d.limiter.hit(d.rate, found.code, credentials.credentials[-8:]):
-        raise ApiError(429, "rate_limited", f"rate limit {d.rate} exceeded for this key")
+    if request.method != "GET" and not d.limiter.hit(found.code, credentials.credentials[-8:]):
+        raise ApiError(429, "rate_limited", f"rate limit {d.limiter.rate} exceeded for this key")
     return found
 
 
-Office = Annotated[handlers.Office, Depends(office)]
+Office = Annotated[ReceptionOffice, Depends(office)]
 
 
 #: officials of a competent office read its dossiers' files with the one identity scheme's JWT (as in resolution)
@@ -77,17 +70,46 @@ CurrentOfficial = Annotated[
     require_role(CLERK, SPECIALIST, LEADER, OPERATIONS, service="intake", description="Official's JWT"),
 ]
 
+#: the HTTP status of each kind of domain error
+_ERROR_STATUS: dict[type[IntakeError], int] = {Refused: 422, Conflict: 409, NotFound: 404}
 
-class RateLimit:
-    """Moving-window limits per key (in memory: per instance)."""
 
-    def __init__(self, rate: str) -> None:
-        self.rate = parse(rate)
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+def install_domain_errors(app: FastAPI) -> None:
+    """Answer intake's domain errors with their status, code and message (Vietnamese by default)."""
 
-    def hit(self, item: Any, *keys: str) -> bool:
-        """Count one request; False when over the limit."""
-        return self._limiter.hit(item, *keys)
+    async def answer(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, IntakeError)
+        language = request_language(request)
+        status = next(s for kind, s in _ERROR_STATUS.items() if isinstance(exc, kind))
+        message = localised(language, exc.code, exc.message, exc.vi)
+        return error_response(status, exc.code, message, exc.details, language=language)
+
+    app.add_exception_handler(IntakeError, answer)
+
+
+def receipt(result: handlers.Receipt) -> dict[str, Any]:
+    """The receipt answered to the front office (tracking token only when just created)."""
+    d = result.dossier
+    return {
+        "id": d.id,
+        "code": d.code,
+        "status": d.status,
+        "received_at": d.received_at,
+        "due_at": d.due_at,
+        "tracking_token": result.tracking_token,
+        "procedure_code": d.procedure_code,
+        "office_code": d.office_code,
+    }
+
+
+def dossier_view(dossier: Dossier) -> dict[str, Any]:
+    """The filing office's view of a dossier."""
+    return {**asdict(dossier), "current_office_name": dossier.current_office_name()}
+
+
+def ticket_out(ticket: Ticket) -> dict[str, Any]:
+    """A queue ticket as answered."""
+    return asdict(ticket)
 
 
 router = APIRouter(prefix="/v1")
@@ -125,13 +147,13 @@ def _now() -> datetime:
 
 
 @router.get("/procedures", response_model=list[ProcedureOut], tags=["procedures"], summary="List procedures")
-async def list_procedures(request: Request) -> list[dict[str, Any]]:
-    return [p.model_dump(mode="json") for p in deps(request).catalogue.all()]
+async def list_procedures(d: Deps) -> list[dict[str, Any]]:
+    return [p.model_dump(mode="json") for p in d.catalogue.all()]
 
 
 @router.get("/procedures/{code}", response_model=ProcedureOut, tags=["procedures"], responses=error_responses(404))
-async def get_procedure(code: str, request: Request) -> dict[str, Any]:
-    procedure: Procedure | None = deps(request).catalogue.get(code)
+async def get_procedure(code: str, d: Deps) -> dict[str, Any]:
+    procedure: Procedure | None = d.catalogue.get(code)
     if procedure is None:
         raise ApiError(404, "unknown_procedure", f"no procedure {code!r}", vi=f"không có thủ tục {code!r}")
     return procedure.model_dump(mode="json")
@@ -146,13 +168,13 @@ async def get_procedure(code: str, request: Request) -> dict[str, Any]:
 )
 async def due_date(
     code: str,
-    request: Request,
+    d: Deps,
     received_at: Annotated[
         CalendarDatetime,
         Query(description="ISO 8601 with offset, years 2000–2100", examples=["2027-02-03T10:00:00+07:00"]),
     ],
 ) -> dict[str, Any]:
-    procedure = deps(request).catalogue.get(code)
+    procedure = d.catalogue.get(code)
     if procedure is None:
         raise ApiError(404, "unknown_procedure", f"no procedure {code!r}", vi=f"không có thủ tục {code!r}")
     if received_at.tzinfo is None:
@@ -170,7 +192,7 @@ async def due_date(
 )
 async def post_dossier(
     body: DossierIn,
-    request: Request,
+    d: Deps,
     response: Response,
     office: Office,
     idempotency_key: Annotated[
@@ -184,20 +206,11 @@ async def post_dossier(
         ),
     ] = None,
 ) -> dict[str, Any]:
-    d = deps(request)
-    result, created = await handlers.receive_dossier(
-        body.model_dump(mode="json"),
-        office=office,
-        idempotency_key=idempotency_key,
-        store=d.store,
-        catalogue=d.catalogue,
-        publisher=d.publisher,
-        relay=d.relay,
-        now=_now(),
-        pii=request.app.state.pii,
+    result = await handlers.receive_dossier(
+        body.model_dump(mode="json"), office=office, idempotency_key=idempotency_key, ports=d.filing, now=_now()
     )
-    response.status_code = 201 if created else 200
-    return result
+    response.status_code = 201 if result.created else 200
+    return receipt(result)
 
 
 @router.get(
@@ -208,22 +221,18 @@ async def post_dossier(
     responses=error_responses(401, 422),
 )
 async def dossiers_of_citizen(
-    request: Request,
+    d: Deps,
     office: Office,
     citizen_id: Annotated[str, Query(pattern=r"^[0-9]{12}$", description="12-digit citizen ID (CCCD).")],
     limit: Annotated[int, Query(ge=1, le=100, description="Most dossiers returned, newest first.")] = 20,
 ) -> list[dict[str, Any]]:
-    digest = request.app.state.pii.hash(citizen_id)
-    docs = await deps(request).store.dossiers_of_citizen(digest, office.code, limit)
-    return [{**doc, "id": doc["_id"]} for doc in docs]
+    found = await handlers.dossiers_of_citizen(citizen_id, office=office, dossiers=d.dossiers, pii=d.pii, limit=limit)
+    return [dossier_view(dossier) for dossier in found]
 
 
 @router.get("/dossiers/{code}", response_model=DossierView, tags=["dossiers"], responses=error_responses(401, 404))
-async def get_dossier(code: str, request: Request, office: Office) -> dict[str, Any]:
-    doc = await handlers.filed_dossier(code, office=office, store=deps(request).store)
-    route = doc.get("route") or {}
-    name = route.get("office_name") if route.get("office_code") == doc.get("current_office_code") else None
-    return {**doc, "id": doc["_id"], "current_office_name": name}
+async def get_dossier(code: str, d: Deps, office: Office) -> dict[str, Any]:
+    return dossier_view(await handlers.filed_dossier(code, office=office, dossiers=d.dossiers))
 
 
 @router.get(
@@ -254,25 +263,18 @@ async def receipt_form(
         ),
     ] = None,
 ) -> Response:
-    d = deps(request)
-    abuse: AbuseGuard = request.app.state.abuse
+    d = get_deps(request)
     if token is not None:
         # a key's holder guessing tracking tokens stops at the failure limits (as on the tracking paths)
-        await abuse.admit(request, "receipt-token", target=code, count=False)
-    doc = await handlers.filed_dossier(code, office=office, store=d.store)
-    if token is not None and not hmac.compare_digest(sha256_hex(token), doc["tracking_token_sha256"]):
-        await abuse.failed(request, "receipt-token", target=code)
-        raise ApiError(
-            422,
-            "invalid_tracking_token",
-            "token: not the tracking token of this dossier",
-            vi="token: không phải mã tra cứu của hồ sơ này",
+        await d.abuse.admit(request, "receipt-token", target=code, count=False)
+    try:
+        pdf = await handlers.print_receipt(
+            code, token, office=office, dossiers=d.dossiers, catalogue=d.catalogue, printer=d.printer, pii=d.pii
         )
-    # the slip is the filing office's paper for the citizen: it prints the applicant in clear (stored encrypted)
-    doc = {**doc, "applicant": handlers.applicant_in_clear(doc["applicant"], request.app.state.pii)}
-    pdf = await receipt_pdf(
-        doc, procedure=d.catalogue.get(doc["procedure_code"]), token=token, tracking_page_url=d.tracking_page_url
-    )
+    except Refused as exc:
+        if exc.code == "invalid_tracking_token":
+            await d.abuse.failed(request, "receipt-token", target=code)
+        raise
     return pdf_response(pdf, f"{code}-mau01.pdf")
 
 
@@ -283,18 +285,9 @@ async def receipt_form(
     tags=["dossiers"],
     responses=error_responses(401, 404, 409, 422),
 )
-async def post_supplement(code: str, body: SupplementIn, request: Request, office: Office) -> dict[str, Any]:
-    d = deps(request)
-    return await handlers.submit_supplement(
-        code,
-        [doc.model_dump() for doc in body.documents],
-        body.note,
-        office=office,
-        store=d.store,
-        publisher=d.publisher,
-        relay=d.relay,
-        now=_now(),
-    )
+async def post_supplement(code: str, body: SupplementIn, d: Deps, office: Office) -> dict[str, Any]:
+    documents = [doc.model_dump() for doc in body.documents]
+    return await handlers.submit_supplement(code, documents, body.note, office=office, dossiers=d.dossiers, now=_now())
 
 
 @router.put(
@@ -324,20 +317,20 @@ async def upload_file(
     office: Office,
     content_type: Annotated[str, Header(alias="Content-Type", max_length=100)] = "",
 ) -> dict[str, Any]:
-    d = deps(request)
+    d = get_deps(request)
     record, added = await handlers.store_file(
         code,
         document_code,
         content_type,
         await request.body(),
         office=office,
-        store=d.store,
+        dossiers=d.dossiers,
         files=d.files,
         max_bytes=d.settings.max_upload_bytes,
         now=_now(),
     )
     response.status_code = 201 if added else 200
-    return record
+    return asdict(record)
 
 
 @router.get(
@@ -350,22 +343,21 @@ async def upload_file(
         **error_responses(401, 403, 404, 503),
     },
 )
-async def download_file(code: str, document_code: str, request: Request, official: CurrentOfficial) -> Response:
-    d = deps(request)
+async def download_file(code: str, document_code: str, d: Deps, official: CurrentOfficial) -> Response:
     # reading a citizen's document is an official's action on personal data: audited, also when refused
-    audit: AuditTrail = request.app.state.audit
+    audit = d.audit
     target = f"{code}/{document_code}"
     try:
         data, record = await handlers.read_file(
-            code, document_code, official_office=official.office, store=d.store, files=d.files
+            code, document_code, official_office=official.office, dossiers=d.dossiers, files=d.files
         )
-    except ApiError as exc:
+    except (ApiError, IntakeError) as exc:
         await audit.record(official, "dossier_file.read", target, outcome=exc.code)
         raise
     await audit.record(official, "dossier_file.read", target, details={"size": len(data)})
     return Response(
         data,
-        media_type=record["content_type"],
+        media_type=record.content_type,
         headers={
             "Content-Disposition": f'attachment; filename="{document_code}"',
             "X-Content-Type-Options": "nosniff",
@@ -374,7 +366,7 @@ async def download_file(code: str, document_code: str, request: Request, officia
     )
 
 
-def _centre(centre: str, office: handlers.Office) -> None:
+def _centre(centre: str, office: ReceptionOffice) -> None:
     if centre != office.code:
         raise ApiError(
             403,
@@ -391,19 +383,19 @@ def _centre(centre: str, office: handlers.Office) -> None:
     tags=["queue"],
     responses=error_responses(401, 403),
 )
-async def take_ticket(centre: str, body: TicketIn, request: Request, office: Office) -> dict[str, Any]:
+async def take_ticket(centre: str, body: TicketIn, d: Deps, office: Office) -> dict[str, Any]:
     _centre(centre, office)
-    return await handlers.take_ticket(centre, body.service, store=deps(request).store, now=_now())
+    ticket = await handlers.take_ticket(centre, body.service, tickets=d.tickets, sequences=d.sequences, now=_now())
+    return ticket_out(ticket)
 
 
 @router.post(
     "/centres/{centre}/calls", response_model=TicketOut, tags=["queue"], responses=error_responses(401, 403, 404)
 )
-async def call_next(centre: str, body: CallIn, request: Request, office: Office) -> dict[str, Any]:
+async def call_next(centre: str, body: CallIn, d: Deps, office: Office) -> dict[str, Any]:
     _centre(centre, office)
-    return await handlers.call_next_ticket(
-        centre, body.counter, service=body.service, store=deps(request).store, now=_now()
-    )
+    ticket = await handlers.call_next_ticket(centre, body.counter, service=body.service, tickets=d.tickets, now=_now())
+    return ticket_out(ticket)
 
 
 @router.get(
@@ -415,7 +407,7 @@ async def call_next(centre: str, body: CallIn, request: Request, office: Office)
 )
 async def list_tickets(
     centre: str,
-    request: Request,
+    d: Deps,
     office: Office,
     service: Annotated[str | None, Query(min_length=1, max_length=64, description="One service's queue.")] = None,
     status: Annotated[
@@ -427,9 +419,9 @@ async def list_tickets(
     _centre(centre, office)
     now = _now()
     items = await handlers.list_tickets(
-        centre, service=service, statuses=list(status or []), store=deps(request).store, now=now, limit=limit
+        centre, service=service, statuses=list(status or []), tickets=d.tickets, now=now, limit=limit
     )
-    return {"centre": centre, "day": handlers.queue_day(now), "items": items}
+    return {"centre": centre, "day": queue_day(now), "items": [ticket_out(t) for t in items]}
 
 
 @router.post(
@@ -439,7 +431,7 @@ async def list_tickets(
     responses=error_responses(401, 403, 404),
 )
 async def no_show(
-    centre: str, number: Annotated[int, Path(ge=1, le=MAX_OFFSET)], request: Request, office: Office
+    centre: str, number: Annotated[int, Path(ge=1, le=MAX_OFFSET)], d: Deps, office: Office
 ) -> dict[str, Any]:
     _centre(centre, office)
-    return await handlers.mark_no_show(centre, number, store=deps(request).store, now=_now())
+    return ticket_out(await handlers.mark_no_show(centre, number, tickets=d.tickets, now=_now()))

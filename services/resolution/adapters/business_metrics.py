@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from shared.reference.admin_units import provinces
+
 
 class BusinessMetrics:
     """Counters and gauges labelled by the competent office's province (bounded: 34 provinces)."""
@@ -23,11 +25,15 @@ class BusinessMetrics:
         )
         self._overdue = Gauge(
             "lienthong_dossiers_overdue",
-            "Running cases past their due date now (refreshed from the store)",
+            "Running cases past their due date now (refreshed from the store): the one overdue figure, the "
+            "operations centre's overdue_now",
             ["province"],
             registry=registry,
         )
-        self._seen: set[str] = set()
+        # every province from the start: a quiet country shows 0, not an absent series (alerts and panels read it)
+        self._seen: set[str] = {p.code for p in provinces()}
+        for province in self._seen:
+            self._overdue.labels(province).set(0)
 
     def received(self, province: str) -> None:
         """Count a newly received dossier."""

@@ -1,4 +1,7 @@
-"""Prometheus figures of resolution: cases overdue now (the operations centre's first question)."""
+"""Prometheus figure of resolution's overdue scheduler: running cases past due that it has not flagged yet.
+
+How many cases are overdue is one figure, ``lienthong_dossiers_overdue{province}`` (business_metrics.py).
+"""
 
 from __future__ import annotations
 
@@ -6,16 +9,14 @@ from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Gauge
 
-from services.resolution.adapters.store import ResolutionStore
-from services.resolution.domain.case import CLOCK_RUNNING, OPEN
+from services.resolution.adapters.repositories import MongoCases
 
 
 class OverdueMetrics:
-    """``lienthong_cases_overdue`` (flagged, still open) and the ones past due but not yet flagged."""
+    """``lienthong_cases_overdue_unflagged``: past due, not yet flagged (the scheduler is behind when it stays > 0)."""
 
-    def __init__(self, registry: CollectorRegistry, store: ResolutionStore) -> None:
-        self._store = store
-        self.overdue = Gauge("lienthong_cases_overdue", "Open cases past their due date (flagged)", registry=registry)
+    def __init__(self, registry: CollectorRegistry, cases: MongoCases) -> None:
+        self._cases = cases
         self.unflagged = Gauge(
             "lienthong_cases_overdue_unflagged",
             "Running cases past their due date that the overdue scheduler has not flagged yet",
@@ -23,9 +24,5 @@ class OverdueMetrics:
         )
 
     async def refresh(self) -> None:
-        """Count both at scrape time."""
-        flagged, unflagged = await self._store.count_overdue(
-            sorted(s.value for s in OPEN), sorted(s.value for s in CLOCK_RUNNING), datetime.now(UTC)
-        )
-        self.overdue.set(flagged)
-        self.unflagged.set(unflagged)
+        """Count at scrape time."""
+        self.unflagged.set(await self._cases.count_unflagged(datetime.now(UTC)))

@@ -11,7 +11,10 @@ from urllib.parse import quote
 
 import jinja2
 
+from services.resolution.adapters.repositories import CaseMapper
 from services.resolution.adapters.signing import b64url
+from services.resolution.domain.case import Case
+from services.resolution.domain.results import FormNotApplicable, Paper
 from shared.papers import environment, letterhead_context, render_form, render_pdf_async
 from shared.reference.offices import office_name
 
@@ -52,8 +55,8 @@ STATUSES = {
 }
 
 
-class NotApplicable(Exception):
-    """The case has not been through the step the form records."""
+#: the form's own exception is the domain's (the routes answer 409 form_not_applicable)
+NotApplicable = FormNotApplicable
 
 
 @cache
@@ -186,3 +189,17 @@ async def result_pdf(stored: dict[str, Any], *, verify_url: str, procedure_name:
     """A signed result as PDF, with the signed original attached."""
     html = result_html(stored, verify_url=verify_url, procedure_name=procedure_name)
     return await render_pdf_async(html, attachments=[(RESULT_ATTACHMENT, result_attachment(stored))])
+
+
+class OfficePapers:
+    """The ``Papers`` port: a case's Circular 01/2018 forms, numbered as the Circular numbers them."""
+
+    def __init__(self, *, tracking_page_url: str) -> None:
+        self.tracking_page_url = tracking_page_url
+        self._mapper = CaseMapper()
+
+    async def form(self, form: str, case: Case) -> Paper:
+        """The form as PDF with its file name (FormNotApplicable before the case went through its step)."""
+        pdf = await form_pdf(form, self._mapper.to_document(case), tracking_page_url=self.tracking_page_url)
+        number = list(FORMS).index(form) + 2
+        return Paper(pdf, f"{case.dossier_code}-mau{number:02d}.pdf")

@@ -10,31 +10,18 @@ import base64
 import binascii
 import io
 import json
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import pypdf
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pypdf.errors import PdfReadError
 
 from services.resolution.adapters.signing import verify_with
+from services.resolution.domain.results import NotAResult, Status, Verdict
 
-Status = Literal["valid", "tampered", "unknown"]
+__all__ = ["ATTACHMENT", "NotAResult", "Status", "Verdict", "signed_from_pdf", "standard_signature", "verify_document"]
+
 ATTACHMENT = "ket-qua.json"
-
-
-class NotAResult(ValueError):
-    """The upload is not a result PDF issued by this system (no signed original inside)."""
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """Outcome of a check and what it rests on."""
-
-    status: Status
-    reason: str
-    key_id: str | None = None
-    office_code: str | None = None
 
 
 def b64url_decode(text: str) -> bytes:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from services.resolution.entrypoints.deps import get_deps
 from services.resolution.settings import ResolutionSettings
 from shared.http import ApiError
 from shared.identity import (
@@ -33,7 +34,7 @@ async def official(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> Official:
     """FastAPI dependency: the calling official (401 with one message whatever check failed)."""
-    verifier: TokenVerifier = request.app.state.verifier
+    verifier: TokenVerifier = get_deps(request).verifier
     header = f"Bearer {credentials.credentials}" if credentials is not None else None
     found = await authenticate(verifier, header, service="resolution")
     if found is None:

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.resolution.handlers import Resolution
+from services.resolution.handlers import Cases
 from shared.broker import subscribe
 from shared.envelope import CloudEvent
 from shared.events import DossierRouted, DossierSupplemented
 from shared.topics import Topics
 
 
-def register(runtime: Any, resolution: Resolution) -> None:
+def register(runtime: Any, cases: Cases) -> None:
     """Groups ``lienthong.resolution.routed`` and ``lienthong.resolution.supplemented``."""
 
     async def on_routed(event: CloudEvent) -> None:
-        await resolution.on_routed(event.id, DossierRouted.model_validate(event.data))
+        await cases.open_case(event.id, DossierRouted.model_validate(event.data))
 
     async def on_supplemented(event: CloudEvent) -> None:
-        await resolution.on_supplemented(event.id, DossierSupplemented.model_validate(event.data))
+        await cases.supplement_received(event.id, DossierSupplemented.model_validate(event.data))
 
     for topic, group, handler in (
         (Topics.DOSSIER_ROUTED, "routed", on_routed),

@@ -8,15 +8,23 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from datetime import datetime
 from importlib import resources
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from services.resolution.adapters.papers import FORMS, NotApplicable, form_pdf, result_pdf
-from services.resolution.adapters.verification import NotAResult, Verdict
-from services.resolution.domain.case import OPEN, Forbidden, IllegalTransition, ReasonRequired
+from services.resolution.domain.case import (
+    Case,
+    CaseNotFound,
+    Conflict,
+    Forbidden,
+    IllegalTransition,
+    InvalidInput,
+    ReasonRequired,
+)
+from services.resolution.domain.results import FormNotApplicable, NotAResult, Verdict
 from services.resolution.entrypoints.auth import CurrentOfficial, Official
+from services.resolution.entrypoints.deps import ResolutionDeps, get_deps
 from services.resolution.entrypoints.models import (
     ActionIn,
     ApologyIn,
@@ -30,45 +38,24 @@ from services.resolution.entrypoints.models import (
     VerifyOut,
     WorklistOut,
 )
-from services.resolution.handlers import CaseNotFound, Conflict, InvalidInput, Resolution
-from shared.abuse import AbuseGuard
-from shared.audit import AuditTrail
 from shared.events import DossierStatus
 from shared.http import MAX_OFFSET, ApiError, error_responses
 from shared.papers import PDF_MEDIA_TYPE, pdf_response, pdf_responses
 from shared.reference.offices import office_name
-from shared.store import REVISION_FIELD
 
 router = APIRouter(prefix="/v1")
 public = APIRouter()
+Deps = Annotated[ResolutionDeps, Depends(get_deps)]
+T = TypeVar("T")
 
 
-def _res(request: Request) -> Resolution:
-    resolution: Resolution = request.app.state.resolution
-    return resolution
+def view(case: Case) -> CaseOut:
+    """A case as officials see it (no outbox, no bookkeeping, no tracking token)."""
+    return CaseOut.model_validate(case, from_attributes=True)
 
 
-def view(case: dict[str, Any]) -> dict[str, Any]:
-    """A case as officials see it (no outbox, no bookkeeping)."""
-    hidden = {"outbox", "outbox_pending", "seen_events", "m", "tracking_token_sha256", REVISION_FIELD}
-    return {("id" if k == "_id" else k): v for k, v in case.items() if k not in hidden}
-
-
-async def _audited(
-    request: Request, official: Official, action: str, dossier: str, coro: Awaitable[dict[str, Any]]
-) -> dict[str, Any]:
-    """Run an official's action and write its audit record, whether it succeeded or was refused."""
-    audit: AuditTrail = request.app.state.audit
-    try:
-        case = await _guarded(coro)
-    except ApiError as exc:
-        await audit.record(official, f"case.{action}", dossier, outcome=exc.code)
-        raise
-    await audit.record(official, f"case.{action}", dossier, details={"status": case.get("status")})
-    return case
-
-
-async def _guarded(coro: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+async def _guarded(coro: Awaitable[T]) -> T:
+    """Await a use case, answering its domain errors with their HTTP status."""
     try:
         return await coro
     except CaseNotFound:
@@ -90,6 +77,25 @@ async def _guarded(coro: Awaitable[dict[str, Any]]) -> dict[str, Any]:
         raise ApiError(422, exc.code, str(exc)) from None
 
 
+async def _audited(deps: ResolutionDeps, official: Official, action: str, dossier: str, coro: Awaitable[Case]) -> Case:
+    """Run an official's action and write its audit record, whether it succeeded or was refused."""
+    try:
+        case = await _guarded(coro)
+    except ApiError as exc:
+        await deps.audit.record(official, f"case.{action}", dossier, outcome=exc.code)
+        raise
+    await deps.audit.record(official, f"case.{action}", dossier, details={"status": case.status.value})
+    return case
+
+
+async def office_case(dossier: str, official: CurrentOfficial, deps: Deps) -> Case:
+    """FastAPI dependency: the calling official's office's case of ``dossier`` (401 / 404 otherwise)."""
+    return await _guarded(deps.cases.case_for(dossier, official.office))
+
+
+OfficeCase = Annotated[Case, Depends(office_case)]
+
+
 @router.get(
     "/worklist",
     response_model=WorklistOut,
@@ -98,17 +104,16 @@ async def _guarded(coro: Awaitable[dict[str, Any]]) -> dict[str, Any]:
     responses=error_responses(401),
 )
 async def worklist(
-    request: Request,
+    deps: Deps,
     official: CurrentOfficial,
     status: Annotated[
         list[DossierStatus] | None, Query(description="Filter by status (repeatable); default: all open statuses")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200, description="Page size")] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Cases to skip")] = 0,
-) -> dict[str, Any]:
-    statuses = sorted(s.value for s in (status or OPEN))
-    cases = await _res(request).store.worklist(official.office, statuses, limit, offset)
-    return {"office": official.office, "items": [view(c) for c in cases]}
+) -> WorklistOut:
+    cases = await deps.cases.worklist(official.office, status, limit=limit, offset=offset)
+    return WorklistOut(office=official.office, items=[view(c) for c in cases])
 
 
 @router.get(
@@ -118,8 +123,8 @@ async def worklist(
     summary="A case of the official's office, by dossier id or dossier code",
     responses=error_responses(401, 404),
 )
-async def get_case(dossier: str, request: Request, official: CurrentOfficial) -> dict[str, Any]:
-    return view(await _guarded(_res(request).case_for(dossier, official.office)))
+async def get_case(case: OfficeCase) -> CaseOut:
+    return view(case)
 
 
 @router.post(
@@ -129,24 +134,11 @@ async def get_case(dossier: str, request: Request, official: CurrentOfficial) ->
     summary="Leader's apology letter with a new appointment date (overdue cases)",
     responses=error_responses(401, 403, 404, 409, 422),
 )
-async def apology(dossier: str, body: ApologyIn, request: Request, official: CurrentOfficial) -> dict[str, Any]:
+async def apology(dossier: str, body: ApologyIn, deps: Deps, official: CurrentOfficial) -> CaseOut:
     if body.new_due_at is not None and body.new_due_at.tzinfo is None:
         raise ApiError(422, "naive_datetime", "new_due_at: give a time zone offset")
-    case = await _audited(
-        request,
-        official,
-        "apology",
-        dossier,
-        _res(request).apologise(
-            dossier,
-            office=official.office,
-            actor=official.sub,
-            roles=official.roles,
-            reason=body.reason,
-            new_due_at=body.new_due_at,
-        ),
-    )
-    return view(case)
+    apologised = deps.cases.apologise(dossier, by=official, reason=body.reason, new_due_at=body.new_due_at)
+    return view(await _audited(deps, official, "apology", dossier, apologised))
 
 
 @router.post(
@@ -160,16 +152,17 @@ async def rate(
     code: str,
     body: RatingIn,
     request: Request,
+    deps: Deps,
     token: Annotated[str, Query(min_length=8, max_length=200, description="The citizen's tracking token")],
-) -> dict[str, Any]:
-    abuse: AbuseGuard = request.app.state.abuse
-    await abuse.admit(request, "rating", target=code)
+) -> RatingOut:
+    await deps.abuse.admit(request, "rating", target=code)
     try:
-        return await _guarded(_res(request).rate(code, token, body.score, body.comment))
+        rating = await _guarded(deps.cases.rate(code, token, body.score, body.comment))
     except ApiError as exc:
         if exc.status == 404:  # a wrong token looks like an unknown code, and counts as a failed attempt
-            await abuse.failed(request, "rating", target=code)
+            await deps.abuse.failed(request, "rating", target=code)
         raise
+    return RatingOut.model_validate(rating, from_attributes=True)
 
 
 @router.get(
@@ -179,22 +172,11 @@ async def rate(
     summary="A signed result with the office's public key",
     responses=error_responses(404),
 )
-async def get_result(document_id: str, request: Request) -> dict[str, Any]:
-    res = _res(request)
-    found = await res.store.result(document_id)
+async def get_result(document_id: str, deps: Deps) -> dict[str, Any]:
+    found = await _guarded(deps.results.published(document_id))
     if found is None:
         raise ApiError(404, "not_found", "no such result")
-    office = found["document"]["office_code"]
-    try:
-        public_key = res.keys.public_key_pem(office, found["document"].get("key_id"))
-    except KeyError:
-        raise ApiError(409, "no_signing_key", f"office {office} has no signing key configured any more") from None
-    return {
-        "document": found["document"],
-        "signature": found["signature"],
-        "algorithm": found["algorithm"],
-        "public_key_pem": public_key,
-    }
+    return found
 
 
 @router.post(
@@ -204,9 +186,9 @@ async def get_result(document_id: str, request: Request) -> dict[str, Any]:
     summary="Check a result's signature",
     responses=error_responses(422, 429),
 )
-async def verify(body: VerifyIn, request: Request) -> dict[str, Any]:
-    await request.app.state.abuse.admit(request, "verify")
-    return {"valid": _res(request).verify(body.document, body.signature)}
+async def verify(body: VerifyIn, request: Request, deps: Deps) -> dict[str, Any]:
+    await deps.abuse.admit(request, "verify")
+    return {"valid": deps.results.verify(body.document, body.signature)}
 
 
 @router.get(
@@ -224,20 +206,14 @@ async def verify(body: VerifyIn, request: Request) -> dict[str, Any]:
     ),
 )
 async def form(
-    dossier: str,
-    form: Literal["supplement-request", "refusal", "apology", "control-sheet"],
-    request: Request,
-    official: CurrentOfficial,
+    form: Literal["supplement-request", "refusal", "apology", "control-sheet"], case: OfficeCase, deps: Deps
 ) -> Response:
-    res = _res(request)
-    case = await _guarded(res.case_for(dossier, official.office))
     try:
-        pdf = await form_pdf(form, case, tracking_page_url=res.settings.tracking_page_url)
-    except NotApplicable as exc:
+        paper = await deps.papers.form(form, case)
+    except FormNotApplicable as exc:
         vi = f"{form}: hồ sơ chưa qua bước mà mẫu này ghi lại (yêu cầu bổ sung, từ chối hoặc thư xin lỗi)"
         raise ApiError(409, "form_not_applicable", f"{form}: {exc}", vi=vi) from None
-    number = list(FORMS).index(form) + 2
-    return pdf_response(pdf, f"{case['dossier_code']}-mau{number:02d}.pdf")
+    return pdf_response(paper.pdf, paper.filename)
 
 
 @router.get(
@@ -247,18 +223,15 @@ async def form(
     summary="A signed result as PDF (the signed original embedded; public by its unguessable id, like the JSON)",
     responses=pdf_responses("The result paper.", 404, 429),
 )
-async def result_paper(document_id: str, request: Request) -> Response:
+async def result_paper(document_id: str, request: Request, deps: Deps) -> Response:
     # public and costly to render: the same per-client limit as the other public paths; a wrong id counts as
     # a failed attempt (ids are unguessable, so only guessing produces many)
-    abuse: AbuseGuard = request.app.state.abuse
-    await abuse.admit(request, "result-pdf")
-    res = _res(request)
-    found = await res.store.result(document_id)
-    if found is None:
-        await abuse.failed(request, "result-pdf")
+    await deps.abuse.admit(request, "result-pdf")
+    paper = await deps.results.paper(document_id)
+    if paper is None:
+        await deps.abuse.failed(request, "result-pdf")
         raise ApiError(404, "not_found", "no such result")
-    pdf = await result_pdf(found, verify_url=res.verify_url(document_id), procedure_name=found.get("procedure_name"))
-    return pdf_response(pdf, f"{found['document']['dossier_code']}-ket-qua.pdf")
+    return pdf_response(paper.pdf, paper.filename)
 
 
 def _verification(verdict: Verdict, document: dict[str, Any] | None) -> dict[str, Any]:
@@ -295,13 +268,14 @@ def _verification(verdict: Verdict, document: dict[str, Any] | None) -> dict[str
 async def verification(
     document_id: str,
     request: Request,
+    deps: Deps,
     sig: Annotated[
         str | None, Query(max_length=200, description="Signature from the paper's QR code (base64url)")
     ] = None,
 ) -> dict[str, Any]:
-    await request.app.state.abuse.admit(request, "verify")
-    verdict, stored = await _res(request).check_result(document_id, sig)
-    return _verification(verdict, stored["document"] if stored else None)
+    await deps.abuse.admit(request, "verify")
+    verdict, document = await deps.results.check(document_id, sig)
+    return _verification(verdict, document)
 
 
 @router.post(
@@ -317,11 +291,11 @@ async def verification(
     },
     responses=error_responses(413, 422, 429),
 )
-async def verify_pdf(request: Request) -> dict[str, Any]:
-    await request.app.state.abuse.admit(request, "verify")
+async def verify_pdf(request: Request, deps: Deps) -> dict[str, Any]:
+    await deps.abuse.admit(request, "verify")
     body = await request.body()
     try:
-        verdict, document = await _res(request).check_pdf(body)
+        verdict, document = await deps.results.check_pdf(body)
     except NotAResult as exc:
         raise ApiError(422, "not_a_result_pdf", str(exc)) from None
     return _verification(verdict, document)
@@ -336,10 +310,11 @@ async def verify_pdf(request: Request) -> dict[str, Any]:
 )
 async def jwks(
     request: Request,
+    deps: Deps,
     office: Annotated[str | None, Query(max_length=40, description="Only this office's keys")] = None,
 ) -> dict[str, Any]:
-    await request.app.state.abuse.admit(request, "jwks")
-    return await _res(request).jwks(office)
+    await deps.abuse.admit(request, "jwks")
+    return await deps.results.jwks(office)
 
 
 @public.get(
@@ -349,9 +324,9 @@ async def jwks(
     summary="Public verification page (no login)",
     responses=error_responses(429),
 )
-async def verify_page(request: Request) -> HTMLResponse:
+async def verify_page(request: Request, deps: Deps) -> HTMLResponse:
     """Opens from a result's QR code: shows valid / tampered / unknown, the issuing office and date."""
-    await request.app.state.abuse.admit(request, "verify-page")
+    await deps.abuse.admit(request, "verify-page")
     return HTMLResponse((resources.files("services.resolution") / "static" / "verify.html").read_text("utf-8"))
 
 
@@ -377,18 +352,10 @@ ACTIONS = {
 async def act(
     dossier: str,
     action: Literal["accept", "process", "request-supplement", "transfer", "reject", "approve", "return", "withdraw"],
-    request: Request,
+    deps: Deps,
     official: CurrentOfficial,
     body: ActionIn | None = None,
-) -> dict[str, Any]:
+) -> CaseOut:
     payload = (body or ActionIn()).model_dump()
-    case = await _audited(
-        request,
-        official,
-        ACTIONS[action],
-        dossier,
-        _res(request).act(
-            dossier, ACTIONS[action], office=official.office, actor=official.sub, roles=official.roles, body=payload
-        ),
-    )
-    return view(case)
+    acted = deps.cases.act(dossier, ACTIONS[action], by=official, body=payload)
+    return view(await _audited(deps, official, ACTIONS[action], dossier, acted))

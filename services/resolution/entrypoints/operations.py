@@ -15,7 +15,7 @@ from importlib import resources
 from typing import Annotated, Any
 
 import jinja2
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sse_starlette.sse import EventSourceResponse
@@ -24,8 +24,8 @@ from services.resolution.domain.figures import Period, local_day
 from services.resolution.domain.scope import Scope, ScopeRefused, scope_for
 from services.resolution.domain.service_index import CRITERIA, GROUPS
 from services.resolution.entrypoints.auth import CurrentOfficial
+from services.resolution.entrypoints.deps import ResolutionDeps, get_deps
 from services.resolution.entrypoints.models import StatsOut
-from services.resolution.handlers import Resolution
 from shared.http import ApiError, error_responses
 from shared.reference.admin_units import normalise_province_code, provinces
 from shared.reference.offices import parse_office_code
@@ -54,9 +54,7 @@ Province = Annotated[
 Office = Annotated[str | None, Query(min_length=3, max_length=40, description="Narrow to one office.")]
 
 
-def _res(request: Request) -> Resolution:
-    resolution: Resolution = request.app.state.resolution
-    return resolution
+Deps = Annotated[ResolutionDeps, Depends(get_deps)]
 
 
 def period_of(first: date | None, last: date | None, *, today: date) -> Period:
@@ -90,8 +88,8 @@ def _scope(official: Any, province_code: str | None, office_code: str | None) ->
         raise ApiError(403, "forbidden", str(exc)) from None
 
 
-async def _report(request: Request, scope: Scope, period: Period) -> dict[str, Any]:
-    report = await _res(request).operations(scope=scope, period=period)
+async def _report(deps: ResolutionDeps, scope: Scope, period: Period) -> dict[str, Any]:
+    report = await deps.operations.report(scope=scope, period=period)
     report["period"] = {**report["period"], "from": period.first.isoformat(), "to": period.last.isoformat()}
     return report
 
@@ -132,9 +130,9 @@ FiguresRequest = Annotated[StatsQuery, Depends(stats_query)]
     summary="Operations-centre figures and the Decision 766 service index",
     responses=error_responses(401, 403, 422),
 )
-async def stats(request: Request, query: FiguresRequest) -> dict[str, Any]:
+async def stats(deps: Deps, query: FiguresRequest) -> dict[str, Any]:
     """Figures of the official's scope (national / their province / their office) for a period of local days."""
-    return await _report(request, query.scope, query.period())
+    return await _report(deps, query.scope, query.period())
 
 
 @router.get(
@@ -146,19 +144,19 @@ async def stats(request: Request, query: FiguresRequest) -> dict[str, Any]:
         **error_responses(401, 403, 422),
     },
 )
-async def stats_stream(request: Request, query: FiguresRequest) -> EventSourceResponse:
+async def stats_stream(deps: Deps, query: FiguresRequest) -> EventSourceResponse:
     """The report now, then again whenever a case of this process changes (or at most every refresh interval)."""
-    resolution = _res(request)
-    refresh = resolution.settings.dashboard_refresh_interval
+    refresh = deps.settings.dashboard_refresh_interval
+    changes = deps.watch.changes
 
     async def events() -> AsyncIterator[dict[str, str]]:
-        woken = resolution.changes.listen()
+        woken = changes.listen()
         sent = ""
         try:
             while True:
                 woken.clear()
                 started = time.monotonic()
-                report = await _report(request, query.scope, query.period())
+                report = await _report(deps, query.scope, query.period())
                 elapsed = time.monotonic() - started
                 encoded = jsonable_encoder(StatsOut.model_validate(report), by_alias=True)
                 body = json.dumps(encoded, ensure_ascii=False)
@@ -174,7 +172,7 @@ async def stats_stream(request: Request, query: FiguresRequest) -> EventSourceRe
                 # (seconds to compute under a steady flow of changes) from taking the whole process
                 await asyncio.sleep(max(SETTLE_SECONDS, BUSY_FACTOR * elapsed))
         finally:
-            resolution.changes.stop(woken)
+            changes.stop(woken)
 
     return EventSourceResponse(events(), ping=15)
 

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from datetime import UTC, datetime, timedelta
 
-from services.resolution.handlers import Resolution
+from services.resolution.handlers import Cases, Operations
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -22,34 +22,35 @@ def seconds_until(next_due: datetime | None, *, now: datetime, max_wait: float) 
     return min(max_wait, max(MIN_WAIT, (next_due - now).total_seconds()))
 
 
-async def overdue_loop(resolution: Resolution, *, max_wait: float) -> None:
+async def overdue_loop(cases: Cases, *, max_wait: float) -> None:
     """Flag overdue cases as their due dates pass, for the life of the service.
 
     The loop also wakes when a case opens or a due date moves in this process to a moment before the planned
-    wake-up (``due_changed``); the ``max_wait`` bound covers changes made by other instances of the service.
+    wake-up (``DueSignal``); the ``max_wait`` bound covers changes made by other instances of the service.
     """
     while True:
         delay = max_wait
         # before the check: any due date written during it wakes the next check at once
-        resolution.due_changed.clear()
-        resolution.planned_wake = None
+        due = cases.watch.due
+        due.changed.clear()
+        due.planned_wake = None
         try:
-            await resolution.flag_overdue()
-            delay = seconds_until(await resolution.next_due(), now=datetime.now(UTC), max_wait=max_wait)
+            await cases.flag_overdue()
+            delay = seconds_until(await cases.next_due(), now=datetime.now(UTC), max_wait=max_wait)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # keep checking after a store hiccup
             log.warning("overdue_check_failed", error=str(exc), error_type=type(exc).__name__)
-        resolution.planned_wake = datetime.now(UTC) + timedelta(seconds=delay)
+        due.planned_wake = datetime.now(UTC) + timedelta(seconds=delay)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(resolution.due_changed.wait(), timeout=delay)
+            await asyncio.wait_for(due.changed.wait(), timeout=delay)
 
 
-async def business_metrics_loop(resolution: Resolution, *, interval: float) -> None:
+async def business_metrics_loop(operations: Operations, *, interval: float) -> None:
     """Refresh the overdue gauge on /metrics from the store (every instance sees the same figure)."""
     while True:
         try:
-            await resolution.refresh_overdue_gauge()
+            await operations.refresh_overdue_gauge()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # keep refreshing after a store hiccup

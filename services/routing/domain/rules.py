@@ -9,9 +9,15 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from services.routing.domain.offices import OfficeBoard
 from services.routing.domain.registry import Office, Registry
+from shared.errors import PermanentError
+from shared.events import DossierReceived
 from shared.reference.admin_units import get_province, get_ward
-from shared.reference.procedures import Procedure
+from shared.reference.procedures import Catalogue, Procedure
+
+#: Rule id of a transfer to the office the transferring official named (open, and not the office it leaves).
+NAMED_BY_OFFICIAL = "T10-transfer-to-named-office"
 
 
 @dataclass(frozen=True)
@@ -161,3 +167,51 @@ def decide(
             f"No competent office is open (rule {rule.id}); the dossier is parked and will be routed when one reopens.",
         )
     return Decision(None, "none", f"No jurisdiction rule matches procedure {procedure.code}")
+
+
+class UnknownProcedure(PermanentError):
+    """The dossier names a procedure the catalogue does not have (dead-lettered, never retried)."""
+
+
+@dataclass(frozen=True)
+class Jurisdiction:
+    """The ordered rules applied with the offices' live status and load (thẩm quyền giải quyết)."""
+
+    catalogue: Catalogue
+    board: OfficeBoard
+
+    def procedure(self, code: str) -> Procedure:
+        """The catalogue's procedure; :class:`UnknownProcedure` when it has none."""
+        procedure = self.catalogue.get(code)
+        if procedure is None:
+            raise UnknownProcedure(f"unknown procedure {code!r}")
+        return procedure
+
+    def decide(self, procedure: Procedure, received: DossierReceived, *, exclude: Collection[str] = ()) -> Decision:
+        """Where a dossier of ``procedure`` goes now, never to an office of ``exclude``."""
+        facts = Facts(
+            province_code=received.province_code,
+            receiving_ward_code=received.receiving_ward_code,
+            applicant_ward_code=received.applicant_ward_code,
+            subject_ward_code=received.subject_ward_code,
+        )
+        return decide(
+            procedure,
+            facts,
+            registry=self.board.registry,
+            available=self.board.available,
+            load=self.board.load_of,
+            exclude=exclude,
+        )
+
+    def named(self, code: str | None, *, leaving: str | None) -> Decision | None:
+        """The office a transferring official named, when it exists, is open and is not the one it leaves."""
+        office = self.board.registry.get(code) if code else None
+        if office is None or office.code == leaving or not self.board.available(office):
+            return None
+        return Decision(
+            office,
+            NAMED_BY_OFFICIAL,
+            f"Chuyển đến {office.name} theo chỉ định của cơ quan chuyển. / "
+            f"Transferred to the office the transferring official named ({office.code}).",
+        )

@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from services.routing.handlers import Router
+from services.routing import handlers
+from services.routing.entrypoints.deps import RoutingDeps
 from shared.broker import subscribe
 from shared.envelope import CloudEvent
 from shared.events import DossierReceived, DossierStatusChanged
+from shared.runtime import ServiceRuntime
 from shared.topics import Topics
 
 
-def register(runtime: Any, router: Router) -> None:
+def register(runtime: ServiceRuntime, deps: RoutingDeps) -> None:
     """Groups ``lienthong.routing.received`` and ``lienthong.routing.status``."""
 
     async def on_received(event: CloudEvent) -> None:
-        await router.on_received(event.id, DossierReceived.model_validate(event.data))
+        received = DossierReceived.model_validate(event.data)
+        await handlers.receive_dossier(event.id, received, routes=deps.routes, jurisdiction=deps.jurisdiction)
 
     async def on_status(event: CloudEvent) -> None:
-        await router.on_status(event.id, DossierStatusChanged.model_validate(event.data))
+        change = DossierStatusChanged.model_validate(event.data)
+        await handlers.follow_status(event.id, change, routes=deps.routes, jurisdiction=deps.jurisdiction)
 
     settings = runtime.settings
-    # every partition of new dossiers at once: their inserts share one batched write (adapters/store.py)
+    # every partition of new dossiers at once: their decisions and inserts run side by side
     received_workers = max(settings.kafka_consumer_workers, settings.kafka_topic_partitions)
     for topic, group, handler, workers in (
         (Topics.DOSSIER_RECEIVED, "received", on_received, received_workers),

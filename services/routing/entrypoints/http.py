@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.routing.handlers import Router, office_view
-from shared.audit import AuditTrail
+from services.routing import handlers
+from services.routing.domain.offices import OfficeBoard, OfficeStatus, UnknownOffice
+from services.routing.domain.registry import Office
+from services.routing.domain.route import Route
+from services.routing.entrypoints.deps import RoutingDeps, get_deps
 from shared.http import MAX_OFFSET, ApiError, error_responses
 from shared.identity import OPERATOR, Principal, require_role
 from shared.logging import get_logger
@@ -30,7 +34,7 @@ class OfficeOut(BaseModel):
     level: Literal["commune", "province"] = Field(description="Level.", examples=["commune"])
     province_code: str = Field(description="Province.", examples=["01"])
     ward_code: str | None = Field(description="Commune/ward (commune offices).", examples=["00070"])
-    status: Literal["open", "closed", "over_capacity"] = Field(description="Operator status.", examples=["open"])
+    status: OfficeStatus = Field(description="Operator status.", examples=["open"])
     load: int = Field(description="Open dossiers now routed to it.", examples=[12])
 
 
@@ -45,7 +49,7 @@ class StatusIn(BaseModel):
     """An operator's status change."""
 
     model_config = ConfigDict(extra="forbid")
-    status: Literal["open", "closed", "over_capacity"] = Field(description="New status.", examples=["closed"])
+    status: OfficeStatus = Field(description="New status.", examples=["closed"])
 
 
 class DecisionOut(BaseModel):
@@ -97,11 +101,36 @@ class RouteOut(BaseModel):
     )
 
 
-def _router(request: Request) -> Router:
-    router: Router = request.app.state.router
-    return router
+def office_view(office: Office, board: OfficeBoard) -> dict[str, Any]:
+    """An office as the API shows it, with its status and load now."""
+    return {
+        "code": office.code,
+        "name": office.name,
+        "kind": office.kind.name.lower(),
+        "level": office.level,
+        "province_code": office.province_code,
+        "ward_code": office.ward_code,
+        "status": board.status_of(office.code),
+        "load": board.load[office.code],
+    }
 
 
+def route_view(route: Route) -> dict[str, Any]:
+    """A route as the API shows it: decisions and hand-offs oldest first."""
+    return {
+        "dossier_id": route.dossier_id,
+        "dossier_code": route.code,
+        "current_office_code": route.open_at,
+        "parked": route.parked,
+        "chain": route.chain,
+        "chain_step": route.chain_step,
+        "decisions": [asdict(d) for d in route.decisions],
+        "handoffs": [asdict(h) for h in route.handoffs.values()],
+        "tried_offices": route.tried_offices,
+    }
+
+
+Deps = Annotated[RoutingDeps, Depends(get_deps)]
 #: operators: a JWT with the operator role (the same identity scheme as officials)
 Operator = Annotated[Principal, require_role(OPERATOR, service="routing")]
 
@@ -114,7 +143,7 @@ Operator = Annotated[Principal, require_role(OPERATOR, service="routing")]
     responses=error_responses(422),
 )
 async def list_offices(
-    request: Request,
+    deps: Deps,
     province_code: Annotated[
         str | None, Query(max_length=2, description="Province code (2 digits).", examples=["01"])
     ] = None,
@@ -129,9 +158,7 @@ async def list_offices(
             examples=["commune_people_committee"],
         ),
     ] = None,
-    status: Annotated[
-        Literal["open", "closed", "over_capacity"] | None, Query(description="Operator status.", examples=["closed"])
-    ] = None,
+    status: Annotated[OfficeStatus | None, Query(description="Operator status.", examples=["closed"])] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="Page size.", examples=[100])] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Offices to skip.", examples=[0])] = 0,
 ) -> dict[str, Any]:
@@ -139,25 +166,24 @@ async def list_offices(
         raise ApiError(422, "unknown_kind", f"kind must be one of {', '.join(sorted(OFFICE_KINDS))}")
     if province_code is not None and get_province(province_code) is None:
         raise ApiError(422, "unknown_province", f"no province {province_code!r}")
-    r = _router(request)
+    board = deps.board
     rows = [
         o
-        for o in r.registry.offices.values()
+        for o in board.registry.offices.values()
         if (province_code is None or o.province_code == province_code.zfill(2))
         and (level is None or o.level == level)
         and (kind is None or o.kind.name.lower() == kind)
-        and (status is None or r.statuses.get(o.code, "open") == status)
+        and (status is None or board.status_of(o.code) is status)
     ]
-    return {"total": len(rows), "items": [office_view(o, r) for o in rows[offset : offset + limit]]}
+    return {"total": len(rows), "items": [office_view(o, board) for o in rows[offset : offset + limit]]}
 
 
 @router.get("/offices/{code}", response_model=OfficeOut, tags=["offices"], responses=error_responses(404))
-async def get_office(code: str, request: Request) -> dict[str, Any]:
-    r = _router(request)
-    office = r.registry.get(code)
+async def get_office(code: str, deps: Deps) -> dict[str, Any]:
+    office = deps.board.registry.get(code)
     if office is None:
         raise ApiError(404, "unknown_office", f"no office {code!r}")
-    return office_view(office, r)
+    return office_view(office, deps.board)
 
 
 @router.post(
@@ -166,16 +192,22 @@ async def get_office(code: str, request: Request) -> dict[str, Any]:
     tags=["offices"],
     responses=error_responses(401, 403, 404, 422),
 )
-async def set_status(code: str, body: StatusIn, request: Request, operator: Operator) -> dict[str, Any]:
-    audit: AuditTrail = request.app.state.audit
+async def set_status(code: str, body: StatusIn, deps: Deps, operator: Operator) -> dict[str, Any]:
+    audit = deps.audit
     try:
-        office = await _router(request).set_office_status(code, body.status)
-    except KeyError:
-        await audit.record(operator, "office.set_status", code, details={"status": body.status}, outcome="unknown")
+        office = await handlers.set_office_status(
+            code, body.status, routes=deps.routes, statuses=deps.statuses, jurisdiction=deps.jurisdiction
+        )
+    except UnknownOffice:
+        await audit.record(
+            operator, "office.set_status", code, details={"status": body.status.value}, outcome="unknown"
+        )
         raise ApiError(404, "unknown_office", f"no office {code!r}") from None
-    await audit.record(operator, "office.set_status", code, details={"status": body.status})
-    log.info("office_status_set", office=code, status=body.status, actor=operator.sub, actor_office=operator.office)
-    return office
+    await audit.record(operator, "office.set_status", code, details={"status": body.status.value})
+    log.info(
+        "office_status_set", office=code, status=body.status.value, actor=operator.sub, actor_office=operator.office
+    )
+    return office_view(office, deps.board)
 
 
 @router.get(
@@ -185,20 +217,9 @@ async def set_status(code: str, body: StatusIn, request: Request, operator: Oper
     summary="Routing decisions of a dossier (by dossier id or dossier code), with rule and reason",
     responses=error_responses(401, 403, 404),
 )
-async def get_route(dossier: str, request: Request, operator: Operator) -> dict[str, Any]:
-    await request.app.state.audit.record(operator, "route.read", dossier)
-    store = _router(request).store
-    doc = await store.route(dossier) or await store.route_by_code(dossier)
-    if doc is None:
+async def get_route(dossier: str, deps: Deps, operator: Operator) -> dict[str, Any]:
+    await deps.audit.record(operator, "route.read", dossier)
+    route = await handlers.find_route(dossier, routes=deps.routes)
+    if route is None:
         raise ApiError(404, "not_found", f"no route for dossier {dossier!r}")
-    return {
-        "dossier_id": doc["_id"],
-        "dossier_code": doc["code"],
-        "current_office_code": doc["open_at"],
-        "parked": doc["parked"],
-        "chain": doc["chain"],
-        "chain_step": doc["chain_step"],
-        "decisions": doc["decisions"],
-        "handoffs": list(doc.get("handoffs", {}).values()),
-        "tried_offices": doc["tried_offices"],
-    }
+    return route_view(route)

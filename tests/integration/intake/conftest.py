@@ -11,6 +11,7 @@ import pytest
 
 from services.intake import handlers
 from services.intake.bootstrap import bootstrap
+from services.intake.entrypoints.deps import deps_of
 from services.intake.settings import IntakeSettings
 from tests.support.service import drop_databases, running
 
@@ -36,7 +37,7 @@ async def intake(intake_settings: IntakeSettings) -> AsyncIterator[tuple[httpx.A
 async def api_key(intake: tuple[httpx.AsyncClient, Any]) -> str:
     """A front-office key of the Hoàn Kiếm service centre."""
     _, app = intake
-    _, key = await handlers.create_api_key(OFFICE, store=app.state.intake.store, now=datetime.now(UTC))
+    _, key = await handlers.create_api_key(OFFICE, keys=deps_of(app).api_keys, now=datetime.now(UTC))
     return key
 
 

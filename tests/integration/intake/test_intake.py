@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 
 from services.intake import handlers
-from services.intake.adapters.store import IntakeStore
+from services.intake.adapters.repositories import MongoSequences
 from services.intake.bootstrap import bootstrap
+from services.intake.entrypoints.deps import deps_of
 from services.intake.settings import IntakeSettings
 from shared.envelope import CloudEvent
 from shared.events import DossierRouted, DossierStatus, DossierStatusChanged, RouteOutcome
@@ -77,9 +78,11 @@ async def test_crash_between_write_and_publish_loses_nothing(intake_settings: In
     """A dossier stored by an instance that died before publishing is published by the next instance's relay."""
     crashed = bootstrap(intake_settings.model_copy(update={"relay_enabled": False}))
     async with running(crashed) as client:
-        _, key = await handlers.create_api_key(OFFICE, store=crashed.state.intake.store, now=datetime.now(UTC))
+        deps = deps_of(crashed)
+        _, key = await handlers.create_api_key(OFFICE, keys=deps.api_keys, now=datetime.now(UTC))
         posted = (await client.post("/v1/dossiers", json=dossier_body(), headers=auth(key))).json()
-        stored = await crashed.state.intake.store.dossier_by_code(posted["code"])
+        # the unit of work's own field, read from the repository's collection: what this test is about
+        stored = await deps.dossiers.collection.find_one({"code": posted["code"]})  # type: ignore[attr-defined]
         assert stored["outbox_pending"] == 1, "the event waits in the dossier's outbox"
     async with running(bootstrap(intake_settings)):
         (event,) = await collect_events(
@@ -92,9 +95,9 @@ async def test_two_instances_number_one_counter_without_collisions(intake_settin
     """Two processes' stores claiming numbers of one office-day concurrently never hand out the same number."""
     clients = [make_mongo_client(intake_settings) for _ in range(2)]
     try:
-        stores = [IntakeStore(service_database(c, intake_settings)) for c in clients]
+        stores = [MongoSequences(service_database(c, intake_settings)) for c in clients]
         await stores[0].ensure_indexes()
-        numbers = await asyncio.gather(*(stores[i % 2].next_sequence("00070.TTHCC-270203") for i in range(60)))
+        numbers = await asyncio.gather(*(stores[i % 2].next("00070.TTHCC-270203") for i in range(60)))
         assert sorted(numbers) == list(range(1, 61))
     finally:
         for c in clients:
@@ -150,7 +153,7 @@ async def test_authentication_revocation_and_size_limit(intake: Client, api_key:
     assert (await client.post("/v1/dossiers", json=dossier_body())).json()["code"] == "unauthorized"
     assert (await client.post("/v1/dossiers", json=dossier_body(), headers=auth("lt_x_y"))).status_code == 401
     key_id = api_key.split("_")[1]
-    assert await app.state.intake.store.revoke_api_key(key_id, datetime.now(UTC))
+    assert await handlers.revoke_api_key(key_id, keys=deps_of(app).api_keys, now=datetime.now(UTC))
     assert (await client.post("/v1/dossiers", json=dossier_body(), headers=auth(api_key))).status_code == 401
     big = b"x" * (2 * 1024 * 1024)
     r = await client.post("/v1/dossiers", content=big, headers={"content-type": "application/json"})

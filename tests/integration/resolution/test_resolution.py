@@ -654,44 +654,6 @@ async def test_stats_scopes_and_period_validation(client: httpx.AsyncClient, set
         assert r.json()["message"]
 
 
-async def test_the_report_reads_only_cases_touching_the_period(
-    client: httpx.AsyncClient, settings: ResolutionSettings
-) -> None:
-    """On the real store the report's query leaves out cases closed before the period (history does not grow
-    the read) but keeps old cases still open (overdue now is a snapshot) and old ones finished in the period."""
-    from motor.motor_asyncio import AsyncIOMotorClient
-
-    from services.resolution.adapters.store import ResolutionStore
-
-    mongo: AsyncIOMotorClient[Any] = AsyncIOMotorClient(settings.mongodb_url)
-    store = ResolutionStore(mongo[settings.mongodb_database])
-    long_ago, now = datetime(2024, 1, 8, 9, tzinfo=UTC), datetime.now(UTC)
-
-    def old(case_id: str, status: str, finished_at: datetime | None) -> dict[str, Any]:
-        return {
-            "_id": case_id,
-            "dossier_id": case_id,
-            "office_code": OFFICE,
-            "office_province_code": "01",
-            "status": status,
-            "received_at": long_ago,
-            "due_at": long_ago,
-            "finished_at": finished_at,
-        }
-
-    for doc in (old("closed", "returned", long_ago), old("open", "in_process", None), old("late", "returned", now)):
-        await store.insert_case(doc)
-    found = await store.operations_cases(
-        province_code="01",
-        office_code=None,
-        fields=("dossier_id",),
-        since=now - timedelta(days=30),
-        open_statuses=["in_process"],
-    )
-    mongo.close()
-    assert sorted(c["_id"] for c in found) == ["late", "open"]
-
-
 async def test_refusal_supplement_request_and_transfer_without_reason_are_422(
     client: httpx.AsyncClient, settings: ResolutionSettings
 ) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -10,6 +12,7 @@ from opentelemetry import trace
 from prometheus_client import CollectorRegistry
 from pymongo.errors import DuplicateKeyError
 
+from shared.aggregate import EventRecorder
 from shared.broker import EventPublisher, ensure_topics, make_broker, subscribe
 from shared.dlq import list_dead_letters, replay_dead_letters
 from shared.envelope import CloudEvent
@@ -18,7 +21,8 @@ from shared.settings import BaseServiceSettings
 from shared.store import make_mongo_client
 from shared.telemetry import setup_tracing
 from shared.topics import Topics
-from tests.support.kafka import collect, produce_event, produce_raw
+from shared.unit_of_work import MongoAggregates
+from tests.support.kafka import collect, drain, produce_event, produce_raw
 from tests.support.service import drop_databases
 from tests.support.waiting import eventually
 
@@ -184,6 +188,76 @@ async def test_outbox_relay_publishes_in_order_and_clears_entries(settings: Base
         assert final["outbox"] == {}
     finally:
         await relay.stop()
+        await broker.stop()
+        client.close()
+
+
+@dataclass
+class Step(EventRecorder):
+    """An aggregate recording one status event per step."""
+
+    id: str
+    n: int = 0
+
+    def step(self) -> None:
+        self.n += 1
+        self.record(Topics.DOSSIER_STATUS, {"n": self.n}, key=self.id, subject=self.id)
+
+
+class StepMapper:
+    def to_document(self, aggregate: Step) -> dict[str, Any]:
+        return {"_id": aggregate.id, "n": aggregate.n}
+
+    def from_document(self, document: Any) -> Step:
+        return Step(document["_id"], document["n"])
+
+
+async def test_two_batch_relays_publish_every_write_in_order_and_clear_the_outboxes(
+    settings: BaseServiceSettings,
+) -> None:
+    """Two relays on one collection, fed the documents just written: each key's events arrive in write order
+    (duplicates allowed) and every outbox ends empty, even when a relay is handed a version that is stale."""
+    client = make_mongo_client(settings)
+    broker = make_broker(settings, registry=CollectorRegistry())
+    await broker.start()
+    publisher = EventPublisher(broker, settings)
+    coll = client[settings.mongodb_database]["steps"]
+    relays = [OutboxRelay(coll, publisher, poll_interval=0.1, batch_size=7) for _ in range(2)]
+    await relays[0].ensure_indexes()
+    for relay in relays:
+        relay.start()
+    repos = [MongoAggregates(coll, StepMapper(), source="/lienthong/test", relay=relay) for relay in relays]
+    ids = [str(uuid.uuid4()) for _ in range(12)]
+    steps = 4
+    try:
+        for n, doc_id in enumerate(ids):
+            await repos[n % 2].add(Step(doc_id))
+        stale = {doc_id: await coll.find_one({"_id": doc_id}) for doc_id in ids[:3]}
+
+        async def advance(doc_id: str) -> None:
+            for n in range(steps):
+                await repos[n % 2].change(doc_id, Step.step)  # alternate relays: both hold versions of it
+
+        await asyncio.gather(*(advance(i) for i in ids))
+        for doc_id, old in stale.items():  # an old version handed over late: its entries are long gone
+            relays[0].kick(doc_id, document=old)
+
+        async def pending() -> list[Any]:
+            return await coll.find({PENDING_FIELD: {"$ne": 0}}).to_list(None)
+
+        await eventually(pending, until=lambda docs: docs == [])  # all cleared, so all acknowledged by Kafka
+        records = await drain(settings.kafka_bootstrap_servers, settings.topic(Topics.DOSSIER_STATUS))
+        firsts: dict[str, list[int]] = {}
+        for record in records:
+            event = CloudEvent.from_kafka(record.headers, record.value)
+            seen = firsts.setdefault(str(event.subject), [])
+            if event.data["n"] not in seen:
+                seen.append(event.data["n"])
+        assert firsts == {i: list(range(1, steps + 1)) for i in ids}
+        assert all(doc["outbox"] == {} for doc in await coll.find({}).to_list(None))
+    finally:
+        for relay in relays:
+            await relay.stop()
         await broker.stop()
         client.close()
 

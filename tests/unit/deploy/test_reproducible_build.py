@@ -77,7 +77,9 @@ def test_dockerfile_uses_the_lock_and_an_exact_base_tag() -> None:
     """FROM names an exact patch version; dependencies come from the hashed lock; the project installs without deps."""
     dockerfile = (REPO / "deploy" / "docker" / "Dockerfile").read_text()
     (base,) = re.findall(r"^FROM\s+(\S+)", dockerfile, flags=re.M)
-    assert re.fullmatch(r"python:3\.11\.\d+-slim-[a-z]+", base), f"base image not pinned to an exact tag: {base}"
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-[a-z]+(@sha256:[0-9a-f]{64})?", base), (
+        f"base image not pinned to an exact tag: {base}"
+    )
     assert "pip install --no-cache-dir --require-hashes -r requirements/runtime.lock" in dockerfile
     assert "pip install --no-cache-dir --no-deps ." in dockerfile
     assert re.search(r"^USER\s+(?!root|0\b)\S+", dockerfile, flags=re.M), "the image runs as root"

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import zipfile
 
 import pytest
 
-from services.intake.domain.files import declared_document, file_problem
+from services.intake.domain.dossier import Document
+from services.intake.domain.files import file_problem
 
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 LIMIT = 1024 * 1024
 
 
-def declared(data: bytes, content_type: str = "application/pdf") -> dict[str, object]:
-    return {
-        "code": "to_khai",
-        "content_type": content_type,
-        "size": len(data),
-        "sha256": hashlib.sha256(data).hexdigest(),
-    }
+def declared(data: bytes, content_type: str = "application/pdf") -> Document:
+    return Document("to_khai", "Tờ khai", content_type, len(data), hashlib.sha256(data).hexdigest())
 
 
 def zip_bomb() -> bytes:
@@ -72,9 +69,9 @@ def test_a_zip_bomb_declared_as_pdf_is_refused_without_inflating_it() -> None:
 
 def test_size_checksum_and_limit_are_checked() -> None:
     """Another size than declared, another SHA-256, or more than the limit: refused, the problem named."""
-    wrong_size = {**declared(PDF), "size": len(PDF) + 1}
+    wrong_size = dataclasses.replace(declared(PDF), size=len(PDF) + 1)
     assert file_problem(wrong_size, "application/pdf", PDF, max_bytes=LIMIT).code == "size_mismatch"  # type: ignore[union-attr]
-    wrong_sum = {**declared(PDF), "sha256": "0" * 64}
+    wrong_sum = dataclasses.replace(declared(PDF), sha256="0" * 64)
     problem = file_problem(wrong_sum, "application/pdf", PDF, max_bytes=LIMIT)
     assert (
         problem is not None
@@ -83,13 +80,3 @@ def test_size_checksum_and_limit_are_checked() -> None:
     )
     too_big = file_problem(declared(PDF), "application/pdf", PDF, max_bytes=len(PDF) - 1)
     assert too_big is not None and too_big.status == 413
-
-
-def test_the_latest_declaration_of_a_document_wins() -> None:
-    """A document re-supplied in a supplement is checked against the supplement's declaration."""
-    dossier = {
-        "documents": [{"code": "ban_ve", "sha256": "a" * 64}],
-        "supplements": [{"documents": [{"code": "ban_ve", "sha256": "b" * 64}]}, {"documents": [{"code": "x"}]}],
-    }
-    assert declared_document(dossier, "ban_ve")["sha256"] == "b" * 64  # type: ignore[index]
-    assert declared_document(dossier, "missing") is None

@@ -14,7 +14,7 @@ from services.intake.bootstrap import bootstrap
 from services.intake.entrypoints import models
 from services.intake.settings import IntakeSettings
 from shared.reference.procedures import Catalogue, load_catalogue
-from tests.unit.intake.fakes import FakeIntakeStore
+from tests.unit.intake.fakes import Fakes
 
 OFFICE = "00070.TTHCC"
 
@@ -40,16 +40,21 @@ def settings(**extra: Any) -> IntakeSettings:
 
 
 @pytest.fixture
-def store() -> FakeIntakeStore:
-    """An empty in-memory store."""
-    return FakeIntakeStore()
+def store() -> Fakes:
+    """Empty in-memory repositories."""
+    return Fakes()
 
 
 @pytest.fixture
-async def api_key(store: FakeIntakeStore) -> str:
+async def api_key(store: Fakes) -> str:
     """A key of the Hoàn Kiếm service centre."""
-    _, key = await handlers.create_api_key(OFFICE, store=store, now=datetime.now(UTC))  # type: ignore[arg-type]
+    _, key = await handlers.create_api_key(OFFICE, keys=store.api_keys, now=datetime.now(UTC))
     return key
+
+
+def app_for(store: Fakes, s: IntakeSettings, **extra: Any) -> Any:
+    """Intake over the in-memory repositories."""
+    return bootstrap(s, **store.overrides(s), **extra)
 
 
 async def client_for(app: Any) -> AsyncIterator[httpx.AsyncClient]:
@@ -59,9 +64,9 @@ async def client_for(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def client(store: FakeIntakeStore) -> AsyncIterator[httpx.AsyncClient]:
-    """Intake over the fake store, with a small rate limit and a catalogue where LT-HT-001 is counter-only."""
-    app = bootstrap(settings(rate_limit="30/minute"), store=store, catalogue=offline_catalogue())  # type: ignore[arg-type]
+async def client(store: Fakes) -> AsyncIterator[httpx.AsyncClient]:
+    """Intake in memory, with a small rate limit and a catalogue where LT-HT-001 is counter-only."""
+    app = app_for(store, settings(rate_limit="30/minute"), catalogue=offline_catalogue())
     async for c in client_for(app):
         yield c
 
@@ -115,7 +120,7 @@ def with_applicant(**fields: Any) -> dict[str, Any]:
     ],
 )
 async def test_each_validation_rule_answers_422_with_its_code(
-    client: httpx.AsyncClient, api_key: str, store: FakeIntakeStore, body: dict[str, Any], code: str
+    client: httpx.AsyncClient, api_key: str, store: Fakes, body: dict[str, Any], code: str
 ) -> None:
     """Bad input gets 422 with the rule's code and a message naming the field; nothing is stored."""
     response = await client.post("/v1/dossiers", json=body, headers=auth(api_key))
@@ -123,7 +128,7 @@ async def test_each_validation_rule_answers_422_with_its_code(
     error = response.json()
     assert error["code"] == code, error
     assert ":" in error["message"]
-    assert store.dossiers == {}
+    assert store.dossiers.items == {}
 
 
 async def test_a_valid_dossier_is_received(client: httpx.AsyncClient, api_key: str) -> None:
@@ -161,17 +166,17 @@ async def test_requests_without_a_valid_key_are_unauthorized(client: httpx.Async
     assert (response.status_code, response.json()["code"]) == (401, "unauthorized")
 
 
-async def test_revoked_key_stops_at_once(client: httpx.AsyncClient, api_key: str, store: FakeIntakeStore) -> None:
-    """A key works, is revoked, and the very next request is refused."""
+async def test_revoked_key_stops_at_once(client: httpx.AsyncClient, api_key: str, store: Fakes) -> None:
+    """A key works (and is cached), is revoked, and the very next request is refused."""
     assert (await client.get("/v1/dossiers/none", headers=auth(api_key))).status_code == 404
-    await store.revoke_api_key(api_key.split("_")[1], datetime.now(UTC))
+    await store.api_keys.revoke(api_key.split("_")[1], datetime.now(UTC))
     assert (await client.get("/v1/dossiers/none", headers=auth(api_key))).status_code == 401
 
 
-async def test_rate_limit_per_key(store: FakeIntakeStore, api_key: str) -> None:
+async def test_rate_limit_per_key(store: Fakes, api_key: str) -> None:
     """Past the configured rate a key gets 429 rate_limited; another key of the same office is not affected."""
-    app = bootstrap(settings(rate_limit="3/minute"), store=store)  # type: ignore[arg-type]
-    _, other_key = await handlers.create_api_key(OFFICE, store=store, now=datetime.now(UTC))  # type: ignore[arg-type]
+    app = app_for(store, settings(rate_limit="3/minute"))
+    _, other_key = await handlers.create_api_key(OFFICE, keys=store.api_keys, now=datetime.now(UTC))
     async for client in client_for(app):
         ticket = {"service": "a"}
         url = f"/v1/centres/{OFFICE}/tickets"
@@ -278,14 +283,14 @@ async def test_clerk_errors_are_vietnamese_by_default_and_english_on_request(
 
 
 async def test_an_office_finds_a_citizens_dossiers_by_keyed_hash(
-    client: httpx.AsyncClient, api_key: str, store: FakeIntakeStore
+    client: httpx.AsyncClient, api_key: str, store: Fakes
 ) -> None:
     """IDs are stored encrypted, yet the filing office finds them by citizen ID; another ID finds nothing;
     a Unicode-digit ID is refused with 422."""
     filed = await client.post("/v1/dossiers", json=dossier(), headers=auth(api_key))
     assert filed.status_code == 201, filed.text
     citizen_id = dossier()["applicant"]["citizen_id"]
-    assert citizen_id not in str(store.dossiers)
+    assert citizen_id not in str(store.dossiers.items)
     found = await client.get("/v1/dossiers", params={"citizen_id": citizen_id}, headers=auth(api_key))
     assert [d["code"] for d in found.json()] == [filed.json()["code"]]
     other = await client.get("/v1/dossiers", params={"citizen_id": "079090012345"}, headers=auth(api_key))

@@ -38,3 +38,22 @@ def test_every_query_names_an_exposed_metric_and_the_province_variable() -> None
             assert 'province=~"$province"' in expr, expr
     assert dashboard["templating"]["list"][0]["name"] == "province"
     assert len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])
+
+
+def test_one_overdue_figure_exposed_for_every_province_from_the_start() -> None:
+    """``lienthong_dossiers_overdue{province}`` is the one overdue-now figure: 0 for every province before any case
+    (an alert or panel reading it is never empty), and no rule or dashboard reads a second overdue gauge."""
+    registry = CollectorRegistry()
+    BusinessMetrics(registry)
+    samples = {
+        s.labels["province"]: s.value
+        for family in registry.collect()
+        for s in family.samples
+        if s.name == "lienthong_dossiers_overdue"
+    }
+    assert len(samples) == 34 and set(samples.values()) == {0.0}
+    deploy = DASHBOARD.parents[1]
+    for path in (deploy / "prometheus" / "alerts.yml", deploy / "grafana" / "technical.json", DASHBOARD):
+        names = set(re.findall(r"\blienthong_[a-z_]*overdue[a-z_]*", path.read_text("utf-8")))
+        assert names <= {"lienthong_dossiers_overdue", "lienthong_cases_overdue_unflagged"}, (path.name, names)
+        assert "lienthong_dossiers_overdue" in names, path.name

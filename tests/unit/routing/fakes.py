@@ -1,173 +1,108 @@
-"""In-memory stand-ins for routing's adapters: the route/office-status store and the event publisher."""
+"""In-memory repositories of routing's domain objects, and routing's use cases wired over them."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import copy
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.routing.domain.registry import build_registry
-from services.routing.handlers import Router
-from shared.envelope import CloudEvent
+from services.routing import handlers
+from services.routing.domain.offices import OfficeBoard, OfficeStatus
+from services.routing.domain.registry import Office, build_registry
+from services.routing.domain.route import Route
+from services.routing.domain.rules import Jurisdiction
 from shared.events import DossierReceived, DossierStatus, DossierStatusChanged
 from shared.reference.procedures import load_catalogue
-from shared.topics import event_type_of
+from shared.topics import Topics
+from tests.support.aggregates import InMemoryAggregates
 
 
-def _apply(doc: dict[str, Any], update: dict[str, Any]) -> None:
-    """The MongoDB update operators routing and the outbox use: $set, $unset, $push, $inc (dotted paths)."""
-    for op, fields in update.items():
-        for path, value in fields.items():
-            *parents, leaf = path.split(".")
-            target = doc
-            for part in parents:
-                target = target.setdefault(part, {})
-            if op == "$set":
-                target[leaf] = copy.deepcopy(value)
-            elif op == "$unset":
-                target.pop(leaf, None)
-            elif op == "$push":
-                target.setdefault(leaf, []).append(copy.deepcopy(value))
-            elif op == "$inc":
-                target[leaf] = target.get(leaf, 0) + value
-            else:  # pragma: no cover - a new operator needs support here first
-                raise NotImplementedError(op)
-
-
-class FakeRoutingStore:
-    """Route documents and operator statuses in dictionaries, with the unique ``_id`` enforced."""
+class InMemoryRoutes(InMemoryAggregates[Route]):
+    """Routes as objects, with routing's named queries in plain Python."""
 
     def __init__(self) -> None:
-        self.routes: dict[str, dict[str, Any]] = {}
-        self.status: dict[str, str] = {}
+        super().__init__(lambda route: route.dossier_id)
         self.parked_scans = 0
-        self.written: dict[str, dict[str, dict[str, Any]]] = {}
-        self.noted: dict[str, str] = {}
-        self.published_log: dict[str, str] = {}
+
+    async def by_code(self, code: str) -> Route | None:
+        found = next((r.dossier_id for r in self.items.values() if r.code == code), None)
+        return await self.get(found) if found else None
+
+    async def parked(self, *, limit: int = 500) -> list[Route]:
+        self.parked_scans += 1
+        return [r for r in [await self.get(i) for i, r in self.items.items() if r.parked] if r][:limit]
+
+    async def open_counts(self) -> dict[str, int]:
+        return dict(Counter(r.open_at for r in self.items.values() if r.open_at))
 
     async def ensure_indexes(self) -> None:
         """Nothing to create in memory."""
 
-    async def insert_route(self, doc: dict[str, Any]) -> bool:
-        """Insert; False for a second document of the same dossier."""
-        await asyncio.sleep(0)
-        if doc["_id"] in self.routes:
-            return False
-        self.routes[doc["_id"]] = copy.deepcopy(doc)
-        self._record(doc)
-        return True
-
-    async def route(self, dossier_id: str) -> dict[str, Any] | None:
-        """A copy of the route document."""
-        doc = self.routes.get(dossier_id)
-        return copy.deepcopy(doc) if doc else None
-
-    async def route_by_code(self, code: str) -> dict[str, Any] | None:
-        """A copy of the route document with that dossier code."""
-        doc = next((d for d in self.routes.values() if d["code"] == code), None)
-        return copy.deepcopy(doc) if doc else None
-
-    async def update_route(
-        self, dossier_id: str, update: dict[str, Any], *, guard: Callable[[dict[str, Any]], bool]
-    ) -> bool:
-        """Apply ``update`` when ``guard`` holds on the current document."""
-        await asyncio.sleep(0)
-        doc = self.routes.get(dossier_id)
-        if doc is None or not guard(copy.deepcopy(doc)):
-            return False
-        _apply(doc, update)
-        self._record(doc)
-        return True
-
-    async def parked(self, limit: int = 500) -> list[dict[str, Any]]:
-        """Parked route documents."""
-        self.parked_scans += 1
-        return [copy.deepcopy(d) for d in self.routes.values() if d["parked"]][:limit]
-
-    async def open_counts(self) -> dict[str, int]:
-        """Open dossiers per office."""
-        return dict(Counter(d["open_at"] for d in self.routes.values() if d["open_at"]))
-
-    async def statuses(self) -> dict[str, str]:
-        """Operator statuses."""
-        return dict(self.status)
-
-    async def set_status(self, office_code: str, status: str, at: Any) -> None:
-        """Record an operator status."""
-        self.status[office_code] = status
-
-    def mark_published(self, event_id: str, dossier_id: str) -> None:
-        """Note a publication; ``flush_published`` writes it to the log."""
-        self.noted[event_id] = dossier_id
-
-    async def flush_published(self) -> int:
-        """Move noted publications to the log."""
-        batch, self.noted = self.noted, {}
-        self.published_log.update(batch)
-        return len(batch)
-
-    async def is_published(self, event_id: str) -> bool:
-        """True when noted or logged."""
-        return event_id in self.noted or event_id in self.published_log
-
-    async def unpublished_first_decisions(self) -> list[str]:
-        """Routes whose first event is in the outbox and neither noted nor logged."""
-        return [
-            doc["_id"]
-            for doc in self.routes.values()
-            if doc["first_event_id"] in doc["outbox"] and not await self.is_published(doc["first_event_id"])
-        ]
-
-    def lock(self, dossier_id: str) -> contextlib.AbstractAsyncContextManager[None]:
-        """The document lock (one process, no contention in these tests)."""
-        return contextlib.nullcontext()
-
-    def _record(self, doc: dict[str, Any]) -> None:
-        for event_id, entry in doc.get("outbox", {}).items():
-            self.written.setdefault(doc["_id"], {})[event_id] = copy.deepcopy(entry)
+    def route(self, dossier_id: str) -> Route:
+        """The committed route of a dossier (must exist)."""
+        return self.items[dossier_id]
 
     def events(self, dossier_id: str) -> list[dict[str, Any]]:
-        """Every ``dossier.routed.v1`` payload ever written to a route's outbox, in write order."""
-        entries = sorted(self.written.get(dossier_id, {}).values(), key=lambda e: e["seq"])
-        return [e["event"]["data"] for e in entries]
+        """Every ``dossier.routed.v1`` payload committed for a dossier, in commit order."""
+        return [e.data for e in self.published if e.key == dossier_id and e.topic == Topics.DOSSIER_ROUTED]
 
 
-class FakePublisher:
-    """Builds events like the real publisher; nothing is sent."""
+class InMemoryOfficeStatuses:
+    """Operators' statuses in a dict."""
 
-    source = "/lienthong/routing"
+    def __init__(self) -> None:
+        self.status: dict[str, OfficeStatus] = {}
 
-    def __init__(self, *, fail: bool = False) -> None:
-        self.sent: list[tuple[str, CloudEvent]] = []
-        self.fail = fail
+    async def all(self) -> dict[str, OfficeStatus]:
+        return dict(self.status)
 
-    async def publish(self, topic: str, event: CloudEvent, *, key: str) -> None:
-        """Record the event, or fail like an unreachable broker."""
-        if self.fail:
-            raise ConnectionError("broker unreachable")
-        self.sent.append((topic, event))
-
-    def new_event(self, topic: str, *, subject: str | None, data: dict[str, Any], **extra: Any) -> CloudEvent:
-        """A routing event for ``topic``."""
-        return CloudEvent(source=self.source, type=event_type_of(topic), subject=subject, data=data, **extra)
+    async def set(self, code: str, status: OfficeStatus, *, at: datetime) -> None:
+        self.status[code] = status
 
 
-async def make_router(publisher: FakePublisher | None = None) -> tuple[Router, FakeRoutingStore]:
-    """A started Router over fakes, the real registry and the real catalogue."""
-    store = FakeRoutingStore()
-    router = Router(
-        store=store,  # type: ignore[arg-type]
-        publisher=publisher or FakePublisher(),  # type: ignore[arg-type]
-        catalogue=load_catalogue(),
-        registry=build_registry(),
+@dataclass
+class Routing:
+    """Routing's use cases over in-memory ports, the real registry and the real catalogue."""
+
+    routes: InMemoryRoutes = field(default_factory=InMemoryRoutes)
+    statuses: InMemoryOfficeStatuses = field(default_factory=InMemoryOfficeStatuses)
+    jurisdiction: Jurisdiction = field(
+        default_factory=lambda: Jurisdiction(load_catalogue(), OfficeBoard(build_registry()))
     )
-    await router.start()
-    return router, store
+
+    @property
+    def board(self) -> OfficeBoard:
+        return self.jurisdiction.board
+
+    async def start(self) -> Routing:
+        await handlers.start_offices(routes=self.routes, statuses=self.statuses, jurisdiction=self.jurisdiction)
+        return self
+
+    def restarted(self) -> Routing:
+        """Another process over the same store: a fresh board."""
+        board = OfficeBoard(self.board.registry)
+        return Routing(self.routes, self.statuses, Jurisdiction(self.jurisdiction.catalogue, board))
+
+    async def receive(self, event_id: str, data: DossierReceived) -> None:
+        await handlers.receive_dossier(event_id, data, routes=self.routes, jurisdiction=self.jurisdiction)
+
+    async def status(self, event_id: str, change: DossierStatusChanged) -> None:
+        await handlers.follow_status(event_id, change, routes=self.routes, jurisdiction=self.jurisdiction)
+
+    async def place_parked(self) -> int:
+        return await handlers.place_parked(routes=self.routes, statuses=self.statuses, jurisdiction=self.jurisdiction)
+
+    async def set_status(self, code: str, status: OfficeStatus) -> Office:
+        return await handlers.set_office_status(
+            code, status, routes=self.routes, statuses=self.statuses, jurisdiction=self.jurisdiction
+        )
+
+
+async def make_routing() -> Routing:
+    """Routing started over empty in-memory stores."""
+    return await Routing().start()
 
 
 def received(

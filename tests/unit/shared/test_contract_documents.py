@@ -83,8 +83,8 @@ def test_every_consumer_and_its_dlq_is_documented_with_a_payload(generated: dict
 
 
 def _written_topics(service: str) -> set[str]:
-    """Topics a service's code writes into outboxes or events (``outbox_entry(Topics.X`` / ``new_event(Topics.X``,
-    or an aggregate's ``self.record(Topics.X``)."""
+    """Topics a service's code writes into outboxes or events (``outbox_entry(Topics.X`` / ``new_event(Topics.X``
+    / an aggregate's ``self.record(Topics.X``)."""
     written: set[str] = set()
     for path in (REPO / "services" / service).rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):

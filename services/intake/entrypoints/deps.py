@@ -1,0 +1,71 @@
+"""What intake's routes and consumers are given, built once by services/intake/bootstrap.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from services.intake.domain import ports
+from services.intake.handlers import FilingPorts
+from services.intake.settings import IntakeSettings
+from shared.abuse import AbuseGuard
+from shared.audit import AuditTrail
+from shared.pii import PersonalDataKeys
+from shared.reference.procedures import Catalogue
+
+
+class RateLimit:
+    """Moving-window limits per key (in memory: per instance)."""
+
+    def __init__(self, rate: str) -> None:
+        self.rate = parse(rate)
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    def hit(self, *keys: str) -> bool:
+        """Count one request; False when over the limit."""
+        return self._limiter.hit(self.rate, *keys)
+
+
+@dataclass
+class IntakeDeps:
+    """Every dependency of intake's entry points (each replaceable by name through ``bootstrap(**overrides)``)."""
+
+    settings: IntakeSettings
+    dossiers: ports.Dossiers
+    tickets: ports.Tickets
+    sequences: ports.Sequences
+    claims: ports.IdempotencyClaims
+    api_keys: ports.ApiKeys
+    key_cache: ports.KeyCache
+    files: ports.FileStore
+    printer: ports.ReceiptPrinter
+    catalogue: Catalogue
+    pii: PersonalDataKeys
+    limiter: RateLimit
+    abuse: AbuseGuard
+    audit: AuditTrail
+
+    @property
+    def filing(self) -> FilingPorts:
+        """What filing a dossier needs."""
+        return FilingPorts(self.dossiers, self.tickets, self.sequences, self.claims, self.catalogue, self.pii)
+
+
+def get_deps(request: Request) -> IntakeDeps:
+    """The service's dependencies (``app.state.deps``, set by bootstrap)."""
+    deps: IntakeDeps = request.app.state.deps
+    return deps
+
+
+Deps = Annotated[IntakeDeps, Depends(get_deps)]
+
+
+def deps_of(app: Any) -> IntakeDeps:
+    """The dependencies of a built app (for tests and the command line)."""
+    deps: IntakeDeps = app.state.deps
+    return deps

@@ -1,0 +1,236 @@
+"""The cases on the store: the Case aggregate's document (today's shape) and the named queries.
+
+Mongo filters live here only. The document keeps the keys other readers use (the figures' fields, the e2e
+tests that move a due date into the past); the unit of work adds ``_rev``, the outbox and ``seen_events``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+
+from services.resolution.domain.case import (
+    CLOCK_RUNNING,
+    OPEN,
+    Apology,
+    Case,
+    HistoryEntry,
+    Rating,
+    TransferredFrom,
+)
+from services.resolution.domain.figures import CASE_FIELDS
+from shared.events import DossierStatus, ResultDocument
+from shared.outbox import OutboxRelay
+from shared.unit_of_work import MongoAggregates
+
+_RUNNING = sorted(s.value for s in CLOCK_RUNNING)
+_OPEN = sorted(s.value for s in OPEN)
+
+
+class CaseMapper:
+    """Case ↔ its document."""
+
+    def to_document(self, case: Case) -> dict[str, Any]:
+        """The case's state as a document."""
+        return {
+            "_id": case.id,
+            "dossier_id": case.dossier_id,
+            "dossier_code": case.dossier_code,
+            "office_code": case.office_code,
+            "office_name": case.office_name,
+            "procedure_code": case.procedure_code,
+            "procedure_name": case.procedure_name,
+            "processing_days": case.processing_days,
+            "province_code": case.province_code,
+            "office_province_code": case.office_province_code,
+            "first_case": case.first_case,
+            "last_step": case.last_step,
+            "applicant_ward_code": case.applicant_ward_code,
+            "receiving_office_code": case.receiving_office_code,
+            "channel": case.channel,
+            "status": case.status.value,
+            "version": case.version,
+            "received_at": case.received_at,
+            "routed_at": case.routed_at,
+            "due_at": case.due_at,
+            "original_due_at": case.original_due_at,
+            "paused_at": case.paused_at,
+            "paused_hours": case.paused_hours,
+            "supplement_requests": case.supplement_requests,
+            "overdue": case.overdue,
+            "overdue_at": case.overdue_at,
+            "apology": _apology_doc(case.apology),
+            "result": case.result.model_dump(mode="json") if case.result is not None else None,
+            "rating": (
+                {"score": case.rating.score, "comment": case.rating.comment, "at": case.rating.at}
+                if case.rating is not None
+                else None
+            ),
+            "finished_at": case.finished_at,
+            "refusal_reason": case.refusal_reason,
+            "tracking_token_sha256": case.tracking_token_sha256,
+            "chain": list(case.chain),
+            "chain_step": case.chain_step,
+            "transferred_from": (
+                {"office_code": case.transferred_from.office_code, "reason": case.transferred_from.reason}
+                if case.transferred_from is not None
+                else None
+            ),
+            "history": [
+                {"status": h.status.value, "action": h.action, "at": h.at, "by": h.by, "reason": h.reason}
+                for h in case.history
+            ],
+        }
+
+    def from_document(self, doc: Mapping[str, Any]) -> Case:
+        """The case a stored document holds (documents written before a field existed get its default)."""
+        apology, rating, moved = doc.get("apology"), doc.get("rating"), doc.get("transferred_from")
+        return Case(
+            id=doc["_id"],
+            dossier_id=doc["dossier_id"],
+            dossier_code=doc["dossier_code"],
+            office_code=doc["office_code"],
+            office_name=doc.get("office_name"),
+            procedure_code=doc["procedure_code"],
+            procedure_name=doc.get("procedure_name"),
+            processing_days=int(doc.get("processing_days") or 0),
+            province_code=doc["province_code"],
+            office_province_code=doc.get("office_province_code"),
+            first_case=bool(doc.get("first_case", True)),
+            last_step=bool(doc.get("last_step", True)),
+            applicant_ward_code=doc.get("applicant_ward_code"),
+            receiving_office_code=doc.get("receiving_office_code"),
+            channel=doc.get("channel") or "online",
+            status=DossierStatus(doc["status"]),
+            version=int(doc["version"]),
+            received_at=doc["received_at"],
+            routed_at=doc["routed_at"],
+            due_at=doc["due_at"],
+            original_due_at=doc.get("original_due_at") or doc["due_at"],
+            paused_at=doc.get("paused_at"),
+            paused_hours=float(doc.get("paused_hours") or 0.0),
+            supplement_requests=int(doc.get("supplement_requests") or 0),
+            overdue=bool(doc.get("overdue")),
+            overdue_at=doc.get("overdue_at"),
+            apology=Apology(**apology) if apology else None,
+            result=ResultDocument.model_validate(doc["result"]) if doc.get("result") else None,
+            rating=Rating(rating["score"], rating.get("comment"), rating["at"]) if rating else None,
+            finished_at=doc.get("finished_at"),
+            refusal_reason=doc.get("refusal_reason"),
+            tracking_token_sha256=doc.get("tracking_token_sha256"),
+            chain=list(doc.get("chain") or []),
+            chain_step=int(doc.get("chain_step") or 0),
+            transferred_from=TransferredFrom(moved.get("office_code"), moved.get("reason")) if moved else None,
+            history=[
+                HistoryEntry(DossierStatus(h["status"]), h["action"], h["at"], h["by"], h.get("reason"))
+                for h in doc.get("history") or []
+            ],
+        )
+
+
+def _apology_doc(apology: Apology | None) -> dict[str, Any] | None:
+    if apology is None:
+        return None
+    return {
+        "letter": apology.letter,
+        "reason": apology.reason,
+        "new_due_at": apology.new_due_at,
+        "previous_due_at": apology.previous_due_at,
+        "issued_at": apology.issued_at,
+        "by": apology.by,
+    }
+
+
+class MongoCases(MongoAggregates[Case]):
+    """The ``cases`` collection: one document per dossier per office, with history and outbox."""
+
+    def __init__(self, db: Any, *, source: str, relay: OutboxRelay | None = None) -> None:
+        super().__init__(db["cases"], CaseMapper(), source=source, relay=relay)
+
+    async def ensure_indexes(self) -> None:
+        """Worklists by office, the overdue scan by due date, look-up by dossier id or code."""
+        await self.collection.create_index([("office_code", ASCENDING), ("status", ASCENDING)], name="worklist")
+        await self.collection.create_index([("overdue", ASCENDING), ("due_at", ASCENDING)], name="overdue_scan")
+        await self.collection.create_index([("dossier_id", ASCENDING)], name="dossier_id")
+        await self.collection.create_index([("dossier_code", ASCENDING)], name="dossier_code")
+        await self.collection.create_index([("office_province_code", ASCENDING)], name="office_province")
+        # the operations report reads only cases touching its period (and open ones): on MongoDB each
+        # branch of its $or uses one of these
+        await self.collection.create_index([("received_at", ASCENDING)], name="received_at")
+        await self.collection.create_index([("finished_at", ASCENDING)], name="finished_at")
+
+    async def newest_of(self, dossier: str, office_code: str | None = None) -> Case | None:
+        """The newest case of a dossier (by id, else by code), optionally at one office."""
+        for key in ("dossier_id", "dossier_code"):
+            query: dict[str, Any] = {key: dossier}
+            if office_code is not None:
+                query["office_code"] = office_code
+            found = await self.find(query, sort=[("routed_at", DESCENDING)], limit=1)
+            if found:
+                return found[0]
+        return None
+
+    async def worklist(
+        self, office_code: str, statuses: Collection[DossierStatus], *, limit: int, offset: int
+    ) -> list[Case]:
+        """Cases of an office in ``statuses``: overdue first, then by due date."""
+        query = {"office_code": office_code, "status": {"$in": sorted(s.value for s in statuses)}}
+        cursor = (
+            self.collection.find(query).sort([("overdue", DESCENDING), ("due_at", ASCENDING)]).skip(offset).limit(limit)
+        )
+        return [self.mapper.from_document(doc) async for doc in cursor]
+
+    async def overdue_candidates(self, now: datetime, *, limit: int) -> list[Case]:
+        """Running, unflagged cases whose due date has passed by ``now``."""
+        query = {"overdue": False, "status": {"$in": _RUNNING}, "due_at": {"$lte": now}, "paused_at": None}
+        return await self.find(query, limit=limit)
+
+    async def next_due(self) -> datetime | None:
+        """The earliest due date among running cases not flagged overdue."""
+        query = {"overdue": False, "status": {"$in": _RUNNING}}
+        found = await self.collection.find(query, {"due_at": 1}).sort("due_at", ASCENDING).limit(1).to_list(1)
+        return found[0]["due_at"] if found else None
+
+    async def overdue_by_province(self, now: datetime) -> dict[str, int]:
+        """Running cases past their due date, per competent office's province (the overdue gauge)."""
+        query = {"status": {"$in": _RUNNING}, "due_at": {"$lte": now}, "paused_at": None}
+        counts: dict[str, int] = {}
+        async for case in self.collection.find(query, {"office_province_code": 1}):
+            key = case.get("office_province_code") or "??"
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    async def count_unflagged(self, now: datetime) -> int:
+        """Running cases past due that the overdue scheduler has not flagged yet."""
+        query = {"overdue": False, "status": {"$in": _RUNNING}, "due_at": {"$lte": now}, "paused_at": None}
+        return int(await self.collection.count_documents(query))
+
+    async def figures_inputs(
+        self, *, province_code: str | None, office_code: str | None, since: datetime
+    ) -> list[dict[str, Any]]:
+        """Cases of one office, one (competent office's) province, or all, that matter for a period from
+        ``since``: received, finished, flagged, apologised or rated since then, or still open; only the
+        figures' fields.
+
+        Summed in Python rather than with ``$group``: FerretDB 1.24 computes only the first accumulator of a
+        ``$group`` stage and returns 0 for the others (docs/adr/0002). Older closed cases are never read.
+        """
+        query: dict[str, Any] = {
+            "$or": [
+                {"received_at": {"$gte": since}},
+                {"finished_at": {"$gte": since}},
+                {"overdue_at": {"$gte": since}},
+                {"apology.issued_at": {"$gte": since}},
+                {"rating.at": {"$gte": since}},
+                {"status": {"$in": _OPEN}},
+            ]
+        }
+        if office_code is not None:
+            query["office_code"] = office_code
+        elif province_code is not None:
+            query["office_province_code"] = province_code
+        rows: list[dict[str, Any]] = await self.collection.find(query, dict.fromkeys(CASE_FIELDS, 1)).to_list(None)
+        return rows

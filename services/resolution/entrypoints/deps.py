@@ -1,0 +1,34 @@
+"""What resolution's routes, consumers and loops are given (built once, in ``bootstrap``): ``app.state.deps``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from services.resolution.domain.ports import AuditLog, Papers, Results
+from services.resolution.handlers import Cases, Operations, Watch
+from services.resolution.settings import ResolutionSettings
+from shared.abuse import AbuseGuard
+from shared.identity import TokenVerifier
+
+
+@dataclass
+class ResolutionDeps:
+    """Every dependency of the resolution service, each replaceable through ``bootstrap(..., name=...)``."""
+
+    settings: ResolutionSettings
+    cases: Cases
+    operations: Operations
+    watch: Watch
+    results: Results
+    papers: Papers
+    verifier: TokenVerifier
+    audit: AuditLog
+    abuse: AbuseGuard
+
+
+def get_deps(request: Request) -> ResolutionDeps:
+    """FastAPI dependency: the service's dependencies."""
+    deps: ResolutionDeps = request.app.state.deps
+    return deps
