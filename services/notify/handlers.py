@@ -196,20 +196,17 @@ class Notifier:
         for channel in MESSAGE_CHANNELS:
             if contact_known and not wants(dossier.preferences, channel):
                 continue
-            notification = Notification(
-                id=f"{change.event_id}:{channel}",
-                dossier_id=change.dossier_id,
-                dossier_code=change.code,
-                event_id=change.event_id,
-                channel=channel,
-                kind=change.message_kind,
-                context=context,
-                template_version=self.templates.version,
-                created_at=self.clock(),
+            notification = Notification.for_change(
+                change, channel, context=context, template_version=self.templates.version, now=self.clock()
             )
-            await self.notifications.add(notification)
-            # always try: the status guard makes a redelivered event harmless
-            await self.send(notification.id)
+            if await self.notifications.add(notification) and dossier.contact is not None:
+                # just inserted, and the view just written holds the contact: no read-back of either
+                await self._send_loaded(notification, dossier)
+            else:
+                # a redelivery (the stored status decides), or no contact yet: read both fresh, since the
+                # contact may have come meanwhile (the writer's release then sees this notification, or this
+                # read sees its contact)
+                await self.send(notification.id)
 
     # -- sending one notification ----------------------------------------------------------------
     async def send(self, notification_id: str) -> None:
@@ -218,6 +215,11 @@ class Notifier:
         if notification is None or not notification.claimable or not notification.due(self.clock()):
             return
         dossier = await self.views.get(notification.dossier_id)  # fresh: the contact may just have come
+        await self._send_loaded(notification, dossier)
+
+    async def _send_loaded(self, notification: Notification, dossier: DossierView | None) -> None:
+        """Send a claimable notification with its view as read: wait, suppress, defer, or claim and deliver."""
+        notification_id = notification.id
         stored_contact = dossier.contact if dossier is not None else None
         contact = self._contact_in_clear(stored_contact) if stored_contact is not None else None
         now = self.clock()
@@ -247,8 +249,13 @@ class Notifier:
         claimed = await self._claim(notification)
         if claimed is None:
             return
+        await self._start_delivery(claimed, contact, str(address), now)
+
+    async def _start_delivery(
+        self, claimed: Notification, contact: dict[str, Any], address: str, now: datetime
+    ) -> None:
         # shielded: a shutdown that cancels the caller lets the send finish (drain) or hands it back
-        task = asyncio.create_task(self._deliver(claimed, contact, str(address), now))
+        task = asyncio.create_task(self._deliver(claimed, contact, address, now))
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
         await asyncio.shield(task)
@@ -435,7 +442,7 @@ class Notifier:
                 await self.send(created.id)
         candidates = [*await self.notifications.in_status(S.SENDING)]
         if self._receipts_possible:
-            candidates += await self.notifications.in_status(S.SENT, awaiting_receipt=True)
+            candidates += await self.notifications.awaiting_receipt()
         for candidate in candidates:
             why = stuck(
                 candidate,
@@ -485,7 +492,7 @@ class Notifier:
         merged = done.result if done.result is not None else {**DEFAULT_PREFERENCES, **changes}
         log.info("preferences_changed", dossier_id=dossier_id, **{k: v for k, v in merged.items()})
         for status in (S.DEFERRED, S.WAITING_CONTACT):
-            for pending in await self.notifications.in_status(status, dossier_id=dossier_id):
+            for pending in await self.notifications.pending_of(dossier_id, status):
                 if not wants(merged, pending.channel):
                     detail = f"the citizen opted out of {pending.channel}"
                     await self._finish(pending.id, S.SUPPRESSED, detail=detail, expected=frozenset({status}))

@@ -178,21 +178,17 @@ class NotificationRepository(MongoAggregates[Notification]):
         found = await self.find({"reference": reference}, limit=1)
         return found[0] if found else None
 
-    async def in_status(
-        self,
-        status: NotificationStatus,
-        *,
-        dossier_id: str | None = None,
-        awaiting_receipt: bool | None = None,
-        limit: int = 200,
-    ) -> list[Notification]:
-        """Notifications in ``status`` (optionally of one dossier, or only those awaiting a receipt)."""
-        query: dict[str, Any] = {"status": status.value}
-        if dossier_id is not None:
-            query["dossier_id"] = dossier_id
-        if awaiting_receipt is not None:
-            query["awaiting_receipt"] = awaiting_receipt
-        return await self.find(query, limit=limit)
+    async def in_status(self, status: NotificationStatus, limit: int = 200) -> list[Notification]:
+        """Notifications in ``status`` (the workers' scans; an indexed equality)."""
+        return await self.find({"status": status.value}, limit=limit)
+
+    async def pending_of(self, dossier_id: str, status: NotificationStatus) -> list[Notification]:
+        """One dossier's notifications in ``status``."""
+        return await self.find({"status": status.value, "dossier_id": dossier_id}, limit=500)
+
+    async def awaiting_receipt(self, limit: int = 200) -> list[Notification]:
+        """Sent messages still awaiting their delivery receipt."""
+        return await self.find({"status": NotificationStatus.SENT.value, "awaiting_receipt": True}, limit=limit)
 
     async def of_dossier(self, dossier_id: str, limit: int = 500) -> list[Notification]:
         """Every notification of a dossier."""

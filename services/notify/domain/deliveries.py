@@ -6,10 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.notify.domain.notifications import backoff_delay
+from services.notify.domain.notifications import backoff_delay, record_delivery
 from shared.aggregate import EventRecorder, Unchanged
-from shared.events import DeliveryStatus, NotificationDelivery
-from shared.topics import Topics
+from shared.events import DeliveryStatus
 
 PENDING, DELIVERED, FAILED, CANCELLED = "pending", "delivered", "failed", "cancelled"
 
@@ -74,23 +73,8 @@ class WebhookDelivery(EventRecorder):
             return None
         else:
             self.status, self.failed_at = FAILED, now
-        self.record(
-            Topics.NOTIFICATION_DELIVERY,
-            NotificationDelivery(
-                notification_id=self.id,
-                dossier_id=self.dossier_id,
-                dossier_code=self.dossier_code,
-                channel="webhook",
-                status=DeliveryStatus.DELIVERED if ok else DeliveryStatus.FAILED,
-                provider=self.subscription_id,
-                source_event_id=self.event_id,
-                attempts=attempt,
-                detail=outcome,
-                occurred_at=now,
-            ),
-            key=self.dossier_id,
-            subject=self.dossier_code,
-        )
+        status = DeliveryStatus.DELIVERED if ok else DeliveryStatus.FAILED
+        record_delivery(self, "webhook", status, self.subscription_id, attempt, outcome, now)
         return self.status
 
     def resend(self, subscription_id: str, now: datetime) -> None:

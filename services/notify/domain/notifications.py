@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shared.aggregate import EventRecorder, Unchanged
 from shared.events import DEFAULT_CHANNEL_PREFERENCES, DeliveryStatus, NotificationDelivery
 from shared.topics import Topics
+
+if TYPE_CHECKING:
+    from services.notify.domain.messages import Change
 
 #: Channels a citizen can be told on by message; "app" is served by tracking (SSE) and webhooks.
 MESSAGE_CHANNELS: tuple[str, ...] = ("sms", "email")
@@ -62,6 +65,23 @@ class Notification(EventRecorder):
     detail: str | None = None
     finished_at: datetime | None = None
     sent: SentDetails | None = None
+
+    @classmethod
+    def for_change(
+        cls, change: Change, channel: str, *, context: dict[str, str], template_version: str, now: datetime
+    ) -> Notification:
+        """The one notification of ``change`` on ``channel`` (its id makes a redelivery insert nothing)."""
+        return cls(
+            id=f"{change.event_id}:{channel}",
+            dossier_id=change.dossier_id,
+            dossier_code=change.code,
+            event_id=change.event_id,
+            channel=channel,
+            kind=change.message_kind,
+            context=context,
+            template_version=template_version,
+            created_at=now,
+        )
 
     @property
     def claimable(self) -> bool:
@@ -118,23 +138,7 @@ class Notification(EventRecorder):
             self.sent = sent
         elif self.sent is not None and self.sent.awaiting_receipt:
             self.sent = SentDetails(**{**self.sent.__dict__, "awaiting_receipt": False})
-        self.record(
-            Topics.NOTIFICATION_DELIVERY,
-            NotificationDelivery(
-                notification_id=self.id,
-                dossier_id=self.dossier_id,
-                dossier_code=self.dossier_code,
-                channel=self.channel,
-                status=delivery_status(status),
-                provider=self.provider,
-                source_event_id=self.event_id,
-                attempts=self.attempts,
-                detail=detail,
-                occurred_at=now,
-            ),
-            key=self.dossier_id,
-            subject=self.dossier_code,
-        )
+        record_delivery(self, self.channel, delivery_status(status), self.provider, self.attempts, detail, now)
 
     def receipt(self, delivered: bool, now: datetime, *, detail: str | None = None) -> None:
         """The provider's delivery receipt: sent (awaiting one) → delivered | failed."""
@@ -152,6 +156,44 @@ class SentDetails:
     segments: int | None = None
     provider_message_id: str | None = None
     awaiting_receipt: bool = False
+
+
+class _Delivered(Protocol):
+    id: str
+    dossier_id: str
+    dossier_code: str
+    event_id: str
+
+    def record(self, topic: str, data: NotificationDelivery, *, key: str, subject: str | None = None) -> None: ...
+
+
+def record_delivery(
+    aggregate: _Delivered,
+    channel: str,
+    status: DeliveryStatus,
+    provider: str | None,
+    attempts: int,
+    detail: str | None,
+    now: datetime,
+) -> None:
+    """Record the ``notification.delivery.v1`` of a message's (or a webhook delivery's) outcome, keyed by dossier."""
+    aggregate.record(
+        Topics.NOTIFICATION_DELIVERY,
+        NotificationDelivery(
+            notification_id=aggregate.id,
+            dossier_id=aggregate.dossier_id,
+            dossier_code=aggregate.dossier_code,
+            channel=channel,
+            status=status,
+            provider=provider,
+            source_event_id=aggregate.event_id,
+            attempts=attempts,
+            detail=detail,
+            occurred_at=now,
+        ),
+        key=aggregate.dossier_id,
+        subject=aggregate.dossier_code,
+    )
 
 
 def can_claim(notification: Notification) -> bool:

@@ -41,15 +41,16 @@ class Notifications(Aggregates[Notification], Protocol):
         """The notification an SMS gateway knows by our random ``reference``."""
         ...
 
-    async def in_status(
-        self,
-        status: NotificationStatus,
-        *,
-        dossier_id: str | None = None,
-        awaiting_receipt: bool | None = None,
-        limit: int = 200,
-    ) -> list[Notification]:
-        """Notifications in one status (optionally of one dossier, or only those awaiting a receipt)."""
+    async def in_status(self, status: NotificationStatus, limit: int = 200) -> list[Notification]:
+        """Notifications in one status (the workers' scans)."""
+        ...
+
+    async def pending_of(self, dossier_id: str, status: NotificationStatus) -> list[Notification]:
+        """One dossier's notifications in one status (a citizen's opt-out suppresses them)."""
+        ...
+
+    async def awaiting_receipt(self, limit: int = 200) -> list[Notification]:
+        """Sent messages whose provider's delivery receipt has not come yet."""
         ...
 
     async def of_dossier(self, dossier_id: str, limit: int = 500) -> list[Notification]:

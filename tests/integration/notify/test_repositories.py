@@ -150,9 +150,9 @@ async def test_a_notification_round_trips_every_field_and_its_queries(repos: Rep
     assert await notifications.by_reference("ref-1") == sent
     assert await notifications.by_reference("nope") is None
     assert [n.id for n in await notifications.in_status(S.DEFERRED)] == [deferred.id]
-    assert [n.id for n in await notifications.in_status(S.SENT, awaiting_receipt=True)] == [sent.id]
-    assert await notifications.in_status(S.SENT, awaiting_receipt=False) == []
-    assert [n.id for n in await notifications.in_status(S.WAITING_CONTACT, dossier_id="d-9")] == [other.id]
+    assert [n.id for n in await notifications.awaiting_receipt()] == [sent.id]
+    assert [n.id for n in await notifications.pending_of("d-9", S.WAITING_CONTACT)] == [other.id]
+    assert await notifications.pending_of("d-1", S.WAITING_CONTACT) == []
     assert sorted(n.id for n in await notifications.of_dossier("d-1")) == [sent.id, deferred.id]
 
 

@@ -39,22 +39,14 @@ class InMemoryNotifications(InMemoryAggregates[Notification]):
         found = [n for n in self.items.values() if n.reference == reference]
         return copy.deepcopy(found[0]) if found else None
 
-    async def in_status(
-        self,
-        status: NotificationStatus,
-        *,
-        dossier_id: str | None = None,
-        awaiting_receipt: bool | None = None,
-        limit: int = 200,
-    ) -> list[Notification]:
-        found = [
-            copy.deepcopy(n)
-            for n in self.items.values()
-            if n.status == status
-            and dossier_id in (None, n.dossier_id)
-            and awaiting_receipt in (None, n.awaiting_receipt)
-        ]
-        return found[:limit]
+    async def in_status(self, status: NotificationStatus, limit: int = 200) -> list[Notification]:
+        return [copy.deepcopy(n) for n in self.items.values() if n.status == status][:limit]
+
+    async def pending_of(self, dossier_id: str, status: NotificationStatus) -> list[Notification]:
+        return [copy.deepcopy(n) for n in self.items.values() if n.status == status and n.dossier_id == dossier_id]
+
+    async def awaiting_receipt(self, limit: int = 200) -> list[Notification]:
+        return [copy.deepcopy(n) for n in self.items.values() if n.awaiting_receipt][:limit]
 
     async def of_dossier(self, dossier_id: str, limit: int = 500) -> list[Notification]:
         return [copy.deepcopy(n) for n in self.items.values() if n.dossier_id == dossier_id][:limit]
