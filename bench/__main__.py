@@ -1,8 +1,11 @@
 """``python -m bench`` (``make bench``): each figure next to its baseline measured in the same run.
 
-Benchmarks: footprint, intake, pipeline, scaling, recovery. Every one starts what it needs as real
-processes against the real Kafka and store (isolated by a topic prefix and databases), and stops it.
-``clock`` is in-process: the legal clock's due dates per second against a day-by-day walk.
+Benchmarks: footprint, intake, pipeline, scaling, recovery, growth. Every one starts what it needs as real
+processes against the real Kafka and store (isolated by a topic prefix and databases, dropped afterwards),
+and stops it. ``clock`` is in-process: the legal clock's due dates per second against a day-by-day walk.
+``growth`` runs the pipeline on empty stores and again with ``growth`` finished dossiers seeded into every
+service's database (bench/growth.py). ``--profile`` runs the pipeline's services under pyinstrument;
+``--code DIR`` runs the services of another checkout (the "before" of a change) with this benchmark.
 """
 
 from __future__ import annotations
