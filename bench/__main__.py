@@ -114,7 +114,10 @@ def system(extra: dict[str, str] | None = None, *, profile: str | None = None) -
         PROFILES.mkdir(parents=True, exist_ok=True)
         launcher = ("-m", "pyinstrument", "-r", "text", "-o", str(PROFILES / f"{profile}-{{name}}.txt"))
     try:
-        with running_system(prefix, workdir, extra, launcher=launcher, code_dir=RUN["code_dir"]) as sys_:
+        # the machine is shared: eight processes importing at once may take minutes to be ready
+        with running_system(
+            prefix, workdir, extra, launcher=launcher, code_dir=RUN["code_dir"], ready_timeout=300
+        ) as sys_:
             try:
                 yield sys_
             finally:
@@ -226,7 +229,7 @@ def bench_footprint(scale: dict[str, float]) -> dict[str, Any]:
         proc = ServiceProcess(name, ports[name], env, workdir / f"{name}.log", code_dir=RUN["code_dir"])
         t0 = time.monotonic()
         proc.start()
-        proc.wait_ready(60)
+        proc.wait_ready(300)
         ready = time.monotonic() - t0
         wait_for(3, f"{name} idle")
         assert proc.proc is not None
@@ -407,7 +410,7 @@ def bench_scaling(scale: dict[str, float]) -> dict[str, Any]:
             procs.append(p)
         try:
             for p in procs:
-                p.wait_ready(90)
+                p.wait_ready(300)
             wait_for(5, f"{instances} instance(s): group rebalance")
 
             async def feed(prefix: str) -> float:

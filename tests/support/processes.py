@@ -165,6 +165,7 @@ def running_system(
     instances: int = 1,
     launcher: tuple[str, ...] = (),
     code_dir: Path = REPO,
+    ready_timeout: float = 60.0,
 ) -> Iterator[System]:
     """Start all four services as processes, wait until ready, stop them gracefully afterwards.
 
@@ -194,7 +195,7 @@ def running_system(
         proc.start()
     try:
         for proc in system.every_process():
-            proc.wait_ready()
+            proc.wait_ready(ready_timeout)
         yield system
     finally:
         for proc in system.every_process():
