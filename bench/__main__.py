@@ -1,8 +1,11 @@
 """``python -m bench`` (``make bench``): each figure next to its baseline measured in the same run.
 
-Benchmarks: footprint, intake, pipeline, scaling, recovery. Every one starts what it needs as real
-processes against the real Kafka and store (isolated by a topic prefix and databases), and stops it.
-``clock`` is in-process: the legal clock's due dates per second against a day-by-day walk.
+Benchmarks: footprint, intake, pipeline, scaling, recovery, growth. Every one starts what it needs as real
+processes against the real Kafka and store (isolated by a topic prefix and databases, dropped afterwards),
+and stops it. ``clock`` is in-process: the legal clock's due dates per second against a day-by-day walk.
+``growth`` runs the pipeline on empty stores and again with ``growth`` finished dossiers seeded into every
+service's database (bench/growth.py). ``--profile`` runs the pipeline's services under pyinstrument;
+``--code DIR`` runs the services of another checkout (the "before" of a change) with this benchmark.
 """
 
 from __future__ import annotations
@@ -30,19 +33,29 @@ from rich.table import Table
 
 from bench.clock import bench_clock
 from bench.relay import run_relay
+from tests.support.identity import TEST_SECRETS
 from tests.support.infra import KAFKA, MONGO, REPO
 from tests.support.processes import SERVICES, ServiceProcess, System, free_port, running_system, system_env
 
+for _name, _value in TEST_SECRETS.items():  # the services refuse the public development secrets under test
+    os.environ.setdefault(_name, _value)
+
 RESULTS = REPO / "bench" / "results"
+PROFILES = RESULTS / "profiles"
 console = Console(width=150)
 app = typer.Typer(add_completion=False, help=__doc__)
 
 SCALES: dict[str, dict[str, float]] = {
     # seconds of measured load, dossiers per pipeline run, events for the scaling run
     # recovery's offered rate stays below the pipeline's capacity on FerretDB, so "steady" means something
-    "small": {"duration": 5, "pipeline": 100, "scaling": 300, "recovery": 30, "rate": 2},
-    "full": {"duration": 15, "pipeline": 300, "scaling": 2000, "recovery": 45, "rate": 3},
+    # growth: finished dossiers seeded into every service's database before the grown pipeline run
+    "tiny": {"duration": 3, "pipeline": 20, "scaling": 100, "recovery": 20, "rate": 2, "growth": 200},
+    "small": {"duration": 5, "pipeline": 100, "scaling": 300, "recovery": 30, "rate": 2, "growth": 10_000},
+    "full": {"duration": 15, "pipeline": 300, "scaling": 2000, "recovery": 45, "rate": 3, "growth": 100_000},
 }
+
+#: what the services run under, set by ``--profile`` / ``--code`` (see ``main``)
+RUN: dict[str, Any] = {"profile": False, "code_dir": REPO}
 
 
 def pct(values: list[float], q: float) -> float | None:
@@ -86,11 +99,48 @@ def wait_for(seconds: float, label: str) -> None:
 
 
 @contextmanager
-def system(extra: dict[str, str] | None = None) -> Iterator[System]:
+def system(extra: dict[str, str] | None = None, *, profile: str | None = None) -> Iterator[System]:
+    """All four services on databases and topics of their own, dropped afterwards.
+
+    With ``--profile``, a system started with ``profile=<label>`` runs each service under pyinstrument;
+    the reports land in ``bench/results/profiles/<label>-<service>.{txt,html}`` when the service stops.
+    """
+    from tests.support.service import drop_databases
+
     prefix = f"b{uuid.uuid4().hex[:8]}"
     workdir = REPO / ".data" / "bench" / prefix
-    with running_system(prefix, workdir, extra) as sys_:
-        yield sys_
+    launcher: tuple[str, ...] = ()
+    if profile and RUN["profile"]:
+        PROFILES.mkdir(parents=True, exist_ok=True)
+        launcher = ("-m", "pyinstrument", "-r", "text", "-o", str(PROFILES / f"{profile}-{{name}}.txt"))
+    try:
+        # the machine is shared: eight processes importing at once may take minutes to be ready
+        with running_system(
+            prefix, workdir, extra, launcher=launcher, code_dir=RUN["code_dir"], ready_timeout=300
+        ) as sys_:
+            try:
+                yield sys_
+            finally:
+                if launcher:
+                    _stop_profiled(sys_)
+    finally:
+        asyncio.run(drop_databases(MONGO, *(f"{prefix}_{name}" for name in SERVICES)))
+
+
+def _stop_profiled(sys_: System) -> None:
+    """Stop profiled services with SIGINT: uvicorn re-raises the signal after its graceful shutdown, and
+    only as KeyboardInterrupt (not SIGTERM's default death) does pyinstrument get to write its report."""
+    import signal
+
+    for proc in sys_.every_process():
+        if proc.proc is not None and proc.proc.poll() is None:
+            proc.proc.send_signal(signal.SIGINT)
+    for proc in sys_.every_process():
+        if proc.proc is not None:
+            try:
+                proc.proc.wait(90)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 async def new_key(sys_: System, office: str = "00070.TTHCC") -> str:
@@ -176,10 +226,10 @@ def bench_footprint(scale: dict[str, float]) -> dict[str, Any]:
     ports = {name: free_port() for name in SERVICES}
     env = system_env(prefix, workdir, ports)
     for name in SERVICES:
-        proc = ServiceProcess(name, ports[name], env, workdir / f"{name}.log")
+        proc = ServiceProcess(name, ports[name], env, workdir / f"{name}.log", code_dir=RUN["code_dir"])
         t0 = time.monotonic()
         proc.start()
-        proc.wait_ready(60)
+        proc.wait_ready(300)
         ready = time.monotonic() - t0
         wait_for(3, f"{name} idle")
         assert proc.proc is not None
@@ -268,30 +318,71 @@ def _series(times: list[datetime], origin: datetime) -> list[int]:
     return buckets
 
 
-def bench_pipeline(scale: dict[str, float]) -> dict[str, Any]:
-    """Dossiers per second from intake to the citizen's third SMS (accepted), against a raw 3-hop relay."""
-    n = int(scale["pipeline"])
-    with system({"RESOLUTION_AUTO_ACCEPT_OFFICES": "*", "INTAKE_RATE_LIMIT": "100000/minute"}) as sys_:
-        key = asyncio.run(new_key(sys_))
-        t0 = datetime.now(UTC)
-        sent = asyncio.run(_post_many(sys_["intake"].url, key, n, 32))
-        done = _track(sys_, sent, 600, "pipeline: dossiers notified")
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` so far, from /proc (seconds)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu(sys_: System) -> dict[str, float]:
+    return {name: cpu_seconds(sys_[name].proc.pid) for name in SERVICES if sys_[name].proc is not None}  # type: ignore[union-attr]
+
+
+def _run_pipeline(sys_: System, key: str, n: int, *, rate: float | None = None, label: str) -> dict[str, Any]:
+    """Post ``n`` dossiers (all at once, or at ``rate`` per second) and time each to the citizen's third SMS."""
+    before = _cpu(sys_)
+    t0 = datetime.now(UTC)
+    sent = asyncio.run(_post_many(sys_["intake"].url, key, n, 32, rate=rate))
+    done = _track(sys_, sent, 600, label)
+    after = _cpu(sys_)
     lat = [(done[c] - sent[c]).total_seconds() * 1000 for c in done]
-    first = min(sent.values())
+    first = min(sent.values()) if sent else t0
     elapsed = (max(done.values()) - first).total_seconds() if done else None
-    ours = round(len(done) / elapsed, 1) if elapsed else None
-    baseline = run_relay(KAFKA, MONGO, n=n, hops=3, on_progress=None)
     return {
         "dossiers": n,
+        "offered_dps": rate,
         "accepted_by_intake": len(sent),
         "completed": len(done),
-        "throughput_dps": ours,
+        "throughput_dps": round(len(done) / elapsed, 1) if elapsed else None,
         "p50_ms": pct(lat, 50),
         "p95_ms": pct(lat, 95),
         "p99_ms": pct(lat, 99),
-        "baseline_relay": baseline,
-        "ratio": ratio(ours, baseline["throughput_mps"]),
+        # CPU each service spent per completed dossier during the run (ms): where the machine's time goes
+        "cpu_ms_per_dossier": {
+            name: round((after[name] - before[name]) * 1000 / max(len(done), 1), 1) for name in after
+        },
         "series_per_s": _series(list(done.values()), t0),
+    }
+
+
+PIPELINE_ENV = {"RESOLUTION_AUTO_ACCEPT_OFFICES": "*", "INTAKE_RATE_LIMIT": "100000/minute"}
+
+
+def _warm_up(sys_: System, key: str) -> None:
+    """One dossier through the whole pipeline first: consumer groups joined, connections open, code loaded."""
+    _track(sys_, asyncio.run(_post_many(sys_["intake"].url, key, 1, 1)), 120, "warm-up dossier")
+
+
+def bench_pipeline(scale: dict[str, float]) -> dict[str, Any]:
+    """Dossiers per second from intake to the citizen's third SMS (accepted), against a raw 3-hop relay.
+
+    First at saturation (every dossier posted at once), then the latency at half that throughput.
+    """
+    n = int(scale["pipeline"])
+    with system(PIPELINE_ENV, profile="pipeline") as sys_:
+        key = asyncio.run(new_key(sys_))
+        _warm_up(sys_, key)
+        saturated = _run_pipeline(sys_, key, n, label="pipeline: dossiers notified")
+        half = max(1.0, round((saturated["throughput_dps"] or 2) / 2, 1))
+        at_half = _run_pipeline(
+            sys_, key, max(10, int(half * scale["duration"] * 2)), rate=half, label=f"pipeline at {half}/s"
+        )
+    baseline = run_relay(KAFKA, MONGO, n=n, hops=3, on_progress=None)
+    return {
+        **saturated,
+        "at_half_saturation": at_half,
+        "baseline_relay": baseline,
+        "ratio": ratio(saturated["throughput_dps"], baseline["throughput_mps"]),
     }
 
 
@@ -312,12 +403,14 @@ def bench_scaling(scale: dict[str, float]) -> dict[str, Any]:
         procs = []
         for i in range(instances):
             penv = {**env, "ROUTING_PORT": str(ports[f"routing{i}"])}
-            p = ServiceProcess("routing", ports[f"routing{i}"], penv, workdir / f"routing{i}.log")
+            p = ServiceProcess(
+                "routing", ports[f"routing{i}"], penv, workdir / f"routing{i}.log", code_dir=RUN["code_dir"]
+            )
             p.start()
             procs.append(p)
         try:
             for p in procs:
-                p.wait_ready(90)
+                p.wait_ready(300)
             wait_for(5, f"{instances} instance(s): group rebalance")
 
             async def feed(prefix: str) -> float:
@@ -394,6 +487,84 @@ def bench_recovery(scale: dict[str, float]) -> dict[str, Any]:
     }
 
 
+async def _drained(sys_: System, within: float = 60.0) -> None:
+    """Wait until no document of the run's databases has a pending outbox entry."""
+    from motor.motor_asyncio import AsyncIOMotorClient
+
+    client: AsyncIOMotorClient[Any] = AsyncIOMotorClient(MONGO)
+    deadline = time.monotonic() + within
+    try:
+        while time.monotonic() < deadline:
+            pending = 0
+            for name in SERVICES:
+                db = client[f"{sys_.prefix}_{name}"]
+                for coll in await db.list_collection_names():
+                    pending += await db[coll].count_documents({"outbox_pending": {"$gt": 0}})
+            if not pending:
+                return
+            await asyncio.sleep(0.5)
+    finally:
+        client.close()
+
+
+def bench_growth(scale: dict[str, float]) -> dict[str, Any]:
+    """The pipeline with empty stores against the same with ``growth`` finished dossiers in every database."""
+    from bench.growth import seed, take_template
+
+    n, copies = int(scale["pipeline"]), int(scale["growth"])
+    with system(PIPELINE_ENV) as sys_:
+        key = asyncio.run(new_key(sys_))
+        _warm_up(sys_, key)
+        empty = _run_pipeline(sys_, key, n, label="growth: empty stores")
+    with system(PIPELINE_ENV) as sys_:
+        key = asyncio.run(new_key(sys_))
+        sent = asyncio.run(_post_many(sys_["intake"].url, key, 1, 1))
+        (code,) = sent
+        _track(sys_, sent, 120, "growth: the template dossier")
+        asyncio.run(_drained(sys_))
+
+        async def template() -> tuple[Any, str]:
+            from motor.motor_asyncio import AsyncIOMotorClient
+
+            client: AsyncIOMotorClient[Any] = AsyncIOMotorClient(MONGO)
+            try:
+                doc = await client[f"{sys_.prefix}_intake"]["dossiers"].find_one({"code": code})
+            finally:
+                client.close()
+            assert doc is not None, f"the template dossier {code} is not in intake's database"
+            dbs = [f"{sys_.prefix}_{name}" for name in SERVICES]
+            return await take_template(MONGO, dbs, dossier_id=str(doc["_id"]), code=code), str(doc["_id"])
+
+        shape, dossier_id = asyncio.run(template())
+        per_copy = sum(len(docs) for colls in shape.values() for docs in colls.values())
+        t_seed = time.monotonic()
+        with progress() as bar:
+            task = bar.add_task(f"seeding {copies} dossiers × {per_copy} documents", total=copies)
+            written = asyncio.run(
+                seed(
+                    MONGO,
+                    shape,
+                    copies,
+                    dossier_id=dossier_id,
+                    code=code,
+                    on_progress=lambda done: bar.update(task, completed=done),
+                )
+            )
+        seeded_s = time.monotonic() - t_seed
+        grown = _run_pipeline(sys_, key, n, label=f"growth: {copies} dossiers stored")
+    return {
+        "seeded_dossiers": copies,
+        "documents_per_dossier": {
+            f"{db.split('_', 1)[1]}.{c}": len(d) for db, cs in shape.items() for c, d in cs.items()
+        },
+        "documents_written": written,
+        "seeding_s": round(seeded_s, 1),
+        "empty": empty,
+        "grown": grown,
+        "ratio": ratio(grown["throughput_dps"], empty["throughput_dps"]),
+    }
+
+
 BENCHMARKS: dict[str, Callable[[dict[str, float]], dict[str, Any]]] = {
     "footprint": bench_footprint,
     "intake": bench_intake,
@@ -401,27 +572,49 @@ BENCHMARKS: dict[str, Callable[[dict[str, float]], dict[str, Any]]] = {
     "scaling": bench_scaling,
     "recovery": bench_recovery,
     "clock": bench_clock,
+    "growth": bench_growth,
 }
 
 
 def plot(results: dict[str, Any], path: Path) -> Path | None:
+    """Completions per second of the pipeline runs (saturation, half rate, recovery, growth)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 4))
-    for name, label in (("pipeline", "pipeline (saturation)"), ("recovery", "recovery (routing killed)")):
-        series = results.get(name, {}).get("series_per_s")
-        if series:
+    growth = results.get("growth")
+    fig, axes = plt.subplots(1, 2 if growth else 1, figsize=(13 if growth else 8, 4), squeeze=False)
+    ax = axes[0][0]
+    runs = (
+        (results.get("pipeline", {}), "pipeline (saturation)"),
+        (results.get("pipeline", {}).get("at_half_saturation", {}), "pipeline at half its saturation"),
+        (results.get("recovery", {}), "recovery (routing killed)"),
+    )
+    for run, label in runs:
+        if series := run.get("series_per_s"):
             ax.plot(range(len(series)), series, label=label)
     if "recovery" in results:
         ax.axvline(results["recovery"]["killed_at_s"], color="red", linestyle="--", label="kill -9 routing")
     ax.set_xlabel("seconds since start")
     ax.set_ylabel("dossiers notified per second")
+    ax.set_title("pipeline")
     ax.legend()
+    if growth:
+        ax = axes[0][1]
+        for run, label in (
+            (growth["empty"], "empty stores"),
+            (growth["grown"], f"{growth['seeded_dossiers']:,} stored"),
+        ):
+            if series := run.get("series_per_s"):
+                ax.plot(range(len(series)), series, label=f"{label}: {run['throughput_dps']}/s")
+        ax.set_xlabel("seconds since start")
+        ax.set_ylabel("dossiers notified per second")
+        ax.set_title(f"growth: ratio {growth['ratio']} (goal ≥ 0.8)")
+        ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
+    plt.close(fig)
     return path
 
 
@@ -452,9 +645,11 @@ def table(results: dict[str, Any]) -> Table:
             str(r["throughput_dps"]),
             str(r["baseline_relay"]["throughput_mps"]),
             str(r["ratio"]),
-            "≥ 500/s, ≥ 0.5×",
+            "≥ 0.5×",
         )
-        t.add_row("pipeline p99 (ms)", str(r["p99_ms"]), str(r["baseline_relay"]["p99_ms"]), "", "≤ 1000 ms")
+        t.add_row("pipeline p99 at saturation (ms)", str(r["p99_ms"]), str(r["baseline_relay"]["p99_ms"]), "", "")
+        half = r["at_half_saturation"]
+        t.add_row(f"pipeline p99 at {half['offered_dps']}/s (ms)", str(half["p99_ms"]), "", "", "≤ 1000 ms")
     if "scaling" in results:
         r = results["scaling"]
         t.add_row(
@@ -462,11 +657,20 @@ def table(results: dict[str, Any]) -> Table:
             str(r["instances_2"]["per_s"]),
             str(r["instances_1"]["per_s"]),
             str(r["ratio_2_to_1"]),
-            "> 1×",
+            "≥ 1.5×",
         )
     if "recovery" in results:
         r = results["recovery"]
-        t.add_row("recovery after kill -9 routing (s)", str(r["recovered_s"]), "", "", "≤ 10 s")
+        t.add_row("recovery after kill -9 routing (s)", str(r["recovered_s"]), "", "", "≤ 5 s")
+    if "growth" in results:
+        r = results["growth"]
+        t.add_row(
+            f"pipeline with {r['seeded_dossiers']:,} dossiers stored (dossiers/s)",
+            str(r["grown"]["throughput_dps"]),
+            f"{r['empty']['throughput_dps']} (empty)",
+            str(r["ratio"]),
+            "≥ 0.8×",
+        )
     if "clock" in results:
         r = results["clock"]
         t.add_row(
@@ -492,23 +696,45 @@ def table(results: dict[str, Any]) -> Table:
 
 @app.command()
 def main(
-    scale: str = typer.Option(os.environ.get("BENCH_SCALE", "full"), help="small (smoke, ~3 min) or full (~10 min)"),
+    scale: str = typer.Option(os.environ.get("BENCH_SCALE", "full"), help="tiny, small (~5 min) or full (~20 min)"),
     only: list[str] = typer.Option([], help="Run only these benchmarks (repeatable)"),
+    profile: bool = typer.Option(False, help="Run the pipeline's services under pyinstrument (bench/results/profiles)"),
+    code: Path = typer.Option(REPO, help="Checkout whose services run (e.g. a worktree of main, for 'before')"),
+    label: str = typer.Option("", help="Word added to the result file names (e.g. before)"),
 ) -> None:
     """Run the benchmarks, print the table, write bench/results/<date>.json and the throughput plot."""
     if scale not in SCALES:
         raise typer.BadParameter(f"scale must be one of {', '.join(SCALES)}")
-    chosen = only or list(BENCHMARKS)
-    results: dict[str, Any] = {}
-    for name in chosen:
-        console.rule(name)
-        results[name] = BENCHMARKS[name](SCALES[scale])
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    RUN.update(profile=profile, code_dir=code.resolve())
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M")
-    meta = {"scale": scale, "at": stamp, "machine": platform.platform(), "cpus": os.cpu_count()}
-    path = RESULTS / f"{stamp}-{scale}.json"
+    name = f"{stamp}-{scale}{'-' + label if label else ''}"
+    global PROFILES
+    PROFILES = RESULTS / "profiles" / name
+    chosen = only or list(BENCHMARKS)
+    load_before = os.getloadavg()
+    results: dict[str, Any] = {}
+    for bench in chosen:
+        console.rule(bench)
+        results[bench] = BENCHMARKS[bench](SCALES[scale])
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "scale": scale,
+        "at": stamp,
+        "machine": platform.platform(),
+        "cpus": os.cpu_count(),
+        "code": str(RUN["code_dir"]),
+        "commit": subprocess.run(
+            ["git", "-C", str(RUN["code_dir"]), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip()
+        or label,
+        # the machine is shared: the load average says how much of it the run had
+        "load_average_before": [round(x, 1) for x in load_before],
+        "load_average_after": [round(x, 1) for x in os.getloadavg()],
+        "profiles": str(PROFILES.relative_to(REPO)) if profile else None,
+    }
+    path = RESULTS / f"{name}.json"
     path.write_text(json.dumps({"meta": meta, **results}, indent=1, default=str))
-    png = plot(results, RESULTS / f"{stamp}-{scale}.png") if {"pipeline", "recovery"} & set(results) else None
+    png = plot(results, RESULTS / f"{name}.png") if {"pipeline", "recovery", "growth"} & set(results) else None
     console.print(table(results))
     console.print(f"results: {path.relative_to(REPO)}" + (f", plot: {png.relative_to(REPO)}" if png else ""))
 

@@ -36,6 +36,10 @@ class ServiceProcess:
     env: dict[str, str]
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
+    #: arguments between the interpreter and ``-m services.<name>`` (a profiler; ``{name}`` is replaced)
+    launcher: tuple[str, ...] = ()
+    #: the checkout whose code runs (the benchmark's "before" runs use another one)
+    code_dir: Path = REPO
 
     @property
     def url(self) -> str:
@@ -45,8 +49,13 @@ class ServiceProcess:
     def start(self) -> None:
         """Start the process (appending to its log)."""
         log = self.log_path.open("ab")
+        launcher = [arg.replace("{name}", self.name) for arg in self.launcher]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", f"services.{self.name}"], cwd=REPO, env=self.env, stdout=log, stderr=log
+            [sys.executable, *launcher, "-m", f"services.{self.name}"],
+            cwd=self.code_dir,
+            env=self.env,
+            stdout=log,
+            stderr=log,
         )
 
     def wait_ready(self, timeout: float = 60.0) -> None:
@@ -149,7 +158,14 @@ def system_env(
 
 @contextmanager
 def running_system(
-    prefix: str, workdir: Path, extra_env: dict[str, str] | None = None, *, instances: int = 1
+    prefix: str,
+    workdir: Path,
+    extra_env: dict[str, str] | None = None,
+    *,
+    instances: int = 1,
+    launcher: tuple[str, ...] = (),
+    code_dir: Path = REPO,
+    ready_timeout: float = 60.0,
 ) -> Iterator[System]:
     """Start all four services as processes, wait until ready, stop them gracefully afterwards.
 
@@ -171,13 +187,15 @@ def running_system(
             port = ports[name] if n == 0 else free_port()
             own_env = {**env, f"{name.upper()}_PORT": str(port)}
             log = workdir / (f"{name}.log" if n == 0 else f"{name}-{n + 1}.log")
-            system.instances[name].append(ServiceProcess(name, port, own_env, log))
+            system.instances[name].append(
+                ServiceProcess(name, port, own_env, log, launcher=launcher, code_dir=code_dir)
+            )
         system.services[name] = system.instances[name][0]
     for proc in system.every_process():
         proc.start()
     try:
         for proc in system.every_process():
-            proc.wait_ready()
+            proc.wait_ready(ready_timeout)
         yield system
     finally:
         for proc in system.every_process():
