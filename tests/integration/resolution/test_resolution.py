@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -21,6 +20,7 @@ from shared.envelope import CloudEvent
 from shared.events import DossierRouted, DossierSupplemented
 from shared.reference.legal_clock import default_clock
 from shared.topics import Topics
+from tests.support import events
 from tests.support.identity import bearer
 from tests.support.kafka import collect_events, produce_event
 from tests.support.service import drop_databases, running
@@ -50,36 +50,10 @@ def tok(settings: ResolutionSettings, *roles: str, office: str = OFFICE) -> dict
     return bearer(office, *roles, sub="test")
 
 
-def routed(
-    *,
-    office: str = OFFICE,
-    due_in: timedelta = timedelta(days=5),
-    procedure: str = "LT-XD-001",
-    channel: str = "counter",
-    ward: str = "00070",
-    received_at: datetime | None = None,
-    token: str = "citizen-token",
-    processing_days: int = 15,
-) -> DossierRouted:
+def routed(*, due_in: timedelta = timedelta(days=5), **fields: Any) -> DossierRouted:
+    """A routing decision due ``due_in`` from now, routed now."""
     now = datetime.now(UTC)
-    dossier_id = str(uuid.uuid4())
-    return DossierRouted(
-        dossier_id=dossier_id,
-        dossier_code=f"00070.TTHCC-261122-{dossier_id[:4]}",
-        decision_id=str(uuid.uuid4()),
-        office_code=office,
-        office_name="UBND Phường Hoàn Kiếm",
-        province_code="01",
-        procedure_code=procedure,
-        reason="test",
-        channel=channel,
-        applicant_ward_code=ward,
-        received_at=received_at or now,
-        due_at=now + due_in,
-        processing_days=processing_days,
-        tracking_token_sha256=hashlib.sha256(token.encode()).hexdigest(),
-        routed_at=now,
-    )
+    return events.routed(due_at=now + due_in, routed_at=now, **fields)
 
 
 async def feed(
