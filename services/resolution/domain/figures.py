@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from services.resolution.domain.case import AT_OFFICE
 from shared.events import DossierStatus as S
 from shared.reference.admin_units import get_ward
 from shared.reference.legal_clock import VIETNAM_TZ, LegalClock
@@ -29,11 +30,7 @@ LIST_LIMIT = 100
 
 #: fields of a case the figures read (the store projects only these)
 CASE_FIELDS = (
-    "dossier_id",
-    "dossier_code",
-    "office_code",
-    "office_name",
-    "procedure_code",
+    *AT_OFFICE,
     "procedure_name",
     "applicant_ward_code",
     "channel",
