@@ -97,6 +97,16 @@ async def opened(client: httpx.AsyncClient, settings: ResolutionSettings, data: 
     return (await eventually(get, until=lambda r: r.status_code == 200)).json()
 
 
+async def open_case(
+    client: httpx.AsyncClient, settings: ResolutionSettings, **fields: Any
+) -> tuple[DossierRouted, str]:
+    """A routing decision fed to resolution, once its case is open: the decision and the case's URL."""
+    data = routed(**fields)
+    await feed(settings, data)
+    await opened(client, settings, data)
+    return data, f"/v1/dossiers/{data.dossier_id}"
+
+
 async def test_full_lifecycle_and_status_events(client: httpx.AsyncClient, settings: ResolutionSettings) -> None:
     """accept → process → request supplement → supplement → approve (signed) → return, each emitted once in order."""
     data = routed()
@@ -144,10 +154,7 @@ async def test_full_lifecycle_and_status_events(client: httpx.AsyncClient, setti
 
 async def test_forbidden_and_illegal_and_cross_office(client: httpx.AsyncClient, settings: ResolutionSettings) -> None:
     """Wrong role → 403, illegal transition → 409 with the current state, other office → 404, no token → 401."""
-    data = routed()
-    await feed(settings, data)
-    await opened(client, settings, data)
-    url = f"/v1/dossiers/{data.dossier_id}"
+    data, url = await open_case(client, settings)
     r = await client.post(f"{url}/approve", headers=tok(settings, "clerk"))
     assert r.status_code == 403 and r.json()["code"] == "forbidden"
     r = await client.post(f"{url}/return", headers=tok(settings, "clerk"))
@@ -176,10 +183,7 @@ async def test_supplement_pause_shifts_due_date_by_paused_working_hours(
     client: httpx.AsyncClient, settings: ResolutionSettings
 ) -> None:
     """The new due date is the old one moved later by exactly the working hours between request and supplement."""
-    data = routed()
-    await feed(settings, data)
-    await opened(client, settings, data)
-    url = f"/v1/dossiers/{data.dossier_id}"
+    data, url = await open_case(client, settings)
     requested = (
         await client.post(f"{url}/request-supplement", json={"reason": "x"}, headers=tok(settings, "clerk"))
     ).json()
@@ -215,10 +219,7 @@ async def test_overdue_flagged_within_seconds_and_apology(
     client: httpx.AsyncClient, settings: ResolutionSettings
 ) -> None:
     """A dossier whose due date passes is flagged (once) within seconds; the leader's apology sets a new date."""
-    data = routed(due_in=timedelta(seconds=2))
-    await feed(settings, data)
-    await opened(client, settings, data)
-    url = f"/v1/dossiers/{data.dossier_id}"
+    _data, url = await open_case(client, settings, due_in=timedelta(seconds=2))
     flagged = (
         await eventually(
             lambda: client.get(url, headers=tok(settings, "clerk")), until=lambda r: r.json()["overdue"], timeout=10
@@ -239,10 +240,7 @@ async def test_signed_result_verifies_and_tampered_does_not(
     client: httpx.AsyncClient, settings: ResolutionSettings
 ) -> None:
     """The published result verifies against the office key; any change to it fails verification."""
-    data = routed()
-    await feed(settings, data)
-    await opened(client, settings, data)
-    url = f"/v1/dossiers/{data.dossier_id}"
+    _data, url = await open_case(client, settings)
     await client.post(f"{url}/accept", headers=tok(settings, "clerk"))
     await client.post(f"{url}/process", headers=tok(settings, "specialist"))
     result = (
@@ -633,10 +631,7 @@ async def test_refusal_supplement_request_and_transfer_without_reason_are_422(
 ) -> None:
     """Over HTTP a refusal, supplement request or transfer with no reason (or only "-") answers 422
     reason_required and changes nothing; with a reason the refusal goes through and its event carries it."""
-    data = routed()
-    await feed(settings, data)
-    await opened(client, settings, data)
-    url = f"/v1/dossiers/{data.dossier_id}"
+    _data, url = await open_case(client, settings)
     for action, role in (("reject", "leader"), ("request-supplement", "specialist"), ("transfer", "leader")):
         for body in (None, {}, {"reason": "-"}, {"reason": "   "}):
             r = await client.post(f"{url}/{action}", json=body, headers=tok(settings, role))
