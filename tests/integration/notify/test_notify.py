@@ -20,7 +20,7 @@ from shared.events import DossierReceived, DossierStatus, DossierStatusChanged
 from shared.topics import Topics
 from tests.support.http_server import Recorder, serve
 from tests.support.identity import bearer
-from tests.support.kafka import collect, collect_events, produce_event
+from tests.support.kafka import collect, collect_events, produce_event, publish
 from tests.support.service import drop_databases, running
 from tests.support.waiting import eventually
 from tests.unit.notify import builders
@@ -76,14 +76,7 @@ def status(r: DossierReceived, new: DossierStatus, version: int, **extra: Any) -
 
 
 async def send(settings: NotifySettings, topic: str, data: Any, event: CloudEvent | None = None) -> CloudEvent:
-    event = event or CloudEvent(
-        source="/lienthong/test",
-        type=f"vn.lienthong.{topic}",
-        subject=data.dossier_code,
-        data=data.model_dump(mode="json"),
-    )
-    await produce_event(settings.kafka_bootstrap_servers, settings.topic(topic), event, key=data.dossier_id)
-    return event
+    return await publish(settings, topic, data, source="test", event=event)
 
 
 def sms_lines(settings: NotifySettings) -> list[dict[str, Any]]:

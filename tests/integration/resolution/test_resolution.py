@@ -22,7 +22,7 @@ from shared.reference.legal_clock import default_clock
 from shared.topics import Topics
 from tests.support import events
 from tests.support.identity import bearer
-from tests.support.kafka import collect_events, produce_event
+from tests.support.kafka import collect_events, publish
 from tests.support.service import drop_databases, running
 from tests.support.waiting import eventually
 
@@ -59,14 +59,7 @@ def routed(*, due_in: timedelta = timedelta(days=5), **fields: Any) -> DossierRo
 async def feed(
     settings: ResolutionSettings, data: Any, topic: str = Topics.DOSSIER_ROUTED, event: CloudEvent | None = None
 ) -> CloudEvent:
-    event = event or CloudEvent(
-        source="/lienthong/routing",
-        type=f"vn.lienthong.{topic}",
-        subject=data.dossier_code,
-        data=data.model_dump(mode="json"),
-    )
-    await produce_event(settings.kafka_bootstrap_servers, settings.topic(topic), event, key=data.dossier_id)
-    return event
+    return await publish(settings, topic, data, source="routing", event=event)
 
 
 async def feed_many(settings: ResolutionSettings, items: list[Any], topic: str = Topics.DOSSIER_ROUTED) -> None:
