@@ -9,6 +9,12 @@ from datetime import UTC, datetime, timedelta
 from shared.events import DossierReceived, DossierRouted
 
 
+def _fresh_dossier(ward: str) -> dict[str, str]:
+    """A new dossier's id and its code at ``ward``'s service centre."""
+    dossier_id = str(uuid.uuid4())
+    return {"dossier_id": dossier_id, "dossier_code": f"{ward}.TTHCC-261122-{dossier_id[:4]}"}
+
+
 def routed(
     *,
     office: str = "00070.UBND",
@@ -24,10 +30,8 @@ def routed(
 ) -> DossierRouted:
     """A routing decision for a fresh dossier at ``office`` (routed when received unless told)."""
     now = datetime.now(UTC)
-    dossier_id = str(uuid.uuid4())
     return DossierRouted(
-        dossier_id=dossier_id,
-        dossier_code=f"00070.TTHCC-261122-{dossier_id[:4]}",
+        **_fresh_dossier("00070"),
         decision_id=str(uuid.uuid4()),
         office_code=office,
         office_name="UBND Phường Hoàn Kiếm",
@@ -54,10 +58,8 @@ def received(
 ) -> DossierReceived:
     """A dossier just received at ``receiving_ward``'s service centre."""
     now = datetime.now(UTC)
-    dossier_id = str(uuid.uuid4())
     return DossierReceived(
-        dossier_id=dossier_id,
-        dossier_code=f"{receiving_ward}.TTHCC-261122-{dossier_id[:4]}",
+        **_fresh_dossier(receiving_ward),
         procedure_code=procedure,
         channel="counter",
         receiving_office_code=f"{receiving_ward}.TTHCC",
