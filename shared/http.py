@@ -153,6 +153,21 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"model": ErrorBody} for s in statuses}
 
 
+def route(
+    register: Callable[..., Callable[[Any], Any]],
+    path: str,
+    model: Any,
+    tag: str,
+    summary: str,
+    *errors: int,
+    **options: Any,
+) -> Callable[[Any], Any]:
+    """``register`` (``router.get``, ``router.post``…) of ``path`` with its response model, tag, summary and errors."""
+    return register(
+        path, response_model=model, tags=[tag], summary=summary, responses=error_responses(*errors), **options
+    )
+
+
 _HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",

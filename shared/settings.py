@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SecretsSettingsSource, SettingsConfigDict
@@ -27,6 +27,20 @@ DEVELOPMENT_SECRETS = frozenset(
 )
 #: Shortest secret accepted outside development.
 MIN_SECRET_LENGTH = 32
+
+
+def service_port(prefix: str, default: int) -> Any:
+    """The field of a service's HTTP port, read from ``<prefix>_PORT`` (the field group every service has)."""
+    return Field(default=default, validation_alias=AliasChoices(f"{prefix}_PORT"), description="HTTP port.")
+
+
+def service_database(prefix: str, service: str) -> Any:
+    """The field of a service's own database ``lienthong_<service>``, read from ``<prefix>_MONGODB_DATABASE``."""
+    return Field(
+        default=f"lienthong_{service}",
+        validation_alias=AliasChoices(f"{prefix}_MONGODB_DATABASE"),
+        description="This service's own database.",
+    )
 
 
 class BaseServiceSettings(BaseSettings):

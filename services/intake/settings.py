@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from pydantic import AliasChoices, Field
 
-from shared.settings import BaseServiceSettings
+from shared.settings import BaseServiceSettings, service_database, service_port
 
 
 class IntakeSettings(BaseServiceSettings):
     """Intake settings: the shared base plus what only this service needs."""
 
     service_name: str = "intake"
-    port: int = Field(default=8001, validation_alias=AliasChoices("INTAKE_PORT"), description="HTTP port.")
-    mongodb_database: str = Field(
-        default="lienthong_intake",
-        validation_alias=AliasChoices("INTAKE_MONGODB_DATABASE"),
-        description="This service's own database.",
-    )
+    port: int = service_port("INTAKE", 8001)
+    mongodb_database: str = service_database("INTAKE", "intake")
     rate_limit: str = Field(
         default="600/minute",
         validation_alias=AliasChoices("INTAKE_RATE_LIMIT"),

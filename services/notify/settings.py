@@ -9,7 +9,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, fiel
 
 from services.notify.domain.quiet_hours import parse_window
 from services.notify.domain.webhooks import DEFAULT_BACKOFF
-from shared.settings import BaseServiceSettings
+from shared.settings import BaseServiceSettings, service_database, service_port
 
 
 class SmsProviderConfig(BaseModel):
@@ -36,12 +36,8 @@ class NotifySettings(BaseServiceSettings):
     """Notify settings: the shared base plus providers, receipts, quiet hours, SMTP and webhooks."""
 
     service_name: str = "notify"
-    port: int = Field(default=8004, validation_alias=AliasChoices("NOTIFY_PORT"), description="HTTP port.")
-    mongodb_database: str = Field(
-        default="lienthong_notify",
-        validation_alias=AliasChoices("NOTIFY_MONGODB_DATABASE"),
-        description="Own database.",
-    )
+    port: int = service_port("NOTIFY", 8004)
+    mongodb_database: str = service_database("NOTIFY", "notify")
     rating_base_url: str = Field(
         default="http://127.0.0.1:8003",
         validation_alias=AliasChoices("NOTIFY_RATING_BASE_URL"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import AliasChoices, Field, SecretStr
 
-from shared.settings import BaseServiceSettings
+from shared.settings import BaseServiceSettings, service_database, service_port
 
 DEV_SIGNING_SEED = "development-only-signing-seed"
 
@@ -13,12 +13,8 @@ class ResolutionSettings(BaseServiceSettings):
     """Resolution settings: the shared base plus officials' tokens, signing keys and the clock loop."""
 
     service_name: str = "resolution"
-    port: int = Field(default=8003, validation_alias=AliasChoices("RESOLUTION_PORT"), description="HTTP port.")
-    mongodb_database: str = Field(
-        default="lienthong_resolution",
-        validation_alias=AliasChoices("RESOLUTION_MONGODB_DATABASE"),
-        description="This service's own database.",
-    )
+    port: int = service_port("RESOLUTION", 8003)
+    mongodb_database: str = service_database("RESOLUTION", "resolution")
     signing_keys_dir: str | None = Field(
         default=None,
         validation_alias=AliasChoices("RESOLUTION_SIGNING_KEYS_DIR"),

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from pydantic import AliasChoices, Field
 
-from shared.settings import BaseServiceSettings
+from shared.settings import BaseServiceSettings, service_database, service_port
 
 
 class RoutingSettings(BaseServiceSettings):
     """Routing settings: the shared base plus what only this service needs."""
 
     service_name: str = "routing"
-    port: int = Field(default=8002, validation_alias=AliasChoices("ROUTING_PORT"), description="HTTP port.")
-    mongodb_database: str = Field(
-        default="lienthong_routing",
-        validation_alias=AliasChoices("ROUTING_MONGODB_DATABASE"),
-        description="This service's own database.",
-    )
+    port: int = service_port("ROUTING", 8002)
+    mongodb_database: str = service_database("ROUTING", "routing")
     parked_retry_interval: float = Field(
         default=5.0,
         gt=0,

@@ -9,6 +9,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from shared.envelope import CloudEvent
+from shared.settings import BaseServiceSettings
 
 
 async def collect(
@@ -84,6 +85,20 @@ async def produce_raw(
 async def produce_event(bootstrap: str, topic: str, event: CloudEvent, *, key: str) -> None:
     """Produce a CloudEvent in binary mode, as a service would."""
     await produce_raw(bootstrap, topic, event.value(), key=key.encode(), headers=event.headers())
+
+
+async def publish(
+    settings: BaseServiceSettings, topic: str, data: Any, *, source: str, event: CloudEvent | None = None
+) -> CloudEvent:
+    """Produce the payload ``data`` of a dossier on ``topic`` as ``/lienthong/<source>`` would (or ``event`` again)."""
+    event = event or CloudEvent(
+        source=f"/lienthong/{source}",
+        type=f"vn.lienthong.{topic}",
+        subject=data.dossier_code,
+        data=data.model_dump(mode="json"),
+    )
+    await produce_event(settings.kafka_bootstrap_servers, settings.topic(topic), event, key=data.dossier_id)
+    return event
 
 
 def run(coro: Any) -> Any:

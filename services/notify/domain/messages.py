@@ -98,6 +98,22 @@ def _context(
     }
 
 
+def _office_context(
+    e: DossierRouted | DossierStatusChanged, *, procedure_name: str | None = None, result_url: str | None = None
+) -> dict[str, str]:
+    """Message variables of an event at an office: its code, procedure, office, due date and reason."""
+    return _context(
+        e.dossier_code,
+        e.procedure_code,
+        e.office_code,
+        e.due_at,
+        e.reason,
+        procedure_name=procedure_name,
+        office_label=e.office_name,
+        result_url=result_url,
+    )
+
+
 def from_received(event_id: str, e: DossierReceived) -> Change:
     """The receipt (giấy tiếp nhận và hẹn trả kết quả): also brings contact, preferences and token hash."""
     return Change(
@@ -128,15 +144,7 @@ def from_routed(event_id: str, e: DossierRouted) -> Change:
         code=e.dossier_code,
         kind="parked" if parked else "routed",
         at=e.routed_at,
-        context=_context(
-            e.dossier_code,
-            e.procedure_code,
-            e.office_code,
-            e.due_at,
-            e.reason,
-            procedure_name=e.procedure_name,
-            office_label=e.office_name,
-        ),
+        context=_office_context(e, procedure_name=e.procedure_name),
         status="parked" if parked else "routed",
         office=office,
         due_at=e.due_at,
@@ -163,15 +171,7 @@ def from_status(event_id: str, e: DossierStatusChanged) -> Change:
         chain_step=e.chain_step + 1 if e.chain else None,
         chain_steps=len(e.chain) or None,
         at=e.occurred_at,
-        context=_context(
-            e.dossier_code,
-            e.procedure_code,
-            e.office_code,
-            e.due_at,
-            e.reason,
-            office_label=e.office_name,
-            result_url=result_url,
-        ),
+        context=_office_context(e, result_url=result_url),
         status=e.status.value,
         office=(office_name(e.office_code) or e.office_name or e.office_code),
         due_at=e.due_at,

@@ -23,7 +23,7 @@ from services.notify.entrypoints.deps import Deps, get_deps
 from services.notify.handlers import Notifier
 from shared.abuse import client_key
 from shared.audit import AuditTrail
-from shared.http import ApiError, error_responses
+from shared.http import ApiError, error_responses, route
 from shared.identity import OPERATOR, Principal, require_role
 from shared.papers import pdf_response, pdf_responses
 from shared.topics import Topics, event_type_of
@@ -249,13 +249,7 @@ def _timeline(dossier: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 # -- citizens --------------------------------------------------------------------------------------
-@router.get(
-    "/v1/track/{code}",
-    tags=["citizens"],
-    summary="The dossier's timeline",
-    response_model=Tracking,
-    responses=error_responses(404, 422, 429),
-)
+@route(router.get, "/v1/track/{code}", Tracking, "citizens", "The dossier's timeline", 404, 422, 429)
 async def track(code: Code, token: Token, notifier: NotifierDep, request: Request) -> Tracking:
     """Every change of the dossier, for the holder of its tracking token."""
     dossier = await _tracked(notifier, code, token, request)
@@ -344,13 +338,7 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-@router.put(
-    "/v1/track/{code}/preferences",
-    tags=["citizens"],
-    summary="Choose channels or opt out",
-    response_model=Preferences,
-    responses=error_responses(404, 422, 429),
-)
+@route(router.put, "/v1/track/{code}/preferences", Preferences, "citizens", "Choose channels or opt out", 404, 422, 429)
 async def preferences(
     code: Code, token: Token, body: PreferencesIn, notifier: NotifierDep, request: Request
 ) -> Preferences:
@@ -367,13 +355,7 @@ async def tracking_page() -> HTMLResponse:
 
 
 # -- SMS providers ---------------------------------------------------------------------------------
-@router.post(
-    "/v1/sms/receipts",
-    tags=["providers"],
-    summary="SMS delivery receipt",
-    response_model=ReceiptOut,
-    responses=error_responses(401, 404, 422, 429),
-)
+@route(router.post, "/v1/sms/receipts", ReceiptOut, "providers", "SMS delivery receipt", 401, 404, 422, 429)
 async def receipt(
     body: ReceiptIn,
     notifier: NotifierDep,
@@ -394,13 +376,16 @@ async def receipt(
 
 
 # -- webhooks (operators) --------------------------------------------------------------------------
-@router.post(
+@route(
+    router.post,
     "/v1/subscriptions",
+    SubscriptionOut,
+    "webhooks",
+    "Register an app back end",
+    401,
+    403,
+    422,
     status_code=201,
-    tags=["webhooks"],
-    summary="Register an app back end",
-    response_model=SubscriptionOut,
-    responses=error_responses(401, 403, 422),
 )
 async def subscribe(
     body: SubscriptionIn, notifier: NotifierDep, operator: Operator, audit: AuditDep
@@ -437,12 +422,16 @@ async def unsubscribe(sub_id: str, notifier: NotifierDep, operator: Operator, au
     return Response(status_code=204)
 
 
-@router.get(
+@route(
+    router.get,
     "/v1/subscriptions/{sub_id}/deliveries",
-    tags=["webhooks"],
-    summary="Deliveries of a subscription",
-    response_model=DeliveryList,
-    responses=error_responses(401, 403, 404, 422),
+    DeliveryList,
+    "webhooks",
+    "Deliveries of a subscription",
+    401,
+    403,
+    404,
+    422,
 )
 async def deliveries(
     sub_id: str,
@@ -460,12 +449,16 @@ async def deliveries(
     return DeliveryList(items=[_delivery(d) for d in await notifier.deliveries_of(sub_id, status)])
 
 
-@router.post(
+@route(
+    router.post,
     "/v1/subscriptions/{sub_id}/deliveries/{delivery_id}/resend",
-    tags=["webhooks"],
-    summary="Re-send a permanently failed delivery",
-    response_model=DeliveryOut,
-    responses=error_responses(401, 403, 404, 409),
+    DeliveryOut,
+    "webhooks",
+    "Re-send a permanently failed delivery",
+    401,
+    403,
+    404,
+    409,
 )
 async def resend(
     sub_id: str, delivery_id: str, notifier: NotifierDep, operator: Operator, audit: AuditDep

@@ -243,6 +243,33 @@ class Transfer:
 LetterWriter = Callable[["Case", datetime, str, str, datetime], str]
 
 
+#: the names a case shares with its routing decision and its status events: the dossier, its office, its procedure
+AT_OFFICE = ("dossier_id", "dossier_code", "office_code", "office_name", "procedure_code")
+# what a case keeps from its routing decision under the same name, as routing told it
+_KEPT_FROM_ROUTING = (
+    *AT_OFFICE,
+    "procedure_name",
+    "processing_days",
+    "province_code",
+    "applicant_ward_code",
+    "receiving_office_code",
+    "received_at",
+    "routed_at",
+    "due_at",
+    "tracking_token_sha256",
+    "chain_step",
+)
+# what every ``dossier.status.v1`` event tells of the case under the same name
+_TOLD_OF_CASE = (
+    *AT_OFFICE,
+    "status",
+    "version",
+    "due_at",
+    "overdue",
+    "chain_step",
+)
+
+
 @dataclass
 class Case(EventRecorder):
     """One dossier at one office: its status, legal clock, history and result."""
@@ -296,28 +323,14 @@ class Case(EventRecorder):
         if routed.outcome is not RouteOutcome.ROUTED or routed.office_code is None:
             return None
         return cls(
+            **{name: getattr(routed, name) for name in _KEPT_FROM_ROUTING},
             id=routed.decision_id,
-            dossier_id=routed.dossier_id,
-            dossier_code=routed.dossier_code,
-            office_code=routed.office_code,
-            office_name=routed.office_name,
-            procedure_code=routed.procedure_code,
-            procedure_name=routed.procedure_name,
-            processing_days=routed.processing_days,
-            province_code=routed.province_code,
             office_province_code=office_province_code,
             first_case=routed.chain_step == 0 and routed.previous_office_code is None,
             last_step=routed.chain_step >= len(routed.chain) - 1,
-            applicant_ward_code=routed.applicant_ward_code,
-            receiving_office_code=routed.receiving_office_code,
             channel=routed.channel.value,
-            received_at=routed.received_at,
-            routed_at=routed.routed_at,
-            due_at=routed.due_at,
             original_due_at=routed.due_at,
-            tracking_token_sha256=routed.tracking_token_sha256,
             chain=list(routed.chain),
-            chain_step=routed.chain_step,
             transferred_from=(
                 TransferredFrom(routed.previous_office_code, routed.transfer_reason) if routed.transfer_reason else None
             ),
@@ -506,20 +519,11 @@ class Case(EventRecorder):
         """Record the ``dossier.status.v1`` event of this change, with the case's next version."""
         self.version += 1
         event = DossierStatusChanged(
-            dossier_id=self.dossier_id,
-            dossier_code=self.dossier_code,
-            office_code=self.office_code,
-            procedure_code=self.procedure_code,
-            status=self.status,
+            **{name: getattr(self, name) for name in _TOLD_OF_CASE},
             action=action,
-            version=self.version,
-            due_at=self.due_at,
-            overdue=self.overdue,
             actor_role=actor_role,
             occurred_at=now,
-            chain_step=self.chain_step,
             chain=list(self.chain),
-            office_name=self.office_name,
             **told,
         )
         self.record(Topics.DOSSIER_STATUS, event, key=self.dossier_id, subject=self.dossier_code)

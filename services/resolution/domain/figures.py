@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from services.resolution.domain.case import AT_OFFICE
 from shared.events import DossierStatus as S
 from shared.reference.admin_units import get_ward
 from shared.reference.legal_clock import VIETNAM_TZ, LegalClock
@@ -29,11 +30,7 @@ LIST_LIMIT = 100
 
 #: fields of a case the figures read (the store projects only these)
 CASE_FIELDS = (
-    "dossier_id",
-    "dossier_code",
-    "office_code",
-    "office_name",
-    "procedure_code",
+    *AT_OFFICE,
     "procedure_name",
     "applicant_ward_code",
     "channel",
@@ -358,18 +355,17 @@ def compute(
                         group.approved.add(dossier_id)
                         if signed:
                             group.signed_results.add(dossier_id)
-                if is_open:
-                    group.open.add(dossier_id)
-                if running:
-                    group.running.add(dossier_id)
-                if is_overdue:
-                    group.overdue_now.add(dossier_id)
-                if is_near:
-                    group.near_due.add(dossier_id)
-                if flagged_in_period:
-                    group.ever_late.add(dossier_id)
-                    if has_apology:
-                        group.apologised.add(dossier_id)
+                # each flag the case holds puts the dossier in that group's set
+                for holds, members in (
+                    (is_open, group.open),
+                    (running, group.running),
+                    (is_overdue, group.overdue_now),
+                    (is_near, group.near_due),
+                    (flagged_in_period, group.ever_late),
+                    (flagged_in_period and has_apology, group.apologised),
+                ):
+                    if holds:
+                        members.add(dossier_id)
                 if apologised_in_period:
                     group.apologies += 1
                 if score is not None:

@@ -39,7 +39,7 @@ from services.resolution.entrypoints.models import (
     WorklistOut,
 )
 from shared.events import DossierStatus
-from shared.http import MAX_OFFSET, ApiError, error_responses
+from shared.http import MAX_OFFSET, ApiError, error_responses, route
 from shared.papers import PDF_MEDIA_TYPE, pdf_response, pdf_responses
 from shared.reference.offices import office_name
 
@@ -96,13 +96,7 @@ async def office_case(dossier: str, official: CurrentOfficial, deps: Deps) -> Ca
 OfficeCase = Annotated[Case, Depends(office_case)]
 
 
-@router.get(
-    "/worklist",
-    response_model=WorklistOut,
-    tags=["cases"],
-    summary="Open cases of the official's office, overdue first",
-    responses=error_responses(401),
-)
+@route(router.get, "/worklist", WorklistOut, "cases", "Open cases of the official's office, overdue first", 401)
 async def worklist(
     deps: Deps,
     official: CurrentOfficial,
@@ -116,23 +110,30 @@ async def worklist(
     return WorklistOut(office=official.office, items=[view(c) for c in cases])
 
 
-@router.get(
+@route(
+    router.get,
     "/dossiers/{dossier}",
-    response_model=CaseOut,
-    tags=["cases"],
-    summary="A case of the official's office, by dossier id or dossier code",
-    responses=error_responses(401, 404),
+    CaseOut,
+    "cases",
+    "A case of the official's office, by dossier id or dossier code",
+    401,
+    404,
 )
 async def get_case(case: OfficeCase) -> CaseOut:
     return view(case)
 
 
-@router.post(
+@route(
+    router.post,
     "/dossiers/{dossier}/apology",
-    response_model=CaseOut,
-    tags=["cases"],
-    summary="Leader's apology letter with a new appointment date (overdue cases)",
-    responses=error_responses(401, 403, 404, 409, 422),
+    CaseOut,
+    "cases",
+    "Leader's apology letter with a new appointment date (overdue cases)",
+    401,
+    403,
+    404,
+    409,
+    422,
 )
 async def apology(dossier: str, body: ApologyIn, deps: Deps, official: CurrentOfficial) -> CaseOut:
     if body.new_due_at is not None and body.new_due_at.tzinfo is None:
@@ -141,13 +142,7 @@ async def apology(dossier: str, body: ApologyIn, deps: Deps, official: CurrentOf
     return view(await _audited(deps, official, "apology", dossier, apologised))
 
 
-@router.post(
-    "/dossiers/{code}/rating",
-    response_model=RatingOut,
-    tags=["citizens"],
-    summary="Citizen's satisfaction rating",
-    responses=error_responses(404, 409, 429),
-)
+@route(router.post, "/dossiers/{code}/rating", RatingOut, "citizens", "Citizen's satisfaction rating", 404, 409, 429)
 async def rate(
     code: str,
     body: RatingIn,
@@ -165,12 +160,13 @@ async def rate(
     return RatingOut.model_validate(rating, from_attributes=True)
 
 
-@router.get(
+@route(
+    router.get,
     "/results/{document_id}",
-    response_model=SignedResultOut,
-    tags=["results"],
-    summary="A signed result with the office's public key",
-    responses=error_responses(404),
+    SignedResultOut,
+    "results",
+    "A signed result with the office's public key",
+    404,
 )
 async def get_result(document_id: str, deps: Deps) -> dict[str, Any]:
     found = await _guarded(deps.results.published(document_id))
@@ -179,13 +175,7 @@ async def get_result(document_id: str, deps: Deps) -> dict[str, Any]:
     return found
 
 
-@router.post(
-    "/results/verify",
-    response_model=VerifyOut,
-    tags=["results"],
-    summary="Check a result's signature",
-    responses=error_responses(422, 429),
-)
+@route(router.post, "/results/verify", VerifyOut, "results", "Check a result's signature", 422, 429)
 async def verify(body: VerifyIn, request: Request, deps: Deps) -> dict[str, Any]:
     await deps.abuse.admit(request, "verify")
     return {"valid": deps.results.verify(body.document, body.signature)}
@@ -258,12 +248,14 @@ def _verification(verdict: Verdict, document: dict[str, Any] | None) -> dict[str
     return out
 
 
-@router.get(
+@route(
+    router.get,
     "/results/{document_id}/verification",
-    response_model=VerificationOut,
-    tags=["results"],
-    summary="Public check of a result id and the signature printed in its QR code (no login)",
-    responses=error_responses(422, 429),
+    VerificationOut,
+    "results",
+    "Public check of a result id and the signature printed in its QR code (no login)",
+    422,
+    429,
 )
 async def verification(
     document_id: str,
@@ -278,18 +270,21 @@ async def verification(
     return _verification(verdict, document)
 
 
-@router.post(
+@route(
+    router.post,
     "/results/verify-pdf",
-    response_model=VerificationOut,
-    tags=["results"],
-    summary="Public check of a result PDF by its embedded signed original and the published keys only",
+    VerificationOut,
+    "results",
+    "Public check of a result PDF by its embedded signed original and the published keys only",
+    413,
+    422,
+    429,
     openapi_extra={
         "requestBody": {
             "required": True,
             "content": {PDF_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
         }
     },
-    responses=error_responses(413, 422, 429),
 )
 async def verify_pdf(request: Request, deps: Deps) -> dict[str, Any]:
     await deps.abuse.admit(request, "verify")
@@ -301,12 +296,13 @@ async def verify_pdf(request: Request, deps: Deps) -> dict[str, Any]:
     return _verification(verdict, document)
 
 
-@public.get(
+@route(
+    public.get,
     "/.well-known/jwks.json",
-    response_model=JwksOut,
-    tags=["results"],
-    summary="Published public keys of the offices that sign results (JWKS, RFC 7517/8037)",
-    responses=error_responses(429),
+    JwksOut,
+    "results",
+    "Published public keys of the offices that sign results (JWKS, RFC 7517/8037)",
+    429,
 )
 async def jwks(
     request: Request,
@@ -342,12 +338,17 @@ ACTIONS = {
 }
 
 
-@router.post(
+@route(
+    router.post,
     "/dossiers/{dossier}/{action}",
-    response_model=CaseOut,
-    tags=["cases"],
-    summary="Act on a case: accept, process, request-supplement, transfer, reject, approve, return, withdraw",
-    responses=error_responses(401, 403, 404, 409, 422),
+    CaseOut,
+    "cases",
+    "Act on a case: accept, process, request-supplement, transfer, reject, approve, return, withdraw",
+    401,
+    403,
+    404,
+    409,
+    422,
 )
 async def act(
     dossier: str,

@@ -26,7 +26,7 @@ from services.resolution.domain.service_index import CRITERIA, GROUPS
 from services.resolution.entrypoints.auth import CurrentOfficial
 from services.resolution.entrypoints.deps import ResolutionDeps, get_deps
 from services.resolution.entrypoints.models import StatsOut
-from shared.http import ApiError, error_responses
+from shared.http import ApiError, error_responses, route
 from shared.reference.admin_units import normalise_province_code, provinces
 from shared.reference.offices import parse_office_code
 
@@ -123,12 +123,15 @@ async def stats_query(
 FiguresRequest = Annotated[StatsQuery, Depends(stats_query)]
 
 
-@router.get(
+@route(
+    router.get,
     "/v1/stats",
-    response_model=StatsOut,
-    tags=["operations"],
-    summary="Operations-centre figures and the Decision 766 service index",
-    responses=error_responses(401, 403, 422),
+    StatsOut,
+    "operations",
+    "Operations-centre figures and the Decision 766 service index",
+    401,
+    403,
+    422,
 )
 async def stats(deps: Deps, query: FiguresRequest) -> dict[str, Any]:
     """Figures of the official's scope (national / their province / their office) for a period of local days."""

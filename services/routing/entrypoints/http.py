@@ -14,7 +14,7 @@ from services.routing.domain.offices import OfficeBoard, OfficeStatus, UnknownOf
 from services.routing.domain.registry import Office
 from services.routing.domain.route import Route
 from services.routing.entrypoints.deps import RoutingDeps, get_deps
-from shared.http import MAX_OFFSET, ApiError, error_responses
+from shared.http import MAX_OFFSET, ApiError, error_responses, route
 from shared.identity import OPERATOR, Principal, require_role
 from shared.logging import get_logger
 from shared.reference.admin_units import get_province
@@ -135,13 +135,7 @@ Deps = Annotated[RoutingDeps, Depends(get_deps)]
 Operator = Annotated[Principal, require_role(OPERATOR, service="routing")]
 
 
-@router.get(
-    "/offices",
-    response_model=OfficePage,
-    tags=["offices"],
-    summary="Offices, filtered and paged",
-    responses=error_responses(422),
-)
+@route(router.get, "/offices", OfficePage, "offices", "Offices, filtered and paged", 422)
 async def list_offices(
     deps: Deps,
     province_code: Annotated[
@@ -210,12 +204,15 @@ async def set_status(code: str, body: StatusIn, deps: Deps, operator: Operator) 
     return office_view(office, deps.board)
 
 
-@router.get(
+@route(
+    router.get,
     "/dossiers/{dossier}/route",
-    response_model=RouteOut,
-    tags=["routes"],
-    summary="Routing decisions of a dossier (by dossier id or dossier code), with rule and reason",
-    responses=error_responses(401, 403, 404),
+    RouteOut,
+    "routes",
+    "Routing decisions of a dossier (by dossier id or dossier code), with rule and reason",
+    401,
+    403,
+    404,
 )
 async def get_route(dossier: str, deps: Deps, operator: Operator) -> dict[str, Any]:
     await deps.audit.record(operator, "route.read", dossier)

@@ -13,6 +13,7 @@ from services.intake import handlers
 from services.intake.bootstrap import bootstrap
 from services.intake.entrypoints.deps import deps_of
 from services.intake.settings import IntakeSettings
+from tests.support.filings import birth_registration
 from tests.support.service import drop_databases, running
 
 OFFICE = "00070.TTHCC"  # service centre of Phường Hoàn Kiếm, Hà Nội
@@ -43,15 +44,7 @@ async def api_key(intake: tuple[httpx.AsyncClient, Any]) -> str:
 
 def dossier_body(**overrides: Any) -> dict[str, Any]:
     """A complete birth-registration dossier."""
-    body: dict[str, Any] = {
-        "procedure_code": "LT-HT-001",
-        "channel": "counter",
-        "applicant": {
-            "full_name": "Nguyễn Văn An",
-            "citizen_id": "001203012345",
-            "phone": "0912345678",
-            "address": {"ward_code": "00070", "detail": "12 Hàng Bạc"},
-        },
+    body = birth_registration(address={"ward_code": "00070", "detail": "12 Hàng Bạc"}) | {
         "documents": [
             {
                 "code": "to_khai",

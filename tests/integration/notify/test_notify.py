@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,9 +20,10 @@ from shared.events import DossierReceived, DossierStatus, DossierStatusChanged
 from shared.topics import Topics
 from tests.support.http_server import Recorder, serve
 from tests.support.identity import bearer
-from tests.support.kafka import collect, collect_events, produce_event
+from tests.support.kafka import collect, collect_events, produce_event, publish
 from tests.support.service import drop_databases, running
 from tests.support.waiting import eventually
+from tests.unit.notify import builders
 
 TOKEN = "citizen-tracking-token"
 ADMIN = bearer("P01.TTPVHCC", "operator")
@@ -50,24 +49,16 @@ async def client(settings: NotifySettings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def received(**overrides: Any) -> DossierReceived:
-    """A receipt with a phone contact; ``overrides`` replace fields."""
+    """A receipt received now with a phone contact; ``overrides`` replace fields."""
     now = datetime.now(UTC)
-    dossier_id = str(uuid.uuid4())
-    return DossierReceived(
-        dossier_id=dossier_id,
-        dossier_code=f"00070.TTHCC-261122-{dossier_id[:4]}",
-        procedure_code="LT-HT-001",
-        procedure_name="Đăng ký khai sinh",
-        channel="counter",
-        receiving_office_code="00070.TTHCC",
-        province_code="01",
-        receiving_ward_code="00070",
-        applicant_ward_code="00070",
-        received_at=now,
-        due_at=now + timedelta(days=1),
-        processing_days=0,
-        tracking_token_sha256=hashlib.sha256(TOKEN.encode()).hexdigest(),
-        **({"contact": {"phone": "0912345678", "locale": "vi"}} | overrides),
+    return builders.received(
+        **{
+            "received_at": now,
+            "due_at": now + timedelta(days=1),
+            "processing_days": 0,
+            "contact": {"phone": "0912345678", "locale": "vi"},
+        }
+        | overrides
     )
 
 
@@ -85,19 +76,19 @@ def status(r: DossierReceived, new: DossierStatus, version: int, **extra: Any) -
 
 
 async def send(settings: NotifySettings, topic: str, data: Any, event: CloudEvent | None = None) -> CloudEvent:
-    event = event or CloudEvent(
-        source="/lienthong/test",
-        type=f"vn.lienthong.{topic}",
-        subject=data.dossier_code,
-        data=data.model_dump(mode="json"),
-    )
-    await produce_event(settings.kafka_bootstrap_servers, settings.topic(topic), event, key=data.dossier_id)
-    return event
+    return await publish(settings, topic, data, source="test", event=event)
 
 
 def sms_lines(settings: NotifySettings) -> list[dict[str, Any]]:
     path = Path(settings.sms_outbox_path)
     return [json.loads(line) for line in path.read_text("utf-8").splitlines()] if path.exists() else []
+
+
+async def receive(settings: NotifySettings, **overrides: Any) -> DossierReceived:
+    """A fresh receipt (``overrides`` replace fields), sent to notify."""
+    r = received(**overrides)
+    await send(settings, Topics.DOSSIER_RECEIVED, r)
+    return r
 
 
 async def lines(settings: NotifySettings, n: int) -> list[dict[str, Any]]:
@@ -111,8 +102,7 @@ async def test_each_status_change_yields_exactly_one_sms_despite_redelivery(
     client: httpx.AsyncClient, settings: NotifySettings
 ) -> None:
     """The same status event delivered three times produces one SMS line; every line carries the dossier code."""
-    r = received()
-    await send(settings, Topics.DOSSIER_RECEIVED, r)
+    r = await receive(settings)
     await lines(settings, 1)
     event = await send(settings, Topics.DOSSIER_STATUS, status(r, DossierStatus.ACCEPTED, 2))
     await send(settings, Topics.DOSSIER_STATUS, status(r, DossierStatus.ACCEPTED, 2), event=event)
@@ -135,8 +125,7 @@ async def test_tracking_needs_the_right_token_and_reveals_nothing_otherwise(
     client: httpx.AsyncClient, settings: NotifySettings
 ) -> None:
     """Right token → timeline; wrong token and unknown code → the same 404."""
-    r = received()
-    await send(settings, Topics.DOSSIER_RECEIVED, r)
+    r = await receive(settings)
     ok = await eventually(
         lambda: client.get(f"/v1/track/{r.dossier_code}", params={"token": TOKEN}), until=lambda x: x.status_code == 200
     )
@@ -164,8 +153,7 @@ async def test_failover_to_secondary_and_recovery(
             ],
         )
         async with running(bootstrap(settings)):
-            r = received()
-            await send(settings, Topics.DOSSIER_RECEIVED, r)
+            r = await receive(settings)
             await eventually(lambda: _value(len(secondary.accepted)), until=lambda n: n == 1)
             assert primary.requests and not primary.accepted
             primary.failing = False
@@ -190,8 +178,7 @@ async def test_receipt_callback_marks_delivery(base_settings: dict[str, str], is
             sms_providers=[{"name": "gw", "kind": "http", "url": url, "receipts": True}],
         )
         async with running(bootstrap(settings)) as c:
-            r = received()
-            await send(settings, Topics.DOSSIER_RECEIVED, r)
+            await receive(settings)
             await eventually(lambda: _value(len(gateway.accepted)), until=lambda n: n == 1)
             reference = gateway.accepted[0]["body"]["reference"]
             bad = await c.post(
@@ -222,8 +209,7 @@ async def test_receipt_callback_marks_delivery(base_settings: dict[str, str], is
 async def test_sse_client_receives_the_change_live(settings: NotifySettings) -> None:
     """An SSE client over real HTTP gets the snapshot, then the new change pushed live (no reconnect, no poll)."""
     async with serve(bootstrap(settings)) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
-        r = received()
-        await send(settings, Topics.DOSSIER_RECEIVED, r)
+        r = await receive(settings)
         await eventually(
             lambda: http.get(f"/v1/track/{r.dossier_code}", params={"token": TOKEN}),
             until=lambda x: x.status_code == 200,
@@ -271,8 +257,7 @@ async def test_webhook_fails_twice_then_succeeds_once(client: httpx.AsyncClient,
                 headers=ADMIN,
             )
         ).json()
-        r = received()
-        await send(settings, Topics.DOSSIER_RECEIVED, r)
+        r = await receive(settings)
         await eventually(lambda: _value(len(hook.accepted)), until=lambda n: n == 1, timeout=15)
         await asyncio.sleep(0.5)
         assert [q["status"] for q in hook.requests] == [500, 503, 200]
@@ -343,8 +328,7 @@ async def test_malformed_event_goes_to_the_dlq_and_the_partition_keeps_flowing(
     client: httpx.AsyncClient, settings: NotifySettings
 ) -> None:
     """A status event missing required fields is dead-lettered; the next event of the dossier is still told."""
-    r = received()
-    await send(settings, Topics.DOSSIER_RECEIVED, r)
+    r = await receive(settings)
     await lines(settings, 1)
     poison = CloudEvent(
         source="/lienthong/test",
@@ -367,8 +351,7 @@ async def test_citizen_opts_out_of_sms_with_the_tracking_token(
     client: httpx.AsyncClient, settings: NotifySettings
 ) -> None:
     """PUT preferences with the token swaps SMS for e-mail: the next change sends no SMS; a wrong token is a 404."""
-    r = received()
-    await send(settings, Topics.DOSSIER_RECEIVED, r)
+    r = await receive(settings)
     await lines(settings, 1)
     url = f"/v1/track/{r.dossier_code}/preferences"
     assert (await client.put(url, params={"token": "wrong-token"}, json={"sms": False})).status_code == 404

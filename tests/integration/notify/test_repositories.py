@@ -17,12 +17,13 @@ from services.notify.adapters.repositories import (
     NotificationRepository,
     ViewRepository,
 )
-from services.notify.domain.deliveries import Attempt, WebhookDelivery
+from services.notify.domain.deliveries import Attempt
 from services.notify.domain.notifications import Notification, NotificationStatus, SentDetails
 from services.notify.domain.view import DossierView, StoredContact, TimelineEntry
 from services.notify.settings import NotifySettings
 from shared.store import make_mongo_client, service_database
 from tests.support.service import drop_databases
+from tests.unit.notify.builders import webhook_delivery
 
 # the store keeps milliseconds: times with whole milliseconds round-trip exactly
 T0 = datetime(2026, 11, 23, 2, 15, 0, 123000, tzinfo=UTC)
@@ -196,31 +197,16 @@ async def test_concurrent_view_changes_from_two_clients_lose_nothing(repos: Repo
 
 async def test_a_delivery_round_trips_and_its_queries(repos: Repos) -> None:
     deliveries = repos.deliveries
-    due = WebhookDelivery(
-        id="e-1:sub_a",
-        subscription_id="sub_a",
-        dossier_id="d-1",
-        dossier_code="00070.TTHCC-261123-0001",
-        event_id="e-1",
-        url="https://app.example.vn/hook",
+    due = webhook_delivery(
+        T0,
         body={"id": "e-1", "data": {"dossier_code": "00070.TTHCC-261123-0001"}},
-        created_at=T0,
-        next_attempt_at=T0,
         attempts=1,
         resends=1,
         log=[Attempt(T0, 1, "HTTP 500")],
         last_outcome="HTTP 500",
     )
-    later = WebhookDelivery(
-        id="e-2:sub_a",
-        subscription_id="sub_a",
-        dossier_id="d-1",
-        dossier_code="00070.TTHCC-261123-0001",
-        event_id="e-2",
-        url="https://app.example.vn/hook",
-        body={},
-        created_at=T0 + timedelta(seconds=1),
-        next_attempt_at=T0 + timedelta(hours=1),
+    later = webhook_delivery(
+        T0 + timedelta(seconds=1), id="e-2:sub_a", event_id="e-2", next_attempt_at=T0 + timedelta(hours=1)
     )
     for d in (due, later):
         assert await deliveries.add(d)

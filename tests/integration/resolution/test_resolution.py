@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -21,8 +20,9 @@ from shared.envelope import CloudEvent
 from shared.events import DossierRouted, DossierSupplemented
 from shared.reference.legal_clock import default_clock
 from shared.topics import Topics
+from tests.support import events
 from tests.support.identity import bearer
-from tests.support.kafka import collect_events, produce_event
+from tests.support.kafka import collect_events, publish
 from tests.support.service import drop_databases, running
 from tests.support.waiting import eventually
 
@@ -50,49 +50,16 @@ def tok(settings: ResolutionSettings, *roles: str, office: str = OFFICE) -> dict
     return bearer(office, *roles, sub="test")
 
 
-def routed(
-    *,
-    office: str = OFFICE,
-    due_in: timedelta = timedelta(days=5),
-    procedure: str = "LT-XD-001",
-    channel: str = "counter",
-    ward: str = "00070",
-    received_at: datetime | None = None,
-    token: str = "citizen-token",
-    processing_days: int = 15,
-) -> DossierRouted:
+def routed(*, due_in: timedelta = timedelta(days=5), **fields: Any) -> DossierRouted:
+    """A routing decision due ``due_in`` from now, routed now."""
     now = datetime.now(UTC)
-    dossier_id = str(uuid.uuid4())
-    return DossierRouted(
-        dossier_id=dossier_id,
-        dossier_code=f"00070.TTHCC-261122-{dossier_id[:4]}",
-        decision_id=str(uuid.uuid4()),
-        office_code=office,
-        office_name="UBND Phường Hoàn Kiếm",
-        province_code="01",
-        procedure_code=procedure,
-        reason="test",
-        channel=channel,
-        applicant_ward_code=ward,
-        received_at=received_at or now,
-        due_at=now + due_in,
-        processing_days=processing_days,
-        tracking_token_sha256=hashlib.sha256(token.encode()).hexdigest(),
-        routed_at=now,
-    )
+    return events.routed(due_at=now + due_in, routed_at=now, **fields)
 
 
 async def feed(
     settings: ResolutionSettings, data: Any, topic: str = Topics.DOSSIER_ROUTED, event: CloudEvent | None = None
 ) -> CloudEvent:
-    event = event or CloudEvent(
-        source="/lienthong/routing",
-        type=f"vn.lienthong.{topic}",
-        subject=data.dossier_code,
-        data=data.model_dump(mode="json"),
-    )
-    await produce_event(settings.kafka_bootstrap_servers, settings.topic(topic), event, key=data.dossier_id)
-    return event
+    return await publish(settings, topic, data, source="routing", event=event)
 
 
 async def feed_many(settings: ResolutionSettings, items: list[Any], topic: str = Topics.DOSSIER_ROUTED) -> None:
@@ -121,6 +88,16 @@ async def opened(client: httpx.AsyncClient, settings: ResolutionSettings, data: 
         )
 
     return (await eventually(get, until=lambda r: r.status_code == 200)).json()
+
+
+async def open_case(
+    client: httpx.AsyncClient, settings: ResolutionSettings, **fields: Any
+) -> tuple[DossierRouted, str]:
+    """A routing decision fed to resolution, once its case is open: the decision and the case's URL."""
+    data = routed(**fields)
+    await feed(settings, data)
+    await opened(client, settings, data)
+    return data, f"/v1/dossiers/{data.dossier_id}"
 
 
 async def test_full_lifecycle_and_status_events(client: httpx.AsyncClient, settings: ResolutionSettings) -> None:
@@ -170,10 +147,7 @@ async def test_full_lifecycle_and_status_events(client: httpx.AsyncClient, setti
 
 async def test_forbidden_and_illegal_and_cross_office(client: httpx.AsyncClient, settings: ResolutionSettings) -> None:
     """Wrong role → 403, illegal transition → 409 with the current state, other office → 404, no token → 401."""
-    data = routed()
-    await feed(settings, data)
-    await opened(client, settings, data)
-    url = f"/v1/dossiers/{data.dossier_id}"
+    data, url = await open_case(client, settings)
     r = await client.post(f"{url}/approve", headers=tok(settings, "clerk"))
     assert r.status_code == 403 and r.json()["code"] == "forbidden"
     r = await client.post(f"{url}/return", headers=tok(settings, "clerk"))
@@ -202,10 +176,7 @@ async def test_supplement_pause_shifts_due_date_by_paused_working_hours(
     client: httpx.AsyncClient, settings: ResolutionSettings
 ) -> None:
     """The new due date is the old one moved later by exactly the working hours between request and supplement."""
-    data = routed()
-    await feed(settings, data)
-    await opened(client, settings, data)
-    url = f"/v1/dossiers/{data.dossier_id}"
+    data, url = await open_case(client, settings)
     requested = (
         await client.post(f"{url}/request-supplement", json={"reason": "x"}, headers=tok(settings, "clerk"))
     ).json()
@@ -241,10 +212,7 @@ async def test_overdue_flagged_within_seconds_and_apology(
     client: httpx.AsyncClient, settings: ResolutionSettings
 ) -> None:
     """A dossier whose due date passes is flagged (once) within seconds; the leader's apology sets a new date."""
-    data = routed(due_in=timedelta(seconds=2))
-    await feed(settings, data)
-    await opened(client, settings, data)
-    url = f"/v1/dossiers/{data.dossier_id}"
+    _data, url = await open_case(client, settings, due_in=timedelta(seconds=2))
     flagged = (
         await eventually(
             lambda: client.get(url, headers=tok(settings, "clerk")), until=lambda r: r.json()["overdue"], timeout=10
@@ -265,10 +233,7 @@ async def test_signed_result_verifies_and_tampered_does_not(
     client: httpx.AsyncClient, settings: ResolutionSettings
 ) -> None:
     """The published result verifies against the office key; any change to it fails verification."""
-    data = routed()
-    await feed(settings, data)
-    await opened(client, settings, data)
-    url = f"/v1/dossiers/{data.dossier_id}"
+    _data, url = await open_case(client, settings)
     await client.post(f"{url}/accept", headers=tok(settings, "clerk"))
     await client.post(f"{url}/process", headers=tok(settings, "specialist"))
     result = (
@@ -659,10 +624,7 @@ async def test_refusal_supplement_request_and_transfer_without_reason_are_422(
 ) -> None:
     """Over HTTP a refusal, supplement request or transfer with no reason (or only "-") answers 422
     reason_required and changes nothing; with a reason the refusal goes through and its event carries it."""
-    data = routed()
-    await feed(settings, data)
-    await opened(client, settings, data)
-    url = f"/v1/dossiers/{data.dossier_id}"
+    _data, url = await open_case(client, settings)
     for action, role in (("reject", "leader"), ("request-supplement", "specialist"), ("transfer", "leader")):
         for body in (None, {}, {"reason": "-"}, {"reason": "   "}):
             r = await client.post(f"{url}/{action}", json=body, headers=tok(settings, role))

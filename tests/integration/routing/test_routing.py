@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -17,8 +16,9 @@ from motor.motor_asyncio import AsyncIOMotorClient
 from services.routing.bootstrap import bootstrap
 from services.routing.settings import RoutingSettings
 from shared.envelope import CloudEvent
-from shared.events import DossierReceived, DossierStatus, DossierStatusChanged
+from shared.events import DossierStatus, DossierStatusChanged
 from shared.topics import Topics
+from tests.support.events import received
 from tests.support.identity import bearer
 from tests.support.kafka import collect_events, produce_event
 from tests.support.service import drop_databases, running
@@ -39,32 +39,6 @@ async def client(settings: RoutingSettings) -> AsyncIterator[httpx.AsyncClient]:
     async with running(bootstrap(settings)) as c:
         yield c
     await drop_databases(settings.mongodb_url, settings.mongodb_database)
-
-
-def received(
-    procedure: str = "LT-HT-001",
-    *,
-    receiving_ward: str = "00070",
-    applicant_ward: str = "00070",
-    subject: str | None = None,
-) -> DossierReceived:
-    now = datetime.now(UTC)
-    dossier_id = str(uuid.uuid4())
-    return DossierReceived(
-        dossier_id=dossier_id,
-        dossier_code=f"{receiving_ward}.TTHCC-261122-{dossier_id[:4]}",
-        procedure_code=procedure,
-        channel="counter",
-        receiving_office_code=f"{receiving_ward}.TTHCC",
-        province_code="01",
-        receiving_ward_code=receiving_ward,
-        applicant_ward_code=applicant_ward,
-        subject_ward_code=subject,
-        received_at=now,
-        due_at=now + timedelta(days=3),
-        processing_days=0,
-        tracking_token_sha256="0" * 64,
-    )
 
 
 def as_event(data: Any, topic: str, source: str = "intake") -> CloudEvent:

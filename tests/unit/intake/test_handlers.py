@@ -23,6 +23,7 @@ from shared.events import DossierReceived, DossierRouted, DossierStatus, Dossier
 from shared.pii import PersonalDataKeys
 from shared.reference.procedures import load_catalogue
 from shared.topics import Topics
+from tests.support.filings import birth_registration
 from tests.unit.intake.fakes import Fakes
 
 OFFICE = office_of("00070.TTHCC")
@@ -33,24 +34,10 @@ NOW = datetime(2026, 11, 23, 2, 15, tzinfo=UTC)
 
 def body(**overrides: Any) -> dict[str, Any]:
     """A complete birth registration, as the HTTP layer hands it over."""
-    doc = {"title": "t", "content_type": "application/pdf", "size": 10, "sha256": "a" * 64}
-    b: dict[str, Any] = {
-        "procedure_code": "LT-HT-001",
-        "channel": "counter",
-        "applicant": {
-            "full_name": "Nguyễn Văn An",
-            "citizen_id": "001203012345",
-            "phone": "+84 912 345 678",
-            "email": "an@example.vn",
-            "address": {"ward_code": "00070", "detail": None},
-        },
-        "subject": None,
-        "documents": [{**doc, "code": "to_khai"}, {**doc, "code": "giay_chung_sinh"}],
-        "notify": {"sms": True, "email": True, "app": False},
-        "locale": "vi",
-    }
-    b.update(overrides)
-    return b
+    filing = birth_registration(
+        phone="+84 912 345 678", email="an@example.vn", address={"ward_code": "00070", "detail": None}
+    )
+    return filing | {"subject": None, "notify": {"sms": True, "email": True, "app": False}, "locale": "vi"} | overrides
 
 
 def ports(fakes: Fakes) -> handlers.FilingPorts:

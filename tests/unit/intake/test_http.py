@@ -14,6 +14,7 @@ from services.intake.bootstrap import bootstrap
 from services.intake.entrypoints import models
 from services.intake.settings import IntakeSettings
 from shared.reference.procedures import Catalogue, load_catalogue
+from tests.support.filings import birth_registration
 from tests.unit.intake.fakes import Fakes
 
 OFFICE = "00070.TTHCC"
@@ -77,20 +78,7 @@ def auth(key: str) -> dict[str, str]:
 
 def dossier(**overrides: Any) -> dict[str, Any]:
     """A complete birth registration filed at the counter."""
-    doc = {"title": "t", "content_type": "application/pdf", "size": 10, "sha256": "a" * 64}
-    body: dict[str, Any] = {
-        "procedure_code": "LT-HT-001",
-        "channel": "counter",
-        "applicant": {
-            "full_name": "Nguyễn Văn An",
-            "citizen_id": "001203012345",
-            "phone": "0912345678",
-            "address": {"ward_code": "00070"},
-        },
-        "documents": [{**doc, "code": "to_khai"}, {**doc, "code": "giay_chung_sinh"}],
-    }
-    body.update(overrides)
-    return body
+    return birth_registration() | overrides
 
 
 def with_applicant(**fields: Any) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from services.notify.domain.deliveries import WebhookDelivery
 from shared.envelope import CloudEvent
 from shared.events import DossierReceived, DossierRouted, DossierStatusChanged
 from shared.topics import Topics, event_type_of
@@ -84,3 +85,19 @@ def cloud_event(topic: str, data: Any, *, event_id: str | None = None) -> CloudE
 
 
 RECEIVED, ROUTED, STATUS = Topics.DOSSIER_RECEIVED, Topics.DOSSIER_ROUTED, Topics.DOSSIER_STATUS
+
+
+def webhook_delivery(at: datetime, **fields: Any) -> WebhookDelivery:
+    """A first delivery of event e-1 (dossier d-1) to subscription sub_a, due ``at``; ``fields`` replace."""
+    defaults: dict[str, Any] = {
+        "id": "e-1:sub_a",
+        "subscription_id": "sub_a",
+        "dossier_id": "d-1",
+        "dossier_code": "00070.TTHCC-261123-0001",
+        "event_id": "e-1",
+        "url": "https://app.example.vn/hook",
+        "body": {},
+        "created_at": at,
+        "next_attempt_at": at,
+    }
+    return WebhookDelivery(**(defaults | fields))

@@ -6,13 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.notify.domain.deliveries import WebhookDelivery
 from services.notify.domain.messages import from_received, from_status
 from services.notify.domain.notifications import Notification, NotificationStatus, SentDetails
 from services.notify.domain.view import DossierView, StoredContact
 from shared.aggregate import Unchanged
 from shared.topics import Topics
-from tests.unit.notify.builders import received, status_changed
+from tests.unit.notify.builders import received, status_changed, webhook_delivery
 
 T0 = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 S = NotificationStatus
@@ -95,17 +94,7 @@ def test_a_contact_that_comes_first_needs_no_release() -> None:
 
 
 def test_a_webhook_delivery_follows_the_table_then_fails_and_can_be_resent() -> None:
-    d = WebhookDelivery(
-        id="e-1:sub",
-        subscription_id="sub",
-        dossier_id="d-1",
-        dossier_code="C-1",
-        event_id="e-1",
-        url="https://a.example.vn",
-        body={},
-        created_at=T0,
-        next_attempt_at=T0,
-    )
+    d = webhook_delivery(T0, id="e-1:sub", subscription_id="sub")
     d.lease(T0, attempt=1, until=T0 + timedelta(seconds=15))
     with pytest.raises(Unchanged):
         d.lease(T0, attempt=1, until=T0)  # leased: not due now

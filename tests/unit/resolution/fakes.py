@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import copy
-import hashlib
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Collection
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 
 from services.resolution.adapters.letters import apology_letter
@@ -18,10 +16,11 @@ from services.resolution.domain.case import OPEN, Case
 from services.resolution.handlers import Cases, Operations, Watch
 from services.resolution.settings import ResolutionSettings
 from shared.aggregate import Outcome
-from shared.events import DossierRouted, DossierStatus
+from shared.events import DossierStatus
 from shared.reference.legal_clock import default_clock
 from shared.reference.procedures import load_catalogue
 from tests.support.aggregates import InMemoryAggregates
+from tests.support.events import routed as routed
 
 OFFICE, OTHER = "00070.UBND", "00073.UBND"
 R = TypeVar("R")
@@ -155,39 +154,6 @@ def make_operations(cases: Cases, repo: InMemoryCases) -> Operations:
         changes=cases.watch.changes,
         ranking_min_sample=ResolutionSettings(environment="test").ranking_min_sample,
         figures=cases.watch.figures,
-    )
-
-
-def routed(
-    *,
-    office: str = OFFICE,
-    received_at: datetime | None = None,
-    due_at: datetime | None = None,
-    procedure: str = "LT-XD-001",
-    channel: str = "counter",
-    ward: str = "00070",
-    token: str = "citizen-token",
-    processing_days: int = 15,
-) -> DossierRouted:
-    """A routing decision for a fresh dossier at ``office``."""
-    now = datetime.now(UTC)
-    dossier_id = str(uuid.uuid4())
-    return DossierRouted(
-        dossier_id=dossier_id,
-        dossier_code=f"00070.TTHCC-261123-{dossier_id[:4]}",
-        decision_id=str(uuid.uuid4()),
-        office_code=office,
-        office_name="UBND Phường Hoàn Kiếm",
-        province_code="01",
-        procedure_code=procedure,
-        reason="unit",
-        channel=channel,
-        applicant_ward_code=ward,
-        received_at=received_at or now,
-        due_at=due_at or now + timedelta(days=10),
-        processing_days=processing_days,
-        tracking_token_sha256=hashlib.sha256(token.encode()).hexdigest(),
-        routed_at=received_at or now,
     )
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from services.routing import handlers
@@ -17,6 +16,7 @@ from shared.events import DossierReceived, DossierStatus, DossierStatusChanged
 from shared.reference.procedures import load_catalogue
 from shared.topics import Topics
 from tests.support.aggregates import InMemoryAggregates
+from tests.support.events import received as received
 
 
 class InMemoryRoutes(InMemoryAggregates[Route]):
@@ -103,34 +103,6 @@ class Routing:
 async def make_routing() -> Routing:
     """Routing started over empty in-memory stores."""
     return await Routing().start()
-
-
-def received(
-    procedure: str = "LT-HT-001",
-    *,
-    receiving_ward: str = "00070",
-    applicant_ward: str = "00070",
-    subject: str | None = None,
-    province: str = "01",
-) -> DossierReceived:
-    """A dossier just received at ``receiving_ward``'s service centre."""
-    now = datetime.now(UTC)
-    dossier_id = str(uuid.uuid4())
-    return DossierReceived(
-        dossier_id=dossier_id,
-        dossier_code=f"{receiving_ward}.TTHCC-261122-{dossier_id[:4]}",
-        procedure_code=procedure,
-        channel="counter",
-        receiving_office_code=f"{receiving_ward}.TTHCC",
-        province_code=province,
-        receiving_ward_code=receiving_ward,
-        applicant_ward_code=applicant_ward,
-        subject_ward_code=subject,
-        received_at=now,
-        due_at=now + timedelta(days=3),
-        processing_days=0,
-        tracking_token_sha256="0" * 64,
-    )
 
 
 def status(data: DossierReceived, office: str, new: DossierStatus, **extra: Any) -> DossierStatusChanged:
