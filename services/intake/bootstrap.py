@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 
-from services.intake import handlers
+from services.intake import citizen, handlers
+from services.intake.adapters.citizen_identity import OidcCitizenLogin
+from services.intake.adapters.citizen_store import CitizenStore
 from services.intake.adapters.files import DossierFiles
 from services.intake.adapters.store import IntakeStore
 from services.intake.entrypoints import consumers
+from services.intake.entrypoints.citizen import CitizenPortal, origin_of, register_results
+from services.intake.entrypoints.citizen import router as citizen_router
 from services.intake.entrypoints.http import RateLimit, install_validation_codes, router
 from services.intake.settings import IntakeSettings
 from shared.abuse import AbuseGuard
@@ -45,10 +51,12 @@ def bootstrap(
     store: handlers.IntakeStore | None = None,
     catalogue: Catalogue | None = None,
     files: handlers.FileStore | None = None,
+    citizen_login: citizen.CitizenLogin | None = None,
 ) -> FastAPI:
     """Build the intake app: store, catalogue, broker, outbox relay, consumer and routes.
 
-    ``store`` and ``catalogue`` replace the real ones in tests (an in-memory fake store has no relay).
+    ``store`` and ``catalogue`` replace the real ones in tests (an in-memory fake store has no relay);
+    ``citizen_login`` replaces the citizens' OpenID Connect provider (a test double, in unit tests only).
     """
     settings = settings or IntakeSettings()
     verifier = TokenVerifier.from_settings(settings)
@@ -69,7 +77,7 @@ def bootstrap(
         description="Receives dossiers from front-office apps and the portal: receipts, dossier codes, legal due "
         "dates, supplements and counter queue tickets. Front-office apps authenticate with "
         "`Authorization: Bearer <API key>`; each key is bound to its reception office.",
-        routers=[router, audit_router("intake")],
+        routers=[router, citizen_router, audit_router("intake")],
     )
     install_validation_codes(app)
     # counters in the service's own database, shared by its instances (in memory with a fake store)
@@ -90,4 +98,34 @@ def bootstrap(
         files or DossierFiles(runtime.mongo[settings.mongodb_database]),
         settings,
     )
+    app.state.citizen = _citizen_portal(settings, runtime, citizen_login)
     return app
+
+
+def _citizen_portal(
+    settings: IntakeSettings, runtime: ServiceRuntime, login: citizen.CitizenLogin | None
+) -> CitizenPortal:
+    """The citizen portal: sessions in intake's store, the OpenID Connect provider when one is configured."""
+    store = CitizenStore(runtime.db)
+    runtime.on_startup(store.ensure_indexes)
+    register_results(runtime, store)
+    issuer = settings.citizen_issuer
+    if login is None and issuer is not None:
+        http = httpx.AsyncClient(timeout=10.0, follow_redirects=False)
+        runtime.on_shutdown(http.aclose)
+        login = OidcCitizenLogin(
+            issuer=issuer,
+            client_id=settings.citizen_oidc_client_id,
+            client_secret=settings.citizen_oidc_client_secret.get_secret_value(),
+            redirect_url=settings.citizen_redirect_url,
+            scopes=settings.citizen_oidc_scopes,
+            citizen_id_claim=settings.citizen_oidc_citizen_id_claim,
+            http=http,
+        )
+    return CitizenPortal(
+        login=login,
+        store=store,
+        secure_cookies=settings.environment != "development",
+        session_lifetime=timedelta(seconds=settings.citizen_session_lifetime),
+        public_origin=origin_of(settings.citizen_redirect_url),
+    )

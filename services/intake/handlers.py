@@ -247,6 +247,7 @@ async def receive_dossier(
             phone_hash=pii.hash(phone or ""),
             locale=body.get("locale", "vi"),
         ),
+        applicant_identity_verified=applicant.get("identity_verified") is True,
     )
     event = publisher.new_event(Topics.DOSSIER_RECEIVED, subject=code, data=event_data.model_dump(mode="json"))
     doc = {
