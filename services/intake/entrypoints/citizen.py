@@ -15,16 +15,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.security import APIKeyCookie
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from services.intake import citizen, handlers
+from services.intake import citizen
 from services.intake.adapters.citizen_identity import LoginRejected, ProviderUnavailable
-from services.intake.adapters.papers import receipt_pdf
+from services.intake.entrypoints.http import filing_dependencies, receipt_paper
 from services.intake.entrypoints.models import Address, Document, NotifyPreferences, Receipt, Subject
 from shared.broker import subscribe
 from shared.envelope import CloudEvent
 from shared.events import DossierStatusChanged
 from shared.http import ApiError, error_responses
 from shared.logging import get_logger
-from shared.papers import pdf_response, pdf_responses
+from shared.papers import pdf_responses
 from shared.reference.legal_clock import VIETNAM_TZ
 from shared.topics import Topics
 
@@ -221,16 +221,24 @@ async def login(
         log.warning("identity_provider_unavailable", reason=str(exc)[:200])
         raise _unavailable() from None
     response = RedirectResponse(url, status_code=302)
+    _set_cookie(response, portal, LOGIN_COOKIE, state, lifetime=citizen.LOGIN_LIFETIME, path=CALLBACK_PATH)
+    return response
+
+
+def _set_cookie(
+    response: Response, portal: CitizenPortal, name: str, value: str, *, lifetime: timedelta, path: str
+) -> None:
+    """An HttpOnly cookie, Secure outside development; SameSite=Lax, because the provider sends the browser
+    back with a top-level GET (Strict would lose it) while cross-site POSTs still carry none."""
     response.set_cookie(
-        LOGIN_COOKIE,
-        state,
-        max_age=int(citizen.LOGIN_LIFETIME.total_seconds()),
-        path=CALLBACK_PATH,
+        name,
+        value,
+        max_age=int(lifetime.total_seconds()),
+        path=path,
         httponly=True,
         secure=portal.secure_cookies,
-        samesite="lax",  # the provider sends the browser back with a top-level GET
+        samesite="lax",
     )
-    return response
 
 
 def _unavailable() -> ApiError:
@@ -278,15 +286,7 @@ async def callback(
         raise _unavailable() from None
     response = RedirectResponse(return_to, status_code=303)
     response.delete_cookie(LOGIN_COOKIE, path=CALLBACK_PATH)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=int((expires_at - _now()).total_seconds()),
-        path="/",
-        httponly=True,
-        secure=portal.secure_cookies,
-        samesite="lax",
-    )
+    _set_cookie(response, portal, SESSION_COOKIE, token, lifetime=expires_at - _now(), path="/")
     return response
 
 
@@ -347,13 +347,8 @@ async def get_my_dossier(code: str, request: Request, session: Citizen) -> dict[
     responses=pdf_responses("The receipt of one of my dossiers (the QR code carries the code only).", 401, 404),
 )
 async def my_receipt(code: str, request: Request, session: Citizen) -> Response:
-    d = request.app.state.intake
     doc = await citizen.own_dossier(session, code, store=_portal(request).store)
-    doc = {**doc, "applicant": handlers.applicant_in_clear(doc["applicant"], request.app.state.pii)}
-    pdf = await receipt_pdf(
-        doc, procedure=d.catalogue.get(doc["procedure_code"]), token=None, tracking_page_url=d.tracking_page_url
-    )
-    return pdf_response(pdf, f"{code}-mau01.pdf")
+    return await receipt_paper(doc, request, token=None)
 
 
 @router.post(
@@ -374,17 +369,8 @@ async def file_my_dossier(
     ] = None,
 ) -> dict[str, Any]:
     _same_origin(request, _portal(request))
-    d = request.app.state.intake
     result, created = await citizen.file_dossier(
-        body.model_dump(mode="json"),
-        session,
-        idempotency_key=idempotency_key,
-        store=d.store,
-        catalogue=d.catalogue,
-        publisher=d.publisher,
-        relay=d.relay,
-        now=_now(),
-        pii=request.app.state.pii,
+        body.model_dump(mode="json"), session, idempotency_key=idempotency_key, **filing_dependencies(request)
     )
     response.status_code = 201 if created else 200
     return result

@@ -184,20 +184,24 @@ async def post_dossier(
         ),
     ] = None,
 ) -> dict[str, Any]:
-    d = deps(request)
     result, created = await handlers.receive_dossier(
-        body.model_dump(mode="json"),
-        office=office,
-        idempotency_key=idempotency_key,
-        store=d.store,
-        catalogue=d.catalogue,
-        publisher=d.publisher,
-        relay=d.relay,
-        now=_now(),
-        pii=request.app.state.pii,
+        body.model_dump(mode="json"), office=office, idempotency_key=idempotency_key, **filing_dependencies(request)
     )
     response.status_code = 201 if created else 200
     return result
+
+
+def filing_dependencies(request: Request) -> dict[str, Any]:
+    """What ``handlers.receive_dossier`` needs besides the filing, the office and the idempotency key."""
+    d = deps(request)
+    return {
+        "store": d.store,
+        "catalogue": d.catalogue,
+        "publisher": d.publisher,
+        "relay": d.relay,
+        "now": _now(),
+        "pii": request.app.state.pii,
+    }
 
 
 @router.get(
@@ -268,12 +272,18 @@ async def receipt_form(
             "token: not the tracking token of this dossier",
             vi="token: không phải mã tra cứu của hồ sơ này",
         )
-    # the slip is the filing office's paper for the citizen: it prints the applicant in clear (stored encrypted)
+    return await receipt_paper(doc, request, token=token)
+
+
+async def receipt_paper(doc: dict[str, Any], request: Request, *, token: str | None) -> Response:
+    """Mẫu 01 of a stored dossier as a PDF answer (``token`` printed and in the QR code only when presented)."""
+    d = deps(request)
+    # the slip is the citizen's paper: it prints the applicant in clear (stored encrypted)
     doc = {**doc, "applicant": handlers.applicant_in_clear(doc["applicant"], request.app.state.pii)}
     pdf = await receipt_pdf(
         doc, procedure=d.catalogue.get(doc["procedure_code"]), token=token, tracking_page_url=d.tracking_page_url
     )
-    return pdf_response(pdf, f"{code}-mau01.pdf")
+    return pdf_response(pdf, f"{doc['code']}-mau01.pdf")
 
 
 @router.post(

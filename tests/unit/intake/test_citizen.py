@@ -82,21 +82,25 @@ class FakeSessions:
         return {i: self.results[i] for i in dossier_ids if i in self.results}
 
 
+async def callback(
+    sessions: FakeSessions,
+    login: FakeLogin,
+    state: str,
+    *,
+    now: datetime = NOW,
+    lifetime: timedelta = timedelta(hours=1),
+    **changes: Any,
+) -> tuple[str, str, datetime]:
+    """The provider's redirect back for ``state`` from the same browser (``changes`` alter the callback)."""
+    args: dict[str, Any] = {"state": state, "browser_state": state, "code": "code-1", "error": None, **changes}
+    return await citizen.finish_login(**args, login=login, store=sessions, pii=PII, now=now, lifetime=lifetime)
+
+
 async def logged_in(sessions: FakeSessions, login: FakeLogin) -> citizen.CitizenSession:
     """Run a whole login through the use cases and return the session it opened."""
     url, state = await citizen.start_login(login=login, store=sessions, return_to="/citizen", now=NOW)
     assert state in url
-    token, _, _ = await citizen.finish_login(
-        state=state,
-        browser_state=state,
-        code="code-1",
-        error=None,
-        login=login,
-        store=sessions,
-        pii=PII,
-        now=NOW,
-        lifetime=timedelta(hours=1),
-    )
+    token, _, _ = await callback(sessions, login, state)
     session = await citizen.session_of(token, store=sessions, pii=PII, now=NOW)
     assert session is not None
     return session
@@ -117,17 +121,17 @@ async def test_a_callback_that_is_not_this_browsers_login_is_refused(case: str) 
     """State must match the browser's login cookie, be unused and unexpired; a provider error is reported."""
     sessions, login = FakeSessions(), FakeLogin()
     _, state = await citizen.start_login(login=login, store=sessions, return_to=None, now=NOW)
-    args: dict[str, Any] = {"state": state, "browser_state": state, "code": "c", "error": None}
+    changes: dict[str, Any] = {}
     if case == "another browser's state":
-        args["browser_state"] = "attacker-state"
+        changes["browser_state"] = "attacker-state"
     elif case == "no cookie":
-        args["browser_state"] = None
+        changes["browser_state"] = None
     elif case == "provider error":
-        args["error"] = "access_denied"
+        changes["error"] = "access_denied"
     else:
-        await citizen.finish_login(**args, login=login, store=sessions, pii=PII, now=NOW, lifetime=timedelta(hours=1))
+        await callback(sessions, login, state)
     with pytest.raises(ApiError) as caught:
-        await citizen.finish_login(**args, login=login, store=sessions, pii=PII, now=NOW, lifetime=timedelta(hours=1))
+        await callback(sessions, login, state, **changes)
     assert (caught.value.status, caught.value.code) == (400, "login_failed")
 
 
@@ -136,34 +140,14 @@ async def test_an_expired_login_attempt_is_refused() -> None:
     sessions, login = FakeSessions(), FakeLogin()
     _, state = await citizen.start_login(login=login, store=sessions, return_to=None, now=NOW)
     with pytest.raises(ApiError, match="expired"):
-        await citizen.finish_login(
-            state=state,
-            browser_state=state,
-            code="c",
-            error=None,
-            login=login,
-            store=sessions,
-            pii=PII,
-            now=NOW + citizen.LOGIN_LIFETIME + timedelta(seconds=1),
-            lifetime=timedelta(hours=1),
-        )
+        await callback(sessions, login, state, now=NOW + citizen.LOGIN_LIFETIME + timedelta(seconds=1))
 
 
 async def test_sessions_expire_and_end_at_logout() -> None:
     """After its lifetime or a logout the token no longer names anyone."""
     sessions, login = FakeSessions(), FakeLogin()
     _, state = await citizen.start_login(login=login, store=sessions, return_to=None, now=NOW)
-    token, _, expires = await citizen.finish_login(
-        state=state,
-        browser_state=state,
-        code="c",
-        error=None,
-        login=login,
-        store=sessions,
-        pii=PII,
-        now=NOW,
-        lifetime=timedelta(minutes=30),
-    )
+    token, _, expires = await callback(sessions, login, state, lifetime=timedelta(minutes=30))
     assert expires == NOW + timedelta(minutes=30)
     assert await citizen.session_of(token, store=sessions, pii=PII, now=expires) is None
     assert await citizen.session_of(token, store=sessions, pii=PII, now=NOW) is not None

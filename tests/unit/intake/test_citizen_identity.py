@@ -88,7 +88,8 @@ def provider() -> Provider:
     return Provider()
 
 
-def client(provider: Provider) -> OidcCitizenLogin:
+def client(provider: Provider | None = None, handler: Any = None) -> OidcCitizenLogin:
+    """The relying party talking to ``provider`` (or to a bare ``handler``) through httpx's mock transport."""
     return OidcCitizenLogin(
         issuer=ISSUER,
         client_id=CLIENT,
@@ -96,7 +97,7 @@ def client(provider: Provider) -> OidcCitizenLogin:
         redirect_url=REDIRECT,
         scopes="openid profile",
         citizen_id_claim="preferred_username",
-        http=httpx.AsyncClient(transport=httpx.MockTransport(provider.handler)),
+        http=httpx.AsyncClient(transport=httpx.MockTransport(handler or provider.handler)),  # type: ignore[union-attr]
     )
 
 
@@ -219,14 +220,5 @@ async def test_an_unreachable_provider_is_unavailable() -> None:
     def down(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
 
-    login = OidcCitizenLogin(
-        issuer=ISSUER,
-        client_id=CLIENT,
-        client_secret=SECRET,
-        redirect_url=REDIRECT,
-        scopes="openid",
-        citizen_id_claim="preferred_username",
-        http=httpx.AsyncClient(transport=httpx.MockTransport(down)),
-    )
     with pytest.raises(ProviderUnavailable):
-        await login.authorization_url(ATTEMPT)
+        await client(handler=down).authorization_url(ATTEMPT)
