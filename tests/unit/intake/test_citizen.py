@@ -325,3 +325,12 @@ def test_production_accepts_a_real_configuration() -> None:
         citizen_oidc_redirect_url="https://dichvucong.test/citizen/callback",
     )
     assert settings.citizen_issuer == "https://vneid.test"
+
+
+def test_the_client_secret_comes_from_a_secret_file(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outside development the client secret is a file under SECRETS_DIR (Docker/Kubernetes secrets), like the keys."""
+    (tmp_path / "CITIZEN_OIDC_CLIENT_SECRET").write_text("secret-from-file-0123456789abcdef0123456789")
+    monkeypatch.setenv("SECRETS_DIR", str(tmp_path))
+    monkeypatch.delenv("CITIZEN_OIDC_CLIENT_SECRET", raising=False)
+    settings = IntakeSettings(environment="test", **KEYS, citizen_oidc_issuer="http://127.0.0.1:5556/dex")
+    assert settings.citizen_oidc_client_secret.get_secret_value() == "secret-from-file-0123456789abcdef0123456789"
