@@ -52,11 +52,13 @@ def bootstrap(
     catalogue: Catalogue | None = None,
     files: handlers.FileStore | None = None,
     citizen_login: citizen.CitizenLogin | None = None,
+    citizen_store: citizen.CitizenSessions | None = None,
 ) -> FastAPI:
     """Build the intake app: store, catalogue, broker, outbox relay, consumer and routes.
 
     ``store`` and ``catalogue`` replace the real ones in tests (an in-memory fake store has no relay);
-    ``citizen_login`` replaces the citizens' OpenID Connect provider (a test double, in unit tests only).
+    ``citizen_login`` replaces the citizens' OpenID Connect provider (a test double, in unit tests only) and
+    ``citizen_store`` their sessions.
     """
     settings = settings or IntakeSettings()
     verifier = TokenVerifier.from_settings(settings)
@@ -98,16 +100,21 @@ def bootstrap(
         files or DossierFiles(runtime.mongo[settings.mongodb_database]),
         settings,
     )
-    app.state.citizen = _citizen_portal(settings, runtime, citizen_login)
+    app.state.citizen = _citizen_portal(settings, runtime, citizen_login, citizen_store)
     return app
 
 
 def _citizen_portal(
-    settings: IntakeSettings, runtime: ServiceRuntime, login: citizen.CitizenLogin | None
+    settings: IntakeSettings,
+    runtime: ServiceRuntime,
+    login: citizen.CitizenLogin | None,
+    store: citizen.CitizenSessions | None,
 ) -> CitizenPortal:
     """The citizen portal: sessions in intake's store, the OpenID Connect provider when one is configured."""
-    store = CitizenStore(runtime.db)
-    runtime.on_startup(store.ensure_indexes)
+    if store is None:
+        mongo = CitizenStore(runtime.db)
+        runtime.on_startup(mongo.ensure_indexes)
+        store = mongo
     register_results(runtime, store)
     issuer = settings.citizen_issuer
     if login is None and issuer is not None:

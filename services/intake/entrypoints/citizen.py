@@ -204,7 +204,7 @@ router = APIRouter(tags=["citizen"])
     summary="Log in with the e-ID provider (redirect to it; OpenID Connect code flow with PKCE)",
     response_class=RedirectResponse,
     status_code=302,
-    responses={302: {"description": "To the provider's login page."}, **error_responses(503)},
+    responses={302: {"description": "To the provider's login page."}, **error_responses(429, 503)},
 )
 async def login(
     request: Request,
@@ -213,6 +213,8 @@ async def login(
     ] = None,
 ) -> Response:
     portal = _portal(request)
+    # unauthenticated and it stores a login attempt: limited per client like the other public paths
+    await request.app.state.abuse.admit(request, "citizen-login")
     try:
         url, state = await citizen.start_login(
             login=_login_of(portal), store=portal.store, return_to=return_to, now=_now()
@@ -255,7 +257,7 @@ def _unavailable() -> ApiError:
     summary="The provider's redirect back: checks state, redeems the code, verifies the ID token, opens a session",
     response_class=RedirectResponse,
     status_code=303,
-    responses={303: {"description": "Logged in; to the page asked for."}, **error_responses(400, 401, 503)},
+    responses={303: {"description": "Logged in; to the page asked for."}, **error_responses(400, 401, 429, 503)},
 )
 async def callback(
     request: Request,
@@ -264,6 +266,8 @@ async def callback(
     error: Annotated[str | None, Query(max_length=200, description="The provider's error, if any.")] = None,
 ) -> Response:
     portal = _portal(request)
+    abuse = request.app.state.abuse
+    await abuse.admit(request, "citizen-callback")
     try:
         token, return_to, expires_at = await citizen.finish_login(
             state=state,
@@ -276,7 +280,11 @@ async def callback(
             now=_now(),
             lifetime=portal.session_lifetime,
         )
+    except ApiError:
+        await abuse.failed(request, "citizen-callback")
+        raise
     except LoginRejected as exc:
+        await abuse.failed(request, "citizen-callback")
         log.info("citizen_login_rejected", reason=str(exc)[:200])
         raise ApiError(
             401, "login_rejected", "the e-ID login could not be verified", vi="không xác thực được đăng nhập định danh"

@@ -334,3 +334,29 @@ def test_the_client_secret_comes_from_a_secret_file(tmp_path: Any, monkeypatch: 
     monkeypatch.delenv("CITIZEN_OIDC_CLIENT_SECRET", raising=False)
     settings = IntakeSettings(environment="test", **KEYS, citizen_oidc_issuer="http://127.0.0.1:5556/dex")
     assert settings.citizen_oidc_client_secret.get_secret_value() == "secret-from-file-0123456789abcdef0123456789"
+
+
+async def test_a_retried_filing_with_the_same_key_is_the_same_dossier_and_keys_are_per_citizen() -> None:
+    """The same Idempotency-Key and body answer the first dossier; another citizen's same key files their own."""
+    sessions = FakeSessions()
+    an, binh = await logged_in(sessions, FakeLogin(AN)), await logged_in(sessions, FakeLogin(BINH))
+
+    async def filed(session: citizen.CitizenSession, payload: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        return await citizen.file_dossier(
+            payload,
+            session,
+            idempotency_key="retry-1",
+            store=sessions.store,
+            catalogue=load_catalogue(),
+            publisher=FakePublisher(),
+            relay=None,
+            now=NOW,
+            pii=PII,
+        )
+
+    first, created = await filed(an, online(citizen_id=None))
+    again, created_again = await filed(an, online(citizen_id=None))
+    theirs, created_theirs = await filed(binh, online(citizen_id=None))
+    assert (created, created_again, created_theirs) == (True, False, True)
+    assert again["code"] == first["code"] != theirs["code"]
+    assert len(sessions.store.dossiers) == 2
