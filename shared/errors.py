@@ -63,7 +63,6 @@ MESSAGES_VI: dict[str, str] = {
     "unknown_office": "Không có cơ quan này.",
     "unknown_kind": "Không có loại cơ quan này.",
     "unknown_ticket": "Không có số thứ tự đã được gọi hôm nay tại trung tâm này.",
-    "login_required": "Ông/Bà cần đăng nhập bằng tài khoản định danh điện tử (VNeID) trước.",
     "login_failed": "Đăng nhập không thành công; vui lòng đăng nhập lại.",
     "login_rejected": "Không xác thực được đăng nhập định danh điện tử.",
     "citizen_id_mismatch": "Số định danh trong hồ sơ không phải của người đã đăng nhập.",

@@ -123,7 +123,7 @@ async def test_each_citizen_sees_exactly_their_own_dossiers(system: System, file
             r = await http.get(f"{intake}{path}", headers=cookie(filed["an"]))
             assert (r.status_code, r.json()["code"]) == (404, "not_found"), path
         anonymous = await http.get(f"{intake}/v1/citizen/dossiers")
-        assert (anonymous.status_code, anonymous.json()["code"]) == (401, "login_required")
+        assert (anonymous.status_code, anonymous.json()["code"]) == (401, "unauthorized")
 
 
 async def test_the_online_dossier_is_identity_verified_and_received_by_the_province_centre(

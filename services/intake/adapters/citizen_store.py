@@ -24,10 +24,9 @@ class CitizenStore:
         self.dossiers = db["dossiers"]
 
     async def ensure_indexes(self) -> None:
-        """Expiry look-ups for the purge; dossiers by citizen already have intake's ``citizen_id_hash`` index."""
+        """Expiry look-ups for the purge (dossiers by citizen use intake's own ``citizen_id_hash`` index)."""
         await self.logins.create_index("expires_at", name="expires_at")
         await self.sessions.create_index("expires_at", name="expires_at")
-        await self.dossiers.create_index("applicant.citizen_id_hash", name="citizen_id_hash")
 
     async def save_login(self, doc: dict[str, Any]) -> None:
         """Keep a login attempt until its callback (``_id`` = hash of its state)."""

@@ -59,9 +59,9 @@ def _portal(request: Request) -> CitizenPortal:
 
 
 def _login_of(portal: CitizenPortal) -> citizen.CitizenLogin:
-    if portal.login is None:
+    if portal.login is None:  # a configuration, not a transient fault: the route is absent on this service
         raise ApiError(
-            503,
+            404,
             "citizen_login_unavailable",
             "citizen login is not configured on this service (CITIZEN_OIDC_ISSUER)",
             vi="chưa cấu hình đăng nhập bằng định danh điện tử cho công dân",
@@ -76,12 +76,12 @@ def _now() -> datetime:
 async def current_citizen(
     request: Request, token: Annotated[str | None, Depends(session_cookie)]
 ) -> citizen.CitizenSession:
-    """The logged-in citizen; 401 ``login_required`` without a live session."""
+    """The logged-in citizen; 401 ``unauthorized`` without a live session."""
     session = await citizen.session_of(token, store=_portal(request).store, pii=request.app.state.pii, now=_now())
     if session is None:
         raise ApiError(
             401,
-            "login_required",
+            "unauthorized",
             "log in with your e-ID first: GET /citizen/login",
             vi="Ông/Bà cần đăng nhập bằng tài khoản định danh điện tử (VNeID) trước",
         )
@@ -204,7 +204,7 @@ router = APIRouter(tags=["citizen"])
     summary="Log in with the e-ID provider (redirect to it; OpenID Connect code flow with PKCE)",
     response_class=RedirectResponse,
     status_code=302,
-    responses={302: {"description": "To the provider's login page."}, **error_responses(429, 503)},
+    responses={302: {"description": "To the provider's login page."}, **error_responses(404, 429, 503)},
 )
 async def login(
     request: Request,
@@ -257,7 +257,10 @@ def _unavailable() -> ApiError:
     summary="The provider's redirect back: checks state, redeems the code, verifies the ID token, opens a session",
     response_class=RedirectResponse,
     status_code=303,
-    responses={303: {"description": "Logged in; to the page asked for."}, **error_responses(400, 401, 429, 503)},
+    responses={
+        303: {"description": "Logged in; to the page asked for."},
+        **error_responses(400, 401, 404, 429, 503),
+    },
 )
 async def callback(
     request: Request,
@@ -303,9 +306,10 @@ async def callback(
     summary="Log out (the session ends at once)",
     response_class=RedirectResponse,
     status_code=303,
-    responses={303: {"description": "To the portal's page."}, **error_responses(403)},
+    responses={303: {"description": "To the portal's page."}, **error_responses(401, 403)},
 )
-async def logout(request: Request, token: Annotated[str | None, Depends(session_cookie)]) -> Response:
+async def logout(request: Request, _: Citizen, token: Annotated[str | None, Depends(session_cookie)]) -> Response:
+    # a live session is required, as on every write endpoint: without one there is nothing to end (401)
     portal = _portal(request)
     _same_origin(request, portal)
     await citizen.logout(token, store=portal.store)

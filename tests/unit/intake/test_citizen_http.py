@@ -65,11 +65,11 @@ async def test_login_callback_and_my_dossiers(client: tuple[httpx.AsyncClient, F
 async def test_without_a_session_the_api_is_401_and_the_page_offers_login(
     client: tuple[httpx.AsyncClient, FakeSessions],
 ) -> None:
-    """No cookie or an unknown one: 401 login_required on the API; the page shows the login button."""
+    """No cookie or an unknown one: 401 unauthorized on the API; the page shows the login button."""
     http, _ = client
     for headers in ({}, {"Cookie": "lt_citizen=not-a-session"}):
         r = await http.get("/v1/citizen/dossiers", headers=headers)
-        assert (r.status_code, r.json()["code"]) == (401, "login_required")
+        assert (r.status_code, r.json()["code"]) == (401, "unauthorized")
     page = await http.get("/citizen")
     assert page.status_code == 200 and 'href="/citizen/login"' in page.text
 
@@ -114,10 +114,10 @@ async def test_too_many_logins_from_one_client_are_429() -> None:
 
 
 async def test_without_a_provider_login_is_503() -> None:
-    """ENVIRONMENT=test without CITIZEN_OIDC_ISSUER: citizen login is off (503 citizen_login_unavailable)."""
+    """ENVIRONMENT=test without CITIZEN_OIDC_ISSUER: citizen login is off (404 citizen_login_unavailable)."""
     keys = {k: "k" * 40 + k for k in ("pii_hash_key", "pii_encryption_key", "contact_sealing_key")}
     store = FakeIntakeStore()
     app = bootstrap(settings(environment="test", **keys), store=store, citizen_store=FakeSessions(store))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8001") as http:
         r = await http.get("/citizen/login")
-    assert (r.status_code, r.json()["code"]) == (503, "citizen_login_unavailable")
+    assert (r.status_code, r.json()["code"]) == (404, "citizen_login_unavailable")
