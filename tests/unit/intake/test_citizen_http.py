@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from services.intake.bootstrap import bootstrap
+from tests.support.pdf import pdf_text
 from tests.unit.intake.fakes import Fakes
 from tests.unit.intake.test_citizen import FakeLogin, FakeSessions
 from tests.unit.intake.test_http import settings
@@ -85,6 +86,16 @@ async def logged_in(http: httpx.AsyncClient) -> dict[str, str]:
     return {"Cookie": f"lt_citizen={cookie_of(done, 'lt_citizen').value}"}
 
 
+def online_filing() -> dict[str, Any]:
+    """A filing as the citizen's form sends it (the citizen ID and name come from the login)."""
+    doc = {"code": "to_khai", "title": "t", "content_type": "application/pdf", "size": 10, "sha256": "a" * 64}
+    return {
+        "procedure_code": "LT-HT-003",
+        "applicant": {"phone": "0912345678", "address": {"ward_code": "00070"}},
+        "documents": [doc],
+    }
+
+
 async def test_a_post_from_another_site_is_refused(client: tuple[httpx.AsyncClient, FakeSessions]) -> None:
     """With a live session, a logout or a filing whose Origin is another site is 403 and changes nothing."""
     http, sessions = client
@@ -92,12 +103,7 @@ async def test_a_post_from_another_site_is_refused(client: tuple[httpx.AsyncClie
     evil = {**me, "Origin": "https://evil.test"}
     out = await http.post("/citizen/logout", headers=evil)
     assert (out.status_code, out.json()["code"]) == (403, "forbidden")
-    doc = {"code": "to_khai", "title": "t", "content_type": "application/pdf", "size": 10, "sha256": "a" * 64}
-    filing = {
-        "procedure_code": "LT-HT-003",
-        "applicant": {"phone": "0912345678", "address": {"ward_code": "00070"}},
-        "documents": [doc],
-    }
+    filing = online_filing()
     filed = await http.post("/v1/citizen/dossiers", json=filing, headers=evil)
     assert (filed.status_code, filed.json()["code"]) == (403, "forbidden")
     assert sessions.fakes.dossiers.items == {}
@@ -123,3 +129,21 @@ async def test_without_a_provider_login_is_503() -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8001") as http:
         r = await http.get("/citizen/login")
     assert (r.status_code, r.json()["code"]) == (404, "citizen_login_unavailable")
+
+
+async def test_my_receipt_prints_my_own_dossier_in_clear_and_anothers_is_404() -> None:
+    """The citizen's Mẫu 01 is printed through the receipt printer with the applicant decrypted; a code of
+    another citizen is 404 not_found, exactly as an unknown code."""
+    async for http, sessions in portal():
+        me = await logged_in(http)
+        filed = await http.post("/v1/citizen/dossiers", json=online_filing(), headers=me)
+        assert filed.status_code == 201, filed.text
+        code = filed.json()["code"]
+        paper = await http.get(f"/v1/citizen/dossiers/{code}/forms/receipt.pdf", headers=me)
+        assert paper.status_code == 200 and paper.headers["content-type"] == "application/pdf"
+        text = pdf_text(paper.content)
+        assert code in text and "Nguyễn Văn An" in text
+        (stored,) = sessions.fakes.dossiers.items.values()
+        assert stored.applicant.identity_verified and stored.office_code == filed.json()["office_code"]
+        other = await http.get("/v1/citizen/dossiers/P01.TTPVHCC-261123-9999/forms/receipt.pdf", headers=me)
+        assert (other.status_code, other.json()["code"]) == (404, "not_found")
