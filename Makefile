@@ -7,12 +7,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 INFRA := deploy/local/infra.sh
+OIDC := deploy/local/oidc.sh
 SERVICES := deploy/local/services.sh
 PYTEST_ARGS ?=
 BENCH_SCALE ?= full
 BENCH_ARGS ?=
 
-.PHONY: help install lock audit contract system-deps infra-up infra-down topics run up down status test test-unit lint typecheck fmt bench chart clean
+.PHONY: help install lock audit contract system-deps infra-up infra-down oidc-up oidc-down topics run up down status test test-unit lint typecheck fmt bench chart clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -49,22 +50,30 @@ infra-up: ## Start local Kafka and FerretDB (skipped for ones given by KAFKA_BOO
 infra-down: ## Stop local Kafka and FerretDB
 	bash $(INFRA) down
 
+oidc-up: ## Start the local OpenID Connect provider for citizens' login (Dex; skipped when CITIZEN_OIDC_ISSUER is set)
+	bash $(OIDC) up
+
+oidc-down: ## Stop the local OpenID Connect provider
+	bash $(OIDC) down
+
 topics: install ## Create the topics and their DLQs (idempotent)
 	$(VENV)/bin/lienthong topics create
 
-run: install system-deps infra-up topics ## Install, start Kafka + FerretDB and all four services; Ctrl-C stops everything
-	@trap 'bash $(SERVICES) stop; bash $(INFRA) down' EXIT; bash $(SERVICES) foreground
+run: install system-deps infra-up oidc-up topics ## Install, start Kafka + FerretDB, the citizens' OIDC provider and all four services; Ctrl-C stops everything
+	@trap 'bash $(SERVICES) stop; bash $(OIDC) down; bash $(INFRA) down' EXIT; bash $(SERVICES) foreground
 
-up: install system-deps infra-up topics ## Start everything in the background; returns when all four /readyz answer 200
+up: install system-deps infra-up oidc-up topics ## Start everything in the background; returns when all four /readyz answer 200
 	bash $(SERVICES) start
 	bash $(SERVICES) wait
 
 down: ## Stop the services and the local infrastructure
 	-bash $(SERVICES) stop
+	-bash $(OIDC) down
 	bash $(INFRA) down
 
 status: ## Show what is running
 	-bash $(INFRA) status
+	-bash $(OIDC) status
 	bash $(SERVICES) status
 
 lint: install ## ruff (lint + format check) and import-linter (services stay independent)

@@ -90,6 +90,11 @@ class DossierReceived(EventData):
     tracking_token_sha256: str = Field(description="SHA-256 of the citizen's tracking token, never the token.")
     notify: NotifyPreferences = NotifyPreferences()
     contact: ContactPoint = ContactPoint()
+    applicant_identity_verified: bool = Field(
+        default=False,
+        description="The applicant logged in with the e-ID provider (VNeID) and filed as themselves: the "
+        "dossier's citizen ID is the provider's, not typed into a form.",
+    )
 
 
 class RouteOutcome(StrEnum):

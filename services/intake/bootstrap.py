@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 
+from services.intake.adapters.citizen_identity import OidcCitizenLogin
+from services.intake.adapters.citizen_store import CitizenStore
 from services.intake.adapters.files import DossierFiles
 from services.intake.adapters.key_cache import TtlKeyCache
 from services.intake.adapters.papers import ReceiptForms
@@ -17,6 +20,8 @@ from services.intake.adapters.repositories import (
     TicketRepository,
 )
 from services.intake.entrypoints import consumers
+from services.intake.entrypoints.citizen import register_results
+from services.intake.entrypoints.citizen import router as citizen_router
 from services.intake.entrypoints.deps import IntakeDeps, RateLimit
 from services.intake.entrypoints.http import install_domain_errors, install_validation_codes, router
 from services.intake.settings import IntakeSettings
@@ -66,16 +71,19 @@ def bootstrap(settings: IntakeSettings | None = None, **overrides: Any) -> FastA
         # abuse counters in the service's own database, shared by its instances
         abuse=build("abuse", lambda: AbuseGuard.from_settings(db, settings)),
         audit=build("audit", lambda: AuditTrail(db, service="intake")),
+        citizen_login=build("citizen_login", lambda: _citizen_login(settings, runtime)),
+        citizen_store=build("citizen_store", lambda: CitizenStore(db)),
     )
     if overrides:
         raise TypeError(f"bootstrap: no dependency named {sorted(overrides)}")
     consumers.register(runtime, deps.dossiers)
+    register_results(runtime, deps)
     app = runtime.create_app(
         title="LienThong intake",
         description="Receives dossiers from front-office apps and the portal: receipts, dossier codes, legal due "
         "dates, supplements and counter queue tickets. Front-office apps authenticate with "
         "`Authorization: Bearer <API key>`; each key is bound to its reception office.",
-        routers=[router, audit_router("intake")],
+        routers=[router, citizen_router, audit_router("intake")],
     )
     install_validation_codes(app)
     install_domain_errors(app)
@@ -84,3 +92,21 @@ def bootstrap(settings: IntakeSettings | None = None, **overrides: Any) -> FastA
     app.state.verifier = TokenVerifier.from_settings(settings)
     app.state.audit = deps.audit
     return app
+
+
+def _citizen_login(settings: IntakeSettings, runtime: ServiceRuntime) -> OidcCitizenLogin | None:
+    """The citizens' OpenID Connect provider when one is configured (None: citizen login is off)."""
+    issuer = settings.citizen_issuer
+    if issuer is None:
+        return None
+    http = httpx.AsyncClient(timeout=10.0, follow_redirects=False)
+    runtime.on_shutdown(http.aclose)
+    return OidcCitizenLogin(
+        issuer=issuer,
+        client_id=settings.citizen_oidc_client_id,
+        client_secret=settings.citizen_oidc_client_secret.get_secret_value(),
+        redirect_url=settings.citizen_redirect_url,
+        scopes=settings.citizen_oidc_scopes,
+        citizen_id_claim=settings.citizen_oidc_citizen_id_claim,
+        http=http,
+    )

@@ -228,6 +228,10 @@ def applicant_at_rest(applicant: dict[str, Any], phone: str, pii: PersonalDataKe
         phone_enc=pii.at_rest.encrypt(phone),
         phone_hash=pii.hash(phone),
         email_enc=pii.at_rest.encrypt(applicant["email"]) if applicant.get("email") else None,
+        # set only by the citizen portal (services/intake/citizen.py), never taken from a front office's body
+        identity_verified=applicant.get("identity_verified") is True,
+        identity_provider=applicant.get("identity_provider"),
+        identity_verified_at=applicant.get("identity_verified_at"),
     )
 
 

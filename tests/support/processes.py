@@ -166,15 +166,19 @@ def running_system(
     launcher: tuple[str, ...] = (),
     code_dir: Path = REPO,
     ready_timeout: float = 60.0,
+    ports: dict[str, int] | None = None,
 ) -> Iterator[System]:
     """Start all four services as processes, wait until ready, stop them gracefully afterwards.
 
     With ``instances`` > 1 every service runs that many processes on one store and one broker (one
     consumer group per service); ``system[name]`` is the first, ``system.instances[name]`` all of them.
+    ``ports`` fixes some services' ports in advance (an identity provider must know intake's callback).
     """
     workdir.mkdir(parents=True, exist_ok=True)
-    ports: dict[str, int] = {}
+    ports = dict(ports or {})
     for name in SERVICES:
+        if name in ports:
+            continue
         # the OS may hand the same just-released port out twice; two services on one port is a wrong system
         while (port := free_port()) in ports.values():
             pass

@@ -46,6 +46,9 @@ def _applicant_document(applicant: StoredApplicant) -> dict[str, Any]:
     doc = asdict(applicant)
     if doc["email_enc"] is None:
         del doc["email_enc"]  # as stored before the aggregate: absent when no e-mail was given
+    if not applicant.identity_verified:  # only a citizen's own online filing carries a verified identity
+        for name in ("identity_verified", "identity_provider", "identity_verified_at"):
+            del doc[name]
     return doc
 
 
@@ -59,6 +62,9 @@ def _applicant(raw: Mapping[str, Any]) -> StoredApplicant:
         phone_enc=raw["phone_enc"],
         phone_hash=raw["phone_hash"],
         email_enc=raw.get("email_enc"),
+        identity_verified=raw.get("identity_verified") is True,
+        identity_provider=raw.get("identity_provider"),
+        identity_verified_at=raw.get("identity_verified_at"),
     )
 
 

@@ -43,6 +43,10 @@ class StoredApplicant:
     phone_enc: str
     phone_hash: str
     email_enc: str | None = None
+    #: True only when the citizen filed online after logging in with their e-ID (services/intake/citizen.py)
+    identity_verified: bool = False
+    identity_provider: str | None = None
+    identity_verified_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -219,6 +223,7 @@ class Dossier(EventRecorder):
             tracking_token_sha256=tracking_token_sha256,
             notify=NotifyPreferences(sms=filing.notify.sms, email=filing.notify.email, app=filing.notify.app),
             contact=contact,
+            applicant_identity_verified=applicant.identity_verified,
         )
         dossier.record(Topics.DOSSIER_RECEIVED, received, key=dossier_id, subject=code)
         return dossier

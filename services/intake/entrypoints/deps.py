@@ -10,6 +10,7 @@ from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
+from services.intake import citizen
 from services.intake.domain import ports
 from services.intake.handlers import FilingPorts
 from services.intake.settings import IntakeSettings
@@ -49,6 +50,10 @@ class IntakeDeps:
     limiter: RateLimit
     abuse: AbuseGuard
     audit: AuditTrail
+    #: the citizens' e-ID provider; None: citizen login is off (no CITIZEN_OIDC_ISSUER)
+    citizen_login: citizen.CitizenLogin | None
+    #: the citizens' login attempts, sessions, results and their own dossiers
+    citizen_store: citizen.CitizenSessions
 
     @property
     def filing(self) -> FilingPorts:
