@@ -132,6 +132,10 @@ class ServiceRuntime:
         """Run ``loop`` (a long-lived coroutine function) for the life of the service."""
         self._loops.append(loop)
 
+    def dependencies(self, overrides: dict[str, Any]) -> Overrides:
+        """The bootstrap's builder: each dependency replaceable by name, unknown names refused at the end."""
+        return Overrides(self.on_startup, overrides)
+
     async def kafka_ready(self) -> bool:
         """Readiness check: the Kafka cluster answers."""
         try:
@@ -318,3 +322,25 @@ def serve(app: FastAPI, *, host: str, port: int) -> None:
     import uvicorn
 
     uvicorn.run(app, host=host, port=port, log_config=None, timeout_graceful_shutdown=10, access_log=False)
+
+
+class Overrides:
+    """Dependencies a composition root builds, each replaceable by name through ``bootstrap(**overrides)``."""
+
+    def __init__(self, on_startup: Callable[[Hook], None], overrides: dict[str, Any]) -> None:
+        self._on_startup = on_startup
+        self._left = dict(overrides)
+
+    def build(self, name: str, make: Callable[[], Any]) -> Any:
+        """The override of ``name``, or the real one (its indexes created at start when it has any)."""
+        if name in self._left:
+            return self._left.pop(name)
+        made = make()
+        if hasattr(made, "ensure_indexes"):
+            self._on_startup(made.ensure_indexes)
+        return made
+
+    def refuse_unused(self) -> None:
+        """Raise when an override named no dependency (a misspelt name would silently test the real one)."""
+        if self._left:
+            raise TypeError(f"bootstrap: no dependency named {sorted(self._left)}")

@@ -42,14 +42,8 @@ def bootstrap(settings: IntakeSettings | None = None, **overrides: Any) -> FastA
     runtime.produces(Topics.DOSSIER_RECEIVED, Topics.DOSSIER_SUPPLEMENTED)
     db = runtime.db
 
-    def build(name: str, make: Any) -> Any:
-        """The override of ``name``, or the real one (its indexes created at start when it has any)."""
-        if name in overrides:
-            return overrides.pop(name)
-        made = make()
-        if hasattr(made, "ensure_indexes"):
-            runtime.on_startup(made.ensure_indexes)
-        return made
+    dependencies = runtime.dependencies(overrides)
+    build = dependencies.build
 
     def dossiers() -> DossierRepository:
         # the relay publishes the dossiers' outbox (the one publication path); off only to simulate a crash
@@ -74,8 +68,7 @@ def bootstrap(settings: IntakeSettings | None = None, **overrides: Any) -> FastA
         citizen_login=build("citizen_login", lambda: _citizen_login(settings, runtime)),
         citizen_store=build("citizen_store", lambda: CitizenStore(db)),
     )
-    if overrides:
-        raise TypeError(f"bootstrap: no dependency named {sorted(overrides)}")
+    dependencies.refuse_unused()
     consumers.register(runtime, deps.dossiers)
     register_results(runtime, deps)
     app = runtime.create_app(

@@ -44,14 +44,8 @@ def bootstrap(settings: NotifySettings | None = None, **overrides: Any) -> FastA
     runtime.produces(Topics.NOTIFICATION_DELIVERY)
     db = runtime.db
 
-    def build(name: str, make: Any) -> Any:
-        """The override of ``name``, or the real one (its indexes created at start when it has any)."""
-        if name in overrides:
-            return overrides.pop(name)
-        made = make()
-        if hasattr(made, "ensure_indexes"):
-            runtime.on_startup(made.ensure_indexes)
-        return made
+    dependencies = runtime.dependencies(overrides)
+    build = dependencies.build
 
     http = httpx.AsyncClient(headers={"user-agent": "lienthong-notify"}, follow_redirects=False)
     templates = build("templates", TemplateSet).build()
@@ -113,8 +107,7 @@ def bootstrap(settings: NotifySettings | None = None, **overrides: Any) -> FastA
         abuse=build("abuse", lambda: AbuseGuard.from_settings(db, settings)),
         audit=build("audit", lambda: AuditTrail(db, service="notify")),
     )
-    if overrides:
-        raise TypeError(f"bootstrap: no dependency named {sorted(overrides)}")
+    dependencies.refuse_unused()
     runtime.on_shutdown(deps.notifier.drain)  # before the HTTP client closes: sends under way still need it
     runtime.on_shutdown(http.aclose)
     consumers.register(runtime, deps.notifier)
