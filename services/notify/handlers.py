@@ -59,6 +59,26 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def releasable(view: DossierView, notifications: list[Notification]) -> list[Notification]:
+    """What waits for the late contact, in the order of the dossier's timeline (so of the citizen's messages).
+
+    A channel is held back while the message of the change that brought the contact is wanted on it but not
+    yet stored: its consumer is between writing the contact and storing that message (it releases the rest
+    itself next), or died there (its redelivery does).
+    """
+    position = {entry.event_id: i for i, entry in enumerate(view.timeline)}
+    stored = {n.id for n in notifications}
+    receipt_events = [entry.event_id for entry in view.timeline if entry.kind == "received"]
+    held = {
+        channel
+        for channel in MESSAGE_CHANNELS
+        if wants(view.preferences, channel) and any(f"{e}:{channel}" not in stored for e in receipt_events)
+    }
+    waiting = [n for n in notifications if n.status in (S.WAITING_CONTACT, S.CREATED) and n.channel not in held]
+    # "created" too: a consumer of another topic may have inserted one before it could see the contact
+    return sorted(waiting, key=lambda n: position.get(n.event_id, len(position)))
+
+
 def token_matches(view: DossierView | None, token: str) -> bool:
     """Constant-time check of a citizen's tracking token against the stored SHA-256."""
     expected = (view.token_sha256 if view is not None else None) or "0" * 64
@@ -131,10 +151,11 @@ class Notifier:
         process that stored it: any instance's worker pass (``run_workers``) or a redelivery picks it up.
         Sends are claimed, so two instances releasing one dossier at once send each message once.
         """
-        for waiting in await self.notifications.of_dossier(dossier_id):
-            # "created" too: a consumer of another topic may have inserted one before it could see the contact
-            if waiting.status in (S.WAITING_CONTACT, S.CREATED):
-                await self.send(waiting.id)
+        view = await self.views.get(dossier_id)
+        if view is None:
+            return
+        for waiting in releasable(view, await self.notifications.of_dossier(dossier_id)):
+            await self.send(waiting.id)
         if any(n.status in (S.WAITING_CONTACT, S.CREATED) for n in await self.notifications.of_dossier(dossier_id)):
             return  # claimed elsewhere (or by a process that died: stale after NOTIFY_CLAIM_STALE_AFTER): next pass
         await self.views.change(dossier_id, lambda view: view.released())
@@ -205,16 +226,23 @@ class Notifier:
             else:
                 # a redelivery (the stored status decides), or no contact yet: read both fresh, since the
                 # contact may have come meanwhile (the writer's release then sees this notification, or this
-                # read sees its contact)
-                await self.send(notification.id)
+                # read sees its contact). When it came meanwhile, its writer sends the receipt message and
+                # then releases this one: left to it, the citizen reads them in the dossier's order.
+                await self.send(notification.id, unless_released_later=dossier.contact is None)
 
     # -- sending one notification ----------------------------------------------------------------
-    async def send(self, notification_id: str) -> None:
-        """Send one notification if its status allows it (the guard runs before any side effect)."""
+    async def send(self, notification_id: str, *, unless_released_later: bool = False) -> None:
+        """Send one notification if its status allows it (the guard runs before any side effect).
+
+        ``unless_released_later``: leave it when the view is marked for release (the contact's writer, or
+        any instance's worker pass if that writer died, sends it after the messages before it).
+        """
         notification = await self.notifications.get(notification_id)
         if notification is None or not notification.claimable or not notification.due(self.clock()):
             return
         dossier = await self.views.get(notification.dossier_id)  # fresh: the contact may just have come
+        if unless_released_later and dossier is not None and dossier.release_pending:
+            return
         await self._send_loaded(notification, dossier)
 
     async def _send_loaded(self, notification: Notification, dossier: DossierView | None) -> None:
@@ -427,10 +455,13 @@ class Notifier:
 
     async def _sweep(self, now: datetime) -> None:
         """Safety net: late contacts, work a crash left behind, receipts that never came."""
+        released: set[str] = set()
         for waiting in await self.notifications.in_status(S.WAITING_CONTACT):
             dossier = await self.views.get(waiting.dossier_id)
             if dossier is not None and dossier.contact is not None:
-                await self.send(waiting.id)
+                if dossier.id not in released:  # in the dossier's order, as the contact's writer would
+                    released.add(dossier.id)
+                    await self.release(dossier.id)
             elif waiting.waiting_since and waiting.waiting_since <= now - timedelta(
                 seconds=self.settings.contact_timeout
             ):

@@ -19,7 +19,17 @@ from services.notify.handlers import Notifier
 from services.notify.settings import NotifySettings
 from shared.aggregate import Unchanged
 from shared.events import DossierReceived, DossierRouted, DossierStatusChanged, ResultDocument
-from tests.unit.notify.builders import PHONE, RECEIVED, ROUTED, STATUS, TOKEN, cloud_event, received, status_changed
+from tests.unit.notify.builders import (
+    PHONE,
+    RECEIVED,
+    ROUTED,
+    STATUS,
+    TOKEN,
+    cloud_event,
+    received,
+    routed,
+    status_changed,
+)
 from tests.unit.notify.fakes import (
     Clock,
     FakeEmail,
@@ -116,6 +126,52 @@ async def test_a_change_before_the_receipt_waits_for_the_contact_and_is_sent_onc
     assert email.status == "suppressed" and email.detail is not None and "not chosen email" in email.detail
     await w.notifier.run_workers()
     assert len(w.sms.sent) == 2
+
+
+async def test_a_change_stored_while_the_contact_comes_is_sent_after_the_receipt_message() -> None:
+    """The routed consumer wrote its view without the contact; the receipt's consumer wrote the contact before
+    the routed one stored its message: that message is left to the receipt's consumer, which sends its own
+    first, so the citizen reads "received" before "parked"."""
+    w = World()
+    r = received()
+    receipt = cloud_event(RECEIVED, r)
+    add = w.notifications.add
+
+    async def contact_written_meanwhile(notification: Any, **kwargs: Any) -> bool:
+        stored = await add(notification, **kwargs)
+        if notification.channel == "sms":  # the receipt's consumer is between its view write and its message
+            await w.notifier._record(from_received(receipt.id, r))
+        return stored
+
+    w.notifications.add = contact_written_meanwhile  # type: ignore[method-assign]
+    parked_id = await w.feed(routed(r, parked=True))
+    assert not w.sms.sent  # left to the receipt's consumer
+    w.notifications.add = add  # type: ignore[method-assign]
+    await w.notifier.on_change(from_received(receipt.id, r), event=receipt)  # that consumer goes on
+    assert [m.event_id for m in w.sms.sent] == [receipt.id, parked_id]
+    view = await w.views.get(r.dossier_id)
+    assert view is not None and not view.release_pending
+
+
+async def test_a_worker_pass_leaves_the_late_messages_while_the_receipt_message_is_not_stored() -> None:
+    """A worker pass between the receipt's view write and its message's insert sends nothing of that dossier;
+    once the receipt message is stored it releases the late ones after it, in timeline order."""
+    w = World()
+    r = received()
+    await w.feed(status_changed(r, "accepted", 2))
+    await w.feed(status_changed(r, "returned", 3))
+    add = w.notifications.add
+
+    async def worker_pass_first(notification: Any, **kwargs: Any) -> bool:
+        if notification.kind == "received":
+            await w.notifier.run_workers()
+            assert not w.sms.sent  # held: the receipt message is not stored yet
+        return await add(notification, **kwargs)
+
+    w.notifications.add = worker_pass_first  # type: ignore[method-assign]
+    await w.feed(r)
+    kinds = [next(n.kind for n in w.notifications.items.values() if n.event_id == m.event_id) for m in w.sms.sent]
+    assert kinds == ["received", "accepted", "returned"]
 
 
 async def test_preferences_choose_the_channels() -> None:
