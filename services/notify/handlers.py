@@ -174,7 +174,7 @@ class Notifier:
                     change.dossier_id, lambda v: v.apply(change, contact), consumed=change.event_id
                 )
         if done.applied:
-            self.live.publish(change.dossier_id, change.timeline_entry())
+            self.live.publish(change.dossier_id, change.timeline_entry().as_dict())
             log.info("timeline_recorded", dossier_code=change.code, kind=change.kind, event_id=change.event_id)
             return done.aggregate
         if not done.duplicate:
@@ -310,24 +310,11 @@ class Notifier:
             if channel == "sms":
                 text = fold_to_ascii(rendered.text) if self.settings.sms_ascii else rendered.text
                 encoding, parts = segments(text)
-                accepted = await self.sms.send(
-                    SmsMessage(
-                        to=address,
-                        text=text,
-                        dossier_code=claimed.dossier_code,
-                        event_id=claimed.event_id,
-                        notification_id=claimed.id,
-                        reference=claimed.reference or "",
-                    )
-                )
+                reference = claimed.reference or ""
+                message = SmsMessage(address, text, claimed.dossier_code, claimed.event_id, claimed.id, reference)
+                accepted = await self.sms.send(message)
                 self._receipts_possible |= accepted.awaits_receipt
-                sent = SentDetails(
-                    sent_at=now,
-                    encoding=encoding,
-                    segments=parts,
-                    provider_message_id=accepted.provider_message_id,
-                    awaiting_receipt=accepted.awaits_receipt,
-                )
+                sent = SentDetails(now, encoding, parts, accepted.provider_message_id, accepted.awaits_receipt)
                 await self._finish(claimed.id, S.SENT, provider=accepted.provider, sent=sent)
             else:
                 assert self.email is not None

@@ -10,6 +10,7 @@ from services.intake.domain.errors import Conflict
 from services.intake.domain.office import Office
 from shared.aggregate import EventRecorder, Unchanged
 from shared.events import (
+    DEFAULT_CHANNEL_PREFERENCES,
     Channel,
     ContactPoint,
     DossierReceived,
@@ -38,11 +39,11 @@ class StoredApplicant:
 
     full_name: str
     address: Address
-    citizen_id_enc: str
-    citizen_id_hash: str
+    citizen_id_enc: str  # AES-256-GCM with intake's at-rest key (shared/pii.py)
+    citizen_id_hash: str  # keyed HMAC: the index a citizen's dossiers are found by
     phone_enc: str
     phone_hash: str
-    email_enc: str | None = None
+    email_enc: str | None = None  # optional: the citizen may give no e-mail
     #: True only when the citizen filed online after logging in with their e-ID (services/intake/citizen.py)
     identity_verified: bool = False
     identity_provider: str | None = None
@@ -53,20 +54,20 @@ class StoredApplicant:
 class Document:
     """A document the dossier (or a supplement) declares: its code, title, type, size and SHA-256."""
 
-    code: str
+    code: str  # the procedure's document code (thành phần hồ sơ)
     title: str
     content_type: str
-    size: int
+    size: int  # bytes
     sha256: str
 
 
 @dataclass(frozen=True)
 class Notify:
-    """Channels the citizen agreed to be told on."""
+    """Channels the citizen agreed to be told on (defaults: the one shared definition)."""
 
-    sms: bool = True
-    email: bool = False
-    app: bool = True
+    sms: bool = DEFAULT_CHANNEL_PREFERENCES["sms"]
+    email: bool = DEFAULT_CHANNEL_PREFERENCES["email"]
+    app: bool = DEFAULT_CHANNEL_PREFERENCES["app"]
 
 
 @dataclass(frozen=True)

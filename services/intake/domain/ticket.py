@@ -27,15 +27,15 @@ def ticket_id(centre: str, day: str, number: int) -> str:
 class Ticket(EventRecorder):
     """One numbered ticket of a centre's queue for one day."""
 
-    centre: str
-    day: str
+    centre: str  # the service centre's office code
+    day: str  # queue day, Vietnam date (numbers restart daily)
     number: int
-    service: str
+    service: str  # the counter service asked for (a procedure group)
     created_at: datetime
-    status: str = "waiting"
-    counter: str | None = None
+    status: str = "waiting"  # waiting → called → served | no_show
+    counter: str | None = None  # set when called
     called_at: datetime | None = None
-    dossier_code: str | None = None
+    dossier_code: str | None = None  # the dossier filed at the counter, once served
     served_at: datetime | None = None
     no_show_at: datetime | None = None
 

@@ -12,8 +12,9 @@ from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from services.notify.domain.deliveries import Attempt, WebhookDelivery
+from services.notify.domain.messages import TimelineEntry
 from services.notify.domain.notifications import Notification, NotificationStatus, SentDetails
-from services.notify.domain.view import DossierView, StoredContact, TimelineEntry
+from services.notify.domain.view import DossierView, StoredContact
 from shared.outbox import OutboxRelay
 from shared.store import update_document
 from shared.unit_of_work import MongoAggregates

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,33 @@ _ACTION_KINDS = {"overdue": "overdue", "apology": "apology"}
 
 
 @dataclass(frozen=True)
+class TimelineEntry:
+    """One line the citizen sees (no personal data); times as ISO strings, as the tracking API shows them.
+
+    Its fields are the ones of :class:`Change` that a citizen may read, taken by name.
+    """
+
+    event_id: str
+    kind: str  # the timeline label (received, routed, parked, accepted, …)
+    at: str
+    status: str | None = None
+    office: str | None = None  # the office's name, as the citizen reads it
+    due_at: str | None = None
+    reason: str | None = None  # an official's reason (refusal, supplement, transfer)
+    chain_step: int | None = None
+    chain_steps: int | None = None
+    office_code: str | None = None
+    result_url: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The entry as the API, the live streams and the printed log show it."""
+        return asdict(self)
+
+
+_ENTRY_FIELDS = tuple(f.name for f in fields(TimelineEntry))
+
+
+@dataclass(frozen=True)
 class Change:
     """One change of a dossier as notify sees it."""
 
@@ -32,9 +59,9 @@ class Change:
     template: str | None = None  # the message's template kind when it differs from the timeline label
     chain_step: int | None = None  # 1-based step of an inter-agency chain, with the number of steps
     chain_steps: int | None = None
-    status: str | None = None
-    office: str | None = None
-    due_at: datetime | None = None
+    status: str | None = None  # the case's new status (status events only)
+    office: str | None = None  # the competent office's name
+    due_at: datetime | None = None  # the legal due date, when the change sets or moves it
     reason: str | None = None
     office_code: str | None = None
     version: int | None = None  # the office's case version, for the stale-event guard
@@ -44,21 +71,13 @@ class Change:
     result_url: str | None = None  # public verification page of the signed result
     procedure: str | None = None  # procedure name (from the receipt)
 
-    def timeline_entry(self) -> dict[str, Any]:
-        """The line shown to the citizen (no personal data)."""
-        return {
-            "event_id": self.event_id,
-            "kind": self.kind,
-            "status": self.status,
-            "office": self.office,
-            "due_at": self.due_at.isoformat() if self.due_at else None,
-            "reason": self.reason,
-            "at": self.at.isoformat(),
-            "chain_step": self.chain_step,
-            "chain_steps": self.chain_steps,
-            "office_code": self.office_code,
-            "result_url": self.result_url,
-        }
+    def timeline_entry(self) -> TimelineEntry:
+        """The line shown to the citizen (no personal data): the entry's fields of this change, times as ISO."""
+        values: dict[str, Any] = {}
+        for name in _ENTRY_FIELDS:
+            value = getattr(self, name)
+            values[name] = value.isoformat() if isinstance(value, datetime) else value
+        return TimelineEntry(**values)
 
     @property
     def message_kind(self) -> str:

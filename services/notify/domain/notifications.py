@@ -55,9 +55,9 @@ class Notification(EventRecorder):
     template_version: str
     created_at: datetime
     status: NotificationStatus = NotificationStatus.CREATED
-    attempts: int = 0
-    waiting_since: datetime | None = None
-    send_after: datetime | None = None
+    attempts: int = 0  # claims taken so far; the next claim must be attempt ``attempts + 1``
+    waiting_since: datetime | None = None  # waiting for the contact since (it times out to suppressed)
+    send_after: datetime | None = None  # a deferred message goes no earlier
     deferred_for: str | None = None  # quiet_hours | retry | shutdown
     reference: str | None = None  # random, kept across attempts: the provider's idempotency key
     claimed_at: datetime | None = None
@@ -186,7 +186,7 @@ def record_delivery(
             channel=channel,
             status=status,
             provider=provider,
-            source_event_id=aggregate.event_id,
+            source_event_id=aggregate.event_id,  # the dossier event this message (or webhook) told of
             attempts=attempts,
             detail=detail,
             occurred_at=now,

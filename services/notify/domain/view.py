@@ -2,39 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from services.notify.domain.messages import Change, version_key
+from services.notify.domain.messages import Change, TimelineEntry, version_key
 from shared.aggregate import EventRecorder, Unchanged
 from shared.events import DEFAULT_CHANNEL_PREFERENCES
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    """One line the citizen sees (no personal data); times as ISO strings, as the tracking API shows them."""
-
-    event_id: str
-    kind: str
-    at: str
-    status: str | None = None
-    office: str | None = None
-    due_at: str | None = None
-    reason: str | None = None
-    chain_step: int | None = None
-    chain_steps: int | None = None
-    office_code: str | None = None
-    result_url: str | None = None
-
-    @classmethod
-    def of(cls, change: Change) -> TimelineEntry:
-        """The entry a change adds."""
-        return cls(**change.timeline_entry())
-
-    def as_dict(self) -> dict[str, Any]:
-        """The entry as the API, the live streams and the printed log show it."""
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -82,7 +56,7 @@ class DossierView(EventRecorder):
             # stored with the contact, so the release does not depend on the process that stores it living on
             self.release_pending = self.release_pending or bool(self.timeline)
             self.contact, self.preferences = contact, change.preferences
-        self.timeline.append(TimelineEntry.of(change))
+        self.timeline.append(change.timeline_entry())
         self.token_sha256 = change.token_sha256 or self.token_sha256
         self.result_url = change.result_url or self.result_url
         self.procedure = change.procedure or self.procedure

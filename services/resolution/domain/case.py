@@ -297,11 +297,11 @@ class Case(EventRecorder):
     channel: str = "online"
     status: S = S.RECEIVED
     version: int = 1
-    paused_at: datetime | None = None
-    paused_hours: float = 0.0
+    paused_at: datetime | None = None  # the clock stopped for a supplement request at (None: running)
+    paused_hours: float = 0.0  # working hours paused so far
     supplement_requests: int = 0
     overdue: bool = False
-    overdue_at: datetime | None = None
+    overdue_at: datetime | None = None  # first flagged overdue at
     apology: Apology | None = None
     result: ResultDocument | None = None
     rating: Rating | None = None

@@ -109,11 +109,12 @@ class _Group:
     """Accumulates the figures of one group (a province, commune, office, procedure or the total)."""
 
     def __init__(self) -> None:
+        # sets of dossier ids: a dossier counts once per group, however many cases (transfers, chains) it had
         self.received: set[str] = set()
-        self.online_full: set[str] = set()
-        self.online_partial: set[str] = set()
+        self.online_full: set[str] = set()  # filed online with every step online (toàn trình)
+        self.online_partial: set[str] = set()  # filed online, documents or result on paper (một phần)
         self.with_supplement: set[str] = set()
-        self.repeat_supplement: set[str] = set()
+        self.repeat_supplement: set[str] = set()  # asked to supplement more than once
         self.supplement_requests = 0
         self.resolved: dict[str, bool] = {}  # dossier id → late
         self.hours: dict[str, float] = {}
@@ -124,11 +125,11 @@ class _Group:
         self.signed_results: set[str] = set()
         self.approved: set[str] = set()
         self.reasons: Counter[str] = Counter()
-        self.overdue_now: set[str] = set()
-        self.near_due: set[str] = set()
-        self.running: set[str] = set()
+        self.overdue_now: set[str] = set()  # running and past the due date at the time of the figures
+        self.near_due: set[str] = set()  # running, due within the near-due window
+        self.running: set[str] = set()  # open with the clock running (not paused for a supplement)
         self.open: set[str] = set()
-        self.ever_late: set[str] = set()
+        self.ever_late: set[str] = set()  # flagged overdue at some time in the period, even if finished since
         self.apologised: set[str] = set()
         self.apologies = 0
         self.scores: dict[str, int] = {}

@@ -21,9 +21,9 @@ class Verdict:
     """Outcome of a check and what it rests on."""
 
     status: Status
-    reason: str
-    key_id: str | None = None
-    office_code: str | None = None
+    reason: str  # in Vietnamese, shown on the public verification page
+    key_id: str | None = None  # the signing key the signature was checked against
+    office_code: str | None = None  # the office that signed
 
 
 @dataclass(frozen=True)

@@ -49,9 +49,9 @@ class Handoff:
     """A hand-off to an office (ngày gửi / ngày nhận / ngày trả), as inter-agency systems record it."""
 
     office_code: str
-    sent_at: datetime
-    received_at: datetime | None = None
-    returned_at: datetime | None = None
+    sent_at: datetime  # ngày gửi
+    received_at: datetime | None = None  # ngày nhận: the office took it in
+    returned_at: datetime | None = None  # ngày trả: the office handed it back
 
 
 @dataclass(frozen=True)

@@ -257,13 +257,13 @@ def test_an_intermediate_chain_result_is_told_as_a_step_and_the_last_as_the_resu
         "e3", status_changed(r, "result_ready", 4, action="approve", chain=chain, chain_step=2, result=signed("s3"))
     )
     alone = from_status("e4", status_changed(r, "result_ready", 4, action="approve"))
-    assert (first.kind, first.message_kind, first.timeline_entry()["chain_step"]) == (
+    assert (first.kind, first.message_kind, first.timeline_entry().chain_step) == (
         "result_ready",
         "step_result_ready",
         1,
     )
-    assert first.timeline_entry()["chain_steps"] == 3
-    assert (last.message_kind, alone.message_kind, alone.timeline_entry()["chain_steps"]) == (
+    assert first.timeline_entry().chain_steps == 3
+    assert (last.message_kind, alone.message_kind, alone.timeline_entry().chain_steps) == (
         "result_ready",
         "result_ready",
         None,
