@@ -109,6 +109,18 @@ class CollectionLifecycle:
     dossier_field: str | None = None
     personal: PersonalFields = field(default_factory=PersonalFields)
 
+    @classmethod
+    def by_status(
+        cls, name: str, statuses: Iterable[str], *, finished_field: str, status_field: str = "status", **rest: Any
+    ) -> CollectionLifecycle:
+        """A collection whose documents are finished once in one of ``statuses``, at their ``finished_field``."""
+        final = sorted(str(s) for s in statuses)
+
+        def finished_at(document: Mapping[str, Any]) -> datetime | None:
+            return moment_at(document, finished_field) if get_path(document, status_field) in final else None
+
+        return cls(name, finished_filter={status_field: {"$in": final}}, finished_at=finished_at, **rest)
+
     @property
     def archive(self) -> str:
         """Name of the archive collection."""

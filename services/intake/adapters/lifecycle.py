@@ -6,28 +6,18 @@ collection and why.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
-from typing import Any
-
-from shared.lifecycle import CollectionLifecycle, PersonalFields, ServiceLifecycle, moment_at
+from shared.lifecycle import CollectionLifecycle, PersonalFields, ServiceLifecycle
 
 #: statuses after which nothing more happens to a dossier at the filing office
 FINISHED_STATUSES = ("returned", "refused", "withdrawn")
 
-
-def _finished_at(dossier: Mapping[str, Any]) -> datetime | None:
-    """When the dossier's last status (one of the finished ones) arrived."""
-    return moment_at(dossier, "last_status.at") if dossier.get("status") in FINISHED_STATUSES else None
-
-
 LIFECYCLE = ServiceLifecycle(
     service="intake",
     collections=(
-        CollectionLifecycle(
-            name="dossiers",
-            finished_filter={"status": {"$in": list(FINISHED_STATUSES)}},
-            finished_at=_finished_at,
+        CollectionLifecycle.by_status(
+            "dossiers",
+            FINISHED_STATUSES,
+            finished_field="last_status.at",  # when the last (finished) status arrived
             dossier_field="_id",
             # the dossier's domain requires an encrypted citizen ID and phone: they become "erased", encrypted
             personal=PersonalFields(

@@ -6,26 +6,16 @@ only (shared/lifecycle.py applies them; docs/data-lifecycle.md).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
-from typing import Any
-
 from services.resolution.domain.case import TERMINAL
-from shared.lifecycle import CollectionLifecycle, PersonalFields, ServiceLifecycle, moment_at
-
-
-def _finished_at(case: Mapping[str, Any]) -> datetime | None:
-    """When the case ended at its office (returned, refused, withdrawn or transferred)."""
-    return moment_at(case, "finished_at") if case.get("status") in TERMINAL else None
-
+from shared.lifecycle import CollectionLifecycle, PersonalFields, ServiceLifecycle
 
 LIFECYCLE = ServiceLifecycle(
     service="resolution",
     collections=(
-        CollectionLifecycle(
-            name="cases",
-            finished_filter={"status": {"$in": sorted(str(s) for s in TERMINAL)}},
-            finished_at=_finished_at,
+        CollectionLifecycle.by_status(
+            "cases",
+            TERMINAL,  # returned, refused, withdrawn or transferred: the case ended at its office
+            finished_field="finished_at",
             dossier_field="dossier_id",
             # the citizen's free text may name them; the score stays for the office's figures
             personal=PersonalFields(pseudonymise=("rating.comment",)),

@@ -76,3 +76,13 @@ def test_notify_timeline_and_messages() -> None:
     assert dossiers.finished_at({"timeline": timeline[:1]}) is None
     assert notifications.finished_at({"status": "sent", "finished_at": EARLIER}) == EARLIER
     assert notifications.finished_at({"status": "sent", "finished_at": EARLIER, "awaiting_receipt": True}) is None
+
+
+def test_a_case_finishes_in_a_terminal_status_and_only_those_are_preselected() -> None:
+    """``by_status``: the store filter and the fresh-read rule name the same statuses."""
+    (cases,) = RESOLUTION.collections
+    assert cases.finished_filter == {"status": {"$in": ["refused", "returned", "transferred", "withdrawn"]}}
+    assert cases.finished_at is not None
+    assert cases.finished_at({"status": "transferred", "finished_at": EARLIER}) == EARLIER
+    assert cases.finished_at({"status": "in_process", "finished_at": EARLIER}) is None
+    assert not cases.archivable({"status": "returned"}, before=NOW)  # no finish time: kept
