@@ -10,13 +10,14 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import INFRASTRUCTURE_ERRORS, MESSAGES_VI, VALIDATION_VI
 from shared.logging import get_logger
+from shared.metrics import counter
 from shared.reference.legal_clock import OutsideCalendar
 
 log = get_logger(__name__)
@@ -386,12 +387,7 @@ class RefuseNulCharacters:
 
 def install_http_metrics(app: FastAPI, registry: CollectorRegistry, *, service: str) -> None:
     """Request counts and latency by route template (never by raw path, which may carry codes)."""
-    requests = Counter(
-        "lienthong_http_requests",
-        "HTTP requests",
-        ["service", "method", "route", "status"],
-        registry=registry,
-    )
+    requests = counter(registry, "lienthong_http_requests", "HTTP requests", ["service", "method", "route", "status"])
     latency = Histogram(
         "lienthong_http_request_seconds",
         "HTTP request latency",

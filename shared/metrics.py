@@ -34,6 +34,20 @@ Refresh = Callable[[], Awaitable[None]]
 OLDEST_SCAN_LIMIT = 1000
 
 
+def counter(
+    registry: CollectorRegistry, name: str, documentation: str, labels: list[str] | tuple[str, ...] = ()
+) -> Counter:
+    """A counter family on ``registry`` (``name`` without ``_total``), labelled by ``labels`` in order."""
+    return Counter(name, documentation, labels, registry=registry)
+
+
+def gauge(
+    registry: CollectorRegistry, name: str, documentation: str, labels: list[str] | tuple[str, ...] = ()
+) -> Gauge:
+    """A gauge family on ``registry``, labelled by ``labels`` in order."""
+    return Gauge(name, documentation, labels, registry=registry)
+
+
 def register_process_metrics(registry: CollectorRegistry) -> None:
     """CPU, memory, open files, start time, GC and Python version (``process_*``, ``python_*``)."""
     ProcessCollector(registry=registry)
@@ -51,11 +65,8 @@ class OperationalMetrics:
         self._sources: list[tuple[str, Refresh]] = []
         self._last = float("-inf")
         self._lock = asyncio.Lock()
-        self.errors = Counter(
-            "lienthong_metrics_refresh_errors",
-            "Failed refreshes of a scrape-time metric source",
-            ["source"],
-            registry=registry,
+        self.errors = counter(
+            registry, "lienthong_metrics_refresh_errors", "Failed refreshes of a scrape-time metric source", ["source"]
         )
 
     def add(self, name: str, refresh: Refresh) -> None:
@@ -99,17 +110,14 @@ class KafkaOffsets:
         self._dead_letter_topics = dead_letter_topics
         self._consumer: AIOKafkaConsumer | None = None
         self._admin: AIOKafkaAdminClient | None = None
-        self.lag = Gauge(
+        self.lag = gauge(
+            registry,
             "lienthong_kafka_consumer_lag",
             "Records of a partition not yet committed by the consumer group",
             ["group", "topic", "partition"],
-            registry=registry,
         )
-        self.dlq_depth = Gauge(
-            "lienthong_dlq_depth",
-            "Dead letters retained in a DLQ and not yet replayed",
-            ["topic"],
-            registry=registry,
+        self.dlq_depth = gauge(
+            registry, "lienthong_dlq_depth", "Dead letters retained in a DLQ and not yet replayed", ["topic"]
         )
 
     async def _clients(self) -> tuple[AIOKafkaConsumer, AIOKafkaAdminClient]:
@@ -181,17 +189,17 @@ class OutboxBacklog:
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self._collections: list[Any] = []
-        self.pending = Gauge(
+        self.pending = gauge(
+            registry,
             "lienthong_outbox_pending_documents",
             "Documents whose outbox holds events not yet published",
             ["collection"],
-            registry=registry,
         )
-        self.oldest = Gauge(
+        self.oldest = gauge(
+            registry,
             "lienthong_outbox_oldest_pending_seconds",
             "Age of the oldest unpublished outbox event (0 when none)",
             ["collection"],
-            registry=registry,
         )
 
     def watch(self, collection: Any) -> None:
@@ -220,11 +228,8 @@ class Dependencies:
 
     def __init__(self, registry: CollectorRegistry, checks: dict[str, Callable[[], Awaitable[bool]]]) -> None:
         self._checks = checks
-        self.up = Gauge(
-            "lienthong_dependency_up",
-            "1 when the dependency answered its readiness check",
-            ["dependency"],
-            registry=registry,
+        self.up = gauge(
+            registry, "lienthong_dependency_up", "1 when the dependency answered its readiness check", ["dependency"]
         )
         for name in checks:
             self.up.labels(dependency=name).set(0)

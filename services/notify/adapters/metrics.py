@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry
 
 from services.notify.adapters.sms import FailoverSender
 from shared.events import DeliveryStatus
+from shared.metrics import counter, gauge
 
 #: outcomes counted: the ones notification.delivery.v1 publishes (sent, delivered, failed, suppressed)
 OUTCOMES = sorted(s.value for s in DeliveryStatus)
@@ -18,23 +19,23 @@ class NotifyMetrics:
 
     def __init__(self, registry: CollectorRegistry, *, sms: FailoverSender | None, smtp: bool) -> None:
         self._sms = sms
-        self.outcomes = Counter(
+        self.outcomes = counter(
+            registry,
             "lienthong_notifications",
             "Notification outcomes by channel and provider",
             ["channel", "provider", "outcome"],
-            registry=registry,
         )
-        self.provider_attempts = Counter(
+        self.provider_attempts = counter(
+            registry,
             "lienthong_sms_provider_attempts",
             "SMS hand-offs to a provider, by result (ok or failed)",
             ["provider", "result"],
-            registry=registry,
         )
-        self.provider_demoted = Gauge(
+        self.provider_demoted = gauge(
+            registry,
             "lienthong_sms_provider_demoted",
             "1 while an SMS provider is demoted after a failure (failover to the next one)",
             ["provider"],
-            registry=registry,
         )
         sms_providers = [p.name for p in sms.providers] if sms is not None else []
         for outcome in OUTCOMES:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry
 
+from shared.metrics import counter, gauge
 from shared.reference.admin_units import provinces
 
 
@@ -11,24 +12,24 @@ class BusinessMetrics:
     """Counters and gauges labelled by the competent office's province (bounded: 34 provinces)."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self._received = Counter(
+        self._received = counter(
+            registry,
             "lienthong_dossiers_received",
             "Dossiers whose first case opened at a competent office (a dossier once, whatever its transfers)",
             ["province"],
-            registry=registry,
         )
-        self._resolved = Counter(
+        self._resolved = counter(
+            registry,
             "lienthong_dossiers_resolved",
             "Dossiers finished with a result (last step of a chain) or a refusal, by timeliness against the due date",
             ["province", "timeliness", "outcome"],
-            registry=registry,
         )
-        self._overdue = Gauge(
+        self._overdue = gauge(
+            registry,
             "lienthong_dossiers_overdue",
             "Running cases past their due date now (refreshed from the store): the one overdue figure, the "
             "operations centre's overdue_now",
             ["province"],
-            registry=registry,
         )
         # every province from the start: a quiet country shows 0, not an absent series (alerts and panels read it)
         self._seen: set[str] = {p.code for p in provinces()}

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import CollectorRegistry
 
 from services.resolution.adapters.repositories import MongoCases
+from shared.metrics import gauge
 
 
 class OverdueMetrics:
@@ -17,10 +18,10 @@ class OverdueMetrics:
 
     def __init__(self, registry: CollectorRegistry, cases: MongoCases) -> None:
         self._cases = cases
-        self.unflagged = Gauge(
+        self.unflagged = gauge(
+            registry,
             "lienthong_cases_overdue_unflagged",
             "Running cases past their due date that the overdue scheduler has not flagged yet",
-            registry=registry,
         )
 
     async def refresh(self) -> None:
