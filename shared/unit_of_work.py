@@ -17,7 +17,9 @@ service's ``adapters/``); :class:`MongoAggregates` owns everything else in the d
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import fields
+from enum import Enum
 from typing import Any, Generic, Protocol, TypeVar
 
 from pymongo import ReturnDocument
@@ -38,6 +40,30 @@ OUTBOX_FIELD = "outbox"
 STORE_FIELDS = frozenset({REVISION_FIELD, OUTBOX_FIELD, PENDING_FIELD, SEEN_FIELD, SEALED_FIELD})
 
 A = TypeVar("A", bound=EventRecorder)
+
+
+def flat_document(aggregate: Any, *, skip: Collection[str] = ()) -> dict[str, Any]:
+    """A dataclass aggregate's fields by name (``id`` as ``_id``, enum members as their values), for mappers
+    whose documents are flat; the fields in ``skip`` are the mapper's to write."""
+    doc: dict[str, Any] = {}
+    for f in fields(aggregate):
+        if f.name not in skip:
+            value = getattr(aggregate, f.name)
+            doc["_id" if f.name == "id" else f.name] = value.value if isinstance(value, Enum) else value
+    return doc
+
+
+def flat_arguments(cls: type, doc: Mapping[str, Any], *, skip: Collection[str] = ()) -> dict[str, Any]:
+    """The constructor arguments of dataclass ``cls`` a flat document holds (``_id`` as ``id``); a field the
+    document lacks (older shapes) is left out, to take its default; the fields in ``skip`` are the mapper's."""
+    arguments: dict[str, Any] = {}
+    for f in fields(cls):
+        key = "_id" if f.name == "id" else f.name
+        if f.name not in skip and key in doc:
+            arguments[f.name] = doc[key]
+    return arguments
+
+
 R = TypeVar("R")
 
 

@@ -27,7 +27,7 @@ from services.intake.domain.dossier import (
 from services.intake.domain.ports import Claim
 from services.intake.domain.ticket import Ticket
 from shared.outbox import OutboxRelay
-from shared.unit_of_work import MongoAggregates
+from shared.unit_of_work import MongoAggregates, flat_arguments, flat_document
 
 SOURCE = "/lienthong/intake"
 
@@ -68,32 +68,22 @@ def _applicant(raw: Mapping[str, Any]) -> StoredApplicant:
     )
 
 
+#: the dossier's fields kept as sub-documents (the mapper writes and reads them itself)
+_NESTED = frozenset(
+    {"applicant", "subject_ward_code", "documents", "notify", "history", "supplements", "files", "route", "last_status"}
+)
+
+
 class DossierMapper:
     """A Dossier to and from the document shape intake has always stored."""
 
     def to_document(self, dossier: Dossier) -> dict[str, Any]:
-        """The dossier's state as a document."""
-        return {
-            "_id": dossier.id,
-            "code": dossier.code,
-            "office_code": dossier.office_code,
-            "current_office_code": dossier.current_office_code,
-            "province_code": dossier.province_code,
-            "procedure_code": dossier.procedure_code,
-            "channel": dossier.channel,
+        """The dossier's state as a document (nested value objects as sub-documents)."""
+        return flat_document(dossier, skip=_NESTED) | {
             "applicant": _applicant_document(dossier.applicant),
             "subject": {"ward_code": dossier.subject_ward_code} if dossier.subject_ward_code else None,
-            "queue_ticket": dossier.queue_ticket,
             "documents": [asdict(d) for d in dossier.documents],
             "notify": asdict(dossier.notify),
-            "status": dossier.status,
-            "awaiting_supplement": dossier.awaiting_supplement,
-            "received_at": dossier.received_at,
-            "due_at": dossier.due_at,
-            "appointment_at": dossier.appointment_at,
-            "tracking_token_sha256": dossier.tracking_token_sha256,
-            "idempotency_key": dossier.idempotency_key,
-            "body_sha256": dossier.body_sha256,
             "history": [asdict(h) for h in dossier.history],
             "supplements": [asdict(s) for s in dossier.supplements],
             "files": [asdict(f) for f in dossier.files],
@@ -105,26 +95,13 @@ class DossierMapper:
         """The dossier a stored document holds (older documents lack the later fields)."""
         route, last = doc.get("route"), doc.get("last_status")
         return Dossier(
-            id=doc["_id"],
-            code=doc["code"],
-            office_code=doc["office_code"],
-            province_code=doc["province_code"],
-            procedure_code=doc["procedure_code"],
-            channel=doc["channel"],
+            **flat_arguments(Dossier, doc, skip=_NESTED | {"appointment_at", "awaiting_supplement"}),
             applicant=_applicant(doc["applicant"]),
             subject_ward_code=(doc.get("subject") or {}).get("ward_code"),
             documents=[_document(d) for d in doc.get("documents") or []],
             notify=Notify(**(doc.get("notify") or {})),
-            received_at=doc["received_at"],
-            due_at=doc["due_at"],
             appointment_at=doc.get("appointment_at") or doc["due_at"],
-            tracking_token_sha256=doc["tracking_token_sha256"],
-            idempotency_key=doc["idempotency_key"],
-            body_sha256=doc["body_sha256"],
-            queue_ticket=doc.get("queue_ticket"),
-            status=doc["status"],
             awaiting_supplement=bool(doc.get("awaiting_supplement")),
-            current_office_code=doc.get("current_office_code"),
             history=[
                 HistoryEntry(h["status"], h["at"], h.get("office_code"), h.get("action"), h.get("reason"))
                 for h in doc.get("history") or []

@@ -17,7 +17,7 @@ from services.notify.domain.notifications import Notification, NotificationStatu
 from services.notify.domain.view import DossierView, StoredContact
 from shared.outbox import OutboxRelay
 from shared.store import update_document
-from shared.unit_of_work import MongoAggregates
+from shared.unit_of_work import MongoAggregates, flat_arguments, flat_document
 
 SOURCE = "/lienthong/notify"
 #: the fields of what the provider said, stored flat as before the aggregate (the sweeper asks awaiting_receipt)
@@ -99,31 +99,11 @@ class ViewRepository(MongoAggregates[DossierView]):
 
 
 class NotificationMapper:
-    """A notification ↔ its document (today's shape: flat, status as its string)."""
+    """A notification ↔ its document (today's shape: flat, status as its string, what was sent inlined)."""
 
     def to_document(self, n: Notification) -> dict[str, Any]:
-        doc: dict[str, Any] = {
-            "_id": n.id,
-            "dossier_id": n.dossier_id,
-            "dossier_code": n.dossier_code,
-            "event_id": n.event_id,
-            "channel": n.channel,
-            "kind": n.kind,
-            "context": dict(n.context),
-            "template_version": n.template_version,
-            "created_at": n.created_at,
-            "status": n.status.value,
-            "attempts": n.attempts,
-            "waiting_since": n.waiting_since,
-            "send_after": n.send_after,
-            "deferred_for": n.deferred_for,
-            "reference": n.reference,
-            "claimed_at": n.claimed_at,
-            "provider": n.provider,
-            "detail": n.detail,
-            "finished_at": n.finished_at,
-            "awaiting_receipt": n.sent is not None and n.sent.awaiting_receipt,
-        }
+        doc = flat_document(n, skip={"sent"})
+        doc["awaiting_receipt"] = n.sent is not None and n.sent.awaiting_receipt
         if n.sent is not None:
             doc["sent_at"] = n.sent.sent_at
             doc |= {name: getattr(n.sent, name) for name in _SENT_FIELDS}
@@ -138,25 +118,10 @@ class NotificationMapper:
                 **{name: doc.get(name) for name in _SENT_FIELDS},
             )
         return Notification(
-            id=doc["_id"],
-            dossier_id=doc["dossier_id"],
-            dossier_code=doc["dossier_code"],
-            event_id=doc["event_id"],
-            channel=doc["channel"],
-            kind=doc["kind"],
+            **flat_arguments(Notification, doc, skip={"context", "template_version", "status", "sent"}),
             context=dict(doc.get("context") or {}),
             template_version=doc.get("template_version", ""),
-            created_at=doc["created_at"],
             status=NotificationStatus(doc["status"]),
-            attempts=doc.get("attempts", 0),
-            waiting_since=doc.get("waiting_since"),
-            send_after=doc.get("send_after"),
-            deferred_for=doc.get("deferred_for"),
-            reference=doc.get("reference"),
-            claimed_at=doc.get("claimed_at"),
-            provider=doc.get("provider"),
-            detail=doc.get("detail"),
-            finished_at=doc.get("finished_at"),
             sent=sent,
         )
 
@@ -210,46 +175,17 @@ class NotificationRepository(MongoAggregates[Notification]):
 
 
 class DeliveryMapper:
-    """A webhook delivery ↔ its document (today's shape)."""
+    """A webhook delivery ↔ its document (today's shape: flat, the attempts' log as sub-documents)."""
 
     def to_document(self, d: WebhookDelivery) -> dict[str, Any]:
-        return {
-            "_id": d.id,
-            "subscription_id": d.subscription_id,
-            "dossier_id": d.dossier_id,
-            "dossier_code": d.dossier_code,
-            "event_id": d.event_id,
-            "url": d.url,
-            "body": d.body,
-            "status": d.status,
-            "attempts": d.attempts,
-            "resends": d.resends,
-            "next_attempt_at": d.next_attempt_at,
-            "created_at": d.created_at,
-            "log": [{"at": a.at, "attempt": a.attempt, "outcome": a.outcome} for a in d.log],
-            "last_outcome": d.last_outcome,
-            "delivered_at": d.delivered_at,
-            "failed_at": d.failed_at,
-        }
+        log = [{"at": a.at, "attempt": a.attempt, "outcome": a.outcome} for a in d.log]
+        return flat_document(d, skip={"log"}) | {"log": log}
 
     def from_document(self, doc: Mapping[str, Any]) -> WebhookDelivery:
         return WebhookDelivery(
-            id=doc["_id"],
-            subscription_id=doc["subscription_id"],
-            dossier_id=doc["dossier_id"],
-            dossier_code=doc["dossier_code"],
-            event_id=doc["event_id"],
-            url=doc["url"],
+            **flat_arguments(WebhookDelivery, doc, skip={"body", "log"}),
             body=dict(doc["body"]),
-            created_at=doc["created_at"],
-            next_attempt_at=doc["next_attempt_at"],
-            status=doc["status"],
-            attempts=doc.get("attempts", 0),
-            resends=doc.get("resends", 0),
             log=[Attempt(e["at"], e["attempt"], e["outcome"]) for e in doc.get("log") or []],
-            last_outcome=doc.get("last_outcome"),
-            delivered_at=doc.get("delivered_at"),
-            failed_at=doc.get("failed_at"),
         )
 
 

@@ -24,61 +24,32 @@ from services.resolution.domain.case import (
 from services.resolution.domain.figures import CASE_FIELDS
 from shared.events import DossierStatus, ResultDocument
 from shared.outbox import OutboxRelay
-from shared.unit_of_work import MongoAggregates
+from shared.unit_of_work import MongoAggregates, flat_arguments, flat_document
 
 _RUNNING = sorted(s.value for s in CLOCK_RUNNING)
 _OPEN = sorted(s.value for s in OPEN)
+
+
+#: the case's fields the mapper writes and reads itself: value objects, and those older documents lack
+_NESTED = frozenset({"apology", "result", "rating", "chain", "transferred_from", "history"})
+_COERCED = frozenset(
+    {"processing_days", "first_case", "last_step", "channel", "status", "version", "original_due_at"}
+    | {"paused_hours", "supplement_requests", "overdue", "chain_step"}
+)
 
 
 class CaseMapper:
     """Case ↔ its document."""
 
     def to_document(self, case: Case) -> dict[str, Any]:
-        """The case's state as a document."""
-        return {
-            "_id": case.id,
-            "dossier_id": case.dossier_id,
-            "dossier_code": case.dossier_code,
-            "office_code": case.office_code,
-            "office_name": case.office_name,
-            "procedure_code": case.procedure_code,
-            "procedure_name": case.procedure_name,
-            "processing_days": case.processing_days,
-            "province_code": case.province_code,
-            "office_province_code": case.office_province_code,
-            "first_case": case.first_case,
-            "last_step": case.last_step,
-            "applicant_ward_code": case.applicant_ward_code,
-            "receiving_office_code": case.receiving_office_code,
-            "channel": case.channel,
-            "status": case.status.value,
-            "version": case.version,
-            "received_at": case.received_at,
-            "routed_at": case.routed_at,
-            "due_at": case.due_at,
-            "original_due_at": case.original_due_at,
-            "paused_at": case.paused_at,
-            "paused_hours": case.paused_hours,
-            "supplement_requests": case.supplement_requests,
-            "overdue": case.overdue,
-            "overdue_at": case.overdue_at,
+        """The case's state as a document (value objects as sub-documents, statuses as their strings)."""
+        rating, moved = case.rating, case.transferred_from
+        return flat_document(case, skip=_NESTED) | {
             "apology": _apology_doc(case.apology),
             "result": case.result.model_dump(mode="json") if case.result is not None else None,
-            "rating": (
-                {"score": case.rating.score, "comment": case.rating.comment, "at": case.rating.at}
-                if case.rating is not None
-                else None
-            ),
-            "finished_at": case.finished_at,
-            "refusal_reason": case.refusal_reason,
-            "tracking_token_sha256": case.tracking_token_sha256,
+            "rating": {"score": rating.score, "comment": rating.comment, "at": rating.at} if rating else None,
             "chain": list(case.chain),
-            "chain_step": case.chain_step,
-            "transferred_from": (
-                {"office_code": case.transferred_from.office_code, "reason": case.transferred_from.reason}
-                if case.transferred_from is not None
-                else None
-            ),
+            "transferred_from": {"office_code": moved.office_code, "reason": moved.reason} if moved else None,
             "history": [
                 {"status": h.status.value, "action": h.action, "at": h.at, "by": h.by, "reason": h.reason}
                 for h in case.history
@@ -89,38 +60,20 @@ class CaseMapper:
         """The case a stored document holds (documents written before a field existed get its default)."""
         apology, rating, moved = doc.get("apology"), doc.get("rating"), doc.get("transferred_from")
         return Case(
-            id=doc["_id"],
-            dossier_id=doc["dossier_id"],
-            dossier_code=doc["dossier_code"],
-            office_code=doc["office_code"],
-            office_name=doc.get("office_name"),
-            procedure_code=doc["procedure_code"],
-            procedure_name=doc.get("procedure_name"),
+            **flat_arguments(Case, doc, skip=_NESTED | _COERCED),
             processing_days=int(doc.get("processing_days") or 0),
-            province_code=doc["province_code"],
-            office_province_code=doc.get("office_province_code"),
             first_case=bool(doc.get("first_case", True)),
             last_step=bool(doc.get("last_step", True)),
-            applicant_ward_code=doc.get("applicant_ward_code"),
-            receiving_office_code=doc.get("receiving_office_code"),
             channel=doc.get("channel") or "online",
             status=DossierStatus(doc["status"]),
             version=int(doc["version"]),
-            received_at=doc["received_at"],
-            routed_at=doc["routed_at"],
-            due_at=doc["due_at"],
             original_due_at=doc.get("original_due_at") or doc["due_at"],
-            paused_at=doc.get("paused_at"),
             paused_hours=float(doc.get("paused_hours") or 0.0),
             supplement_requests=int(doc.get("supplement_requests") or 0),
             overdue=bool(doc.get("overdue")),
-            overdue_at=doc.get("overdue_at"),
             apology=Apology(**apology) if apology else None,
             result=ResultDocument.model_validate(doc["result"]) if doc.get("result") else None,
             rating=Rating(rating["score"], rating.get("comment"), rating["at"]) if rating else None,
-            finished_at=doc.get("finished_at"),
-            refusal_reason=doc.get("refusal_reason"),
-            tracking_token_sha256=doc.get("tracking_token_sha256"),
             chain=list(doc.get("chain") or []),
             chain_step=int(doc.get("chain_step") or 0),
             transferred_from=TransferredFrom(moved.get("office_code"), moved.get("reason")) if moved else None,
