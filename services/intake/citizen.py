@@ -21,8 +21,7 @@ from services.intake.domain.citizen import (
     new_login_attempt,
     safe_return_path,
 )
-from services.intake.domain.codes import sha256_hex
-from services.intake.domain.dossier import Dossier
+from services.intake.domain.dossier import Dossier, sha256_hex
 from services.intake.domain.office import Office, office_of
 from services.intake.domain.ports import ReceiptPrinter
 from shared.http import ApiError

@@ -11,8 +11,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.intake.domain.api_keys import VerifiedKey, new_api_key
-from services.intake.domain.codes import dossier_code, new_tracking_token, sha256_hex
-from services.intake.domain.dossier import Address, Document, Dossier, FileRecord, Filing, Notify, StoredApplicant
+from services.intake.domain.dossier import (
+    Address,
+    Document,
+    Dossier,
+    FileRecord,
+    Filing,
+    Notify,
+    StoredApplicant,
+    dossier_code,
+    dossier_problems,
+    new_tracking_token,
+    normalise_phone,
+    refuse_incomplete,
+    sha256_hex,
+)
 from services.intake.domain.errors import Conflict, NotFound, Refused
 from services.intake.domain.files import file_problem
 from services.intake.domain.office import Office, office_of
@@ -29,7 +42,6 @@ from services.intake.domain.ports import (
     Tickets,
 )
 from services.intake.domain.ticket import BOARD_STATUSES, Ticket, queue_day, ticket_id
-from services.intake.domain.validation import dossier_problems, normalise_phone, refuse_incomplete
 from shared.errors import WriteConflict
 from shared.events import ContactPoint, DossierRouted, DossierStatusChanged, RouteOutcome
 from shared.http import ApiError

@@ -14,7 +14,6 @@ from typing import Any
 
 from services.notify.domain import webhooks
 from services.notify.domain.deliveries import WebhookDelivery
-from services.notify.domain.messages import Change
 from services.notify.domain.notifications import (
     DEFAULT_PREFERENCES,
     MESSAGE_CHANNELS,
@@ -38,9 +37,8 @@ from services.notify.domain.ports import (
     WebhookDeliveries,
 )
 from services.notify.domain.quiet_hours import resume_at
-from services.notify.domain.sms import fold_to_ascii, segments
-from services.notify.domain.templates import TemplateSet
-from services.notify.domain.view import DossierView, StoredContact
+from services.notify.domain.templates import TemplateSet, fold_to_ascii, segments
+from services.notify.domain.view import Change, DossierView, StoredContact
 from services.notify.settings import NotifySettings
 from shared.aggregate import Outcome
 from shared.envelope import CloudEvent

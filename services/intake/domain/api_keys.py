@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.intake.domain.codes import sha256_hex
+from services.intake.domain.dossier import sha256_hex
 from services.intake.domain.office import Office, office_of
 
 

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from services.intake.domain.validation import citizen_id_problem
+from services.intake.domain.dossier import citizen_id_problem
 
 #: Vietnamese labels of the statuses a citizen sees (trạng thái hồ sơ)
 STATUS_LABELS_VI = {

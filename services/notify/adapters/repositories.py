@@ -12,9 +12,8 @@ from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from services.notify.domain.deliveries import Attempt, WebhookDelivery
-from services.notify.domain.messages import TimelineEntry
 from services.notify.domain.notifications import Notification, NotificationStatus, SentDetails
-from services.notify.domain.view import DossierView, StoredContact
+from services.notify.domain.view import DossierView, StoredContact, TimelineEntry
 from shared.outbox import OutboxRelay
 from shared.store import update_document
 from shared.unit_of_work import MongoAggregates, flat_arguments, flat_document

@@ -12,7 +12,7 @@ from shared.events import DEFAULT_CHANNEL_PREFERENCES, DeliveryStatus, Notificat
 from shared.topics import Topics
 
 if TYPE_CHECKING:
-    from services.notify.domain.messages import Change
+    from services.notify.domain.view import Change
 
 #: Channels a citizen can be told on by message; "app" is served by tracking (SSE) and webhooks.
 MESSAGE_CHANNELS: tuple[str, ...] = ("sms", "email")

@@ -1,16 +1,18 @@
-"""Message templates per event kind and language (jinja2, StrictUndefined), built and checked at start-up."""
+"""Message templates per event kind and language (jinja2, StrictUndefined), built and checked at start-up against
+the SMS length rules (GSM-7 or UCS-2 segments) at the end of this module."""
 
 from __future__ import annotations
 
 import json
+import math
+import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import jinja2
 
-from services.notify.domain.messages import CONTEXT_KEYS
-from services.notify.domain.sms import fold_to_ascii, segments
+from services.notify.domain.view import CONTEXT_KEYS
 from shared.reference.offices import longest_office_name
 from shared.reference.procedures import load_catalogue
 
@@ -153,3 +155,31 @@ class TemplateSet:
             subject, _, body = text.partition("\n---\n")
             return Rendered(subject.strip(), body.strip())
         return Rendered(None, text)
+
+
+# -- SMS length rules: GSM-7 (160/153 characters) versus UCS-2 (70/67); Vietnamese diacritics mean UCS-2 --
+_GSM7 = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM7_EXT = set("^{}\\[~]|€")
+
+
+def is_gsm7(text: str) -> bool:
+    """True when every character fits the GSM 03.38 alphabet (with its extension table)."""
+    return all(c in _GSM7 or c in _GSM7_EXT for c in text)
+
+
+def segments(text: str) -> tuple[str, int]:
+    """(encoding, number of SMS segments) for ``text``."""
+    if is_gsm7(text):
+        units = sum(2 if c in _GSM7_EXT else 1 for c in text)
+        return "GSM-7", 1 if units <= 160 else math.ceil(units / 153)
+    units = sum(2 if ord(c) > 0xFFFF else 1 for c in text)
+    return "UCS-2", 1 if units <= 70 else math.ceil(units / 67)
+
+
+def fold_to_ascii(text: str) -> str:
+    """Vietnamese without diacritics (``Hồ sơ`` → ``Ho so``) for gateways that only take GSM-7."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))

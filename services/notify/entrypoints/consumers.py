@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.notify.domain.messages import from_received, from_routed, from_status
+from services.notify.domain.view import from_received, from_routed, from_status
 from services.notify.handlers import Notifier
 from shared.broker import subscribe
 from shared.envelope import CloudEvent

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from services.intake import handlers
 from services.intake.adapters.repositories import MongoApiKeys
 from services.intake.bootstrap import bootstrap
-from services.intake.domain.codes import sha256_hex
+from services.intake.domain.dossier import sha256_hex
 from services.intake.entrypoints.deps import deps_of
 from services.intake.settings import IntakeSettings
 from shared.store import make_mongo_client, service_database

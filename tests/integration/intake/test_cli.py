@@ -8,7 +8,7 @@ from pymongo import MongoClient
 from typer.testing import CliRunner
 
 from services.cli import app
-from services.intake.domain.codes import sha256_hex
+from services.intake.domain.dossier import sha256_hex
 
 
 def test_api_key_create_and_revoke(isolation: str, base_settings: dict[str, str]) -> None:

@@ -20,7 +20,6 @@ from services.intake.adapters.repositories import (
     TicketRepository,
 )
 from services.intake.domain.api_keys import new_api_key
-from services.intake.domain.codes import sha256_hex
 from services.intake.domain.dossier import (
     Address,
     Document,
@@ -32,6 +31,7 @@ from services.intake.domain.dossier import (
     Route,
     StoredApplicant,
     Supplement,
+    sha256_hex,
 )
 from services.intake.domain.ticket import Ticket
 from services.intake.settings import IntakeSettings

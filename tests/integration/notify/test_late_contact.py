@@ -19,8 +19,8 @@ from services.notify.adapters.repositories import (
 from services.notify.adapters.sms import build_sender
 from services.notify.adapters.webhooks import HttpWebhookClient
 from services.notify.bootstrap import bootstrap
-from services.notify.domain.messages import from_received
 from services.notify.domain.templates import TemplateSet
+from services.notify.domain.view import from_received
 from services.notify.handlers import Notifier
 from services.notify.settings import NotifySettings
 from shared.envelope import CloudEvent

@@ -18,9 +18,8 @@ from services.notify.adapters.repositories import (
     ViewRepository,
 )
 from services.notify.domain.deliveries import Attempt
-from services.notify.domain.messages import TimelineEntry
 from services.notify.domain.notifications import Notification, NotificationStatus, SentDetails
-from services.notify.domain.view import DossierView, StoredContact
+from services.notify.domain.view import DossierView, StoredContact, TimelineEntry
 from services.notify.settings import NotifySettings
 from shared.store import make_mongo_client, service_database
 from tests.support.service import drop_databases

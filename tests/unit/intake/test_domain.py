@@ -6,8 +6,14 @@ from datetime import date
 
 import pytest
 
-from services.intake.domain.codes import dossier_code, new_tracking_token, sha256_hex
-from services.intake.domain.validation import citizen_id_problem, dossier_problems, normalise_phone
+from services.intake.domain.dossier import (
+    citizen_id_problem,
+    dossier_code,
+    dossier_problems,
+    new_tracking_token,
+    normalise_phone,
+    sha256_hex,
+)
 from shared.reference.procedures import load_catalogue
 
 TODAY = date(2026, 11, 23)

@@ -12,8 +12,7 @@ import pytest
 
 from services.intake import handlers
 from services.intake.adapters.key_cache import TtlKeyCache
-from services.intake.domain.codes import sha256_hex
-from services.intake.domain.dossier import Dossier
+from services.intake.domain.dossier import Dossier, sha256_hex
 from services.intake.domain.errors import Conflict, IntakeError, NotFound, Refused
 from services.intake.domain.office import Office, office_of
 from services.intake.entrypoints.http import receipt

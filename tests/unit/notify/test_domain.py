@@ -6,9 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.notify.domain.messages import from_received, from_status
 from services.notify.domain.notifications import Notification, NotificationStatus, SentDetails
-from services.notify.domain.view import DossierView, StoredContact
+from services.notify.domain.view import DossierView, StoredContact, from_received, from_status
 from shared.aggregate import Unchanged
 from shared.topics import Topics
 from tests.unit.notify.builders import received, status_changed, webhook_delivery

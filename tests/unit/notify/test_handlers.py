@@ -12,9 +12,9 @@ import pytest
 
 from services.notify.adapters.sms import Accepted, FailoverSender, SmsError, SmsMessage
 from services.notify.domain import webhooks
-from services.notify.domain.messages import from_received, from_routed, from_status
 from services.notify.domain.notifications import NotificationStatus
 from services.notify.domain.templates import TemplateSet
+from services.notify.domain.view import from_received, from_routed, from_status
 from services.notify.handlers import Notifier
 from services.notify.settings import NotifySettings
 from shared.aggregate import Unchanged

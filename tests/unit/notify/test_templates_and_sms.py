@@ -9,10 +9,16 @@ import pytest
 from pydantic import ValidationError
 
 from services.notify.domain import webhooks
-from services.notify.domain.messages import CONTEXT_KEYS, from_received, from_routed, from_status
 from services.notify.domain.quiet_hours import parse_window, resume_at
-from services.notify.domain.sms import fold_to_ascii, segments
-from services.notify.domain.templates import SAMPLE, TemplateBuildError, TemplateSet, longest_sample
+from services.notify.domain.templates import (
+    SAMPLE,
+    TemplateBuildError,
+    TemplateSet,
+    fold_to_ascii,
+    longest_sample,
+    segments,
+)
+from services.notify.domain.view import CONTEXT_KEYS, from_received, from_routed, from_status
 from services.notify.settings import NotifySettings
 from shared.events import ResultDocument
 from shared.reference.legal_clock import VIETNAM_TZ
