@@ -6,15 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.intake.domain.dossier import (
-    Address,
-    Document,
-    Dossier,
-    FileRecord,
-    Filing,
-    Notify,
-    StoredApplicant,
-)
+from services.intake.domain.dossier import Address, Document, Dossier, FileRecord, Filing, Notify, StoredApplicant
 from services.intake.domain.errors import Conflict, NotFound
 from services.intake.domain.office import office_of
 from services.intake.domain.ticket import Ticket, queue_day

@@ -16,15 +16,8 @@ from prometheus_client import CollectorRegistry
 
 from services.resolution.adapters.business_metrics import BusinessMetrics
 from services.resolution.adapters.signing import OfficeKeys, canonical
-from services.resolution.domain.case import (
-    Case,
-    CaseNotFound,
-    Conflict,
-    Forbidden,
-    IllegalTransition,
-    InvalidInput,
-    ReasonRequired,
-)
+from services.resolution.domain import case as errors
+from services.resolution.domain.case import Case
 from services.resolution.domain.figures import Period, local_day
 from services.resolution.domain.scope import Scope
 from services.resolution.entrypoints.scheduler import MIN_WAIT, overdue_loop, seconds_until
@@ -103,11 +96,11 @@ async def test_actions_check_office_role_and_state() -> None:
     cases, repo, _ = make_cases()
     data = routed()
     await cases.open_case("ev", data)
-    with pytest.raises(CaseNotFound):
+    with pytest.raises(errors.CaseNotFound):
         await act(cases, data.dossier_id, "accept", LEADER, office=OTHER)
-    with pytest.raises(Forbidden):
+    with pytest.raises(errors.Forbidden):
         await act(cases, data.dossier_id, "accept", SPECIALIST)
-    with pytest.raises(IllegalTransition) as info:
+    with pytest.raises(errors.IllegalTransition) as info:
         await act(cases, data.dossier_id, "return", CLERK)
     assert info.value.current.value == "received"
     assert repo.case(data.decision_id).version == 1 and not repo.events[data.decision_id]
@@ -176,7 +169,7 @@ async def test_refusal_supplement_request_and_transfer_need_a_written_reason(
     data = routed()
     await cases.open_case("ev", data)
     body = {} if reason is None else {"reason": reason}
-    with pytest.raises(ReasonRequired):
+    with pytest.raises(errors.ReasonRequired):
         await act(cases, data.dossier_id, action, roles, body=body)
     case = repo.case(data.decision_id)
     assert (case.status, case.version, repo.events[case.id]) == (DossierStatus.RECEIVED, 1, [])
@@ -193,7 +186,7 @@ async def test_supplement_limit_of_the_procedure() -> None:
     await act(cases, data.dossier_id, "request_supplement", both, body=why)
     await cases.supplement_received("s1", supplied(data, datetime.now(UTC)))
     await act(cases, data.dossier_id, "process", both, body=why)
-    with pytest.raises(Conflict) as info:
+    with pytest.raises(errors.Conflict) as info:
         await act(cases, data.dossier_id, "request_supplement", both, body=why)
     assert info.value.code == "supplement_limit"
 
@@ -242,12 +235,12 @@ async def test_apology_letter_sets_a_new_appointment() -> None:
     data = routed(due_at=now - timedelta(hours=1))
     await cases.open_case("ev", data)
     leader = who(LEADER, sub="Nguyễn Văn A")
-    with pytest.raises(Conflict):
+    with pytest.raises(errors.Conflict):
         await cases.apologise(data.dossier_id, by=leader, reason="x", new_due_at=None)
     await cases.flag_overdue(now=now)
     with pytest.raises(PermissionError):
         await cases.apologise(data.dossier_id, by=who(CLERK), reason="x", new_due_at=None)
-    with pytest.raises(Conflict) as past:
+    with pytest.raises(errors.Conflict) as past:
         await cases.apologise(data.dossier_id, by=leader, reason="x", new_due_at=now - timedelta(days=1))
     assert past.value.code == "invalid_due_date"
     new_due = local(2030, 1, 15, 10)
@@ -308,15 +301,15 @@ async def test_rating_needs_the_token_and_a_returned_result_once() -> None:
     data = routed(token="secret-token-1")
     await cases.open_case("ev", data)
     await _approved(cases, data)
-    with pytest.raises(Conflict) as early:
+    with pytest.raises(errors.Conflict) as early:
         await cases.rate(data.dossier_code, "secret-token-1", 5, None)
     assert early.value.code == "not_returned"
     await act(cases, data.dossier_id, "return", CLERK)
-    with pytest.raises(CaseNotFound):
+    with pytest.raises(errors.CaseNotFound):
         await cases.rate(data.dossier_code, "wrong-token-1", 5, None)
     events = len(repo.events[data.decision_id])
     assert (await cases.rate(data.dossier_code, "secret-token-1", 4, "nhanh")).score == 4
-    with pytest.raises(Conflict) as again:
+    with pytest.raises(errors.Conflict) as again:
         await cases.rate(data.dossier_code, "secret-token-1", 1, None)
     assert again.value.code == "already_rated"
     case = repo.case(data.decision_id)
@@ -400,7 +393,7 @@ async def test_configured_key_directory_signs_and_a_missing_key_is_a_clear_confl
     key.public_key().verify(base64.b64decode(stored["signature"]), canonical(stored["document"]))
     for action, roles in (("accept", CLERK), ("process", SPECIALIST)):
         await act(cases, elsewhere.dossier_id, action, roles, office=OTHER)
-    with pytest.raises(Conflict) as info:
+    with pytest.raises(errors.Conflict) as info:
         await act(cases, elsewhere.dossier_id, "approve", LEADER, office=OTHER)
     assert info.value.code == "no_signing_key"
     assert repo.case(elsewhere.decision_id).status is DossierStatus.IN_PROCESS
@@ -436,10 +429,10 @@ async def test_a_chain_step_is_not_returned_to_the_citizen_only_the_last_one_is(
         await act(cases, first.dossier_id, action, everyone)
     ready = repo.events[first.decision_id][-1]
     assert (ready["status"], ready["chain_step"], ready["chain"]) == ("result_ready", 0, chain)
-    with pytest.raises(Conflict) as info:
+    with pytest.raises(errors.Conflict) as info:
         await act(cases, first.dossier_id, "return", everyone)
     assert info.value.code == "chain_continues"
-    with pytest.raises(Conflict) as rated:
+    with pytest.raises(errors.Conflict) as rated:
         await cases.rate(first.dossier_code, "citizen-token", 5, None)
     assert rated.value.code == "not_returned"
     last = first.model_copy(update={"decision_id": "last", "office_code": OTHER, "chain_step": 2})
@@ -458,7 +451,7 @@ async def test_transfer_names_an_existing_other_office_and_the_new_office_sees_w
     data = routed()
     await cases.open_case("ev", data)
     for bad in ("99999.UBND", "nonsense", OFFICE):
-        with pytest.raises(InvalidInput) as info:
+        with pytest.raises(errors.InvalidInput) as info:
             await act(cases, data.dossier_id, "transfer", LEADER, body={"reason": "sai", "to_office": bad})
         assert info.value.code == "unknown_office"
     assert repo.events[data.decision_id] == []
