@@ -17,6 +17,8 @@ service's ``adapters/``); :class:`MongoAggregates` owns everything else in the d
 
 from __future__ import annotations
 
+import copy
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import fields
 from enum import Enum
@@ -90,19 +92,39 @@ class MongoAggregates(Generic[A]):
         source: str,
         relay: OutboxRelay | None = None,
         seen_limit: int = SEEN_LIMIT,
+        snapshots: int = 0,
     ) -> None:
         self.collection = collection
         self.mapper = mapper
         self.source = source
         self.relay = relay
         self.seen_limit = seen_limit
+        #: the documents this process last read or wrote, newest last (at most ``snapshots``; 0: none kept)
+        self._snapshots: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._snapshot_limit = snapshots
+
+    # -- snapshots: the next change of a document this process just read or wrote starts without a read ----
+
+    def _remember(self, doc: Mapping[str, Any]) -> None:
+        if self._snapshot_limit:
+            self._snapshots[doc["_id"]] = copy.deepcopy(dict(doc))
+            self._snapshots.move_to_end(doc["_id"])
+            while len(self._snapshots) > self._snapshot_limit:
+                self._snapshots.popitem(last=False)
+
+    def _snapshot(self, aggregate_id: str) -> dict[str, Any] | None:
+        found = self._snapshots.get(aggregate_id)
+        return copy.deepcopy(found) if found is not None else None
 
     # -- reading ---------------------------------------------------------------------------------------
 
     async def get(self, aggregate_id: str) -> A | None:
         """The aggregate with that id, or None."""
         doc = await self.collection.find_one({"_id": aggregate_id})
-        return None if doc is None else self.mapper.from_document(doc)
+        if doc is None:
+            return None
+        self._remember(doc)
+        return self.mapper.from_document(doc)
 
     async def find(
         self, query: Mapping[str, Any], *, sort: list[tuple[str, int]] | None = None, limit: int = 0
@@ -136,6 +158,7 @@ class MongoAggregates(Generic[A]):
         doc[SEEN_FIELD] = [consumed] if consumed else []
         if not await self.insert_document(doc):
             return False
+        self._remember(doc)
         if events and self.relay is not None:
             self.relay.kick(doc["_id"], document=doc)  # the relay publishes from it without reading it back
         return True
@@ -154,7 +177,19 @@ class MongoAggregates(Generic[A]):
         ``fn`` raises :class:`Unchanged` when its rule says there is nothing to do (nothing is written);
         domain errors it raises reach the caller unchanged. On a lost race ``fn`` runs again on a freshly
         loaded aggregate. Raises :class:`WriteConflict` after :data:`WRITE_ATTEMPTS` lost races.
+
+        With snapshots kept, a document this process just read or wrote is changed without reading it
+        again: the write is conditional on the snapshot's revision, so a snapshot another writer made stale
+        only costs that write; and a snapshot never decides "nothing to do" (that is judged on a fresh read).
         """
+        if (known := self._snapshot(aggregate_id)) is not None:
+            try:
+                done = await self._attempt(aggregate_id, fn, consumed, known=known)
+            except Exception:  # a lost race, or a domain error judged on a stale snapshot: read and judge afresh
+                done = None
+            if done is not None and (done.applied or done.duplicate):
+                return done
+            self._snapshots.pop(aggregate_id, None)
         try:
             async for attempt in conditional_retries():
                 with attempt:
@@ -163,8 +198,10 @@ class MongoAggregates(Generic[A]):
             raise WriteConflict(f"{self.collection.name}/{aggregate_id}: lost {WRITE_ATTEMPTS} races") from exc
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 
-    async def _attempt(self, aggregate_id: str, fn: Callable[[A], R], consumed: str | None) -> Outcome[A, R]:
-        doc = await self.collection.find_one({"_id": aggregate_id})
+    async def _attempt(
+        self, aggregate_id: str, fn: Callable[[A], R], consumed: str | None, *, known: dict[str, Any] | None = None
+    ) -> Outcome[A, R]:
+        doc = known if known is not None else await self.collection.find_one({"_id": aggregate_id})
         if doc is None or doc.get(SEALED_FIELD):
             return Outcome(None)  # absent, or sealed for its move to the archive (shared/lifecycle.py)
         aggregate = self.mapper.from_document(doc)
@@ -202,6 +239,7 @@ class MongoAggregates(Generic[A]):
             written = None
         if written is None:
             raise LostRace
+        self._remember(written)
         if events and self.relay is not None:
             self.relay.kick(aggregate_id, document=written)
         return Outcome(aggregate, result, applied=True, events=[event for event, _ in events])

@@ -78,7 +78,9 @@ def bootstrap(settings: NotifySettings | None = None, **overrides: Any) -> FastA
         # the relays publish each aggregate's outbox (the one publication path); the unit of work kicks them
         notifications=build("notifications", lambda: NotificationRepository(db, runtime.relay(db["notifications"]))),
         deliveries=build("deliveries", lambda: DeliveryRepository(db, runtime.relay(db["webhook_deliveries"]))),
-        subscriptions=build("subscriptions", lambda: MongoSubscriptions(db)),
+        subscriptions=build(
+            "subscriptions", lambda: MongoSubscriptions(db, cache_ttl=settings.subscriptions_cache_ttl)
+        ),
         templates=templates,
         sms=sms,
         email=email,

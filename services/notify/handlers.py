@@ -9,8 +9,9 @@ import hmac
 import json
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from services.notify.domain import webhooks
 from services.notify.domain.deliveries import WebhookDelivery
@@ -55,6 +56,17 @@ CLAIMABLE = frozenset({S.CREATED, S.WAITING_CONTACT, S.DEFERRED})
 def utcnow() -> datetime:
     """The current time (UTC); tests pass their own clock."""
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class _Step:
+    """A notification's next step: wait for the contact, suppress, defer, send, or leave it (shutting down)."""
+
+    kind: Literal["wait", "suppress", "defer", "send", "leave"]
+    detail: str | None = None
+    resume: datetime | None = None
+    contact: dict[str, Any] | None = None
+    address: str = ""
 
 
 def releasable(view: DossierView, notifications: list[Notification]) -> list[Notification]:
@@ -218,15 +230,16 @@ class Notifier:
             notification = Notification.for_change(
                 change, channel, context=context, template_version=self.templates.version, now=self.clock()
             )
-            if await self.notifications.add(notification) and dossier.contact is not None:
-                # just inserted, and the view just written holds the contact: no read-back of either
-                await self._send_loaded(notification, dossier)
-            else:
-                # a redelivery (the stored status decides), or no contact yet: read both fresh, since the
-                # contact may have come meanwhile (the writer's release then sees this notification, or this
-                # read sees its contact). When it came meanwhile, its writer sends the receipt message and
-                # then releases this one: left to it, the citizen reads them in the dossier's order.
-                await self.send(notification.id, unless_released_later=dossier.contact is None)
+            if dossier.contact is not None:
+                if not await self._insert_and_send(notification, dossier):
+                    await self.send(notification.id)  # a redelivery: the stored status decides
+                continue
+            # no contact yet: stored to wait, then read fresh, since the contact may have come meanwhile (the
+            # writer's release then sees this notification, or this read sees its contact). When it came
+            # meanwhile, its writer sends the receipt message and then releases this one: left to it, the
+            # citizen reads them in the dossier's order.
+            await self.notifications.add(notification)
+            await self.send(notification.id, unless_released_later=True)
 
     # -- sending one notification ----------------------------------------------------------------
     async def send(self, notification_id: str, *, unless_released_later: bool = False) -> None:
@@ -243,39 +256,72 @@ class Notifier:
             return
         await self._send_loaded(notification, dossier)
 
-    async def _send_loaded(self, notification: Notification, dossier: DossierView | None) -> None:
-        """Send a claimable notification with its view as read: wait, suppress, defer, or claim and deliver."""
-        notification_id = notification.id
+    def _next_step(self, notification: Notification, dossier: DossierView | None, now: datetime) -> _Step:
+        """What a claimable notification does next with its view as read: wait, suppress, defer or send."""
         stored_contact = dossier.contact if dossier is not None else None
-        contact = self._contact_in_clear(stored_contact) if stored_contact is not None else None
-        now = self.clock()
-        if contact is None:
-            await self.notifications.change(notification_id, lambda n: n.wait_for_contact(now))
-            return
+        if stored_contact is None:
+            return _Step("wait")
+        contact = self._contact_in_clear(stored_contact)
         channel = notification.channel
         address = contact.get("phone") if channel == "sms" else contact.get("email")
-        reason = None
         if not wants(dossier.preferences if dossier is not None else None, channel):
-            reason = f"the citizen has not chosen {channel}"
-        elif not address:
-            reason = f"no {channel} address"
-        elif channel == "email" and self.email is None:
-            reason = "e-mail is not configured (NOTIFY_SMTP_HOST)"
-        if reason is not None:
-            await self._finish(notification_id, S.SUPPRESSED, detail=reason, expected=CLAIMABLE)
-            return
+            return _Step("suppress", detail=f"the citizen has not chosen {channel}")
+        if not address:
+            return _Step("suppress", detail=f"no {channel} address")
+        if channel == "email" and self.email is None:
+            return _Step("suppress", detail="e-mail is not configured (NOTIFY_SMTP_HOST)")
         if channel == "sms" and (resume := resume_at(now, self.settings.quiet_hours)) is not None:
+            return _Step("defer", resume=resume)
+        if self._stopping:
+            return _Step("leave")  # shutting down: left as it is, the next start (or another instance) sends it
+        return _Step("send", contact=contact, address=str(address))
+
+    async def _send_loaded(self, notification: Notification, dossier: DossierView | None) -> None:
+        """Send a stored claimable notification with its view as read: wait, suppress, defer, or claim and deliver."""
+        notification_id, now = notification.id, self.clock()
+        step = self._next_step(notification, dossier, now)
+        if step.kind == "wait":
+            await self.notifications.change(notification_id, lambda n: n.wait_for_contact(now))
+        elif step.kind == "suppress":
+            await self._finish(notification_id, S.SUPPRESSED, detail=step.detail, expected=CLAIMABLE)
+        elif step.kind == "defer" and step.resume is not None:
+            resume = step.resume
             deferred = await self.notifications.change(notification_id, lambda n: n.defer(resume, "quiet_hours"))
             if deferred.applied:
-                self._expect_deferred(resume)
-                log.info("sms_deferred_quiet_hours", notification_id=notification_id, send_after=resume.isoformat())
-            return
-        if self._stopping:
-            return  # shutting down: left as it is, the next start (or another instance) sends it
-        claimed = await self._claim(notification)
-        if claimed is None:
-            return
-        await self._start_delivery(claimed, contact, str(address), now)
+                self._deferred(notification_id, resume)
+        elif step.kind == "send" and step.contact is not None:
+            claimed = await self._claim(notification)
+            if claimed is not None:
+                await self._start_delivery(claimed, step.contact, step.address, now)
+
+    async def _insert_and_send(self, notification: Notification, dossier: DossierView) -> bool:
+        """A new notification whose view holds the contact: its next step taken before it is stored, so one
+        insert stores it already claimed (attempt 1: the unique id is the claim), suppressed or deferred.
+
+        False when it exists already (a redelivery: the stored one decides). A crash after the insert leaves
+        it ``sending``, which the sweeper retries with the same reference (the provider's idempotency key).
+        """
+        now = self.clock()
+        step = self._next_step(notification, dossier, now)
+        if step.kind == "suppress":
+            notification.finish(S.SUPPRESSED, now, expected=CLAIMABLE, detail=step.detail)
+        elif step.kind == "defer" and step.resume is not None:
+            notification.defer(step.resume, "quiet_hours")
+        elif step.kind == "send":
+            notification.start_sending(now, attempt=1, reference=secrets.token_urlsafe(24))
+        if not await self.notifications.add(notification):
+            return False
+        if step.kind == "suppress":
+            self._finished(notification, step.detail)
+        elif step.kind == "defer" and step.resume is not None:
+            self._deferred(notification.id, step.resume)
+        elif step.kind == "send" and step.contact is not None:
+            await self._start_delivery(notification, step.contact, step.address, now)
+        return True
+
+    def _deferred(self, notification_id: str, resume: datetime) -> None:
+        self._expect_deferred(resume)
+        log.info("sms_deferred_quiet_hours", notification_id=notification_id, send_after=resume.isoformat())
 
     async def _start_delivery(
         self, claimed: Notification, contact: dict[str, Any], address: str, now: datetime

@@ -139,6 +139,13 @@ class NotifySettings(BaseServiceSettings):
         validation_alias=AliasChoices("NOTIFY_WEBHOOK_TIMEOUT"),
         description="Seconds a subscriber has to answer one delivery.",
     )
+    subscriptions_cache_ttl: float = Field(
+        default=2.0,
+        ge=0,
+        validation_alias=AliasChoices("NOTIFY_SUBSCRIPTIONS_CACHE_TTL"),
+        description="Seconds an instance reuses its list of active webhook subscriptions (0: read it for every "
+        "change). Changes made through this instance apply at once; other instances see them within this time.",
+    )
     worker_interval: float = Field(
         default=0.5,
         gt=0,

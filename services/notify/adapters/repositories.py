@@ -3,7 +3,8 @@ work), and the subscriptions. Mongo filters and operators live only here."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, fields
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,10 @@ from shared.store import update_document
 from shared.unit_of_work import MongoAggregates, flat_arguments, flat_document
 
 SOURCE = "/lienthong/notify"
+#: documents each repository keeps as written, so the next change of one starts without a read (one write):
+#: a dossier's events come to this instance in order (keyed by dossier), a message's outcome follows its insert
+VIEW_SNAPSHOTS = 2000
+NOTIFICATION_SNAPSHOTS = 1000
 #: the fields of what the provider said, stored flat as before the aggregate (the sweeper asks awaiting_receipt)
 _SENT_FIELDS = ("encoding", "segments", "provider_message_id")
 
@@ -79,8 +84,8 @@ def _contact_document(contact: StoredContact) -> dict[str, Any]:
 class ViewRepository(MongoAggregates[DossierView]):
     """The citizens' dossier views, by id and by code, and those with notifications to release."""
 
-    def __init__(self, db: Any) -> None:
-        super().__init__(db["dossiers"], ViewMapper(), source=SOURCE)
+    def __init__(self, db: Any, *, snapshots: int = VIEW_SNAPSHOTS) -> None:
+        super().__init__(db["dossiers"], ViewMapper(), source=SOURCE, snapshots=snapshots)
 
     async def ensure_indexes(self) -> None:
         """Look-ups by dossier code, and the workers' look-up of views with notifications to release."""
@@ -128,8 +133,8 @@ class NotificationMapper:
 class NotificationRepository(MongoAggregates[Notification]):
     """Notifications, with the sweeper's and the receipts' look-ups, and the send claims."""
 
-    def __init__(self, db: Any, relay: OutboxRelay | None = None) -> None:
-        super().__init__(db["notifications"], NotificationMapper(), source=SOURCE, relay=relay)
+    def __init__(self, db: Any, relay: OutboxRelay | None = None, *, snapshots: int = NOTIFICATION_SNAPSHOTS) -> None:
+        super().__init__(db["notifications"], NotificationMapper(), source=SOURCE, relay=relay, snapshots=snapshots)
         self.claims = db["claims"]
 
     async def ensure_indexes(self) -> None:
@@ -217,12 +222,15 @@ class DeliveryRepository(MongoAggregates[WebhookDelivery]):
 class MongoSubscriptions:
     """App back ends' webhook subscriptions (plain documents: no events, no transitions worth an aggregate)."""
 
-    def __init__(self, db: Any) -> None:
+    def __init__(self, db: Any, *, cache_ttl: float = 2.0, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.collection = db["subscriptions"]
+        self._cache_ttl, self._monotonic = cache_ttl, monotonic
+        self._active: tuple[float, list[dict[str, Any]]] | None = None  # (read at, subscriptions)
 
     async def add(self, doc: dict[str, Any]) -> None:
         """Store a new subscription."""
         await self.collection.insert_one(doc)
+        self._active = None
 
     async def get(self, subscription_id: str) -> dict[str, Any] | None:
         """One subscription."""
@@ -234,11 +242,16 @@ class MongoSubscriptions:
         updated = await update_document(
             self.collection, subscription_id, {"$set": {"active": False, "deactivated_at": at}}
         )
+        self._active = None
         return updated is not None
 
     async def active(self) -> list[dict[str, Any]]:
-        """Subscriptions that receive deliveries."""
-        return list(await self.collection.find({"active": True}).to_list(1000))
+        """Subscriptions that receive deliveries (read at most every ``cache_ttl`` seconds; a delivery checks
+        its subscription again before it is sent, so a deactivated one gets nothing)."""
+        now = self._monotonic()
+        if self._active is None or now - self._active[0] >= self._cache_ttl:
+            self._active = (now, list(await self.collection.find({"active": True}).to_list(1000)))
+        return [dict(sub) for sub in self._active[1]]
 
 
 async def _insert_once(collection: Any, doc: dict[str, Any]) -> bool:

@@ -224,3 +224,17 @@ async def test_subscriptions_are_added_listed_and_deactivated(repos: Repos) -> N
     assert not await subs.deactivate("sub_nope", T0)
     assert await subs.active() == []
     assert (await subs.get("sub_a") or {}).get("active") is False
+
+
+async def test_the_active_subscriptions_are_cached_for_a_short_time_per_instance(repos: Repos) -> None:
+    """Another instance's new subscription is seen once the cache time has passed; this instance's at once."""
+    clock = [0.0]
+    mine = MongoSubscriptions(repos.subscriptions.collection.database, cache_ttl=2.0, monotonic=lambda: clock[0])
+    assert await mine.active() == []
+    await repos.subscriptions.add({"_id": "sub_b", "url": "https://b.example.vn", "events": [], "active": True})
+    clock[0] = 1.9
+    assert await mine.active() == [], "within the cache time"
+    clock[0] = 2.0
+    assert [s["_id"] for s in await mine.active()] == ["sub_b"]
+    await mine.deactivate("sub_b", T0)
+    assert await mine.active() == [], "this instance's own change applies at once"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from pymongo import monitoring
 
 from shared.aggregate import EventRecorder, Unchanged
 from shared.errors import WriteConflict
@@ -124,3 +125,48 @@ async def test_a_repository_may_take_over_the_insert(counters: MongoAggregates[C
     first = handed[0]
     assert (first["count"], first[REVISION_FIELD], first[SEEN_FIELD], first["outbox_pending"]) == (1, 0, ["e1"], 1)
     assert len(handed) == 2 and (await counters.get("c9")) == Counter("c9", 1)
+
+
+class _Commands(monitoring.CommandListener):
+    """Counts the commands a client sends, by name (driver housekeeping aside)."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name not in {"hello", "isMaster", "ismaster", "ping", "endSessions"}:
+            self.names.append(event.command_name)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_snapshots_spare_the_read_and_two_instances_stay_correct(isolation: str) -> None:
+    """With snapshots, a change of what this process just wrote is one write; another instance's write makes the
+    snapshot stale, which costs one refused write and a fresh read, never a lost update or a stale verdict."""
+    name = f"{isolation}_uow_snap"
+    commands = _Commands()
+    client = make_mongo_client(BaseServiceSettings(mongodb_url=MONGO), event_listeners=[commands])
+    other_client = make_mongo_client(BaseServiceSettings(mongodb_url=MONGO))
+    try:
+        mine = MongoAggregates(client[name]["counters"], CounterMapper(), source="/t", snapshots=10)
+        other = MongoAggregates(other_client[name]["counters"], CounterMapper(), source="/t", snapshots=10)
+        assert await mine.add(Counter("s1", limit=3))
+        commands.names.clear()
+        assert (await mine.change("s1", Counter.step)).result == 1
+        assert (await mine.change("s1", Counter.step)).result == 2
+        assert commands.names == ["findAndModify", "findAndModify"], "no read before either write"
+        assert (await other.change("s1", Counter.step)).result == 3  # the other instance: mine is stale now
+        commands.names.clear()
+        refused = await mine.change("s1", Counter.step)  # the limit holds on the fresh read, not the snapshot
+        assert not refused.applied and refused.aggregate == Counter("s1", 3, 3)
+        assert commands.names == ["findAndModify", "find"]
+        doc = await mine.collection.find_one({"_id": "s1"})
+        assert doc["count"] == 3 and doc["outbox_pending"] == 3
+    finally:
+        client.close()
+        other_client.close()
+        await drop_databases(MONGO, name)

@@ -472,10 +472,13 @@ def test_a_bad_template_stops_the_service_from_being_built() -> None:
 
 
 async def test_a_claim_left_by_a_store_outage_is_taken_over_and_the_sms_sent_once() -> None:
-    """The store fails right after the claim: the redelivery waits, the sweeper takes the stale claim, one SMS."""
+    """A message that waited for the contact is claimed on release; the store fails right after the claim: the
+    redelivery finds the claim fresh and waits, the sweeper takes the stale claim, one SMS of that change."""
     from pymongo.errors import AutoReconnect
 
     w = World(claim_stale_after=30)
+    r = received()
+    accepted = await w.feed(status_changed(r, "accepted", 2))  # before the receipt: it waits for the contact
     real_change = w.notifications.change
     outage = [True]
 
@@ -490,15 +493,39 @@ async def test_a_claim_left_by_a_store_outage_is_taken_over_and_the_sms_sent_onc
         return await real_change(notification_id, fn, consumed=consumed)
 
     w.notifications.change = flaky  # type: ignore[method-assign]
-    r = received()
     with pytest.raises(AutoReconnect):
         await w.feed(r, event_id="e-1")
     await w.feed(r, event_id="e-1")  # Kafka redelivers: the claim is fresh, nobody knows if it is in use
-    assert not w.sms.sent and w.statuses() == {"e-1:sms": "created"}
+    assert [m.event_id for m in w.sms.sent] == ["e-1"] and w.statuses()[f"{accepted}:sms"] == "waiting_contact"
     w.clock.advance(seconds=31)
     await w.notifier.run_workers()
     await w.notifier.run_workers()
-    assert len(w.sms.sent) == 1 and w.statuses() == {"e-1:sms": "sent"}
+    assert [m.event_id for m in w.sms.sent] == ["e-1", accepted] and w.statuses()[f"{accepted}:sms"] == "sent"
+
+
+async def test_a_new_message_is_stored_claimed_in_one_insert_and_an_outage_there_loses_nothing() -> None:
+    """With the contact known, the message is inserted already 'sending' (attempt 1, its reference set): no
+    separate claim; a store outage on that insert stores nothing, and the redelivery sends it once."""
+    from pymongo.errors import AutoReconnect
+
+    w = World()
+    real_add = w.notifications.add
+    seen: list[tuple[str, int, bool]] = []
+
+    async def failing_once(notification: Any, **kwargs: Any) -> bool:
+        seen.append((notification.status.value, notification.attempts, bool(notification.reference)))
+        if len(seen) == 1:
+            raise AutoReconnect("ferretdb restarting")
+        return await real_add(notification, **kwargs)
+
+    w.notifications.add = failing_once  # type: ignore[method-assign]
+    r = received()
+    with pytest.raises(AutoReconnect):
+        await w.feed(r, event_id="e-1")
+    assert not w.sms.sent and not w.notifications.items
+    await w.feed(r, event_id="e-1")
+    assert seen == [("sending", 1, True), ("sending", 1, True)]
+    assert len(w.sms.sent) == 1 and w.statuses() == {"e-1:sms": "sent"} and not w.notifications.claims
 
 
 async def test_worker_passes_scan_only_when_work_can_exist() -> None:
