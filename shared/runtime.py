@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry, Gauge
@@ -34,6 +34,7 @@ log = get_logger(__name__)
 
 Hook = Callable[[], Awaitable[Any]]
 Loop = Callable[[], Coroutine[Any, Any, None]]
+T = TypeVar("T")
 
 
 class ServiceRuntime:
@@ -123,6 +124,11 @@ class ServiceRuntime:
     def on_startup(self, hook: Hook) -> None:
         """Run ``hook`` once the store is reachable, before consumers start (indexes, seed data)."""
         self._startup.append(hook)
+
+    @property
+    def startup_hooks(self) -> tuple[Hook, ...]:
+        """What ``start`` runs, in order, once the store is reachable (composition roots' tests read it)."""
+        return tuple(self._startup)
 
     def on_shutdown(self, hook: Hook) -> None:
         """Run ``hook`` while stopping, before the connections close."""
@@ -331,10 +337,11 @@ class Overrides:
         self._on_startup = on_startup
         self._left = dict(overrides)
 
-    def build(self, name: str, make: Callable[[], Any]) -> Any:
+    def build(self, name: str, make: Callable[[], T]) -> T:
         """The override of ``name``, or the real one (its indexes created at start when it has any)."""
         if name in self._left:
-            return self._left.pop(name)
+            given: T = self._left.pop(name)
+            return given
         made = make()
         if hasattr(made, "ensure_indexes"):
             self._on_startup(made.ensure_indexes)
