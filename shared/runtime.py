@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry, Gauge
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from shared.asyncapi import asyncapi_document
+from shared.audit import HasAudit
 from shared.broker import EventPublisher, ensure_topics, make_broker
 from shared.errors import INFRASTRUCTURE_ERRORS
 from shared.http import (
@@ -22,6 +23,7 @@ from shared.http import (
     install_local_docs,
     probes_router,
 )
+from shared.identity import HasVerifier
 from shared.logging import configure_logging, get_logger
 from shared.metrics import Dependencies, KafkaOffsets, OperationalMetrics, OutboxBacklog, register_process_metrics
 from shared.outbox import OutboxRelay
@@ -35,6 +37,10 @@ log = get_logger(__name__)
 Hook = Callable[[], Awaitable[Any]]
 Loop = Callable[[], Coroutine[Any, Any, None]]
 T = TypeVar("T")
+
+
+class ServiceDeps(HasVerifier, HasAudit, Protocol):
+    """A service's one ``app.state.deps`` as shared code reads it (its own ``<Svc>Deps`` dataclass satisfies it)."""
 
 
 class ServiceRuntime:
@@ -238,10 +244,15 @@ class ServiceRuntime:
         title: str,
         description: str,
         routers: Sequence[APIRouter],
+        deps: ServiceDeps,
         version: str = "1.0.0",
         openapi_tags: list[dict[str, Any]] | None = None,
     ) -> FastAPI:
-        """The FastAPI app with the common error shape, probes, metrics, tracing and body limit."""
+        """The FastAPI app with the common error shape, probes, metrics, tracing and body limit.
+
+        ``deps`` is the service's one dependencies object, kept on ``app.state.deps`` (routes, the audit route and
+        role checks read it there).
+        """
         self.title, self.description = title, description
         configure_logging(
             service=self.settings.service_name, level=self.settings.log_level, fmt=self.settings.log_format
@@ -275,6 +286,7 @@ class ServiceRuntime:
         for router in routers:
             app.include_router(router)
         instrument_fastapi(app)
+        app.state.deps = deps
         app.state.runtime = self
         return app
 

@@ -105,6 +105,7 @@ def bootstrap(settings: ResolutionSettings | None = None, **overrides: Any) -> F
         description="Officials process dossiers: worklists, actions, the legal clock (paused during supplements), "
         "overdue flags and apology letters, digitally signed results, operations-centre figures. Officials "
         "authenticate with `Authorization: Bearer <JWT>` (claims sub, office, roles).",
+        deps=deps,
         routers=[operations.router, router, public, audit_router("resolution")],
     )
     # the tracking page (notify's origin) posts the citizen's rating here; token in the query, no cookies
@@ -116,10 +117,6 @@ def bootstrap(settings: ResolutionSettings | None = None, **overrides: Any) -> F
     )
     static = resources.files("services.resolution") / "static"
     app.mount("/operations/static", StaticFiles(directory=str(static)), name="operations-static")
-    app.state.deps = deps
-    # read by shared code (shared.identity.require_role, shared.audit.audit_router), which knows no service's deps
-    app.state.verifier = deps.verifier
-    app.state.audit = deps.audit
     return app
 
 

@@ -71,10 +71,7 @@ def bootstrap(settings: RoutingSettings | None = None, **overrides: Any) -> Fast
         description="Finds the competent office for every dossier across boundaries: jurisdiction rules as data, "
         "office load, transfers and inter-agency chains. Operators authenticate with `Authorization: Bearer "
         "<JWT>` (role operator; auditors read /v1/audit).",
+        deps=deps,
         routers=[http_router, audit_router("routing")],
     )
-    app.state.deps = deps
-    # shared/identity.py's require_role and shared/audit.py's audit_router read these two by name
-    app.state.verifier = deps.verifier
-    app.state.audit = deps.audit
     return app

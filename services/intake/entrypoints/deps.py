@@ -16,6 +16,7 @@ from services.intake.handlers import FilingPorts
 from services.intake.settings import IntakeSettings
 from shared.abuse import AbuseGuard
 from shared.audit import AuditTrail
+from shared.identity import TokenVerifier
 from shared.pii import PersonalDataKeys
 from shared.reference.procedures import Catalogue
 
@@ -50,6 +51,8 @@ class IntakeDeps:
     limiter: RateLimit
     abuse: AbuseGuard
     audit: AuditTrail
+    #: officials' and auditors' tokens (shared.identity.require_role reads it)
+    verifier: TokenVerifier
     #: the citizens' e-ID provider; None: citizen login is off (no CITIZEN_OIDC_ISSUER)
     citizen_login: citizen.CitizenLogin | None
     #: the citizens' login attempts, sessions, results and their own dossiers

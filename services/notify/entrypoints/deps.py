@@ -12,6 +12,7 @@ from services.notify.handlers import Notifier
 from services.notify.settings import NotifySettings
 from shared.abuse import AbuseGuard
 from shared.audit import AuditTrail
+from shared.identity import TokenVerifier
 
 
 @dataclass
@@ -25,6 +26,8 @@ class NotifyDeps:
     papers: TrackingLogPrinter
     abuse: AbuseGuard
     audit: AuditTrail
+    #: operators' and auditors' tokens (shared.identity.require_role reads it)
+    verifier: TokenVerifier
 
 
 def get_deps(request: Request) -> NotifyDeps:

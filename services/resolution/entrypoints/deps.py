@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from services.resolution.domain.ports import AuditLog, Papers, Results
+from services.resolution.domain.ports import Papers, Results
 from services.resolution.handlers import Cases, Operations, Watch
 from services.resolution.settings import ResolutionSettings
 from shared.abuse import AbuseGuard
+from shared.audit import AuditTrail
 from shared.identity import TokenVerifier
 
 
@@ -24,7 +25,7 @@ class ResolutionDeps:
     results: Results
     papers: Papers
     verifier: TokenVerifier
-    audit: AuditLog
+    audit: AuditTrail
     abuse: AbuseGuard
 
 
