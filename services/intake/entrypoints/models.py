@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from shared.events import DEFAULT_CHANNEL_PREFERENCES
 
 _DOCUMENT_EXAMPLE = {
     "code": "to_khai",
@@ -63,13 +65,19 @@ class Document(BaseModel):
     )
 
 
+def _channel(name: str, description: str) -> Any:
+    """The field of one channel: on or off as the shared contract's default until the citizen chooses."""
+    default = DEFAULT_CHANNEL_PREFERENCES[name]
+    return Field(default=default, description=description, examples=[default])
+
+
 class NotifyPreferences(BaseModel):
     """Channels the citizen wants to be told on."""
 
     model_config = ConfigDict(extra="forbid")
-    sms: bool = Field(default=True, description="SMS on every status change.", examples=[True])
-    email: bool = Field(default=False, description="E-mail on every status change.", examples=[False])
-    app: bool = Field(default=True, description="Live updates in the citizen app.", examples=[True])
+    sms: bool = _channel("sms", "SMS on every status change.")
+    email: bool = _channel("email", "E-mail on every status change.")
+    app: bool = _channel("app", "Live updates in the citizen app.")
 
 
 class DossierIn(BaseModel):
@@ -104,7 +112,7 @@ class DossierIn(BaseModel):
     notify: NotifyPreferences = Field(
         default_factory=NotifyPreferences,
         description="Notification preferences.",
-        examples=[{"sms": True, "email": False, "app": True}],
+        examples=[dict(DEFAULT_CHANNEL_PREFERENCES)],
     )
     locale: Literal["vi", "en"] = Field(default="vi", description="Language of notifications.", examples=["vi"])
     queue_ticket: int | None = Field(
