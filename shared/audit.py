@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from pymongo import DESCENDING
 
+from shared.deps import app_deps
 from shared.http import error_responses
 from shared.identity import AUDITOR, Principal, require_role
 
@@ -116,7 +117,7 @@ def audit_router(service: str) -> APIRouter:
         offset: Annotated[int, Query(ge=0, le=100_000, description="Records to skip.")] = 0,
         _auditor: Principal = require_role(AUDITOR, service=service, description="Auditor's JWT"),
     ) -> dict[str, Any]:
-        deps: HasAudit = request.app.state.deps
+        deps: HasAudit = app_deps(request.app)
         trail = deps.audit
         rows = await trail.records(actor=actor, action=action, limit=limit, offset=offset)
         return {"items": [{**{k: v for k, v in r.items() if k != "_id"}, "id": r["_id"]} for r in rows]}

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from shared.deps import app_deps
 from shared.http import ApiError
 from shared.logging import get_logger
 from shared.reference.offices import parse_office_code
@@ -295,7 +296,7 @@ class HasVerifier(Protocol):
 
 def verifier_of(request: Request) -> TokenVerifier:
     """The verifier of the service answering ``request`` (its ``app.state.deps``, set by its bootstrap)."""
-    deps: HasVerifier = request.app.state.deps
+    deps: HasVerifier = app_deps(request.app)
     return deps.verifier
 
 

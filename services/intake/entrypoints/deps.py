@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
@@ -16,6 +16,7 @@ from services.intake.handlers import FilingPorts
 from services.intake.settings import IntakeSettings
 from shared.abuse import AbuseGuard
 from shared.audit import AuditTrail
+from shared.deps import deps_dependency
 from shared.identity import TokenVerifier
 from shared.pii import PersonalDataKeys
 from shared.reference.procedures import Catalogue
@@ -64,16 +65,7 @@ class IntakeDeps:
         return FilingPorts(self.dossiers, self.tickets, self.sequences, self.claims, self.catalogue, self.pii)
 
 
-def get_deps(request: Request) -> IntakeDeps:
-    """The service's dependencies (``app.state.deps``, set by bootstrap)."""
-    deps: IntakeDeps = request.app.state.deps
-    return deps
+get_deps = deps_dependency(IntakeDeps)
 
 
 Deps = Annotated[IntakeDeps, Depends(get_deps)]
-
-
-def deps_of(app: Any) -> IntakeDeps:
-    """The dependencies of a built app (for tests and the command line)."""
-    deps: IntakeDeps = app.state.deps
-    return deps
