@@ -69,14 +69,7 @@ def bootstrap(settings: ResolutionSettings | None = None, **overrides: Any) -> F
         auto_accepts=settings.auto_accepts,
         watch=watch,
     )
-    figures = Operations(
-        cases=cases_repo,
-        catalogue=catalogue,
-        clock=clock,
-        changes=watch.changes,
-        ranking_min_sample=settings.ranking_min_sample,
-        figures=business,
-    )
+    figures = Operations.beside(cases, ranking_min_sample=settings.ranking_min_sample)
     deps = ResolutionDeps(
         settings=settings,
         cases=cases,

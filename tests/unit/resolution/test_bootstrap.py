@@ -19,6 +19,7 @@ def test_given_dependencies_are_the_ones_the_app_uses_and_get_no_start_up_work()
     app = bootstrap(SETTINGS, cases=repo, audit=audit)
     deps: ResolutionDeps = app.state.deps
     assert deps.cases.cases is repo and deps.operations.cases is repo and deps.audit is audit
+    assert deps.operations.changes is deps.watch.changes and deps.operations.figures is deps.watch.figures
     hooks = app.state.runtime.startup_hooks
     assert all(getattr(hook, "__self__", None) not in (repo, audit) for hook in hooks)
     assert deps.abuse.ensure_indexes in hooks, "what is not replaced is built, with its indexes"
