@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends
 from limits import parse
@@ -16,7 +16,7 @@ from services.intake.handlers import FilingPorts
 from services.intake.settings import IntakeSettings
 from shared.abuse import AbuseGuard
 from shared.audit import AuditTrail
-from shared.deps import deps_dependency
+from shared.deps import app_deps, deps_dependency
 from shared.identity import TokenVerifier
 from shared.pii import PersonalDataKeys
 from shared.reference.procedures import Catalogue
@@ -69,3 +69,9 @@ get_deps = deps_dependency(IntakeDeps)
 
 
 Deps = Annotated[IntakeDeps, Depends(get_deps)]
+
+
+def deps_of(app: Any) -> IntakeDeps:
+    """The dependencies of a built app (for tests and the command line)."""
+    deps: IntakeDeps = app_deps(app)
+    return deps
