@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from pymongo import DESCENDING
 
+from shared.deps import app_deps
 from shared.http import error_responses
 from shared.identity import AUDITOR, Principal, require_role
 
@@ -68,6 +69,15 @@ class AuditTrail:
         return found
 
 
+class HasAudit(Protocol):
+    """A service's dependencies (``app.state.deps``) as the audit route reads them: its audit trail."""
+
+    @property
+    def audit(self) -> AuditTrail:
+        """The service's audit trail."""
+        ...
+
+
 class AuditRecord(BaseModel):
     """One audited action."""
 
@@ -107,7 +117,8 @@ def audit_router(service: str) -> APIRouter:
         offset: Annotated[int, Query(ge=0, le=100_000, description="Records to skip.")] = 0,
         _auditor: Principal = require_role(AUDITOR, service=service, description="Auditor's JWT"),
     ) -> dict[str, Any]:
-        trail: AuditTrail = request.app.state.audit
+        deps: HasAudit = app_deps(request.app)
+        trail = deps.audit
         rows = await trail.records(actor=actor, action=action, limit=limit, offset=offset)
         return {"items": [{**{k: v for k, v in r.items() if k != "_id"}, "id": r["_id"]} for r in rows]}
 

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import jwt
 from cryptography.hazmat.primitives import hashes, serialization
@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from shared.deps import app_deps
 from shared.http import ApiError
 from shared.logging import get_logger
 from shared.reference.offices import parse_office_code
@@ -284,6 +285,21 @@ class TokenVerifier:
         return self.verify_sync(token)
 
 
+class HasVerifier(Protocol):
+    """A service's dependencies (``app.state.deps``) as require_role reads them: the tokens' verifier."""
+
+    @property
+    def verifier(self) -> TokenVerifier:
+        """Checks officials' and operators' tokens."""
+        ...
+
+
+def verifier_of(request: Request) -> TokenVerifier:
+    """The verifier of the service answering ``request`` (its ``app.state.deps``, set by its bootstrap)."""
+    deps: HasVerifier = app_deps(request.app)
+    return deps.verifier
+
+
 #: The one answer to every bad token (which check failed is logged, never told to the caller).
 UNAUTHORIZED_MESSAGE = "missing or invalid bearer token"
 
@@ -308,7 +324,7 @@ def require_role(*roles: str, service: str, description: str = "Operator's JWT")
         request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
     ) -> Principal:
         header = f"Bearer {credentials.credentials}" if credentials is not None else None
-        principal = await authenticate(request.app.state.verifier, header, service=service)
+        principal = await authenticate(verifier_of(request), header, service=service)
         if principal is None:
             raise ApiError(401, "unauthorized", UNAUTHORIZED_MESSAGE)
         if not principal.roles & set(roles):

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry, Gauge
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from shared.asyncapi import asyncapi_document
+from shared.audit import HasAudit
 from shared.broker import EventPublisher, ensure_topics, make_broker
 from shared.errors import INFRASTRUCTURE_ERRORS
 from shared.http import (
@@ -22,6 +23,7 @@ from shared.http import (
     install_local_docs,
     probes_router,
 )
+from shared.identity import HasVerifier
 from shared.logging import configure_logging, get_logger
 from shared.metrics import Dependencies, KafkaOffsets, OperationalMetrics, OutboxBacklog, register_process_metrics
 from shared.outbox import OutboxRelay
@@ -34,6 +36,11 @@ log = get_logger(__name__)
 
 Hook = Callable[[], Awaitable[Any]]
 Loop = Callable[[], Coroutine[Any, Any, None]]
+T = TypeVar("T")
+
+
+class ServiceDeps(HasVerifier, HasAudit, Protocol):
+    """A service's one ``app.state.deps`` as shared code reads it (its own ``<Svc>Deps`` dataclass satisfies it)."""
 
 
 class ServiceRuntime:
@@ -123,6 +130,11 @@ class ServiceRuntime:
     def on_startup(self, hook: Hook) -> None:
         """Run ``hook`` once the store is reachable, before consumers start (indexes, seed data)."""
         self._startup.append(hook)
+
+    @property
+    def startup_hooks(self) -> tuple[Hook, ...]:
+        """What ``start`` runs, in order, once the store is reachable (composition roots' tests read it)."""
+        return tuple(self._startup)
 
     def on_shutdown(self, hook: Hook) -> None:
         """Run ``hook`` while stopping, before the connections close."""
@@ -232,10 +244,15 @@ class ServiceRuntime:
         title: str,
         description: str,
         routers: Sequence[APIRouter],
+        deps: ServiceDeps,
         version: str = "1.0.0",
         openapi_tags: list[dict[str, Any]] | None = None,
     ) -> FastAPI:
-        """The FastAPI app with the common error shape, probes, metrics, tracing and body limit."""
+        """The FastAPI app with the common error shape, probes, metrics, tracing and body limit.
+
+        ``deps`` is the service's one dependencies object, kept on ``app.state.deps`` (routes, the audit route and
+        role checks read it there).
+        """
         self.title, self.description = title, description
         configure_logging(
             service=self.settings.service_name, level=self.settings.log_level, fmt=self.settings.log_format
@@ -269,6 +286,7 @@ class ServiceRuntime:
         for router in routers:
             app.include_router(router)
         instrument_fastapi(app)
+        app.state.deps = deps
         app.state.runtime = self
         return app
 
@@ -331,10 +349,11 @@ class Overrides:
         self._on_startup = on_startup
         self._left = dict(overrides)
 
-    def build(self, name: str, make: Callable[[], Any]) -> Any:
+    def build(self, name: str, make: Callable[[], T]) -> T:
         """The override of ``name``, or the real one (its indexes created at start when it has any)."""
         if name in self._left:
-            return self._left.pop(name)
+            given: T = self._left.pop(name)
+            return given
         made = make()
         if hasattr(made, "ensure_indexes"):
             self._on_startup(made.ensure_indexes)

@@ -65,6 +65,7 @@ def bootstrap(settings: IntakeSettings | None = None, **overrides: Any) -> FastA
         # abuse counters in the service's own database, shared by its instances
         abuse=build("abuse", lambda: AbuseGuard.from_settings(db, settings)),
         audit=build("audit", lambda: AuditTrail(db, service="intake")),
+        verifier=build("verifier", lambda: TokenVerifier.from_settings(settings)),
         citizen_login=build("citizen_login", lambda: _citizen_login(settings, runtime)),
         citizen_store=build("citizen_store", lambda: CitizenStore(db)),
     )
@@ -76,14 +77,11 @@ def bootstrap(settings: IntakeSettings | None = None, **overrides: Any) -> FastA
         description="Receives dossiers from front-office apps and the portal: receipts, dossier codes, legal due "
         "dates, supplements and counter queue tickets. Front-office apps authenticate with "
         "`Authorization: Bearer <API key>`; each key is bound to its reception office.",
+        deps=deps,
         routers=[router, citizen_router, audit_router("intake")],
     )
     install_validation_codes(app)
     install_domain_errors(app)
-    app.state.deps = deps
-    # shared code reads these two by name: shared.identity (auditors' and officials' JWTs), shared.audit
-    app.state.verifier = TokenVerifier.from_settings(settings)
-    app.state.audit = deps.audit
     return app
 
 

@@ -108,6 +108,7 @@ def bootstrap(settings: NotifySettings | None = None, **overrides: Any) -> FastA
         papers=build("papers", TrackingLogForms),
         abuse=build("abuse", lambda: AbuseGuard.from_settings(db, settings)),
         audit=build("audit", lambda: AuditTrail(db, service="notify")),
+        verifier=build("verifier", lambda: TokenVerifier.from_settings(settings)),
     )
     dependencies.refuse_unused()
     runtime.on_shutdown(deps.notifier.drain)  # before the HTTP client closes: sends under way still need it
@@ -118,6 +119,7 @@ def bootstrap(settings: NotifySettings | None = None, **overrides: Any) -> FastA
         title="LienThong notify",
         description="Tells citizens of every status change: SMS with provider failover and receipts, live app "
         "updates (Server-Sent Events), signed webhooks for app back ends, e-mail, and a tracking page at /track.",
+        deps=deps,
         routers=[router, audit_router("notify")],
         openapi_tags=[
             {"name": "citizens", "description": "Tracking a dossier with its code and tracking token."},
@@ -125,8 +127,4 @@ def bootstrap(settings: NotifySettings | None = None, **overrides: Any) -> FastA
             {"name": "webhooks", "description": "Signed deliveries to app back ends (operators)."},
         ],
     )
-    app.state.deps = deps
-    # shared code reads these two by name: shared.identity (operators' JWTs), shared.audit
-    app.state.verifier = TokenVerifier.from_settings(settings)
-    app.state.audit = deps.audit
     return app

@@ -43,10 +43,10 @@ def bootstrap(settings: ResolutionSettings | None = None, **overrides: Any) -> F
     runtime = ServiceRuntime(settings)
     runtime.produces(Topics.DOSSIER_STATUS)
 
-    def given(name: str, build: Any) -> Any:
-        return overrides[name] if name in overrides else build()
+    dependencies = runtime.dependencies(overrides)
+    build = dependencies.build
 
-    keys = given(
+    keys = build(
         "keys",
         lambda: OfficeKeys(
             keys_dir=settings.signing_keys_dir,
@@ -55,42 +55,33 @@ def bootstrap(settings: ResolutionSettings | None = None, **overrides: Any) -> F
             dev_generation=settings.signing_key_generation,
         ),
     )
-    clock, catalogue = given("clock", default_clock), given("catalogue", load_catalogue)
-    cases_repo: MongoCases = given("cases", lambda: _cases(runtime))
-    business = given("business", lambda: BusinessMetrics(runtime.registry))
+    clock, catalogue = build("clock", default_clock), build("catalogue", load_catalogue)
+    cases_repo: MongoCases = build("cases", lambda: _cases(runtime))
+    business = build("business", lambda: BusinessMetrics(runtime.registry))
     watch = Watch(figures=business)
-    results = given("results", lambda: SignedResults(runtime.db, keys=keys, public_base_url=settings.public_base_url))
+    results = build("results", lambda: SignedResults(runtime.db, keys=keys, public_base_url=settings.public_base_url))
     cases = Cases(
         cases=cases_repo,
         results=results,
         catalogue=catalogue,
         clock=clock,
-        letters=given("letters", lambda: apology_letter),
+        letters=build("letters", lambda: apology_letter),
         auto_accepts=settings.auto_accepts,
         watch=watch,
     )
-    figures = Operations(
-        cases=cases_repo,
-        catalogue=catalogue,
-        clock=clock,
-        changes=watch.changes,
-        ranking_min_sample=settings.ranking_min_sample,
-        figures=business,
-    )
-    audit = given("audit", lambda: AuditTrail(runtime.db, service="resolution"))
+    figures = Operations.beside(cases, ranking_min_sample=settings.ranking_min_sample)
     deps = ResolutionDeps(
         settings=settings,
         cases=cases,
         operations=figures,
         watch=watch,
         results=results,
-        papers=given("papers", lambda: OfficePapers(tracking_page_url=settings.tracking_page_url)),
-        verifier=given("verifier", lambda: TokenVerifier.from_settings(settings)),
-        audit=audit,
-        abuse=given("abuse", lambda: AbuseGuard.from_settings(runtime.db, settings)),
+        papers=build("papers", lambda: OfficePapers(tracking_page_url=settings.tracking_page_url)),
+        verifier=build("verifier", lambda: TokenVerifier.from_settings(settings)),
+        audit=build("audit", lambda: AuditTrail(runtime.db, service="resolution")),
+        abuse=build("abuse", lambda: AbuseGuard.from_settings(runtime.db, settings)),
     )
-    for startup in (cases_repo.ensure_indexes, audit.ensure_indexes, deps.abuse.ensure_indexes):
-        runtime.on_startup(startup)
+    dependencies.refuse_unused()
     runtime.metrics.add("overdue", OverdueMetrics(runtime.registry, cases_repo).refresh)
     consumers.register(runtime, cases)
 
@@ -107,6 +98,7 @@ def bootstrap(settings: ResolutionSettings | None = None, **overrides: Any) -> F
         description="Officials process dossiers: worklists, actions, the legal clock (paused during supplements), "
         "overdue flags and apology letters, digitally signed results, operations-centre figures. Officials "
         "authenticate with `Authorization: Bearer <JWT>` (claims sub, office, roles).",
+        deps=deps,
         routers=[operations.router, router, public, audit_router("resolution")],
     )
     # the tracking page (notify's origin) posts the citizen's rating here; token in the query, no cookies
@@ -118,10 +110,6 @@ def bootstrap(settings: ResolutionSettings | None = None, **overrides: Any) -> F
     )
     static = resources.files("services.resolution") / "static"
     app.mount("/operations/static", StaticFiles(directory=str(static)), name="operations-static")
-    app.state.deps = deps
-    # read by shared code (shared.identity.require_role, shared.audit.audit_router), which knows no service's deps
-    app.state.verifier = deps.verifier
-    app.state.audit = audit
     return app
 
 

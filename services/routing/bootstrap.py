@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -25,7 +24,6 @@ from shared.runtime import ServiceRuntime
 from shared.topics import Topics
 
 log = get_logger(__name__)
-T = TypeVar("T")
 
 
 def bootstrap(settings: RoutingSettings | None = None, **overrides: Any) -> FastAPI:
@@ -34,25 +32,24 @@ def bootstrap(settings: RoutingSettings | None = None, **overrides: Any) -> Fast
     runtime = ServiceRuntime(settings)
     runtime.produces(Topics.DOSSIER_ROUTED)
 
-    def given(name: str, build: Callable[[], T]) -> T:
-        return overrides.pop(name) if name in overrides else build()
+    dependencies = runtime.dependencies(overrides)
+    build = dependencies.build
 
-    board = OfficeBoard(given("registry", build_registry))
-    deps = RoutingDeps(
+    def routes() -> MongoRoutes:
         # the shared relay publishes every dossier.routed.v1 the unit of work stores (the one publication path)
-        routes=given("routes", lambda: MongoRoutes(runtime.db, relay=runtime.relay(runtime.db["routes"]))),
-        statuses=given("statuses", lambda: MongoOfficeStatuses(runtime.db)),
-        jurisdiction=given("jurisdiction", lambda: Jurisdiction(given("catalogue", load_catalogue), board)),
-        audit=given("audit", lambda: AuditTrail(runtime.db, service="routing")),
-        verifier=given("verifier", lambda: TokenVerifier.from_settings(settings)),
-    )
-    if overrides:
-        raise TypeError(f"bootstrap() got unknown dependencies: {sorted(overrides)}")
+        repo = MongoRoutes(runtime.db, relay=runtime.relay(runtime.db["routes"]))
+        runtime.on_startup(repo.retire_published_log)  # before the relay's start-up sweep sends what it leaves
+        return repo
 
-    runtime.on_startup(deps.audit.ensure_indexes)
-    runtime.on_startup(deps.routes.ensure_indexes)
-    if isinstance(deps.routes, MongoRoutes):  # before the relay's start-up sweep, which sends what it leaves pending
-        runtime.on_startup(deps.routes.retire_published_log)
+    board = OfficeBoard(build("registry", build_registry))
+    deps = RoutingDeps(
+        routes=build("routes", routes),
+        statuses=build("statuses", lambda: MongoOfficeStatuses(runtime.db)),
+        jurisdiction=build("jurisdiction", lambda: Jurisdiction(build("catalogue", load_catalogue), board)),
+        audit=build("audit", lambda: AuditTrail(runtime.db, service="routing")),
+        verifier=build("verifier", lambda: TokenVerifier.from_settings(settings)),
+    )
+    dependencies.refuse_unused()
 
     async def start_offices() -> None:
         await handlers.start_offices(routes=deps.routes, statuses=deps.statuses, jurisdiction=deps.jurisdiction)
@@ -74,10 +71,7 @@ def bootstrap(settings: RoutingSettings | None = None, **overrides: Any) -> Fast
         description="Finds the competent office for every dossier across boundaries: jurisdiction rules as data, "
         "office load, transfers and inter-agency chains. Operators authenticate with `Authorization: Bearer "
         "<JWT>` (role operator; auditors read /v1/audit).",
+        deps=deps,
         routers=[http_router, audit_router("routing")],
     )
-    app.state.deps = deps
-    # shared/identity.py's require_role and shared/audit.py's audit_router read these two by name
-    app.state.verifier = deps.verifier
-    app.state.audit = deps.audit
     return app

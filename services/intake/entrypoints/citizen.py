@@ -13,13 +13,25 @@ import jinja2
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.security import APIKeyCookie
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake import citizen
 from services.intake.domain.citizen import LoginRejected, ProviderUnavailable
 from services.intake.entrypoints.deps import Deps, IntakeDeps, get_deps
 from services.intake.entrypoints.http import receipt
-from services.intake.entrypoints.models import Address, Document, NotifyPreferences, Receipt, Subject
+from services.intake.entrypoints.models import (
+    Address,
+    Document,
+    DossierId,
+    Email,
+    FullName,
+    NotifyPreferences,
+    Phone,
+    ProcedureCode,
+    Receipt,
+    ReceivedAt,
+    Subject,
+)
 from shared.broker import subscribe
 from shared.envelope import CloudEvent
 from shared.events import DossierStatusChanged
@@ -110,12 +122,8 @@ class CitizenApplicant(BaseModel):
     """The applicant of an online filing: identity comes from the login, so the citizen ID may be left out."""
 
     model_config = ConfigDict(extra="forbid")
-    full_name: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=200,
-        description="Full name (default: the provider's name).",
-        examples=["Nguyễn Văn An"],
+    full_name: FullName | None = Field(
+        default=None, description="Full name (default: the provider's name).", examples=["Nguyễn Văn An"]
     )
     citizen_id: str | None = Field(
         default=None,
@@ -123,8 +131,8 @@ class CitizenApplicant(BaseModel):
         description="Optional; if given it must be the logged-in citizen's (403 citizen_id_mismatch otherwise).",
         examples=["001203012345"],
     )
-    phone: str = Field(max_length=32, description="Vietnamese mobile number.", examples=["0912345678"])
-    email: EmailStr | None = Field(default=None, description="E-mail for notifications.", examples=["an@example.vn"])
+    phone: Phone
+    email: Email = None
     address: Address = Field(description="Registered address.", examples=[{"ward_code": "00070"}])
 
 
@@ -176,15 +184,15 @@ class ResultLink(BaseModel):
 class CitizenDossier(BaseModel):
     """One of the citizen's own dossiers."""
 
-    id: str = Field(description="Dossier id.")
+    id: DossierId
     code: str = Field(description="Dossier code.", examples=["P01.TTPVHCC-261202-0001"])
-    procedure_code: str = Field(description="Procedure.", examples=["LT-HT-001"])
+    procedure_code: ProcedureCode
     procedure_name: str | None = Field(description="Its name.", examples=["Đăng ký khai sinh"])
     channel: str | None = Field(description="How it was filed.", examples=["online"])
     status: str = Field(description="Current status.", examples=["in_process"])
     status_label: str = Field(description="The status in Vietnamese.", examples=["Đang giải quyết"])
     awaiting_supplement: bool = Field(description="A supplement is requested.")
-    received_at: datetime = Field(description="When it was received.")
+    received_at: ReceivedAt
     due_at: datetime = Field(description="Current appointment date.")
     receiving_office_code: str = Field(description="Receiving office.", examples=["P01.TTPVHCC"])
     receiving_office_name: str | None = Field(description="Its name.")

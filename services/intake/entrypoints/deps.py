@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
@@ -16,6 +16,8 @@ from services.intake.handlers import FilingPorts
 from services.intake.settings import IntakeSettings
 from shared.abuse import AbuseGuard
 from shared.audit import AuditTrail
+from shared.deps import app_deps, deps_dependency
+from shared.identity import TokenVerifier
 from shared.pii import PersonalDataKeys
 from shared.reference.procedures import Catalogue
 
@@ -50,6 +52,8 @@ class IntakeDeps:
     limiter: RateLimit
     abuse: AbuseGuard
     audit: AuditTrail
+    #: officials' and auditors' tokens (shared.identity.require_role reads it)
+    verifier: TokenVerifier
     #: the citizens' e-ID provider; None: citizen login is off (no CITIZEN_OIDC_ISSUER)
     citizen_login: citizen.CitizenLogin | None
     #: the citizens' login attempts, sessions, results and their own dossiers
@@ -61,10 +65,7 @@ class IntakeDeps:
         return FilingPorts(self.dossiers, self.tickets, self.sequences, self.claims, self.catalogue, self.pii)
 
 
-def get_deps(request: Request) -> IntakeDeps:
-    """The service's dependencies (``app.state.deps``, set by bootstrap)."""
-    deps: IntakeDeps = request.app.state.deps
-    return deps
+get_deps = deps_dependency(IntakeDeps)
 
 
 Deps = Annotated[IntakeDeps, Depends(get_deps)]
@@ -72,5 +73,5 @@ Deps = Annotated[IntakeDeps, Depends(get_deps)]
 
 def deps_of(app: Any) -> IntakeDeps:
     """The dependencies of a built app (for tests and the command line)."""
-    deps: IntakeDeps = app.state.deps
+    deps: IntakeDeps = app_deps(app)
     return deps

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from shared.events import DEFAULT_CHANNEL_PREFERENCES
 
 _DOCUMENT_EXAMPLE = {
     "code": "to_khai",
@@ -16,6 +18,19 @@ _DOCUMENT_EXAMPLE = {
 }
 _NOW = "2026-11-23T09:15:00+07:00"
 _DUE = "2026-11-26T09:15:00+07:00"
+
+# the fields every view of a dossier has, described once
+DossierId = Annotated[str, Field(description="Dossier id.", examples=["3f0c1c1e-8d6b-4b7e-9a57-3e2f4d1c2b10"])]
+DossierCode = Annotated[str, Field(description="Dossier code.", examples=["00070.TTHCC-261122-0001"])]
+ProcedureCode = Annotated[str, Field(description="Procedure.", examples=["LT-HT-001"])]
+ReceivedAt = Annotated[datetime, Field(description="When it was received.", examples=[_NOW])]
+
+# what an applicant's name, number and e-mail may be, for the clerk's filing and the citizen's own alike
+FullName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Phone = Annotated[str, Field(max_length=32, description="Vietnamese mobile number.", examples=["0912345678"])]
+Email = Annotated[EmailStr | None, Field(description="E-mail for notifications.", examples=["an@example.vn"])]
+#: a counter group whose queue tickets are taken and called (ho-tich, dat-dai, ...)
+QueueService = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 class Address(BaseModel):
@@ -32,10 +47,10 @@ class Applicant(BaseModel):
     """The citizen filing the dossier (personal data: never logged)."""
 
     model_config = ConfigDict(extra="forbid")
-    full_name: str = Field(min_length=1, max_length=200, description="Full name.", examples=["Nguyễn Văn An"])
+    full_name: FullName = Field(description="Full name.", examples=["Nguyễn Văn An"])
     citizen_id: str = Field(max_length=32, description="12-digit citizen ID (CCCD).", examples=["001203012345"])
-    phone: str = Field(max_length=32, description="Vietnamese mobile number.", examples=["0912345678"])
-    email: EmailStr | None = Field(default=None, description="E-mail for notifications.", examples=["an@example.vn"])
+    phone: Phone
+    email: Email = None
     address: Address = Field(
         description="Registered address.", examples=[{"ward_code": "00070", "detail": "12 Hàng Bạc"}]
     )
@@ -63,13 +78,19 @@ class Document(BaseModel):
     )
 
 
+def _channel(name: str, description: str) -> Any:
+    """The field of one channel: on or off as the shared contract's default until the citizen chooses."""
+    default = DEFAULT_CHANNEL_PREFERENCES[name]
+    return Field(default=default, description=description, examples=[default])
+
+
 class NotifyPreferences(BaseModel):
     """Channels the citizen wants to be told on."""
 
     model_config = ConfigDict(extra="forbid")
-    sms: bool = Field(default=True, description="SMS on every status change.", examples=[True])
-    email: bool = Field(default=False, description="E-mail on every status change.", examples=[False])
-    app: bool = Field(default=True, description="Live updates in the citizen app.", examples=[True])
+    sms: bool = _channel("sms", "SMS on every status change.")
+    email: bool = _channel("email", "E-mail on every status change.")
+    app: bool = _channel("app", "Live updates in the citizen app.")
 
 
 class DossierIn(BaseModel):
@@ -104,7 +125,7 @@ class DossierIn(BaseModel):
     notify: NotifyPreferences = Field(
         default_factory=NotifyPreferences,
         description="Notification preferences.",
-        examples=[{"sms": True, "email": False, "app": True}],
+        examples=[dict(DEFAULT_CHANNEL_PREFERENCES)],
     )
     locale: Literal["vi", "en"] = Field(default="vi", description="Language of notifications.", examples=["vi"])
     queue_ticket: int | None = Field(
@@ -120,15 +141,15 @@ class DossierIn(BaseModel):
 class Receipt(BaseModel):
     """Receipt and appointment slip (giấy tiếp nhận hồ sơ và hẹn trả kết quả)."""
 
-    id: str = Field(description="Dossier id.", examples=["3f0c1c1e-8d6b-4b7e-9a57-3e2f4d1c2b10"])
-    code: str = Field(description="Dossier code.", examples=["00070.TTHCC-261122-0001"])
+    id: DossierId
+    code: DossierCode
     status: str = Field(description="Status.", examples=["received"])
-    received_at: datetime = Field(description="When it was received.", examples=[_NOW])
+    received_at: ReceivedAt
     due_at: datetime = Field(description="Appointment date (legal due date).", examples=[_DUE])
     tracking_token: str | None = Field(
         description="Citizen's tracking token (shown only when the dossier is created).", examples=["rV2n0d9Q..."]
     )
-    procedure_code: str = Field(description="Procedure.", examples=["LT-HT-001"])
+    procedure_code: ProcedureCode
     office_code: str = Field(description="Receiving office.", examples=["00070.TTHCC"])
 
 
@@ -151,8 +172,8 @@ class SupplementOut(BaseModel):
     """A recorded supplement."""
 
     supplement_id: str = Field(description="Supplement id.", examples=["5b1d7c2e-0f3a-4c8e-9d61-2a7b3c4d5e6f"])
-    code: str = Field(description="Dossier code.", examples=["00070.TTHCC-261122-0001"])
-    received_at: datetime = Field(description="When it was received.", examples=[_NOW])
+    code: DossierCode
+    received_at: ReceivedAt
 
 
 class HistoryEntry(BaseModel):
@@ -180,15 +201,15 @@ class StoredFile(BaseModel):
 class DossierView(BaseModel):
     """The filing office's view of a dossier."""
 
-    id: str = Field(description="Dossier id.", examples=["3f0c1c1e-8d6b-4b7e-9a57-3e2f4d1c2b10"])
-    code: str = Field(description="Dossier code.", examples=["00070.TTHCC-261122-0001"])
-    procedure_code: str = Field(description="Procedure.", examples=["LT-HT-001"])
+    id: DossierId
+    code: DossierCode
+    procedure_code: ProcedureCode
     status: str = Field(
         description="Current status: received, routed, parked (no competent office open yet), accepted, ...",
         examples=["in_process"],
     )
     awaiting_supplement: bool = Field(description="True while a supplement is requested.", examples=[False])
-    received_at: datetime = Field(description="When it was received.", examples=[_NOW])
+    received_at: ReceivedAt
     due_at: datetime = Field(description="Current due date (moves later after a supplement pause).", examples=[_DUE])
     current_office_code: str | None = Field(
         description="Office now handling it (null while parked or before routing).", examples=["00070.UBND"]
@@ -286,9 +307,7 @@ class TicketIn(BaseModel):
     """Take a queue ticket."""
 
     model_config = ConfigDict(extra="forbid")
-    service: str = Field(
-        min_length=1, max_length=64, description="Service (counter group) whose queue to join.", examples=["ho-tich"]
-    )
+    service: QueueService = Field(description="Service (counter group) whose queue to join.", examples=["ho-tich"])
 
 
 class CallIn(BaseModel):
@@ -296,10 +315,8 @@ class CallIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     counter: str = Field(min_length=1, max_length=32, description="Counter number/name.", examples=["3"])
-    service: str | None = Field(
+    service: QueueService | None = Field(
         default=None,
-        min_length=1,
-        max_length=64,
         description="Call only from this service's queue (omitted: the oldest ticket of any service).",
         examples=["ho-tich"],
     )

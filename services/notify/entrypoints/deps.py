@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from services.notify.domain.ports import LiveFeed, StreamGuard, TrackingLogPrinter
 from services.notify.handlers import Notifier
 from services.notify.settings import NotifySettings
 from shared.abuse import AbuseGuard
 from shared.audit import AuditTrail
+from shared.deps import deps_dependency
+from shared.identity import TokenVerifier
 
 
 @dataclass
@@ -25,12 +27,11 @@ class NotifyDeps:
     papers: TrackingLogPrinter
     abuse: AbuseGuard
     audit: AuditTrail
+    #: operators' and auditors' tokens (shared.identity.require_role reads it)
+    verifier: TokenVerifier
 
 
-def get_deps(request: Request) -> NotifyDeps:
-    """The service's dependencies (FastAPI dependency)."""
-    deps: NotifyDeps = request.app.state.deps
-    return deps
+get_deps = deps_dependency(NotifyDeps)
 
 
 Deps = Annotated[NotifyDeps, Depends(get_deps)]

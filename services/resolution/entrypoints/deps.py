@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastapi import Request
-
-from services.resolution.domain.ports import AuditLog, Papers, Results
+from services.resolution.domain.ports import Papers, Results
 from services.resolution.handlers import Cases, Operations, Watch
 from services.resolution.settings import ResolutionSettings
 from shared.abuse import AbuseGuard
+from shared.audit import AuditTrail
+from shared.deps import deps_dependency
 from shared.identity import TokenVerifier
 
 
@@ -24,11 +24,8 @@ class ResolutionDeps:
     results: Results
     papers: Papers
     verifier: TokenVerifier
-    audit: AuditLog
+    audit: AuditTrail
     abuse: AbuseGuard
 
 
-def get_deps(request: Request) -> ResolutionDeps:
-    """FastAPI dependency: the service's dependencies."""
-    deps: ResolutionDeps = request.app.state.deps
-    return deps
+get_deps = deps_dependency(ResolutionDeps)

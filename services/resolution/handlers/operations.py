@@ -11,6 +11,7 @@ from services.resolution.domain.figures import Period, compute
 from services.resolution.domain.ports import BusinessFigures, CaseRepository
 from services.resolution.domain.scope import Scope
 from services.resolution.domain.service_index import rank, service_index
+from services.resolution.handlers.cases import Cases
 from services.resolution.handlers.signals import ChangeSignal
 from shared.reference.admin_units import get_province, get_ward
 from shared.reference.legal_clock import VIETNAM_TZ, LegalClock
@@ -31,6 +32,12 @@ class Operations:
     ranking_min_sample: int
     figures: BusinessFigures | None = None
     _reports: dict[tuple[Scope, Period], tuple[int, float, dict[str, Any]]] = field(default_factory=dict, init=False)
+
+    @classmethod
+    def beside(cls, cases: Cases, *, ranking_min_sample: int) -> Operations:
+        """The figures over the same repository, catalogue, clock, change signal and business figures as ``cases``."""
+        watch = cases.watch
+        return cls(cases.cases, cases.catalogue, cases.clock, watch.changes, ranking_min_sample, watch.figures)
 
     async def report(self, *, scope: Scope, period: Period, now: datetime | None = None) -> dict[str, Any]:
         """The report of ``scope`` for ``period``.

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastapi import Request
-
 from services.routing.domain.offices import OfficeBoard
 from services.routing.domain.ports import OfficeStatuses, Routes
 from services.routing.domain.rules import Jurisdiction
 from shared.audit import AuditTrail
+from shared.deps import deps_dependency
 from shared.identity import TokenVerifier
 
 
@@ -29,7 +28,4 @@ class RoutingDeps:
         return self.jurisdiction.board
 
 
-def get_deps(request: Request) -> RoutingDeps:
-    """FastAPI dependency: the app's :class:`RoutingDeps`."""
-    deps: RoutingDeps = request.app.state.deps
-    return deps
+get_deps = deps_dependency(RoutingDeps)

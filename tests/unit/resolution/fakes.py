@@ -147,14 +147,8 @@ def make_cases(
 
 def make_operations(cases: Cases, repo: InMemoryCases) -> Operations:
     """The operations figures over the same repository."""
-    return Operations(
-        cases=repo,
-        catalogue=cases.catalogue,
-        clock=cases.clock,
-        changes=cases.watch.changes,
-        ranking_min_sample=ResolutionSettings(environment="test").ranking_min_sample,
-        figures=cases.watch.figures,
-    )
+    assert cases.cases is repo, "the figures read the cases' own repository"
+    return Operations.beside(cases, ranking_min_sample=ResolutionSettings(environment="test").ranking_min_sample)
 
 
 def who(roles: frozenset[str], *, office: str = OFFICE, sub: str = "u1") -> Any:

@@ -35,7 +35,6 @@ async def wired() -> AsyncIterator[tuple[httpx.AsyncClient, Routing]]:
         audit=MemoryAudit("routing"),
         verifier=TokenVerifier.from_settings(RoutingSettings(environment="test")),
     )
-    app.state.verifier = app.state.deps.verifier
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://routing") as client:
         yield client, routing
