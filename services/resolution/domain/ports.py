@@ -98,13 +98,3 @@ class BusinessFigures(Protocol):
     def set_overdue(self, counts: dict[str, int]) -> None:
         """Replace the overdue-now figure per province."""
         ...
-
-
-class AuditLog(Protocol):
-    """Who did what to which dossier (officials' actions and refusals)."""
-
-    async def record(
-        self, who: Any, action: str, target: str, *, details: dict[str, Any] | None = None, outcome: str = "ok"
-    ) -> Any:
-        """Write one record."""
-        ...
