@@ -16,12 +16,15 @@ from typing import Any, Literal
 from services.notify.domain import webhooks
 from services.notify.domain.deliveries import WebhookDelivery
 from services.notify.domain.notifications import (
+    AWAITING_RELEASE,
+    CLAIMABLE,
     DEFAULT_PREFERENCES,
     MESSAGE_CHANNELS,
     Notification,
     NotificationStatus,
     SentDetails,
     backoff_delay,
+    releasable,
     stuck,
     wants,
 )
@@ -49,8 +52,6 @@ from shared.pii import PersonalDataKeys
 log = get_logger(__name__)
 
 S = NotificationStatus
-#: states from which a sender may claim (the status guard inside the write)
-CLAIMABLE = frozenset({S.CREATED, S.WAITING_CONTACT, S.DEFERRED})
 
 
 def utcnow() -> datetime:
@@ -67,26 +68,6 @@ class _Step:
     resume: datetime | None = None
     contact: dict[str, Any] | None = None
     address: str = ""
-
-
-def releasable(view: DossierView, notifications: list[Notification]) -> list[Notification]:
-    """What waits for the late contact, in the order of the dossier's timeline (so of the citizen's messages).
-
-    A channel is held back while the message of the change that brought the contact is wanted on it but not
-    yet stored: its consumer is between writing the contact and storing that message (it releases the rest
-    itself next), or died there (its redelivery does).
-    """
-    position = {entry.event_id: i for i, entry in enumerate(view.timeline)}
-    stored = {n.id for n in notifications}
-    receipt_events = [entry.event_id for entry in view.timeline if entry.kind == "received"]
-    held = {
-        channel
-        for channel in MESSAGE_CHANNELS
-        if wants(view.preferences, channel) and any(f"{e}:{channel}" not in stored for e in receipt_events)
-    }
-    waiting = [n for n in notifications if n.status in (S.WAITING_CONTACT, S.CREATED) and n.channel not in held]
-    # "created" too: a consumer of another topic may have inserted one before it could see the contact
-    return sorted(waiting, key=lambda n: position.get(n.event_id, len(position)))
 
 
 def token_matches(view: DossierView | None, token: str) -> bool:
@@ -166,7 +147,7 @@ class Notifier:
             return
         for waiting in releasable(view, await self.notifications.of_dossier(dossier_id)):
             await self.send(waiting.id)
-        if any(n.status in (S.WAITING_CONTACT, S.CREATED) for n in await self.notifications.of_dossier(dossier_id)):
+        if any(n.status in AWAITING_RELEASE for n in await self.notifications.of_dossier(dossier_id)):
             return  # claimed elsewhere (or by a process that died: stale after NOTIFY_CLAIM_STALE_AFTER): next pass
         await self.views.change(dossier_id, lambda view: view.released())
 

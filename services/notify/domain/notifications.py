@@ -12,7 +12,7 @@ from shared.events import DEFAULT_CHANNEL_PREFERENCES, DeliveryStatus, Notificat
 from shared.topics import Topics
 
 if TYPE_CHECKING:
-    from services.notify.domain.view import Change
+    from services.notify.domain.view import Change, DossierView
 
 #: Channels a citizen can be told on by message; "app" is served by tracking (SSE) and webhooks.
 MESSAGE_CHANNELS: tuple[str, ...] = ("sms", "email")
@@ -39,6 +39,10 @@ CLAIMABLE = frozenset({NotificationStatus.CREATED, NotificationStatus.WAITING_CO
 
 
 S = NotificationStatus
+
+#: what a late contact releases: waiting for it, or "created" (a consumer of another topic may have inserted
+#: one before it could see the contact)
+AWAITING_RELEASE = frozenset({S.WAITING_CONTACT, S.CREATED})
 
 
 @dataclass
@@ -239,3 +243,22 @@ def stuck(notification: Notification, *, now: datetime, sending_timeout: float, 
     if notification.awaiting_receipt and sent is not None and sent.sent_at <= now - timedelta(seconds=receipt_timeout):
         return "no delivery receipt in time"
     return None
+
+
+def releasable(view: DossierView, notifications: list[Notification]) -> list[Notification]:
+    """What waits for the late contact, in the order of the dossier's timeline (so of the citizen's messages).
+
+    A channel is held back while the message of the change that brought the contact is wanted on it but not
+    yet stored: its consumer is between writing the contact and storing that message (it releases the rest
+    itself next), or died there (its redelivery does).
+    """
+    position = {entry.event_id: i for i, entry in enumerate(view.timeline)}
+    stored = {n.id for n in notifications}
+    receipt_events = [entry.event_id for entry in view.timeline if entry.kind == "received"]
+    held = {
+        channel
+        for channel in MESSAGE_CHANNELS
+        if wants(view.preferences, channel) and any(f"{e}:{channel}" not in stored for e in receipt_events)
+    }
+    waiting = [n for n in notifications if n.status in AWAITING_RELEASE and n.channel not in held]
+    return sorted(waiting, key=lambda n: position.get(n.event_id, len(position)))
