@@ -84,7 +84,8 @@ class OperationalMetrics:
 
     async def _one(self, name: str, refresh: Refresh) -> None:
         try:
-            await asyncio.wait_for(refresh(), timeout=self.timeout)
+            async with asyncio.timeout(self.timeout):  # not wait_for: it can lose a cancellation (shared/aio.py)
+                await refresh()
         except Exception as exc:  # a metric source must never break the scrape
             self.errors.labels(source=name).inc()
             log.warning("metrics_refresh_failed", source=name, error_type=type(exc).__name__, error=str(exc)[:200])

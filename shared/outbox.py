@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pymongo import ASCENDING
 
+from shared.aio import wait_event
 from shared.broker import EventPublisher
 from shared.envelope import CloudEvent
 from shared.errors import INFRASTRUCTURE_ERRORS
@@ -91,6 +93,12 @@ class OutboxRelay:
         self._kicked: dict[Any, dict[str, Any] | None] = {}
         self._task: asyncio.Task[None] | None = None
         self.published = 0
+        #: told every document the relay wrote (its clearing), so a repository's snapshot stays current
+        self._cleared_listeners: list[Callable[[dict[str, Any]], None]] = []
+
+    def on_cleared(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        """Call ``listener(document)`` with every document as the relay's clearing wrote it (new revision)."""
+        self._cleared_listeners.append(listener)
 
     async def ensure_indexes(self) -> None:
         """Index the pending counter so a sweep reads only documents with something to send (MongoDB)."""
@@ -145,6 +153,9 @@ class OutboxRelay:
         written = await compare_and_set(self._collection, doc, clear(doc))
         if written is None:
             written = await update_document(self._collection, doc["_id"], clear)
+        if written is not None:
+            for listener in self._cleared_listeners:
+                listener(written)
         return written
 
     async def _relay(self, docs: list[dict[str, Any]]) -> int:
@@ -214,8 +225,7 @@ class OutboxRelay:
                 log.error("outbox_relay_failed", error=str(exc), error_type=type(exc).__name__)
                 next_sweep = 0.0
             if not self._kicked:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval)
+                await wait_event(self._wake, self._poll_interval)
                 self._wake.clear()
 
     def start(self) -> None:

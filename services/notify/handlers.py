@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import json
@@ -45,6 +44,7 @@ from services.notify.domain.templates import TemplateSet, fold_to_ascii, segment
 from services.notify.domain.view import Change, DossierView, StoredContact
 from services.notify.settings import NotifySettings
 from shared.aggregate import Outcome
+from shared.aio import wait_event
 from shared.envelope import CloudEvent
 from shared.logging import get_logger
 from shared.pii import PersonalDataKeys
@@ -512,8 +512,7 @@ class Notifier:
                 raise
             except Exception as exc:
                 log.warning("notify_workers_failed", error=str(exc), error_type=type(exc).__name__)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout=self.settings.worker_interval)
+            await wait_event(self.wake, self.settings.worker_interval)
             self.wake.clear()
 
     # -- citizens --------------------------------------------------------------------------------

@@ -318,7 +318,8 @@ async def track_stream(code: Code, token: Token, request: Request, notifier: Not
             yield {"event": "snapshot", "data": _json({"code": dossier["code"], "timeline": timeline})}
             while True:
                 try:
-                    fresh = [await asyncio.wait_for(queue.get(), timeout=poll)]
+                    async with asyncio.timeout(poll):  # not wait_for: it can lose a cancellation (shared/aio.py)
+                        fresh = [await queue.get()]
                 except TimeoutError:
                     # another notify instance may have recorded the change: catch up from the store
                     current = await notifier.view(dossier["_id"])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import time
@@ -26,6 +25,7 @@ from services.resolution.domain.service_index import CRITERIA, GROUPS
 from services.resolution.entrypoints.auth import CurrentOfficial
 from services.resolution.entrypoints.deps import ResolutionDeps, get_deps
 from services.resolution.entrypoints.models import StatsOut
+from shared.aio import wait_event
 from shared.http import ApiError, error_responses, route
 from shared.reference.admin_units import normalise_province_code, provinces
 from shared.reference.offices import parse_office_code
@@ -169,8 +169,7 @@ async def stats_stream(deps: Deps, query: FiguresRequest) -> EventSourceResponse
                 if digest != sent:
                     sent = digest
                     yield {"event": "figures", "data": body}
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(woken.wait(), timeout=refresh)
+                await wait_event(woken, refresh)
                 # let a burst of changes settle into one recomputation, and keep a large scope's report
                 # (seconds to compute under a steady flow of changes) from taking the whole process
                 await asyncio.sleep(max(SETTLE_SECONDS, BUSY_FACTOR * elapsed))

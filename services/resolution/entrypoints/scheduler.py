@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import UTC, datetime, timedelta
 
 from services.resolution.handlers import Cases, Operations
+from shared.aio import wait_event
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -42,8 +42,7 @@ async def overdue_loop(cases: Cases, *, max_wait: float) -> None:
         except Exception as exc:  # keep checking after a store hiccup
             log.warning("overdue_check_failed", error=str(exc), error_type=type(exc).__name__)
         due.planned_wake = datetime.now(UTC) + timedelta(seconds=delay)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(due.changed.wait(), timeout=delay)
+        await wait_event(due.changed, delay)
 
 
 async def business_metrics_loop(operations: Operations, *, interval: float) -> None:
