@@ -102,6 +102,8 @@ class MongoAggregates(Generic[A]):
         #: the documents this process last read or wrote, newest last (at most ``snapshots``; 0: none kept)
         self._snapshots: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._snapshot_limit = snapshots
+        if snapshots and relay is not None:
+            relay.on_cleared(self._cleared)  # the relay's clearing is a write too: keep the snapshot current
 
     # -- snapshots: the next change of a document this process just read or wrote starts without a read ----
 
@@ -111,6 +113,12 @@ class MongoAggregates(Generic[A]):
             self._snapshots.move_to_end(doc["_id"])
             while len(self._snapshots) > self._snapshot_limit:
                 self._snapshots.popitem(last=False)
+
+    def _cleared(self, doc: Mapping[str, Any]) -> None:
+        """The relay wrote ``doc`` (published entries cleared): a kept snapshot of an older revision follows it."""
+        kept = self._snapshots.get(doc["_id"])
+        if kept is not None and (doc.get(REVISION_FIELD) or 0) > (kept.get(REVISION_FIELD) or 0):
+            self._snapshots[doc["_id"]] = copy.deepcopy(dict(doc))
 
     def _snapshot(self, aggregate_id: str) -> dict[str, Any] | None:
         found = self._snapshots.get(aggregate_id)

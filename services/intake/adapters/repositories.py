@@ -29,6 +29,10 @@ from services.intake.domain.ticket import Ticket
 from shared.outbox import OutboxRelay
 from shared.unit_of_work import MongoAggregates, flat_arguments, flat_document
 
+#: documents kept as last read or written, so the next change of one is one write (docs/adr/0005):
+#: the routed and status events of a dossier come soon after its filing (on its key's partition)
+DOSSIER_SNAPSHOTS = 2000
+
 SOURCE = "/lienthong/intake"
 
 
@@ -127,8 +131,8 @@ class DossierMapper:
 class DossierRepository(MongoAggregates[Dossier]):
     """Dossiers with their outbox (``dossier.received.v1``, ``dossier.supplemented.v1``), by code or key."""
 
-    def __init__(self, db: Any, relay: OutboxRelay | None = None) -> None:
-        super().__init__(db["dossiers"], DossierMapper(), source=SOURCE, relay=relay)
+    def __init__(self, db: Any, relay: OutboxRelay | None = None, *, snapshots: int = DOSSIER_SNAPSHOTS) -> None:
+        super().__init__(db["dossiers"], DossierMapper(), source=SOURCE, relay=relay, snapshots=snapshots)
 
     async def ensure_indexes(self) -> None:
         """Unique dossier codes and idempotency keys; citizens by keyed hash."""

@@ -26,6 +26,10 @@ from shared.events import DossierStatus, ResultDocument
 from shared.outbox import OutboxRelay
 from shared.unit_of_work import MongoAggregates, flat_arguments, flat_document
 
+#: documents kept as last read or written, so the next change of one is one write (docs/adr/0005):
+#: a case's next action (auto-accept, an official's) follows its opening or the last one
+CASE_SNAPSHOTS = 2000
+
 _RUNNING = sorted(s.value for s in CLOCK_RUNNING)
 _OPEN = sorted(s.value for s in OPEN)
 
@@ -100,8 +104,10 @@ def _apology_doc(apology: Apology | None) -> dict[str, Any] | None:
 class MongoCases(MongoAggregates[Case]):
     """The ``cases`` collection: one document per dossier per office, with history and outbox."""
 
-    def __init__(self, db: Any, *, source: str, relay: OutboxRelay | None = None) -> None:
-        super().__init__(db["cases"], CaseMapper(), source=source, relay=relay)
+    def __init__(
+        self, db: Any, *, source: str, relay: OutboxRelay | None = None, snapshots: int = CASE_SNAPSHOTS
+    ) -> None:
+        super().__init__(db["cases"], CaseMapper(), source=source, relay=relay, snapshots=snapshots)
 
     async def ensure_indexes(self) -> None:
         """Worklists by office, the overdue scan by due date, look-up by dossier id or code."""

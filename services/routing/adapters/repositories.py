@@ -22,6 +22,10 @@ from shared.outbox import PENDING_FIELD, OutboxRelay
 from shared.store import update_document
 from shared.unit_of_work import OUTBOX_FIELD, MongoAggregates
 
+#: documents kept as last read or written, so the next change of one is one write (docs/adr/0005):
+#: the status events of a dossier come soon after its route, on the same key's partition
+ROUTE_SNAPSHOTS = 2000
+
 SOURCE = "/lienthong/routing"
 #: the log of first decisions routing once published itself (before the shared relay was its one path)
 PUBLISHED_LOG = "published_events"
@@ -154,8 +158,8 @@ class RouteMapper:
 class MongoRoutes(MongoAggregates[Route]):
     """Routes in the ``routes`` collection, committed with their ``dossier.routed.v1`` events (the relay sends)."""
 
-    def __init__(self, db: Any, *, relay: OutboxRelay | None = None) -> None:
-        super().__init__(db["routes"], RouteMapper(), source=SOURCE, relay=relay)
+    def __init__(self, db: Any, *, relay: OutboxRelay | None = None, snapshots: int = ROUTE_SNAPSHOTS) -> None:
+        super().__init__(db["routes"], RouteMapper(), source=SOURCE, relay=relay, snapshots=snapshots)
         self._inserts: Batcher[dict[str, Any], bool] = Batcher(self._insert_many)
 
     async def insert_document(self, doc: dict[str, Any]) -> bool:

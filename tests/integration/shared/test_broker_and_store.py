@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from opentelemetry import trace
 from prometheus_client import CollectorRegistry
+from pymongo import monitoring
 from pymongo.errors import DuplicateKeyError
 
 from shared.aggregate import EventRecorder
@@ -258,6 +259,56 @@ async def test_two_batch_relays_publish_every_write_in_order_and_clear_the_outbo
     finally:
         for relay in relays:
             await relay.stop()
+        await broker.stop()
+        client.close()
+
+
+class _Commands(monitoring.CommandListener):
+    """The names of the commands a client sends (driver housekeeping left out)."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name not in {"hello", "isMaster", "ismaster", "ping", "endSessions"}:
+            self.names.append(event.command_name)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_a_snapshot_follows_the_relays_clearing(settings: BaseServiceSettings) -> None:
+    """The relay's clearing is a write (a new revision): a repository keeping snapshots learns it, so the next
+    change of a document whose events were just published is still one write, with no read before it."""
+    commands = _Commands()
+    client = make_mongo_client(settings, event_listeners=[commands])
+    broker = make_broker(settings, registry=CollectorRegistry())
+    await broker.start()
+    publisher = EventPublisher(broker, settings)
+    coll = client[settings.mongodb_database]["snapshot_steps"]
+    relay = OutboxRelay(coll, publisher, poll_interval=0.1)
+    repo = MongoAggregates(coll, StepMapper(), source="/lienthong/test", relay=relay, snapshots=10)
+    doc_id = str(uuid.uuid4())
+    relay.start()
+    try:
+        assert await repo.add(Step(doc_id))
+        await repo.change(doc_id, Step.step)
+
+        async def doc() -> Any:
+            return await coll.find_one({"_id": doc_id})
+
+        await eventually(doc, until=lambda d: d[PENDING_FIELD] == 0)  # published and cleared by the relay
+        commands.names.clear()
+        outcome = await repo.change(doc_id, Step.step)
+        spent = list(commands.names)  # before the relay (woken by this change) sends anything
+        assert outcome.applied
+        assert spent == ["findAndModify"], spent  # no read and no refused write: the snapshot is current
+        await eventually(doc, until=lambda d: d[PENDING_FIELD] == 0 and d["n"] == 2)
+    finally:
+        await relay.stop()
         await broker.stop()
         client.close()
 
