@@ -103,7 +103,7 @@ def system(extra: dict[str, str] | None = None, *, profile: str | None = None) -
     """All four services on databases and topics of their own, dropped afterwards.
 
     With ``--profile``, a system started with ``profile=<label>`` runs each service under pyinstrument;
-    the reports land in ``bench/results/profiles/<label>-<service>.{txt,html}`` when the service stops.
+    the reports land in ``bench/results/profiles/<run>/<label>-<service>.txt`` when it stops (bench/profiled.py).
     """
     from tests.support.service import drop_databases
 
@@ -112,7 +112,7 @@ def system(extra: dict[str, str] | None = None, *, profile: str | None = None) -
     launcher: tuple[str, ...] = ()
     if profile and RUN["profile"]:
         PROFILES.mkdir(parents=True, exist_ok=True)
-        launcher = ("-m", "pyinstrument", "-r", "text", "-o", str(PROFILES / f"{profile}-{{name}}.txt"))
+        launcher = (str(REPO / "bench" / "profiled.py"), str(PROFILES / f"{profile}-{{name}}"))
     try:
         # the machine is shared: eight processes importing at once may take minutes to be ready
         with running_system(
@@ -128,13 +128,12 @@ def system(extra: dict[str, str] | None = None, *, profile: str | None = None) -
 
 
 def _stop_profiled(sys_: System) -> None:
-    """Stop profiled services with SIGINT: uvicorn re-raises the signal after its graceful shutdown, and
-    only as KeyboardInterrupt (not SIGTERM's default death) does pyinstrument get to write its report."""
+    """Stop profiled services gracefully and give them time to write their reports (bench/profiled.py)."""
     import signal
 
     for proc in sys_.every_process():
         if proc.proc is not None and proc.proc.poll() is None:
-            proc.proc.send_signal(signal.SIGINT)
+            proc.proc.send_signal(signal.SIGTERM)
     for proc in sys_.every_process():
         if proc.proc is not None:
             try:
@@ -324,8 +323,33 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+#: the local infrastructure's processes by command name (/proc/<pid>/comm): their CPU is part of a dossier's cost
+INFRA_COMMANDS = {"ferretdb": "ferretdb", "postgres": "postgresql", "java": "kafka"}
+
+
+def infra_cpu_seconds() -> dict[str, float]:
+    """CPU seconds so far of the local store and broker, summed over their processes (with reaped children).
+
+    Counted by command name on this machine, so on a machine running another FerretDB, PostgreSQL or JVM
+    the figures include theirs; against external infrastructure they are zero.
+    """
+    totals = dict.fromkeys(INFRA_COMMANDS.values(), 0.0)
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            comm, rest = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        name = INFRA_COMMANDS.get(comm.split("(", 1)[1])
+        if name is not None:
+            fields = rest.split()
+            totals[name] += sum(int(f) for f in fields[11:15]) / tick
+    return totals
+
+
 def _cpu(sys_: System) -> dict[str, float]:
-    return {name: cpu_seconds(sys_[name].proc.pid) for name in SERVICES if sys_[name].proc is not None}  # type: ignore[union-attr]
+    services = {name: cpu_seconds(sys_[name].proc.pid) for name in SERVICES if sys_[name].proc is not None}  # type: ignore[union-attr]
+    return {**services, **infra_cpu_seconds()}
 
 
 def _run_pipeline(sys_: System, key: str, n: int, *, rate: float | None = None, label: str) -> dict[str, Any]:
@@ -347,7 +371,8 @@ def _run_pipeline(sys_: System, key: str, n: int, *, rate: float | None = None, 
         "p50_ms": pct(lat, 50),
         "p95_ms": pct(lat, 95),
         "p99_ms": pct(lat, 99),
-        # CPU each service spent per completed dossier during the run (ms): where the machine's time goes
+        # CPU each service and the local store and broker spent per completed dossier during the run (ms):
+        # where the machine's time goes
         "cpu_ms_per_dossier": {
             name: round((after[name] - before[name]) * 1000 / max(len(done), 1), 1) for name in after
         },
@@ -650,6 +675,14 @@ def table(results: dict[str, Any]) -> Table:
         t.add_row("pipeline p99 at saturation (ms)", str(r["p99_ms"]), str(r["baseline_relay"]["p99_ms"]), "", "")
         half = r["at_half_saturation"]
         t.add_row(f"pipeline p99 at {half['offered_dps']}/s (ms)", str(half["p99_ms"]), "", "", "≤ 1000 ms")
+        cpu = r.get("cpu_ms_per_dossier") or {}
+        t.add_row(
+            "CPU ms per dossier",
+            f"{round(sum(cpu.values()), 1)}: " + " · ".join(f"{name} {ms}" for name, ms in cpu.items()),
+            "",
+            "",
+            "",
+        )
     if "scaling" in results:
         r = results["scaling"]
         t.add_row(
