@@ -17,7 +17,6 @@ service's ``adapters/``); :class:`MongoAggregates` owns everything else in the d
 
 from __future__ import annotations
 
-import copy
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import fields
@@ -69,6 +68,21 @@ def flat_arguments(cls: type, doc: Mapping[str, Any], *, skip: Collection[str] =
 R = TypeVar("R")
 
 
+def _copied(value: Any) -> Any:
+    """A copy of a stored document's containers (dicts, lists, tuples); leaves are immutable BSON values.
+
+    What ``copy.deepcopy`` does for these documents at a fraction of its cost (no memo, no reductions): it
+    was the largest single CPU item of intake's filing path once snapshots were on (docs/performance.md).
+    """
+    if isinstance(value, dict):
+        return {key: _copied(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copied(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(_copied(item) for item in value)
+    return value
+
+
 class DocumentMapper(Protocol[A]):
     """Maps one aggregate type to its stored document and back (no store-owned field on either side)."""
 
@@ -109,7 +123,7 @@ class MongoAggregates(Generic[A]):
 
     def _remember(self, doc: Mapping[str, Any]) -> None:
         if self._snapshot_limit:
-            self._snapshots[doc["_id"]] = copy.deepcopy(dict(doc))
+            self._snapshots[doc["_id"]] = _copied(dict(doc))
             self._snapshots.move_to_end(doc["_id"])
             while len(self._snapshots) > self._snapshot_limit:
                 self._snapshots.popitem(last=False)
@@ -118,11 +132,11 @@ class MongoAggregates(Generic[A]):
         """The relay wrote ``doc`` (published entries cleared): a kept snapshot of an older revision follows it."""
         kept = self._snapshots.get(doc["_id"])
         if kept is not None and (doc.get(REVISION_FIELD) or 0) > (kept.get(REVISION_FIELD) or 0):
-            self._snapshots[doc["_id"]] = copy.deepcopy(dict(doc))
+            self._snapshots[doc["_id"]] = _copied(dict(doc))
 
     def _snapshot(self, aggregate_id: str) -> dict[str, Any] | None:
         found = self._snapshots.get(aggregate_id)
-        return copy.deepcopy(found) if found is not None else None
+        return _copied(found) if found is not None else None
 
     # -- reading ---------------------------------------------------------------------------------------
 

@@ -56,7 +56,7 @@ async def office(
         await d.abuse.failed(request, "api-key")
         await d.abuse.admit(request, "api-key", count=False)
         raise ApiError(401, "unauthorized", "unknown or revoked API key")
-    if request.method != "GET" and not d.limiter.hit(found.code, credentials.credentials[-8:]):
+    if request.method != "GET" and not await d.limiter.hit(found.code, credentials.credentials[-8:]):
         raise ApiError(429, "rate_limited", f"rate limit {d.limiter.rate} exceeded for this key")
     return found
 
