@@ -245,6 +245,7 @@ async def test_supplement_request_mau02_and_control_sheet_mau05(system: System, 
     ):
         assert expected in text, expected
     assert "Trước hạn" in text or "Đúng hạn" in text
+    assert "Thủ tục gắn với vị trí đối tượng" in text and "The procedure" not in text, "routing's reason, in Vietnamese"
     assert qr_codes(sheet) == [tracking]
     assert foreign.status_code == 404
     assert refusal.status_code == 409, "a returned dossier has no refusal notice"
