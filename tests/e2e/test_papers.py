@@ -343,7 +343,7 @@ async def _now(value: Any) -> Any:
 
 
 async def test_refusal_notice_mau03_carries_the_reason(system: System) -> None:
-    """A leader refuses: Mẫu 03 names the office and the written reason."""
+    """A leader refuses: Mẫu 03 names the office and the written reason; its QR code opens the tracking page."""
     reason = "Giấy chứng sinh không do cơ sở y tế cấp"
     async with httpx.AsyncClient(timeout=60) as http:
         receipt, _ = await _file(http, system)
@@ -356,11 +356,12 @@ async def test_refusal_notice_mau03_carries_the_reason(system: System) -> None:
     text = pdf_text(pdf)
     for expected in ("Mẫu số 03", "PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ", receipt["code"], COMPETENT_NAME, reason):
         assert expected in text, expected
+    assert qr_codes(pdf) == [f"{system['notify'].url}/track#code={receipt['code']}"]
 
 
 async def test_apology_letter_mau04_has_the_new_appointment(system: System) -> None:
     """An overdue dossier's apology (due date moved into the past in the store, as if weeks had passed): Mẫu 04
-    prints the old and the new appointment and the reason."""
+    prints the old and the new appointment and the reason; its QR code opens the tracking page."""
     async with httpx.AsyncClient(timeout=60) as http:
         receipt, _ = await _file(http, system)
         code = receipt["code"]
@@ -409,6 +410,7 @@ async def test_apology_letter_mau04_has_the_new_appointment(system: System) -> N
         form_time(past.isoformat()),
     ):
         assert expected in text, expected
+    assert qr_codes(pdf) == [f"{system['notify'].url}/track#code={code}"]
 
 
 VERDICT = "document.getElementById('verdict').dataset.status"
