@@ -227,6 +227,7 @@ async def test_supplement_request_mau02_and_control_sheet_mau05(system: System, 
     forms = f"{system['resolution'].url}/v1/dossiers/{code}/forms"
     async with httpx.AsyncClient(timeout=60) as http:
         sheet = await _pdf(http, f"{forms}/control-sheet.pdf", headers=official(COMPETENT, "leader"))
+        reprint = await _pdf(http, f"{forms}/control-sheet.pdf", headers=official(COMPETENT, "clerk"))
         foreign = await http.get(f"{forms}/control-sheet.pdf", headers=official("00073.UBND", "leader"))
         refusal = await http.get(f"{forms}/refusal.pdf", headers=official(COMPETENT, "leader"))
     text = pdf_text(sheet)
@@ -247,6 +248,7 @@ async def test_supplement_request_mau02_and_control_sheet_mau05(system: System, 
     assert "Trước hạn" in text or "Đúng hạn" in text
     assert "Thủ tục gắn với vị trí đối tượng" in text and "The procedure" not in text, "routing's reason, in Vietnamese"
     assert qr_codes(sheet) == [tracking]
+    assert reprint == sheet, "the same state renders the same bytes"
     assert foreign.status_code == 404
     assert refusal.status_code == 409, "a returned dossier has no refusal notice"
 
@@ -262,6 +264,7 @@ async def test_signed_result_pdf_verifies_with_the_published_keys_only(
     assert result["verify_url"] == f"{res}/verify?id={result['document_id']}"
     async with httpx.AsyncClient(timeout=60, base_url=res) as http:
         pdf = await _pdf(http, f"/v1/results/{result['document_id']}/pdf")
+        reprint = await _pdf(http, f"/v1/results/{result['document_id']}/pdf")
         jwks = (await http.get("/.well-known/jwks.json")).json()
         (qr,) = qr_codes(pdf)
         assert qr == f"{result['verify_url']}&sig={b64url(base64.b64decode(result['signature']))}"
@@ -280,6 +283,7 @@ async def test_signed_result_pdf_verifies_with_the_published_keys_only(
         bad_sig = await http.get(f"/v1/results/{result['document_id']}/verification", params={"sig": b64url(b"x" * 64)})
         unknown = await http.get(f"/v1/results/{uuid.uuid4()}/verification")
         not_pdf = await http.post("/v1/results/verify-pdf", content=b"PK\x03\x04 not a pdf")
+    assert reprint == pdf, "the same signed result renders the same bytes"
     text = pdf_text(pdf)
     for expected in (RESULT_TITLE.upper(), RESULT_CONTENT, COMPETENT_NAME, returned["receipt"]["code"], "Ed25519"):
         assert expected in text, expected
