@@ -2,8 +2,9 @@
 
 ``<dir>/<collection>.bson`` holds the documents as concatenated BSON, exactly as stored (raw, no
 re-encoding), and ``<dir>/<collection>.metadata.json`` the indexes in canonical Extended JSON — the files
-``mongodump --out`` writes and ``mongorestore --dir`` reads. It works on FerretDB (the local store, where
-mongodump cannot be built: docs/operations.md) and on MongoDB alike. Like mongodump without ``--oplog``,
+``mongodump --out`` writes and ``mongorestore --dir`` reads (tests/integration/shared/test_mongo_tools.py restores
+each one's dump with the other). It works on FerretDB (the local store, where MongoDB's tools are usually not at hand:
+docs/operations.md) and on MongoDB alike. Like mongodump without ``--oplog``,
 a dump of a database that is being written is not a point-in-time snapshot: stop the writers, or accept
 that each document is as it was when its collection was read.
 """

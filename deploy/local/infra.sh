@@ -227,7 +227,9 @@ wait_ready() { # wait_ready NAME CHECK...
   local name=$1; shift
   local deadline=$((SECONDS + READY_TIMEOUT))
   until "$@"; do
-    if ! running "$name"; then
+    # alive is enough: right after `setsid nohup PROGRAM &` the pid is for a moment a forked copy of this script,
+    # whose command line is not PROGRAM's yet (is_ours would call a healthy broker dead)
+    if ! pid_alive "$(pid_of "$name")"; then
       tail -n 30 "$(log_file "$name")" >&2 || true
       rm -f "$(pid_file "$name")"
       die "$name exited during start-up (log: $(log_file "$name"))"
@@ -632,6 +634,8 @@ up() {
 }
 
 # ---------------------------------------------------------------------------------------------------- main
+
+if [[ -n ${INFRA_SH_SOURCED:-} ]]; then return 0; fi # sourced for its functions (tests/unit/deploy/test_infra_script.py)
 
 cmd="${1:-}"
 case "$cmd" in

@@ -165,6 +165,16 @@ class NotifySettings(BaseServiceSettings):
         description="Seconds an idle live stream waits before re-reading the store (changes seen by another instance).",
     )
 
+    @model_validator(mode="after")
+    def _refuse_the_file_provider_in_production(self) -> NotifySettings:
+        """The development file provider writes phone numbers in clear to disk: production sends through gateways."""
+        if self.environment == "production" and (files := [p.name for p in self.sms_providers if p.kind == "file"]):
+            raise ValueError(
+                "ENVIRONMENT=production refuses: NOTIFY_SMS_PROVIDERS has the development file provider "
+                f"{', '.join(files)} (phone numbers in clear on disk); configure an http gateway"
+            )
+        return self
+
     def secret_values(self) -> dict[str, str | None]:
         """The base secrets, the receipt secret and the keys of personal data."""
         return {

@@ -227,6 +227,7 @@ async def test_supplement_request_mau02_and_control_sheet_mau05(system: System, 
     forms = f"{system['resolution'].url}/v1/dossiers/{code}/forms"
     async with httpx.AsyncClient(timeout=60) as http:
         sheet = await _pdf(http, f"{forms}/control-sheet.pdf", headers=official(COMPETENT, "leader"))
+        reprint = await _pdf(http, f"{forms}/control-sheet.pdf", headers=official(COMPETENT, "clerk"))
         foreign = await http.get(f"{forms}/control-sheet.pdf", headers=official("00073.UBND", "leader"))
         refusal = await http.get(f"{forms}/refusal.pdf", headers=official(COMPETENT, "leader"))
     text = pdf_text(sheet)
@@ -245,7 +246,9 @@ async def test_supplement_request_mau02_and_control_sheet_mau05(system: System, 
     ):
         assert expected in text, expected
     assert "Trước hạn" in text or "Đúng hạn" in text
+    assert "Thủ tục gắn với vị trí đối tượng" in text and "The procedure" not in text, "routing's reason, in Vietnamese"
     assert qr_codes(sheet) == [tracking]
+    assert reprint == sheet, "the same state renders the same bytes"
     assert foreign.status_code == 404
     assert refusal.status_code == 409, "a returned dossier has no refusal notice"
 
@@ -261,6 +264,7 @@ async def test_signed_result_pdf_verifies_with_the_published_keys_only(
     assert result["verify_url"] == f"{res}/verify?id={result['document_id']}"
     async with httpx.AsyncClient(timeout=60, base_url=res) as http:
         pdf = await _pdf(http, f"/v1/results/{result['document_id']}/pdf")
+        reprint = await _pdf(http, f"/v1/results/{result['document_id']}/pdf")
         jwks = (await http.get("/.well-known/jwks.json")).json()
         (qr,) = qr_codes(pdf)
         assert qr == f"{result['verify_url']}&sig={b64url(base64.b64decode(result['signature']))}"
@@ -279,6 +283,7 @@ async def test_signed_result_pdf_verifies_with_the_published_keys_only(
         bad_sig = await http.get(f"/v1/results/{result['document_id']}/verification", params={"sig": b64url(b"x" * 64)})
         unknown = await http.get(f"/v1/results/{uuid.uuid4()}/verification")
         not_pdf = await http.post("/v1/results/verify-pdf", content=b"PK\x03\x04 not a pdf")
+    assert reprint == pdf, "the same signed result renders the same bytes"
     text = pdf_text(pdf)
     for expected in (RESULT_TITLE.upper(), RESULT_CONTENT, COMPETENT_NAME, returned["receipt"]["code"], "Ed25519"):
         assert expected in text, expected
@@ -342,7 +347,7 @@ async def _now(value: Any) -> Any:
 
 
 async def test_refusal_notice_mau03_carries_the_reason(system: System) -> None:
-    """A leader refuses: Mẫu 03 names the office and the written reason."""
+    """A leader refuses: Mẫu 03 names the office and the written reason; its QR code opens the tracking page."""
     reason = "Giấy chứng sinh không do cơ sở y tế cấp"
     async with httpx.AsyncClient(timeout=60) as http:
         receipt, _ = await _file(http, system)
@@ -355,11 +360,12 @@ async def test_refusal_notice_mau03_carries_the_reason(system: System) -> None:
     text = pdf_text(pdf)
     for expected in ("Mẫu số 03", "PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ", receipt["code"], COMPETENT_NAME, reason):
         assert expected in text, expected
+    assert qr_codes(pdf) == [f"{system['notify'].url}/track#code={receipt['code']}"]
 
 
 async def test_apology_letter_mau04_has_the_new_appointment(system: System) -> None:
     """An overdue dossier's apology (due date moved into the past in the store, as if weeks had passed): Mẫu 04
-    prints the old and the new appointment and the reason."""
+    prints the old and the new appointment and the reason; its QR code opens the tracking page."""
     async with httpx.AsyncClient(timeout=60) as http:
         receipt, _ = await _file(http, system)
         code = receipt["code"]
@@ -408,6 +414,7 @@ async def test_apology_letter_mau04_has_the_new_appointment(system: System) -> N
         form_time(past.isoformat()),
     ):
         assert expected in text, expected
+    assert qr_codes(pdf) == [f"{system['notify'].url}/track#code={code}"]
 
 
 VERDICT = "document.getElementById('verdict').dataset.status"

@@ -80,6 +80,11 @@ def _timeliness(at: datetime, due_at: datetime) -> str:
     return "Đúng hạn" if at <= due_at else "Quá hạn"
 
 
+def _in_vietnamese(routing_reason: str) -> str:
+    """The Vietnamese part of routing's ``<Vietnamese> / <English>`` reason (services/routing/domain/rules.py)."""
+    return routing_reason.split(" / ", 1)[0]
+
+
 def _common(case: dict[str, Any], tracking_page_url: str) -> dict[str, Any]:
     receiving = case.get("receiving_office_code") or case["dossier_code"].rsplit("-", 2)[0]
     return {
@@ -132,7 +137,9 @@ def form_html(form: str, case: dict[str, Any], *, tracking_page_url: str) -> str
                     "by": h.get("by") or "",
                     "at": h["at"],
                     "timeliness": _timeliness(h["at"], case["due_at"]) if finishing else "",
-                    "note": h.get("reason") or "",
+                    "note": _in_vietnamese(h.get("reason") or "")
+                    if h.get("action") == "routed"
+                    else h.get("reason") or "",
                 }
             )
         ctx |= {

@@ -89,6 +89,8 @@ def test_rules_are_ordered_data_with_explanations() -> None:
         "R50-province-department",
     ]
     assert all(r.explain_vi and r.explain_en for r in rules)
+    # a reason is "<Vietnamese> / <English>" and the forms print the part before the first " / "
+    assert not [r.id for r in rules if " / " in r.explain_vi]
 
 
 def test_boundary_free_goes_to_the_receiving_commune_when_open() -> None:

@@ -37,4 +37,22 @@ def test_development_keeps_its_defaults_and_real_secrets_pass(cls: Any) -> None:
     """ENVIRONMENT=development starts with the defaults; long private values pass everywhere."""
     fields = {f: cls.model_fields[f].default for f in SECRETS[cls]}
     assert cls(environment="development", **fields).environment == "development"
-    assert cls(environment="production", **{f: "x" * 40 + f for f in SECRETS[cls]}).environment == "production"
+    extra = {"sms_providers": GATEWAY} if cls is NotifySettings else {}  # production refuses the file provider
+    assert cls(environment="production", **{f: "x" * 40 + f for f in SECRETS[cls]}, **extra).environment == "production"
+
+
+GATEWAY = [{"name": "gw", "kind": "http", "url": "https://sms.example.vn/send"}]
+NOTIFY_KEYS = {f: "x" * 40 + f for f in SECRETS[NotifySettings]}
+
+
+def test_production_refuses_the_development_sms_file_provider() -> None:
+    """The file provider writes phone numbers in clear to disk: production refuses it, by default and when named
+    beside a gateway; a gateway alone passes, and the other profiles (the suite's `test`) keep the file."""
+    for providers in (None, [{"name": "file", "kind": "file"}], [*GATEWAY, {"name": "disk", "kind": "file"}]):
+        chosen = {} if providers is None else {"sms_providers": providers}
+        with pytest.raises(ValueError, match="refuses: NOTIFY_SMS_PROVIDERS"):
+            NotifySettings(environment="production", **NOTIFY_KEYS, **chosen)
+    assert [
+        p.kind for p in NotifySettings(environment="production", **NOTIFY_KEYS, sms_providers=GATEWAY).sms_providers
+    ] == ["http"]
+    assert NotifySettings(environment="test", **NOTIFY_KEYS).sms_providers[0].kind == "file"
