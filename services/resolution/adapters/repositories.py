@@ -113,6 +113,7 @@ class MongoCases(MongoAggregates[Case]):
         """Worklists by office, the overdue scan by due date, look-up by dossier id or code."""
         await self.collection.create_index([("office_code", ASCENDING), ("status", ASCENDING)], name="worklist")
         await self.collection.create_index([("overdue", ASCENDING), ("due_at", ASCENDING)], name="overdue_scan")
+        await self.collection.create_index([("status", ASCENDING), ("due_at", ASCENDING)], name="running_by_due")
         await self.collection.create_index([("dossier_id", ASCENDING)], name="dossier_id")
         await self.collection.create_index([("dossier_code", ASCENDING)], name="dossier_code")
         await self.collection.create_index([("office_province_code", ASCENDING)], name="office_province")
@@ -142,30 +143,44 @@ class MongoCases(MongoAggregates[Case]):
         )
         return [self.mapper.from_document(doc) async for doc in cursor]
 
+    # The overdue queries ask one running status at a time: FerretDB 1.24 turns only equalities into SQL and
+    # evaluates `$in` in Go after reading every row the equalities left, so `{"overdue": False, "status":
+    # {"$in": …}}` read every case ever closed (they are never overdue) — all of them, at each scheduler
+    # pass (found by the growth benchmark). A status equality is an index look-up on both stores.
+
+    def _running_queries(self, **conditions: Any) -> list[dict[str, Any]]:
+        return [{"status": status, **conditions} for status in _RUNNING]
+
     async def overdue_candidates(self, now: datetime, *, limit: int) -> list[Case]:
         """Running, unflagged cases whose due date has passed by ``now``."""
-        query = {"overdue": False, "status": {"$in": _RUNNING}, "due_at": {"$lte": now}, "paused_at": None}
-        return await self.find(query, limit=limit)
+        found: list[Case] = []
+        for query in self._running_queries(overdue=False, due_at={"$lte": now}, paused_at=None):
+            found += await self.find(query, limit=limit - len(found))
+            if len(found) >= limit:
+                break
+        return found
 
     async def next_due(self) -> datetime | None:
         """The earliest due date among running cases not flagged overdue."""
-        query = {"overdue": False, "status": {"$in": _RUNNING}}
-        found = await self.collection.find(query, {"due_at": 1}).sort("due_at", ASCENDING).limit(1).to_list(1)
-        return found[0]["due_at"] if found else None
+        dues = []
+        for query in self._running_queries(overdue=False):
+            found = await self.collection.find(query, {"due_at": 1}).sort("due_at", ASCENDING).limit(1).to_list(1)
+            dues += [found[0]["due_at"]] if found else []
+        return min(dues, default=None)
 
     async def overdue_by_province(self, now: datetime) -> dict[str, int]:
         """Running cases past their due date, per competent office's province (the overdue gauge)."""
-        query = {"status": {"$in": _RUNNING}, "due_at": {"$lte": now}, "paused_at": None}
         counts: dict[str, int] = {}
-        async for case in self.collection.find(query, {"office_province_code": 1}):
-            key = case.get("office_province_code") or "??"
-            counts[key] = counts.get(key, 0) + 1
+        for query in self._running_queries(due_at={"$lte": now}, paused_at=None):
+            async for case in self.collection.find(query, {"office_province_code": 1}):
+                key = case.get("office_province_code") or "??"
+                counts[key] = counts.get(key, 0) + 1
         return counts
 
     async def count_unflagged(self, now: datetime) -> int:
         """Running cases past due that the overdue scheduler has not flagged yet."""
-        query = {"overdue": False, "status": {"$in": _RUNNING}, "due_at": {"$lte": now}, "paused_at": None}
-        return int(await self.collection.count_documents(query))
+        queries = self._running_queries(overdue=False, due_at={"$lte": now}, paused_at=None)
+        return sum([int(await self.collection.count_documents(query)) for query in queries])
 
     async def figures_inputs(
         self, *, province_code: str | None, office_code: str | None, since: datetime
