@@ -50,7 +50,7 @@ SCALES: dict[str, dict[str, float]] = {
     # recovery's offered rate stays below the pipeline's capacity on FerretDB, so "steady" means something
     # growth: finished dossiers seeded into every service's database before the grown pipeline run
     "tiny": {"duration": 3, "pipeline": 20, "scaling": 100, "recovery": 20, "rate": 2, "growth": 200},
-    "small": {"duration": 5, "pipeline": 100, "scaling": 300, "recovery": 30, "rate": 2, "growth": 10_000},
+    "small": {"duration": 5, "pipeline": 100, "scaling": 300, "recovery": 30, "rate": 2, "growth": 100_000},
     "full": {"duration": 15, "pipeline": 300, "scaling": 2000, "recovery": 45, "rate": 3, "growth": 100_000},
 }
 
@@ -532,9 +532,52 @@ async def _drained(sys_: System, within: float = 60.0) -> None:
         client.close()
 
 
+async def _finish(sys_: System, code: str) -> None:
+    """Take an auto-accepted dossier to its end through resolution's API (process, approve, return) and wait
+    until notify has told the citizen it is returned: the growth run's template is a finished dossier."""
+    import httpx
+    from motor.motor_asyncio import AsyncIOMotorClient
+
+    from tests.e2e.conftest import official
+
+    client: AsyncIOMotorClient[Any] = AsyncIOMotorClient(MONGO)
+    try:
+        cases, url = client[f"{sys_.prefix}_resolution"]["cases"], sys_["resolution"].url
+        done: set[str] = set()
+        async with httpx.AsyncClient(timeout=30) as http:
+            for _ in range(60):  # each step of an inter-agency chain is a case at its office, taken in turn
+                steps = [c async for c in cases.find({"dossier_code": code}) if c["_id"] not in done]
+                running = [c for c in steps if c.get("status") == "accepted"]
+                if not running:
+                    await asyncio.sleep(0.5)
+                    continue
+                case = running[0]
+                office = case["office_code"]
+                for action, role in (("process", "specialist"), ("approve", "leader"), ("return", "clerk")):
+                    r = await http.post(f"{url}/v1/dossiers/{code}/{action}", headers=official(office, role))
+                    if action == "return" and r.status_code == 409 and r.json()["code"] == "chain_continues":
+                        break  # the result goes on to the chain's next office
+                    assert r.status_code == 200, f"{action} at {office}: {r.status_code} {r.text}"
+                else:
+                    break  # returned to the citizen
+                done.add(case["_id"])
+            else:
+                raise AssertionError(f"{code} was never returned")
+        deadline = time.monotonic() + 120
+        views = client[f"{sys_.prefix}_notify"]["dossiers"]
+        while time.monotonic() < deadline:
+            view = await views.find_one({"code": code})
+            if view and any(entry.get("kind") == "returned" for entry in view.get("timeline") or []):
+                return
+            await asyncio.sleep(0.5)
+        raise AssertionError(f"notify never recorded {code} as returned")
+    finally:
+        client.close()
+
+
 def bench_growth(scale: dict[str, float]) -> dict[str, Any]:
     """The pipeline with empty stores against the same with ``growth`` finished dossiers in every database."""
-    from bench.growth import seed, take_template
+    from bench.growth import local_postgres, seed, seed_in_postgres, take_template
 
     n, copies = int(scale["pipeline"]), int(scale["growth"])
     with system(PIPELINE_ENV) as sys_:
@@ -546,6 +589,7 @@ def bench_growth(scale: dict[str, float]) -> dict[str, Any]:
         sent = asyncio.run(_post_many(sys_["intake"].url, key, 1, 1))
         (code,) = sent
         _track(sys_, sent, 120, "growth: the template dossier")
+        asyncio.run(_finish(sys_, code))  # a finished dossier: processed, approved, returned to the citizen
         asyncio.run(_drained(sys_))
 
         async def template() -> tuple[Any, str]:
@@ -562,19 +606,15 @@ def bench_growth(scale: dict[str, float]) -> dict[str, Any]:
 
         shape, dossier_id = asyncio.run(template())
         per_copy = sum(len(docs) for colls in shape.values() for docs in colls.values())
+        pg = local_postgres(MONGO, REPO)
         t_seed = time.monotonic()
         with progress() as bar:
             task = bar.add_task(f"seeding {copies} dossiers × {per_copy} documents", total=copies)
-            written = asyncio.run(
-                seed(
-                    MONGO,
-                    shape,
-                    copies,
-                    dossier_id=dossier_id,
-                    code=code,
-                    on_progress=lambda done: bar.update(task, completed=done),
-                )
-            )
+            advance = lambda done: bar.update(task, completed=done)  # noqa: E731
+            if pg is not None:  # the local FerretDB: copies made inside its PostgreSQL (bench/growth.py)
+                written = seed_in_postgres(pg, shape, copies, dossier_id=dossier_id, code=code, on_progress=advance)
+            else:
+                written = asyncio.run(seed(MONGO, shape, copies, dossier_id=dossier_id, code=code, on_progress=advance))
         seeded_s = time.monotonic() - t_seed
         grown = _run_pipeline(sys_, key, n, label=f"growth: {copies} dossiers stored")
     return {
@@ -584,6 +624,7 @@ def bench_growth(scale: dict[str, float]) -> dict[str, Any]:
         },
         "documents_written": written,
         "seeding_s": round(seeded_s, 1),
+        "seeding": "rows copied inside the local FerretDB's PostgreSQL" if pg is not None else "insert_many",
         "empty": empty,
         "grown": grown,
         "ratio": ratio(grown["throughput_dps"], empty["throughput_dps"]),
