@@ -524,7 +524,7 @@ async def _drained(sys_: System, within: float = 60.0) -> None:
             for name in SERVICES:
                 db = client[f"{sys_.prefix}_{name}"]
                 for coll in await db.list_collection_names():
-                    pending += await db[coll].count_documents({"outbox_pending": {"$gt": 0}})
+                    pending += await db[coll].count_documents({"outbox_due": True})
             if not pending:
                 return
             await asyncio.sleep(0.5)

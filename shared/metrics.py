@@ -23,7 +23,7 @@ from prometheus_client.process_collector import ProcessCollector
 from shared.broker import kafka_client_options
 from shared.dlq import REPLAY_GROUP
 from shared.logging import get_logger
-from shared.outbox import PENDING_FIELD
+from shared.outbox import DUE_FIELD
 from shared.settings import BaseServiceSettings
 
 log = get_logger(__name__)
@@ -212,7 +212,7 @@ class OutboxBacklog:
     async def refresh(self) -> None:
         """Count pending documents and find the oldest pending event among the first ones."""
         for collection in self._collections:
-            query = {PENDING_FIELD: {"$gt": 0}}
+            query = {DUE_FIELD: True}  # an index look-up; `outbox_pending > 0` is a scan on FerretDB (outbox.py)
             count = await collection.count_documents(query)
             oldest_ns: int | None = None
             if count:

@@ -29,6 +29,11 @@ from shared.telemetry import current_trace_headers
 log = get_logger(__name__)
 
 PENDING_FIELD = "outbox_pending"
+#: true exactly while ``outbox_pending`` is not 0: the relay's sweep and the backlog gauge ask this equality,
+#: an index look-up on both stores. FerretDB 1.24 turns ``{outbox_pending: {$ne: 0}}`` into a scan of the
+#: whole table and evaluates ``$gt`` in Go after reading every row: with 100,000 finished dossiers stored
+#: a sweep of resolution's cases took about a minute (the growth benchmark, docs/performance.md).
+DUE_FIELD = "outbox_due"
 
 
 def outbox_entry(topic: str, event: CloudEvent, *, key: str) -> dict[str, Any]:
@@ -52,12 +57,13 @@ def with_outbox(update: dict[str, Any], *entries: dict[str, Any]) -> dict[str, A
     if entries:
         inc = merged.setdefault("$inc", {})
         inc[PENDING_FIELD] = inc.get(PENDING_FIELD, 0) + len(entries)
+        sets[DUE_FIELD] = True
     return merged
 
 
 def new_document_outbox(*entries: dict[str, Any]) -> dict[str, Any]:
     """Outbox fields for a document being inserted together with its first events."""
-    return {"outbox": {e["event"]["id"]: e for e in entries}, PENDING_FIELD: len(entries)}
+    return {"outbox": {e["event"]["id"]: e for e in entries}, PENDING_FIELD: len(entries), DUE_FIELD: bool(entries)}
 
 
 class OutboxRelay:
@@ -95,6 +101,8 @@ class OutboxRelay:
         self.published = 0
         #: told every document the relay wrote (its clearing), so a repository's snapshot stays current
         self._cleared_listeners: list[Callable[[dict[str, Any]], None]] = []
+        #: set once a sweep by the old count query found the older documents all published (publish_pending)
+        self._flagged_only = False
 
     def on_cleared(self, listener: Callable[[dict[str, Any]], None]) -> None:
         """Call ``listener(document)`` with every document as the relay's clearing wrote it (new revision)."""
@@ -103,6 +111,7 @@ class OutboxRelay:
     async def ensure_indexes(self) -> None:
         """Index the pending counter so a sweep reads only documents with something to send (MongoDB)."""
         await self._collection.create_index([(PENDING_FIELD, ASCENDING)], name="outbox_pending")
+        await self._collection.create_index([(DUE_FIELD, ASCENDING)], name="outbox_due")
 
     def kick(self, doc_id: Any = None, *, document: dict[str, Any] | None = None) -> None:
         """Ask the relay to publish ``doc_id`` now (or to sweep, without an id).
@@ -144,7 +153,8 @@ class OutboxRelay:
 
         def clear(current: dict[str, Any]) -> dict[str, Any]:
             outbox = current.get("outbox") or {}
-            update: dict[str, Any] = {"$set": {PENDING_FIELD: len(set(outbox) - published)}}
+            left = len(set(outbox) - published)
+            update: dict[str, Any] = {"$set": {PENDING_FIELD: left, DUE_FIELD: left > 0}}
             if gone := published & set(outbox):
                 update["$unset"] = {f"outbox.{event_id}": "" for event_id in gone}
             return update
@@ -164,7 +174,7 @@ class OutboxRelay:
         A document whose send failed keeps its entries (the sweep after the error sends them again); the
         first failure is raised once every acknowledged document is cleared.
         """
-        docs = [d for d in docs if d.get("outbox") or d.get(PENDING_FIELD)]
+        docs = [d for d in docs if d.get("outbox") or d.get(PENDING_FIELD) or d.get(DUE_FIELD)]
         if not docs:
             return 0
         producer = self._publisher.producer_state()
@@ -198,11 +208,14 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """Sweep: publish one batch of documents that still have pending events; the number of documents."""
-        docs = (
-            # `$ne` rather than `$gt`: FerretDB evaluates `$gt` in Go after reading every document, `$ne` in SQL
-            await self._collection.find({PENDING_FIELD: {"$ne": 0}}).limit(self._batch_size).to_list(self._batch_size)
-        )
+        # by the due flag (an index look-up); until the first sweep of this process found nothing left, also by
+        # the count, for documents written before the flag existed (`$ne`, not `$gt`: FerretDB evaluates `$gt`
+        # in Go after reading every document, `$ne` in SQL)
+        query = {DUE_FIELD: True} if self._flagged_only else {PENDING_FIELD: {"$ne": 0}}
+        docs = await self._collection.find(query).limit(self._batch_size).to_list(self._batch_size)
         await self._relay(docs)
+        if len(docs) < self._batch_size:
+            self._flagged_only = True
         return len(docs)
 
     async def run(self) -> None:

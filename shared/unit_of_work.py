@@ -29,7 +29,7 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 from shared.aggregate import EventRecorder, Outcome, Recorded, Unchanged
 from shared.envelope import CloudEvent
 from shared.errors import WriteConflict
-from shared.outbox import PENDING_FIELD, OutboxRelay, outbox_entry
+from shared.outbox import DUE_FIELD, PENDING_FIELD, OutboxRelay, outbox_entry
 from shared.store import REVISION_FIELD, SEALED_FIELD, WRITE_ATTEMPTS, LostRace, conditional_retries, is_write_conflict
 from shared.topics import event_type_of
 
@@ -38,7 +38,7 @@ SEEN_LIMIT = 32
 SEEN_FIELD = "seen_events"
 OUTBOX_FIELD = "outbox"
 #: fields of a document that belong to the unit of work, never to a mapper
-STORE_FIELDS = frozenset({REVISION_FIELD, OUTBOX_FIELD, PENDING_FIELD, SEEN_FIELD, SEALED_FIELD})
+STORE_FIELDS = frozenset({REVISION_FIELD, OUTBOX_FIELD, PENDING_FIELD, DUE_FIELD, SEEN_FIELD, SEALED_FIELD})
 
 A = TypeVar("A", bound=EventRecorder)
 
@@ -177,6 +177,7 @@ class MongoAggregates(Generic[A]):
         doc[REVISION_FIELD] = 0
         doc[OUTBOX_FIELD] = {event.id: entry for event, entry in events}
         doc[PENDING_FIELD] = len(events)
+        doc[DUE_FIELD] = bool(events)
         doc[SEEN_FIELD] = [consumed] if consumed else []
         if not await self.insert_document(doc):
             return False
@@ -249,6 +250,7 @@ class MongoAggregates(Generic[A]):
             REVISION_FIELD: (revision or 0) + 1,
             OUTBOX_FIELD: outbox,
             PENDING_FIELD: len(outbox),
+            DUE_FIELD: bool(outbox),
             SEEN_FIELD: seen,
         }
         try:

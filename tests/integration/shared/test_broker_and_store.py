@@ -17,9 +17,9 @@ from shared.aggregate import EventRecorder
 from shared.broker import EventPublisher, ensure_topics, make_broker, subscribe
 from shared.dlq import list_dead_letters, replay_dead_letters
 from shared.envelope import CloudEvent
-from shared.outbox import PENDING_FIELD, OutboxRelay, new_document_outbox, outbox_entry, with_outbox
+from shared.outbox import DUE_FIELD, PENDING_FIELD, OutboxRelay, new_document_outbox, outbox_entry, with_outbox
 from shared.settings import BaseServiceSettings
-from shared.store import make_mongo_client
+from shared.store import make_mongo_client, update_document
 from shared.telemetry import setup_tracing
 from shared.topics import Topics
 from shared.unit_of_work import MongoAggregates
@@ -309,6 +309,46 @@ async def test_a_snapshot_follows_the_relays_clearing(settings: BaseServiceSetti
         await eventually(doc, until=lambda d: d[PENDING_FIELD] == 0 and d["n"] == 2)
     finally:
         await relay.stop()
+        await broker.stop()
+        client.close()
+
+
+async def test_the_sweep_finds_pending_documents_by_the_due_flag_and_older_ones_once(
+    settings: BaseServiceSettings,
+) -> None:
+    """A document a writer left pending (no kick: a crash) is found by the sweep through ``outbox_due``; one
+    written before that flag existed (count only) by the first sweep of the process; both end cleared."""
+    client = make_mongo_client(settings)
+    broker = make_broker(settings, registry=CollectorRegistry())
+    await broker.start()
+    publisher = EventPublisher(broker, settings)
+    coll = client[settings.mongodb_database]["swept"]
+    relay = OutboxRelay(coll, publisher)
+    await relay.ensure_indexes()
+    flagged, older = str(uuid.uuid4()), str(uuid.uuid4())
+    events = {
+        doc_id: publisher.new_event(Topics.DOSSIER_STATUS, subject=doc_id, data={"doc": doc_id})
+        for doc_id in (flagged, older)
+    }
+    await coll.insert_one(
+        {"_id": flagged, **new_document_outbox(outbox_entry(Topics.DOSSIER_STATUS, events[flagged], key=flagged))}
+    )
+    legacy = new_document_outbox(outbox_entry(Topics.DOSSIER_STATUS, events[older], key=older))
+    del legacy[DUE_FIELD]
+    await coll.insert_one({"_id": older, **legacy})
+    try:
+        assert (await coll.find_one({"_id": flagged}))[DUE_FIELD] is True
+        assert await relay.publish_pending() == 2  # the first sweep also asks the count
+        docs = {d["_id"]: d async for d in coll.find({})}
+        assert all(d[PENDING_FIELD] == 0 and d[DUE_FIELD] is False and d["outbox"] == {} for d in docs.values())
+        again = with_outbox({}, outbox_entry(Topics.DOSSIER_STATUS, events[older], key=older))
+        assert await update_document(coll, older, again) is not None  # a writer's compare-and-set
+        assert await relay.publish_pending() == 1  # later sweeps: by the flag
+        records = await collect(settings.kafka_bootstrap_servers, settings.topic(Topics.DOSSIER_STATUS), count=3)
+        assert sorted(CloudEvent.from_kafka(r.headers, r.value).data["doc"] for r in records) == sorted(
+            [flagged, older, older]
+        )
+    finally:
         await broker.stop()
         client.close()
 

@@ -11,7 +11,7 @@ from pymongo.errors import ServerSelectionTimeoutError
 from shared.broker import process_record
 from shared.envelope import CloudEvent
 from shared.errors import PermanentError
-from shared.outbox import PENDING_FIELD, new_document_outbox, outbox_entry, with_outbox
+from shared.outbox import DUE_FIELD, PENDING_FIELD, new_document_outbox, outbox_entry, with_outbox
 from shared.reference.offices import OfficeKind, office_code, parse_office_code
 from shared.settings import BaseServiceSettings
 from shared.topics import Topics, dlq_of
@@ -30,7 +30,8 @@ def test_with_outbox_adds_entries_and_counter_to_the_same_update() -> None:
         outbox_entry(Topics.DOSSIER_STATUS, e2, key="d"),
     )
     assert update["$set"]["status"] == "accepted"
-    assert set(update["$set"]) == {"status", f"outbox.{e1.id}", f"outbox.{e2.id}"}
+    assert set(update["$set"]) == {"status", f"outbox.{e1.id}", f"outbox.{e2.id}", DUE_FIELD}
+    assert update["$set"][DUE_FIELD] is True  # the sweep's index look-up finds it
     assert update["$inc"] == {"version": 1, PENDING_FIELD: 2}
 
 
