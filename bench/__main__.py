@@ -650,24 +650,29 @@ def plot(results: dict[str, Any], path: Path) -> Path | None:
     import matplotlib.pyplot as plt
 
     growth = results.get("growth")
-    fig, axes = plt.subplots(1, 2 if growth else 1, figsize=(13 if growth else 8, 4), squeeze=False)
-    ax = axes[0][0]
-    runs = (
-        (results.get("pipeline", {}), "pipeline (saturation)"),
-        (results.get("pipeline", {}).get("at_half_saturation", {}), "pipeline at half its saturation"),
-        (results.get("recovery", {}), "recovery (routing killed)"),
-    )
-    for run, label in runs:
-        if series := run.get("series_per_s"):
-            ax.plot(range(len(series)), series, label=label)
-    if "recovery" in results:
-        ax.axvline(results["recovery"]["killed_at_s"], color="red", linestyle="--", label="kill -9 routing")
-    ax.set_xlabel("seconds since start")
-    ax.set_ylabel("dossiers notified per second")
-    ax.set_title("pipeline")
-    ax.legend()
+    pipeline = any(name in results for name in ("pipeline", "recovery"))
+    panels = [name for name, present in (("pipeline", pipeline), ("growth", bool(growth))) if present]
+    if not panels:
+        return None
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels) + 1.5, 4), squeeze=False)
+    if pipeline:
+        ax = axes[0][0]
+        runs = (
+            (results.get("pipeline", {}), "pipeline (saturation)"),
+            (results.get("pipeline", {}).get("at_half_saturation", {}), "pipeline at half its saturation"),
+            (results.get("recovery", {}), "recovery (routing killed)"),
+        )
+        for run, label in runs:
+            if series := run.get("series_per_s"):
+                ax.plot(range(len(series)), series, label=label)
+        if "recovery" in results:
+            ax.axvline(results["recovery"]["killed_at_s"], color="red", linestyle="--", label="kill -9 routing")
+        ax.set_xlabel("seconds since start")
+        ax.set_ylabel("dossiers notified per second")
+        ax.set_title("pipeline")
+        ax.legend()
     if growth:
-        ax = axes[0][1]
+        ax = axes[0][len(panels) - 1]
         for run, label in (
             (growth["empty"], "empty stores"),
             (growth["grown"], f"{growth['seeded_dossiers']:,} stored"),

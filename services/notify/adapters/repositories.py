@@ -138,8 +138,10 @@ class NotificationRepository(MongoAggregates[Notification]):
         self.claims = db["claims"]
 
     async def ensure_indexes(self) -> None:
-        """Worker scans by status, look-ups by dossier and by provider reference."""
+        """Worker scans by status, look-ups by dossier and by provider reference; the receipt sweep by its flag
+        (sent is also where every finished SMS rests: without it the sweep read all of them)."""
         await self.collection.create_index([("status", ASCENDING)], name="status")
+        await self.collection.create_index([("awaiting_receipt", ASCENDING)], name="awaiting_receipt")
         await self.collection.create_index([("dossier_id", ASCENDING)], name="dossier_id")
         await self.collection.create_index([("reference", ASCENDING)], name="reference")
 
