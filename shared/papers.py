@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -73,11 +73,18 @@ def _weasyprint() -> object:
     return weasyprint
 
 
+#: the dates written on embedded files (their content is dated inside: the signed document's issue time)
+ATTACHMENT_DATE = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 def render_pdf(html: str, *, attachments: Sequence[tuple[str, bytes]] = ()) -> bytes:
     """The PDF of ``html`` (A4, fonts from the system: DejaVu covers Vietnamese); files embedded as attachments."""
     weasyprint = _weasyprint()
+    # an attachment's dates default to now (to the second): fixed, so a reprint in another second is the same
     files = [
-        weasyprint.Attachment(string=data, name=name, description=name)  # type: ignore[attr-defined]
+        weasyprint.Attachment(  # type: ignore[attr-defined]
+            string=data, name=name, description=name, created=ATTACHMENT_DATE, modified=ATTACHMENT_DATE
+        )
         for name, data in attachments
     ]
     # a fixed identifier derived from the content keeps the output byte-identical for identical input
