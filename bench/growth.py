@@ -53,8 +53,8 @@ async def take_template(mongo_url: str, databases: list[str], *, dossier_id: str
     return out
 
 
-def copier(template: Template, *, dossier_id: str, code: str) -> Callable[[int], Template]:
-    """A function ``n → the n-th copy of the template`` with fresh ids (see the module docstring)."""
+def _replaced(template: Template, *, dossier_id: str, code: str) -> tuple[set[str], set[str]]:
+    """What every copy replaces besides the dossier's id and code: the other string ``_id``s, the keyed hashes."""
     ids = {
         d["_id"]
         for colls in template.values()
@@ -62,10 +62,12 @@ def copier(template: Template, *, dossier_id: str, code: str) -> Callable[[int],
         for d in docs
         if isinstance(d["_id"], str) and d["_id"] not in (dossier_id, code)
     }
-    hashes: set[str] = set()
-    for colls in template.values():
-        for docs in colls.values():
-            hashes.update(HEX64.findall(json.dumps(docs, default=str)))
+    return ids, set(HEX64.findall(json.dumps(template, default=str)))
+
+
+def copier(template: Template, *, dossier_id: str, code: str) -> Callable[[int], Template]:
+    """A function ``n → the n-th copy of the template`` with fresh ids (see the module docstring)."""
+    ids, hashes = _replaced(template, dossier_id=dossier_id, code=code)
     olds = [dossier_id, code, *sorted(ids, key=len, reverse=True), *sorted(hashes)]
     pattern = re.compile("|".join(re.escape(o) for o in olds))
 
@@ -182,15 +184,7 @@ def _literal(text: str) -> str:
 
 def _copy_expression(template: Template, *, dossier_id: str, code: str) -> str:
     """SQL of a template row's JSON text with every id replaced by one derived from the copy number ``g``."""
-    ids = {
-        str(d["_id"])
-        for colls in template.values()
-        for docs in colls.values()
-        for d in docs
-        if isinstance(d["_id"], str) and d["_id"] not in (dossier_id, code)
-    }
-    text = json.dumps(template, default=str)
-    hashes = set(HEX64.findall(text))
+    ids, hashes = _replaced(template, dossier_id=dossier_id, code=code)
     object_ids = {str(o) for o in _object_ids(template)}
     news: list[tuple[str, str]] = [(code, f"{_literal(code)} || '-G' || g")]
     for old in [dossier_id, *ids]:

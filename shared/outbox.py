@@ -36,6 +36,11 @@ PENDING_FIELD = "outbox_pending"
 DUE_FIELD = "outbox_due"
 
 
+def pending_fields(count: int) -> dict[str, Any]:
+    """The pending count and its due flag, always written together (every writer of an outbox uses this)."""
+    return {PENDING_FIELD: count, DUE_FIELD: count > 0}
+
+
 def outbox_entry(topic: str, event: CloudEvent, *, key: str) -> dict[str, Any]:
     """The stored form of one pending event, stamped with the current trace context."""
     if event.traceparent is None:
@@ -63,7 +68,7 @@ def with_outbox(update: dict[str, Any], *entries: dict[str, Any]) -> dict[str, A
 
 def new_document_outbox(*entries: dict[str, Any]) -> dict[str, Any]:
     """Outbox fields for a document being inserted together with its first events."""
-    return {"outbox": {e["event"]["id"]: e for e in entries}, PENDING_FIELD: len(entries), DUE_FIELD: bool(entries)}
+    return {"outbox": {e["event"]["id"]: e for e in entries}, **pending_fields(len(entries))}
 
 
 class OutboxRelay:
@@ -153,8 +158,7 @@ class OutboxRelay:
 
         def clear(current: dict[str, Any]) -> dict[str, Any]:
             outbox = current.get("outbox") or {}
-            left = len(set(outbox) - published)
-            update: dict[str, Any] = {"$set": {PENDING_FIELD: left, DUE_FIELD: left > 0}}
+            update: dict[str, Any] = {"$set": pending_fields(len(set(outbox) - published))}
             if gone := published & set(outbox):
                 update["$unset"] = {f"outbox.{event_id}": "" for event_id in gone}
             return update

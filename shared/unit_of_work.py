@@ -29,7 +29,7 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 from shared.aggregate import EventRecorder, Outcome, Recorded, Unchanged
 from shared.envelope import CloudEvent
 from shared.errors import WriteConflict
-from shared.outbox import DUE_FIELD, PENDING_FIELD, OutboxRelay, outbox_entry
+from shared.outbox import DUE_FIELD, PENDING_FIELD, OutboxRelay, outbox_entry, pending_fields
 from shared.store import REVISION_FIELD, SEALED_FIELD, WRITE_ATTEMPTS, LostRace, conditional_retries, is_write_conflict
 from shared.topics import event_type_of
 
@@ -132,7 +132,7 @@ class MongoAggregates(Generic[A]):
         """The relay wrote ``doc`` (published entries cleared): a kept snapshot of an older revision follows it."""
         kept = self._snapshots.get(doc["_id"])
         if kept is not None and (doc.get(REVISION_FIELD) or 0) > (kept.get(REVISION_FIELD) or 0):
-            self._snapshots[doc["_id"]] = _copied(dict(doc))
+            self._remember(doc)
 
     def _snapshot(self, aggregate_id: str) -> dict[str, Any] | None:
         found = self._snapshots.get(aggregate_id)
@@ -176,8 +176,7 @@ class MongoAggregates(Generic[A]):
         doc = self._state(aggregate)
         doc[REVISION_FIELD] = 0
         doc[OUTBOX_FIELD] = {event.id: entry for event, entry in events}
-        doc[PENDING_FIELD] = len(events)
-        doc[DUE_FIELD] = bool(events)
+        doc.update(pending_fields(len(events)))
         doc[SEEN_FIELD] = [consumed] if consumed else []
         if not await self.insert_document(doc):
             return False
@@ -249,8 +248,7 @@ class MongoAggregates(Generic[A]):
             **state,
             REVISION_FIELD: (revision or 0) + 1,
             OUTBOX_FIELD: outbox,
-            PENDING_FIELD: len(outbox),
-            DUE_FIELD: bool(outbox),
+            **pending_fields(len(outbox)),
             SEEN_FIELD: seen,
         }
         try:

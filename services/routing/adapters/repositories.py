@@ -18,7 +18,7 @@ from pymongo.errors import BulkWriteError
 from services.routing.domain.offices import OfficeStatus
 from services.routing.domain.route import Handoff, Route, RouteDecision
 from shared.events import DossierReceived, RouteOutcome
-from shared.outbox import DUE_FIELD, PENDING_FIELD, OutboxRelay
+from shared.outbox import OutboxRelay, pending_fields
 from shared.store import update_document
 from shared.unit_of_work import OUTBOX_FIELD, MongoAggregates
 
@@ -212,7 +212,7 @@ class MongoRoutes(MongoAggregates[Route]):
             gone = {current["first_event_id"]} & outbox & logged
             return {
                 "$unset": {"first_event_id": "", **{f"{OUTBOX_FIELD}.{event_id}": "" for event_id in gone}},
-                "$set": {PENDING_FIELD: len(outbox - gone), DUE_FIELD: bool(outbox - gone)},
+                "$set": pending_fields(len(outbox - gone)),
             }
 
         upgraded = 0

@@ -6,7 +6,6 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
-from pymongo import monitoring
 
 from services.notify.adapters.live import LiveUpdates
 from services.notify.adapters.repositories import (
@@ -26,6 +25,7 @@ from shared.events import DossierStatus
 from shared.store import make_mongo_client, service_database
 from shared.topics import Topics
 from tests.integration.notify.test_notify import received, sms_lines, status
+from tests.support.commands import Commands
 from tests.support.service import drop_databases
 
 #: what one status change may cost (issue #13; services/notify/README.md, "Store round trips"): the view's
@@ -33,25 +33,6 @@ from tests.support.service import drop_databases
 #: claimed: its unique id is the claim), the outcome's conditional write (from the insert's snapshot); the
 #: provider call sits between the last two. The subscriptions' list comes from its short-lived cache.
 BUDGET = 3
-#: driver housekeeping, not the use case's round trips
-HOUSEKEEPING = {"hello", "isMaster", "ismaster", "ping", "endSessions", "saslStart", "saslContinue"}
-
-
-class Commands(monitoring.CommandListener):
-    """Counts the commands the client sends (by name)."""
-
-    def __init__(self) -> None:
-        self.names: list[str] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name not in HOUSEKEEPING:
-            self.names.append(event.command_name)
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
 
 
 def _event(topic: str, data: object) -> CloudEvent:

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from opentelemetry import trace
 from prometheus_client import CollectorRegistry
-from pymongo import monitoring
 from pymongo.errors import DuplicateKeyError
 
 from shared.aggregate import EventRecorder
@@ -23,6 +22,7 @@ from shared.store import make_mongo_client, update_document
 from shared.telemetry import setup_tracing
 from shared.topics import Topics
 from shared.unit_of_work import MongoAggregates
+from tests.support.commands import Commands
 from tests.support.kafka import collect, drain, produce_event, produce_raw
 from tests.support.service import drop_databases
 from tests.support.waiting import eventually
@@ -263,27 +263,10 @@ async def test_two_batch_relays_publish_every_write_in_order_and_clear_the_outbo
         client.close()
 
 
-class _Commands(monitoring.CommandListener):
-    """The names of the commands a client sends (driver housekeeping left out)."""
-
-    def __init__(self) -> None:
-        self.names: list[str] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name not in {"hello", "isMaster", "ismaster", "ping", "endSessions"}:
-            self.names.append(event.command_name)
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
 async def test_a_snapshot_follows_the_relays_clearing(settings: BaseServiceSettings) -> None:
     """The relay's clearing is a write (a new revision): a repository keeping snapshots learns it, so the next
     change of a document whose events were just published is still one write, with no read before it."""
-    commands = _Commands()
+    commands = Commands()
     client = make_mongo_client(settings, event_listeners=[commands])
     broker = make_broker(settings, registry=CollectorRegistry())
     await broker.start()

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from pymongo import monitoring
 
 from shared.aggregate import EventRecorder, Unchanged
 from shared.errors import WriteConflict
 from shared.settings import BaseServiceSettings
 from shared.store import REVISION_FIELD, make_mongo_client
 from shared.unit_of_work import SEEN_FIELD, MongoAggregates
+from tests.support.commands import Commands
 from tests.support.infra import MONGO
 from tests.support.service import drop_databases
 
@@ -127,28 +127,11 @@ async def test_a_repository_may_take_over_the_insert(counters: MongoAggregates[C
     assert len(handed) == 2 and (await counters.get("c9")) == Counter("c9", 1)
 
 
-class _Commands(monitoring.CommandListener):
-    """Counts the commands a client sends, by name (driver housekeeping aside)."""
-
-    def __init__(self) -> None:
-        self.names: list[str] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name not in {"hello", "isMaster", "ismaster", "ping", "endSessions"}:
-            self.names.append(event.command_name)
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
 async def test_snapshots_spare_the_read_and_two_instances_stay_correct(isolation: str) -> None:
     """With snapshots, a change of what this process just wrote is one write; another instance's write makes the
     snapshot stale, which costs one refused write and a fresh read, never a lost update or a stale verdict."""
     name = f"{isolation}_uow_snap"
-    commands = _Commands()
+    commands = Commands()
     client = make_mongo_client(BaseServiceSettings(mongodb_url=MONGO), event_listeners=[commands])
     other_client = make_mongo_client(BaseServiceSettings(mongodb_url=MONGO))
     try:
